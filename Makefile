@@ -1,0 +1,53 @@
+# Mapdrive build, test and demo entry points. Every target installs what it
+# needs through `make deps`, so a fresh Debian 12 machine (as root) needs
+# nothing but this repository.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+export GOFLAGS := -buildvcs=false
+VERSION := $(shell cat VERSION)
+MODULES := shared client service
+BIN := $(CURDIR)/bin
+LDFLAGS := -X github.com/mapdrive/mapdrive/shared/version.Version=$(VERSION)
+
+.PHONY: deps deps-apt deps-go build test vet lint e2e bench demo demo-stop dist clean
+
+# deps is idempotent: apt runs only for packages that are missing.
+deps: deps-apt deps-go
+
+deps-apt:
+	@bash scripts/deps-apt.sh
+
+deps-go:
+	@for m in $(MODULES); do (cd $$m && go mod download) || exit 1; done
+
+build: deps
+	@mkdir -p $(BIN)
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./shared/cmd/...
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./client/cmd/...
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./service/cmd/...
+
+vet:
+	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+# test runs vet and the race-enabled tests of every module. Services the
+# tests need (PostgreSQL, Xvfb, a session bus) are started by scripts/test-env.sh.
+test: deps vet
+	@bash scripts/test.sh
+
+lint: deps
+	@bash scripts/lint.sh
+
+bench: deps
+	@bash scripts/bench.sh
+
+demo: deps build
+	@bash scripts/demo.sh start
+
+demo-stop:
+	@bash scripts/demo.sh stop
+
+dist: deps
+	@bash scripts/dist.sh
+
+clean:
+	rm -rf $(BIN) dist
