@@ -1,0 +1,97 @@
+// Package vfs is Mapdrive's filesystem model: directories, files and open
+// handles over a Remote drive, with a persistent metadata store, a content
+// cache and an upload queue underneath. It is testable without FUSE; the
+// fusefs package is a thin adapter over it.
+package vfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Item is the metadata of a remote file or folder, as one drive reports it.
+type Item struct {
+	ID       string
+	ParentID string // empty for the root
+	Name     string
+	IsDir    bool
+	Size     int64
+	ETag     string
+	CTag     string // content tag; empty for folders on SharePoint
+	ModTime  time.Time
+	// QuickXorHash is the base64 quickXorHash of a file's content.
+	QuickXorHash string
+	// Deleted marks a tombstone in a Delta page.
+	Deleted bool
+}
+
+// UploadSession is a resumable upload in progress on the server.
+type UploadSession struct {
+	URL        string // pre-authenticated; fragments carry no Authorization header
+	Expiration time.Time
+	// NextOffset is where the next fragment starts (from nextExpectedRanges).
+	NextOffset int64
+}
+
+// Remote is one drive (a OneDrive or a document library) as the vfs needs
+// it. The graph package implements it over Microsoft Graph. Every method
+// may return the sentinel errors below, wrapped.
+type Remote interface {
+	// Root returns the drive's root folder.
+	Root(ctx context.Context) (Item, error)
+	// Get returns one item by id.
+	Get(ctx context.Context, id string) (Item, error)
+	// List returns every child of a folder, following paging.
+	List(ctx context.Context, folderID string) ([]Item, error)
+	// Delta returns changes since token ("" enumerates everything) and the
+	// token for next time. It returns ErrResyncRequired for a stale token.
+	Delta(ctx context.Context, token string) (changes []Item, next string, err error)
+
+	// DownloadURL returns a short-lived pre-authenticated URL for content.
+	DownloadURL(ctx context.Context, id string) (string, error)
+	// ReadRange reads n bytes at off from a download URL. It returns
+	// ErrURLExpired when the URL needs refreshing.
+	ReadRange(ctx context.Context, url string, off, n int64) (io.ReadCloser, error)
+
+	// PutSmall uploads a whole small file (simple upload). ifMatch, when
+	// set, is the eTag the file must still have (else ErrPreconditionFailed).
+	PutSmall(ctx context.Context, parentID, name string, data []byte, ifMatch string) (Item, error)
+	// CreateUploadSession starts a resumable upload of size bytes.
+	CreateUploadSession(ctx context.Context, parentID, name string, size int64, ifMatch string) (UploadSession, error)
+	// UploadStatus reports a session's next expected offset; ErrNotFound
+	// when the session expired or was cancelled.
+	UploadStatus(ctx context.Context, s UploadSession) (UploadSession, error)
+	// UploadFragment sends data at off of total. It returns the finished
+	// item on the last fragment, and nil before.
+	UploadFragment(ctx context.Context, s UploadSession, off, total int64, data []byte) (*Item, error)
+	// CancelUpload deletes a session.
+	CancelUpload(ctx context.Context, s UploadSession) error
+
+	// Mkdir creates a folder; ErrNameConflict if the name is taken.
+	Mkdir(ctx context.Context, parentID, name string) (Item, error)
+	// Move renames and/or moves an item within the drive.
+	Move(ctx context.Context, id, newParentID, newName, ifMatch string) (Item, error)
+	// Delete moves an item to the recycle bin.
+	Delete(ctx context.Context, id, ifMatch string) error
+}
+
+// Sentinel errors, OS-neutral. fusefs maps them to errnos in one place.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrExist              = errors.New("already exists")
+	ErrNameConflict       = ErrExist
+	ErrNotEmpty           = errors.New("folder not empty")
+	ErrNotDir             = errors.New("not a folder")
+	ErrIsDir              = errors.New("is a folder")
+	ErrAccessDenied       = errors.New("access denied")
+	ErrReadOnly           = errors.New("drive is read-only")
+	ErrPreconditionFailed = errors.New("item changed on the server (eTag mismatch)")
+	ErrQuotaExceeded      = errors.New("drive quota is full")
+	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
+	ErrResyncRequired     = errors.New("delta token expired; resync required")
+	ErrURLExpired         = errors.New("download URL expired")
+	ErrOffline            = errors.New("Microsoft 365 is unreachable")
+	ErrUnauthenticated    = errors.New("sign-in expired")
+)
