@@ -1,0 +1,214 @@
+package apitype
+
+// This file holds the wire types of mapdrive-service's REST API (/v1),
+// which the client agent calls with an Entra access token for the service
+// (scope Mapdrive.Access) and admins call with the Mapdrive.Admin app role.
+// Errors come back as application/problem+json bodies decoded into ServiceProblem.
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// Service API routes. {tid} is the caller's Entra tenant GUID; admin routes
+// refuse any other tenant.
+const (
+	RouteServiceValidate = "/v1/validate"  // POST ValidateRequest → ValidateResponse (client)
+	RouteServiceMappings = "/v1/mappings"  // GET → MappingList of the caller's mappings (client)
+	RouteServiceLeaseKey = "/v1/lease-key" // GET → LeaseKey (no auth)
+	RouteServiceOpenAPI  = "/v1/openapi.json"
+
+	RouteAdminTenant   = "/v1/tenants/{tid}"               // GET → Tenant; DELETE erases the tenant
+	RouteAdminMappings = "/v1/tenants/{tid}/mappings"      // GET → AdminMappingList; POST AdminMapping → AdminMapping
+	RouteAdminMapping  = "/v1/tenants/{tid}/mappings/{id}" // GET, PUT AdminMapping, DELETE
+	RouteAdminOrder    = "/v1/tenants/{tid}/mapping-order" // PUT ReorderRequest → AdminMappingList
+	RouteAdminPolicies = "/v1/tenants/{tid}/policies"      // GET, PUT Policies
+	RouteAdminAudit    = "/v1/tenants/{tid}/audit"         // GET → AuditList
+	RouteAdminExport   = "/v1/tenants/{tid}/export"        // GET → TenantExport
+)
+
+// ValidateRequest is the body of POST /v1/validate. All fields are optional.
+type ValidateRequest struct {
+	ClientVersion string `json:"clientVersion,omitempty"` // e.g. "0.3.0"
+	OS            string `json:"os,omitempty"`            // "windows", "darwin", "linux"
+}
+
+// ValidateResponse grants the calling user a seat: a signed lease (see
+// shared/lease) that the client verifies offline with the pinned LeaseKey,
+// the user's mappings and the tenant's policies.
+type ValidateResponse struct {
+	Lease          string    `json:"lease"`          // "v1.<payload>.<sig>"
+	LeaseExpires   time.Time `json:"leaseExpires"`   // same as the lease's expiry
+	TenantID       string    `json:"tenantId"`       // the caller's tenant
+	Mappings       []Mapping `json:"mappings"`       // in the admin's order; never nil
+	MappingsDigest string    `json:"mappingsDigest"` // MappingsDigest(Mappings), also in the lease
+	Policies       Policies  `json:"policies"`
+}
+
+// MappingList is the answer of GET /v1/mappings.
+type MappingList struct {
+	Mappings       []Mapping `json:"mappings"`
+	MappingsDigest string    `json:"mappingsDigest"`
+	Policies       Policies  `json:"policies"`
+}
+
+// TargetKind says what a mapping points at.
+type TargetKind string
+
+// Target kinds.
+const (
+	TargetOneDrive   TargetKind = "onedrive"   // the signed-in user's own OneDrive
+	TargetSharePoint TargetKind = "sharepoint" // a library, by SiteURL + LibraryName
+	TargetDriveID    TargetKind = "driveId"    // a drive, by DriveID
+	TargetTeam       TargetKind = "team"       // a Team's default library, by GroupID
+)
+
+// OfflinePin is a mapping's offline policy.
+type OfflinePin string
+
+// Offline-pin policies.
+const (
+	PinNone    OfflinePin = "none"    // files are fetched on demand only
+	PinAllowed OfflinePin = "allowed" // users may pin files or folders
+	PinAll     OfflinePin = "all"     // the whole drive is kept offline
+)
+
+// Target locates a drive. Which fields are set depends on Kind:
+// sharepoint → SiteURL + LibraryName; driveId → DriveID; team → GroupID;
+// onedrive → none. The service may fill DriveID when it knows it.
+type Target struct {
+	Kind        TargetKind `json:"kind"`
+	SiteURL     string     `json:"siteUrl,omitempty"`     // "https://contoso.sharepoint.com/sites/Finance"
+	LibraryName string     `json:"libraryName,omitempty"` // "Documents"
+	DriveID     string     `json:"driveId,omitempty"`     // "b!..."
+	GroupID     string     `json:"groupId,omitempty"`     // Entra group (Team) GUID
+}
+
+// Mapping is one drive an admin assigned to the user.
+type Mapping struct {
+	ID              string     `json:"id"`
+	DisplayName     string     `json:"displayName"`
+	DriveLetter     string     `json:"driveLetter,omitempty"` // Windows, one letter "D".."Z"
+	MountName       string     `json:"mountName,omitempty"`   // macOS/Linux directory name
+	Target          Target     `json:"target"`
+	ReadOnly        bool       `json:"readOnly"`
+	OfflinePin      OfflinePin `json:"offlinePin"`
+	CacheLimitBytes int64      `json:"cacheLimitBytes,omitempty"` // 0: the tenant default
+	Position        int        `json:"position"`                  // admin's order, ascending
+}
+
+// Policies are tenant-wide settings for the client.
+type Policies struct {
+	DeltaPollSeconds       int    `json:"deltaPollSeconds"`           // how often to poll delta
+	MinClientVersion       string `json:"minClientVersion,omitempty"` // older clients must update
+	DefaultCacheLimitBytes int64  `json:"defaultCacheLimitBytes"`
+	OfficeCoauthoring      bool   `json:"officeCoauthoring"`
+}
+
+// LeaseKey is the service's lease-signing public key (GET /v1/lease-key),
+// for the client to pin.
+type LeaseKey struct {
+	Alg       string `json:"alg"`       // "Ed25519"
+	KeyID     string `json:"kid"`       // lease.KeyID
+	PublicKey string `json:"publicKey"` // lease.EncodePublicKey
+}
+
+// AdminMapping is a mapping as admins edit it: the mapping plus whom it is
+// assigned to (Everyone, or the listed Entra group GUIDs).
+type AdminMapping struct {
+	Mapping
+	Groups   []string `json:"groups,omitempty"`
+	Everyone bool     `json:"everyone"`
+}
+
+// AdminMappingList is the answer of GET /v1/tenants/{tid}/mappings.
+type AdminMappingList struct {
+	Mappings []AdminMapping `json:"mappings"`
+}
+
+// ReorderRequest lists every mapping id of the tenant in the new order.
+type ReorderRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// Tenant is a tenant's registration as its admins see it.
+type Tenant struct {
+	ID             string    `json:"id"`
+	DisplayName    string    `json:"displayName"`
+	Domains        []string  `json:"domains"`
+	Seats          int       `json:"seats"`
+	SeatsUsed      int       `json:"seatsUsed"` // seats used in the last 30 days
+	LicenceExpires time.Time `json:"licenceExpires"`
+	Policies       Policies  `json:"policies"`
+}
+
+// AuditEntry is one admin action. Actor is a pseudonym, never a UPN.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // e.g. "mapping.create"
+	Target string    `json:"target,omitempty"`
+}
+
+// AuditList is the answer of GET /v1/tenants/{tid}/audit.
+type AuditList struct {
+	Entries []AuditEntry `json:"entries"`
+}
+
+// TenantExport is everything the service holds about a tenant (GDPR
+// export).
+type TenantExport struct {
+	Tenant     Tenant         `json:"tenant"`
+	Mappings   []AdminMapping `json:"mappings"`
+	Seats      []SeatExport   `json:"seats"`
+	Audit      []AuditEntry   `json:"audit"`
+	ExportedAt time.Time      `json:"exportedAt"`
+}
+
+// SeatExport is one seat: a pseudonymous key and when it was last used.
+type SeatExport struct {
+	SeatKey   string    `json:"seatKey"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+// ServiceProblem is an RFC 9457 application/problem+json error body. Code is a
+// stable machine-readable reason; Detail is safe to show to the user.
+type ServiceProblem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+}
+
+// Service problem codes (ServiceProblem.Code).
+const (
+	ServiceCodeBadRequest          = "badRequest"
+	ServiceCodeUnauthenticated     = "unauthenticated"     // no, bad or expired token: sign in again
+	ServiceCodeForbidden           = "forbidden"           // missing scope or role, other tenant
+	ServiceCodeNotFound            = "notFound"            // unknown resource
+	ServiceCodeConflict            = "conflict"            // e.g. drive letter taken
+	ServiceCodeTooLarge            = "tooLarge"            // request body over the limit
+	ServiceCodeRateLimited         = "rateLimited"         // retry after the Retry-After header
+	ServiceCodeTenantNotRegistered = "tenantNotRegistered" // the organisation has no Mapdrive licence
+	ServiceCodeLicenceExpired      = "licenceExpired"      // the organisation's licence ended
+	ServiceCodeSeatsExhausted      = "seatsExhausted"      // every seat is in use
+	ServiceCodeDomainNotVerified   = "domainNotVerified"   // the user's domain is not the tenant's
+	ServiceCodeClientTooOld        = "clientTooOld"        // update the client
+	ServiceCodeInternal            = "internal"
+)
+
+// MappingsDigest is the digest of a user's mappings carried in the lease:
+// base64url (no padding) of SHA-256 over the JSON encoding of ms. A nil and
+// an empty list give the same digest.
+func MappingsDigest(ms []Mapping) string {
+	if ms == nil {
+		ms = []Mapping{}
+	}
+	b, _ := json.Marshal(ms) // Mapping has no unencodable fields
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
