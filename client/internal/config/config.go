@@ -1,0 +1,340 @@
+// Package config loads the client's settings from four sources, highest
+// precedence first: command-line flags, MAPDRIVE_* environment variables,
+// the user's config file (TOML, in the OS's per-user config directory), and
+// machine policy (the registry key HKLM\SOFTWARE\Policies\Mapdrive on
+// Windows, /etc/mapdrive/config.toml on Linux, and
+// /Library/Application Support/Mapdrive/config.toml on macOS, a plain TOML
+// file instead of a managed plist so one parser serves every platform).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Defaults for Microsoft 365 (the public cloud).
+const (
+	DefaultAuthority    = "https://login.microsoftonline.com/organizations"
+	DefaultGraphURL     = "https://graph.microsoft.com/v1.0"
+	DefaultPollInterval = 30 * time.Second
+	// DefaultServiceScope is the delegated scope of the service's API, as
+	// registered by the Mapdrive service app (api://mapdrive/Mapdrive.Access).
+	DefaultServiceScope = "api://mapdrive/Mapdrive.Access"
+)
+
+// Source is where a setting's value came from.
+type Source int
+
+// Sources, lowest precedence first.
+const (
+	FromDefault Source = iota
+	FromPolicy
+	FromFile
+	FromEnv
+	FromFlag
+)
+
+func (s Source) String() string {
+	return [...]string{"default", "machine policy", "user config file", "environment", "flag"}[s]
+}
+
+// Config is the client's configuration. It is a plain value: build it with
+// Load and pass it to constructors.
+type Config struct {
+	Authority    string        // Entra authority URL, e.g. https://login.microsoftonline.com/organizations
+	ClientID     string        // the public client's application id
+	TenantID     string        // optional: pin sign-in to one tenant
+	GraphURL     string        // Graph base, e.g. https://graph.microsoft.com/v1.0
+	ServiceURL   string        // mapdrive-service base URL; empty: no service (no licence checks)
+	ServiceScope string        // scope of the service's API
+	LeaseKey     string        // pinned lease public key (lease.EncodePublicKey); empty: pin on first use
+	CAFile       string        // extra CA bundle (PEM) trusted for all HTTPS
+	CacheMaxGB   float64       // content cache bound; 0: default (10% of free disk, at most 20)
+	PollInterval time.Duration // remote change polling
+	Autostart    bool          // start at login
+	MountRoot    string        // where drives mount by default (not used for drive letters)
+	Socket       string        // local API socket or pipe; empty: ipc.DefaultPath
+	StateDir     string        // lease, mappings and other agent state
+	CacheDir     string        // content and metadata caches
+	LogLevel     string        // debug, info, warn, error
+
+	// Sources records where each key's value came from.
+	Sources map[string]Source
+	// UserFile is the user config file consulted (it may not exist).
+	UserFile string
+}
+
+// Keys lists every configuration key, as written in TOML files and, upper
+// cased with a MAPDRIVE_ prefix, in the environment.
+var Keys = []string{
+	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
+	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "autostart", "mount_root",
+	"socket", "state_dir", "cache_dir", "log_level",
+}
+
+// EnvName returns the environment variable for key: MAPDRIVE_<KEY>.
+func EnvName(key string) string { return "MAPDRIVE_" + strings.ToUpper(key) }
+
+// Loader reads the sources. The zero value is not useful; use NewLoader,
+// or fill the fields in tests.
+type Loader struct {
+	// LookupEnv reads the environment (os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+	// UserFile is the user's TOML file.
+	UserFile string
+	// Policy returns the machine policy's raw values.
+	Policy func() (map[string]string, error)
+	// Home is the user's home directory, for defaults.
+	Home string
+}
+
+// NewLoader returns a Loader over the real environment, files and policy.
+// userFile overrides the user file's path when not empty (the --config flag).
+func NewLoader(userFile string) Loader {
+	if userFile == "" {
+		userFile = DefaultUserFile()
+	}
+	home, _ := os.UserHomeDir()
+	return Loader{LookupEnv: os.LookupEnv, UserFile: userFile, Policy: machinePolicy, Home: home}
+}
+
+// DefaultUserFile is <user config dir>/mapdrive/config.toml: under
+// $XDG_CONFIG_HOME (~/.config) on Linux, %AppData% on Windows, and
+// ~/Library/Application Support on macOS.
+func DefaultUserFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "mapdrive", "config.toml")
+}
+
+// Load merges defaults, policy, the user file, the environment and flags
+// (raw values keyed like Keys), in rising precedence.
+func (l Loader) Load(flags map[string]string) (Config, error) {
+	c := l.defaults()
+	c.Sources = make(map[string]Source, len(Keys))
+	for _, k := range Keys {
+		c.Sources[k] = FromDefault
+	}
+	c.UserFile = l.UserFile
+
+	if l.Policy != nil {
+		pol, err := l.Policy()
+		if err != nil {
+			return Config{}, fmt.Errorf("read machine policy: %w", err)
+		}
+		if err := c.apply(pol, FromPolicy, "machine policy"); err != nil {
+			return Config{}, err
+		}
+	}
+	if l.UserFile != "" {
+		raw, err := ReadFile(l.UserFile)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, err
+		}
+		if err := c.apply(raw, FromFile, l.UserFile); err != nil {
+			return Config{}, err
+		}
+	}
+	env := map[string]string{}
+	if l.LookupEnv != nil {
+		for _, k := range Keys {
+			if v, ok := l.LookupEnv(EnvName(k)); ok && v != "" {
+				env[k] = v
+			}
+		}
+	}
+	if err := c.apply(env, FromEnv, "the environment"); err != nil {
+		return Config{}, err
+	}
+	if err := c.apply(flags, FromFlag, "the command line"); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (l Loader) defaults() Config {
+	c := Config{
+		Authority:    DefaultAuthority,
+		GraphURL:     DefaultGraphURL,
+		ServiceScope: DefaultServiceScope,
+		PollInterval: DefaultPollInterval,
+		LogLevel:     "info",
+	}
+	if l.Home != "" {
+		c.MountRoot = filepath.Join(l.Home, "Mapdrive")
+		c.StateDir = defaultStateDir(l.Home)
+		c.CacheDir = defaultCacheDir(l.Home)
+	}
+	return c
+}
+
+func defaultStateDir(home string) string {
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LOCALAPPDATA"); d != "" {
+			return filepath.Join(d, "Mapdrive", "state")
+		}
+	case "darwin":
+		return filepath.Join(home, "Library", "Application Support", "Mapdrive", "state")
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "mapdrive")
+	}
+	return filepath.Join(home, ".local", "state", "mapdrive")
+}
+
+func defaultCacheDir(home string) string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "mapdrive")
+	}
+	return filepath.Join(home, ".cache", "mapdrive")
+}
+
+// ReadFile reads a TOML config file into raw values. Unknown keys are an
+// error, so a typo does not pass silently.
+func ReadFile(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file %s: %w", path, err)
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid TOML: %w; fix the line it names", path, err)
+	}
+	raw := make(map[string]string, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			raw[k] = v
+		case int64, float64, bool:
+			raw[k] = fmt.Sprint(v)
+		default:
+			return nil, fmt.Errorf("config file %s: %s must be a string, number or boolean, not %T", path, k, v)
+		}
+	}
+	return raw, nil
+}
+
+// apply parses raw values from one source into c.
+func (c *Config) apply(raw map[string]string, src Source, where string) error {
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := c.set(k, strings.TrimSpace(raw[k])); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		c.Sources[k] = src
+	}
+	return nil
+}
+
+func (c *Config) set(key, v string) error {
+	str := map[string]*string{
+		"authority": &c.Authority, "client_id": &c.ClientID, "tenant_id": &c.TenantID,
+		"graph_url": &c.GraphURL, "service_url": &c.ServiceURL, "service_scope": &c.ServiceScope,
+		"lease_key": &c.LeaseKey, "ca_file": &c.CAFile, "mount_root": &c.MountRoot,
+		"socket": &c.Socket, "state_dir": &c.StateDir, "cache_dir": &c.CacheDir, "log_level": &c.LogLevel,
+	}
+	if p, ok := str[key]; ok {
+		if strings.HasSuffix(key, "_url") || key == "authority" {
+			v = strings.TrimRight(v, "/")
+			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("%s = %q is not a URL; write it as https://host/path", key, v)
+			}
+		}
+		*p = v
+		return nil
+	}
+	switch key {
+	case "cache_max_gb":
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("cache_max_gb = %q: want a number of gigabytes, such as 20", v)
+		}
+		c.CacheMaxGB = f
+	case "poll_interval":
+		d, err := parseDuration(v)
+		if err != nil {
+			return fmt.Errorf("poll_interval = %q: want a duration such as 30s or 2m", v)
+		}
+		c.PollInterval = d
+	case "autostart":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("autostart = %q: want true or false", v)
+		}
+		c.Autostart = b
+	default:
+		return fmt.Errorf("unknown setting %q; known settings are %s", key, strings.Join(Keys, ", "))
+	}
+	return nil
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("bad duration")
+	}
+	return d, nil
+}
+
+// Configured reports whether the client has the minimum it needs to sign
+// in: a client id (there is no built-in one).
+func (c Config) Configured() bool { return c.ClientID != "" }
+
+// Get returns key's value as text (the form written in a TOML file).
+func (c Config) Get(key string) string {
+	switch key {
+	case "authority":
+		return c.Authority
+	case "client_id":
+		return c.ClientID
+	case "tenant_id":
+		return c.TenantID
+	case "graph_url":
+		return c.GraphURL
+	case "service_url":
+		return c.ServiceURL
+	case "service_scope":
+		return c.ServiceScope
+	case "lease_key":
+		return c.LeaseKey
+	case "ca_file":
+		return c.CAFile
+	case "cache_max_gb":
+		return strconv.FormatFloat(c.CacheMaxGB, 'g', -1, 64)
+	case "poll_interval":
+		return c.PollInterval.String()
+	case "autostart":
+		return strconv.FormatBool(c.Autostart)
+	case "mount_root":
+		return c.MountRoot
+	case "socket":
+		return c.Socket
+	case "state_dir":
+		return c.StateDir
+	case "cache_dir":
+		return c.CacheDir
+	case "log_level":
+		return c.LogLevel
+	}
+	return ""
+}

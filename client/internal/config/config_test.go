@@ -1,0 +1,105 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	userFile := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(userFile, []byte(`
+client_id = "file-client"
+graph_url = "https://file.example/v1.0/"
+service_url = "https://file.example:8443"
+cache_max_gb = 5
+autostart = true
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policy := map[string]string{
+		"client_id": "policy-client", "graph_url": "https://policy.example/v1.0",
+		"service_url": "https://policy.example", "tenant_id": "policy-tenant", "poll_interval": "60",
+		"authority": "https://policy.example/tenant",
+	}
+	env := map[string]string{
+		"MAPDRIVE_CLIENT_ID": "env-client", "MAPDRIVE_GRAPH_URL": "https://env.example/v1.0",
+	}
+	l := Loader{
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		UserFile:  userFile,
+		Policy:    func() (map[string]string, error) { return policy, nil },
+		Home:      "/home/alice",
+	}
+	c, err := l.Load(map[string]string{"client_id": "flag-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key  string
+		want string
+		src  Source
+	}{
+		{"client_id", "flag-client", FromFlag},                     // flag beats all
+		{"graph_url", "https://env.example/v1.0", FromEnv},         // env beats file and policy
+		{"service_url", "https://file.example:8443", FromFile},     // file beats policy
+		{"tenant_id", "policy-tenant", FromPolicy},                 // policy beats default
+		{"poll_interval", (60 * time.Second).String(), FromPolicy}, // bare seconds
+		{"authority", "https://policy.example/tenant", FromPolicy}, // policy beats default
+		{"cache_max_gb", "5", FromFile},                            // TOML integer
+		{"autostart", "true", FromFile},                            // TOML boolean
+		{"mount_root", filepath.Join("/home/alice", "Mapdrive"), FromDefault},
+		{"service_scope", DefaultServiceScope, FromDefault},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			if got := c.Get(tt.key); got != tt.want {
+				t.Errorf("Get(%q) = %q, want %q", tt.key, got, tt.want)
+			}
+			if got := c.Sources[tt.key]; got != tt.src {
+				t.Errorf("Sources[%q] = %v, want %v", tt.key, got, tt.src)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Loader{UserFile: filepath.Join(t.TempDir(), "missing.toml")}.Load(nil)
+	if err != nil {
+		t.Fatalf("Load with a missing user file: %v", err)
+	}
+	if c.Authority != DefaultAuthority || c.GraphURL != DefaultGraphURL || c.PollInterval != DefaultPollInterval {
+		t.Errorf("defaults = %q %q %v, want %q %q %v", c.Authority, c.GraphURL, c.PollInterval, DefaultAuthority, DefaultGraphURL, DefaultPollInterval)
+	}
+	if c.Configured() {
+		t.Errorf("Configured() = true with no client id, want false")
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	tests := []struct {
+		name, file string
+		flags      map[string]string
+		wantErr    string
+	}{
+		{"unknown key in file", `clientid = "x"`, nil, `unknown setting "clientid"`},
+		{"bad toml", `client_id = `, nil, "not valid TOML"},
+		{"bad duration", ``, map[string]string{"poll_interval": "soon"}, "poll_interval"},
+		{"negative cache", ``, map[string]string{"cache_max_gb": "-1"}, "cache_max_gb"},
+		{"not a url", ``, map[string]string{"graph_url": "graph.example"}, "is not a URL"},
+		{"bad bool", `autostart = "perhaps"`, nil, "autostart"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "config.toml")
+			os.WriteFile(f, []byte(tt.file), 0o600)
+			_, err := Loader{UserFile: f}.Load(tt.flags)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Load = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
