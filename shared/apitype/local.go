@@ -189,8 +189,8 @@ const (
 // Problem is an error in plain words: what happened and what to do.
 type Problem struct {
 	Code    string    `json:"code"`
-	Message string    `json:"message"`          // what happened
-	Action  string    `json:"action,omitempty"` // what to do about it
+	Message string    `json:"message"`          // what happened, no final full stop
+	Action  string    `json:"action,omitempty"` // what to do about it, a sentence
 	Drive   string    `json:"drive,omitempty"`  // Drive.ID it concerns, if any
 	URL     string    `json:"url,omitempty"`    // e.g. the admin-consent URL
 	Time    time.Time `json:"time,omitzero"`
@@ -282,4 +282,17 @@ type VersionInfo struct {
 	Version string `json:"version"`
 	OS      string `json:"os"`
 	Arch    string `json:"arch"`
+}
+
+// Error implements the error interface: the message, then what to do.
+func (e *Error) Error() string {
+	if e.Action == "" {
+		return e.Message
+	}
+	return e.Message + ". " + e.Action
+}
+
+// NewError returns an *Error with code, message and action.
+func NewError(code, message, action string) *Error {
+	return &Error{Problem{Code: code, Message: message, Action: action}}
 }
