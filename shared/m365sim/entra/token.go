@@ -18,6 +18,7 @@ import (
 // Grant types of the token endpoint.
 const (
 	grantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	grantDeviceCodeShort   = "device_code" // what MSAL sends; Entra takes both
 	grantRefreshToken      = "refresh_token"
 	grantAuthorizationCode = "authorization_code"
 	grantClientCredentials = "client_credentials"
@@ -78,6 +79,9 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *oauthError) {
 	gt := form.Get("grant_type")
 	if gt == "" {
 		return nil, errMissingParam("grant_type")
+	}
+	if gt == grantDeviceCodeShort {
+		gt = grantDeviceCode
 	}
 	switch gt {
 	case grantDeviceCode, grantRefreshToken, grantAuthorizationCode, grantClientCredentials:
@@ -187,12 +191,22 @@ func (s *Server) redeemCode(form url.Values, t *directory.Tenant, multi bool, cl
 	}
 	g := grant{t: ac.t, u: ac.u, client: client, q: ac.q, scopes: ac.scopes, nonce: ac.nonce, signedIn: ac.signedIn}
 	// The scope may be restated (MSAL does); it must stay within what
-	// the code covers or what is consented.
+	// the code covers or what is consented. OIDC scopes restated here
+	// count even if the authorize request lacked them: MSAL Go's
+	// confidential AuthCodeURL leaves them out and adds them only here,
+	// and Entra still answers with an id token and a refresh token.
 	if raw := form.Get("scope"); raw != "" {
 		q, oe := s.parseScope(raw, ac.t.Name)
 		if oe != nil {
 			return grant{}, oe
 		}
+		var oidc []string
+		for _, o := range oidcScopes {
+			if q.hasOIDC(o) || ac.q.hasOIDC(o) {
+				oidc = append(oidc, o)
+			}
+		}
+		q.oidc = oidc
 		if q.resource.ClientID != ac.q.resource.ClientID || q.dflt != ac.q.dflt || !subset(q.scopes, ac.scopes) {
 			s.mu.Lock()
 			scopes, oe := s.consentLocked(ac.t, ac.u, client, q, false)
@@ -202,7 +216,6 @@ func (s *Server) redeemCode(form url.Values, t *directory.Tenant, multi bool, cl
 			}
 			g.q, g.scopes = q, scopes
 		} else {
-			q.oidc = ac.q.oidc
 			g.q = q
 			if !q.dflt {
 				g.scopes = q.scopes
