@@ -1,0 +1,44 @@
+// Command m365sim runs the Microsoft 365 simulator: Entra ID and Graph
+// behind one HTTPS listener, with state in a data directory.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+func main() {
+	addr := flag.String("addr", m365sim.DefaultAddr, "listen address host:port (port 0 picks a free one)")
+	data := flag.String("data", "m365sim-data", "data directory (state, CA certificate ca.pem)")
+	seed := flag.String("seed", "demo", `seed file (YAML or JSON) used on first start, or "demo"`)
+	level := flag.String("log-level", "info", "log level: debug, info, warn or error")
+	flag.Parse()
+	if err := run(*addr, *data, *seed, *level); err != nil {
+		fmt.Fprintln(os.Stderr, "m365sim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, data, seedName, level string) error {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	slog.SetDefault(log)
+	seed, err := directory.LoadSeed(seedName)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return m365sim.Run(ctx, m365sim.Config{Addr: addr, DataDir: data, Seed: seed, Logger: log}, os.Stdout)
+}

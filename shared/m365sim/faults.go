@@ -1,0 +1,408 @@
+package m365sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+// FaultKind names what a fault does.
+type FaultKind string
+
+// Fault kinds.
+const (
+	// FaultLatency delays matching requests by LatencyMS.
+	FaultLatency FaultKind = "latency"
+	// FaultThrottle answers Status (429, or 503) with Retry-After seconds
+	// and Graph's activityLimitReached/throttledRequest body, and opens a
+	// window of RetryAfter seconds for the user: every request of that
+	// user before the window ends is throttled again and extends it.
+	FaultThrottle FaultKind = "throttle"
+	// FaultError answers Status (500-599) to a fraction Rate of matching
+	// requests, drawn from the fault set's seeded generator.
+	FaultError FaultKind = "error"
+	// FaultDrop aborts the connection after AfterBytes bytes: of the
+	// request body when the request has one (an upload), otherwise of the
+	// response body (a download).
+	FaultDrop FaultKind = "drop"
+	// FaultQuotaFull answers 507 quotaLimitReached to writes (PUT and POST
+	// of uploads, folder creation and copy).
+	FaultQuotaFull FaultKind = "quotaFull"
+	// FaultOffline closes the connection of every matching request without
+	// an answer. With no Routes it matches Entra ID too.
+	FaultOffline FaultKind = "offline"
+	// FaultRateLimitWarning adds SharePoint's RateLimit-Limit,
+	// RateLimit-Remaining and RateLimit-Reset headers, as sent past about
+	// 80% of the budget, without failing the request.
+	FaultRateLimitWarning FaultKind = "rateLimitWarning"
+)
+
+var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultRateLimitWarning}
+
+// Fault is one injected fault rule. Rules apply in the order they were
+// added; a request can be delayed by several but answered by only one.
+type Fault struct {
+	// ID is assigned by the simulator.
+	ID   string    `json:"id,omitempty"`
+	Kind FaultKind `json:"kind"`
+	// Tenant (GUID, short name or domain) limits the rule to one tenant;
+	// with User, to one user (user name, UPN or object id). A UPN alone
+	// names its tenant. Both empty: every request, attributed or not.
+	Tenant string `json:"tenant,omitempty"`
+	User   string `json:"user,omitempty"`
+	// Routes limits the rule to route classes. Empty means every Graph
+	// class; the token class (Entra ID) must be named, except by offline.
+	Routes []RouteClass `json:"routes,omitempty"`
+	// Methods limits the rule to HTTP methods; empty means all.
+	Methods []string `json:"methods,omitempty"`
+	// LatencyMS is the delay of a latency fault.
+	LatencyMS int64 `json:"latencyMs,omitempty"`
+	// Status of a throttle (429 default, or 503) or error (500 default) fault.
+	Status int `json:"status,omitempty"`
+	// RetryAfter in seconds, for throttle (default 1) and optionally error faults.
+	RetryAfter int `json:"retryAfter,omitempty"`
+	// Rate is the fraction of matching requests an error fault fails,
+	// in (0, 1]; 0 means 1.
+	Rate float64 `json:"rate,omitempty"`
+	// AfterBytes is where a drop fault cuts the body.
+	AfterBytes int64 `json:"afterBytes,omitempty"`
+	// Times limits how often the rule fires; 0 means without limit.
+	Times int `json:"times,omitempty"`
+	// Fired counts how often the rule fired. Read-only.
+	Fired int `json:"fired,omitempty"`
+}
+
+// FaultSet is the whole fault configuration, as GET and PUT
+// /_admin/faults exchange it.
+type FaultSet struct {
+	// Seed seeds the generator behind error rates; PUT with 0 keeps the
+	// current seed. Setting it restarts the sequence.
+	Seed   uint64  `json:"seed,omitempty"`
+	Faults []Fault `json:"faults"`
+}
+
+// activeFault is a validated Fault with its scope resolved.
+type activeFault struct {
+	Fault
+	tenantID string // "" = any
+	userID   string // "" = any user of tenantID
+}
+
+// window is an open throttling window of one user.
+type window struct {
+	until      time.Time
+	retryAfter int
+	status     int
+}
+
+// userKey identifies who sent a request: the token's tid and oid, or the
+// user the pre-authenticated URL was handed to. Zero when unknown.
+type userKey struct{ tid, oid string }
+
+func (u userKey) known() bool { return u.tid != "" }
+
+// faults is the live fault configuration and the throttling windows.
+type faults struct {
+	dir *directory.Directory // immutable
+
+	mu      sync.Mutex // guards the fields below
+	rules   []*activeFault
+	nextID  int
+	seed    uint64
+	rng     *rand.Rand
+	windows map[userKey]*window
+}
+
+func newFaults(dir *directory.Directory, seed uint64) *faults {
+	if seed == 0 {
+		seed = 1
+	}
+	return &faults{dir: dir, seed: seed, rng: newRNG(seed), windows: map[userKey]*window{}}
+}
+
+func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+// validate checks f and resolves its tenant and user.
+func (fs *faults) validate(f Fault) (*activeFault, error) {
+	if !slices.Contains(faultKinds, f.Kind) {
+		return nil, fmt.Errorf("fault kind %q: want one of %v", f.Kind, faultKinds)
+	}
+	for _, r := range f.Routes {
+		if !r.valid() {
+			return nil, fmt.Errorf("route class %q: want one of %v", r, RouteClasses)
+		}
+	}
+	for i, m := range f.Methods {
+		if m == "" || strings.ContainsAny(m, " \t\r\n/") {
+			return nil, fmt.Errorf("method %q is not an HTTP method", m)
+		}
+		f.Methods[i] = strings.ToUpper(m)
+	}
+	if f.Times < 0 || f.Fired < 0 {
+		return nil, errors.New("times must not be negative")
+	}
+	f.Fired = 0
+	if f.RetryAfter < 0 || f.RetryAfter > 3600 {
+		return nil, fmt.Errorf("retryAfter %d: want 0 to 3600 seconds", f.RetryAfter)
+	}
+	switch f.Kind {
+	case FaultLatency:
+		if f.LatencyMS <= 0 || f.LatencyMS > 600_000 {
+			return nil, fmt.Errorf("latencyMs %d: want 1 to 600000", f.LatencyMS)
+		}
+	case FaultThrottle:
+		if f.Status == 0 {
+			f.Status = http.StatusTooManyRequests
+		}
+		if f.Status != http.StatusTooManyRequests && f.Status != http.StatusServiceUnavailable {
+			return nil, fmt.Errorf("throttle status %d: want 429 or 503", f.Status)
+		}
+		if f.RetryAfter == 0 {
+			f.RetryAfter = 1
+		}
+	case FaultError:
+		if f.Status == 0 {
+			f.Status = http.StatusInternalServerError
+		}
+		if f.Status < 500 || f.Status > 599 {
+			return nil, fmt.Errorf("error status %d: want 500 to 599", f.Status)
+		}
+		if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
+			return nil, fmt.Errorf("rate %v: want a fraction in (0, 1]", f.Rate)
+		}
+		if f.Rate == 0 {
+			f.Rate = 1
+		}
+	case FaultDrop:
+		if f.AfterBytes < 0 {
+			return nil, errors.New("afterBytes must not be negative")
+		}
+	}
+	a := &activeFault{Fault: f}
+	if f.Tenant == "" && f.User != "" {
+		if _, dom, ok := strings.Cut(f.User, "@"); ok {
+			f.Tenant = dom
+		}
+	}
+	if f.Tenant != "" {
+		t := fs.dir.Tenant(f.Tenant)
+		if t == nil {
+			return nil, fmt.Errorf("unknown tenant %q", f.Tenant)
+		}
+		a.tenantID = t.ID
+		if f.User != "" {
+			u := t.User(f.User)
+			if u == nil {
+				return nil, fmt.Errorf("unknown user %q in tenant %s", f.User, t.Name)
+			}
+			a.userID = u.ID
+		}
+	} else if f.User != "" {
+		return nil, fmt.Errorf("user %q needs a tenant", f.User)
+	}
+	return a, nil
+}
+
+// add validates and appends a rule, returning it with its ID.
+func (fs *faults) add(f Fault) (Fault, error) {
+	a, err := fs.validate(f)
+	if err != nil {
+		return Fault{}, err
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.nextID++
+	a.ID = "f" + strconv.Itoa(fs.nextID)
+	fs.rules = append(fs.rules, a)
+	return a.Fault, nil
+}
+
+// replace validates every rule, then swaps the set. Throttling windows
+// already open stay open.
+func (fs *faults) replace(set FaultSet) (FaultSet, error) {
+	rules := make([]*activeFault, 0, len(set.Faults))
+	for i, f := range set.Faults {
+		f.Routes = slices.Clone(f.Routes)
+		f.Methods = slices.Clone(f.Methods)
+		a, err := fs.validate(f)
+		if err != nil {
+			return FaultSet{}, fmt.Errorf("fault %d: %w", i, err)
+		}
+		rules = append(rules, a)
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range rules {
+		fs.nextID++
+		a.ID = "f" + strconv.Itoa(fs.nextID)
+	}
+	fs.rules = rules
+	if set.Seed != 0 {
+		fs.seed = set.Seed
+		fs.rng = newRNG(set.Seed)
+	}
+	return fs.snapshotLocked(), nil
+}
+
+// remove deletes one rule and reports whether it existed.
+func (fs *faults) remove(id string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n := len(fs.rules)
+	fs.rules = slices.DeleteFunc(fs.rules, func(a *activeFault) bool { return a.ID == id })
+	return len(fs.rules) != n
+}
+
+// clear removes every rule and closes every throttling window.
+func (fs *faults) clear() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.rules = nil
+	fs.windows = map[userKey]*window{}
+}
+
+func (fs *faults) snapshot() FaultSet {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.snapshotLocked()
+}
+
+func (fs *faults) snapshotLocked() FaultSet {
+	out := FaultSet{Seed: fs.seed, Faults: make([]Fault, len(fs.rules))}
+	for i, a := range fs.rules {
+		out.Faults[i] = a.Fault
+		out.Faults[i].Routes = slices.Clone(a.Routes)
+		out.Faults[i].Methods = slices.Clone(a.Methods)
+	}
+	return out
+}
+
+// matches reports whether rule a applies to a request.
+func (a *activeFault) matches(class RouteClass, method string, u userKey) bool {
+	if a.Times > 0 && a.Fired >= a.Times {
+		return false
+	}
+	if a.tenantID != "" && a.tenantID != u.tid {
+		return false
+	}
+	if a.userID != "" && a.userID != u.oid {
+		return false
+	}
+	if len(a.Routes) == 0 {
+		if class == RouteToken && a.Kind != FaultOffline {
+			return false
+		}
+	} else if !slices.Contains(a.Routes, class) {
+		return false
+	}
+	return len(a.Methods) == 0 || slices.Contains(a.Methods, method)
+}
+
+// decision is what the faults make of one request.
+type decision struct {
+	offline   bool
+	latency   time.Duration
+	answer    *faultAnswer // non-nil: answer this instead of the handler
+	dropAfter int64        // >= 0: cut the body after this many bytes
+	rateLimit bool         // add RateLimit-* warning headers
+	early     bool         // came inside an open throttling window
+}
+
+// faultAnswer is a synthetic error response.
+type faultAnswer struct {
+	status     int
+	code       string // Graph error code
+	inner      string // Graph inner error code
+	message    string
+	retryAfter int // seconds; 0 = no header
+	throttled  bool
+}
+
+// decide applies the rules to a request arriving at now.
+func (fs *faults) decide(class RouteClass, method string, u userKey, now time.Time) decision {
+	d := decision{dropAfter: -1}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.rules {
+		if a.Kind == FaultOffline && a.matches(class, method, u) {
+			a.Fired++
+			d.offline = true
+			return d
+		}
+	}
+	if class != RouteToken {
+		if w := fs.windows[u]; w != nil {
+			if now.Before(w.until) {
+				w.until = now.Add(time.Duration(w.retryAfter) * time.Second)
+				d.early = true
+				d.answer = throttleAnswer(w.status, w.retryAfter)
+			} else {
+				delete(fs.windows, u)
+			}
+		}
+	}
+	for _, a := range fs.rules {
+		if !a.matches(class, method, u) {
+			continue
+		}
+		switch a.Kind {
+		case FaultLatency:
+			a.Fired++
+			d.latency += time.Duration(a.LatencyMS) * time.Millisecond
+		case FaultThrottle:
+			if d.answer == nil {
+				a.Fired++
+				fs.windows[u] = &window{until: now.Add(time.Duration(a.RetryAfter) * time.Second), retryAfter: a.RetryAfter, status: a.Status}
+				d.answer = throttleAnswer(a.Status, a.RetryAfter)
+			}
+		case FaultError:
+			if d.answer == nil && fs.rng.Float64() < a.Rate {
+				a.Fired++
+				d.answer = errorAnswer(a.Status, a.RetryAfter)
+			}
+		case FaultQuotaFull:
+			if d.answer == nil && isWrite(class, method) {
+				a.Fired++
+				d.answer = &faultAnswer{status: http.StatusInsufficientStorage, code: "quotaLimitReached",
+					inner: "quotaLimitReached", message: "Insufficient Space Available"}
+			}
+		case FaultDrop:
+			if d.dropAfter < 0 {
+				a.Fired++
+				d.dropAfter = a.AfterBytes
+			}
+		case FaultRateLimitWarning:
+			a.Fired++
+			d.rateLimit = true
+		}
+	}
+	if d.answer != nil {
+		d.dropAfter = -1
+	}
+	return d
+}
+
+func throttleAnswer(status, retryAfter int) *faultAnswer {
+	return &faultAnswer{status: status, code: "activityLimitReached", inner: "throttledRequest",
+		message: "The request has been throttled", retryAfter: retryAfter, throttled: true}
+}
+
+func errorAnswer(status, retryAfter int) *faultAnswer {
+	a := &faultAnswer{status: status, code: "generalException", message: "An unspecified error has occurred.", retryAfter: retryAfter}
+	switch status {
+	case http.StatusNotImplemented:
+		a.code, a.message = "notSupported", "The request is not supported by the system."
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		a.code, a.message = "serviceNotAvailable", "The service is not available. Try the request again after a delay."
+	}
+	return a
+}
