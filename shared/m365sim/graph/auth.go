@@ -1,0 +1,155 @@
+package graph
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/m365sim/token"
+)
+
+// call is the authenticated caller of one Graph request.
+type call struct {
+	tenant *directory.Tenant
+	user   *directory.User
+	scopes map[string]bool // lower-cased
+	auth   string          // the Authorization header, for $batch
+}
+
+func (c *call) hasAny(scopes ...string) bool {
+	for _, sc := range scopes {
+		if c.scopes[strings.ToLower(sc)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) identity() (id, name, email string) {
+	return c.user.ID, c.user.DisplayName, c.tenant.UPN(c.user)
+}
+
+// wwwAuthenticate is the challenge Graph sends with a 401. Graph's real
+// header carries realm, authorization_uri and client_id; the error and
+// error_description parameters (RFC 6750) let clients that look for
+// "expired_token" refresh without guessing.
+func wwwAuthenticate(errCode, desc string) string {
+	h := `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="` + directory.GraphAppID + `"`
+	if errCode != "" {
+		h += `, error="` + errCode + `", error_description="` + desc + `"`
+	}
+	return h
+}
+
+func errUnauthenticated(msg, challengeErr, desc string) *apiError {
+	return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "%s", msg).
+		withHeader("WWW-Authenticate", wwwAuthenticate(challengeErr, desc))
+}
+
+// authenticate checks the bearer access token of a Graph request.
+func (s *Server) authenticate(r *http.Request) (*call, error) {
+	h := r.Header.Get("Authorization")
+	scheme, raw, ok := strings.Cut(h, " ")
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return nil, errUnauthenticated("Access token is empty.", "", "")
+	}
+	claims, err := s.keys.Verify(strings.TrimSpace(raw), s.now())
+	if errors.Is(err, token.ErrExpired) {
+		return nil, errUnauthenticated("Lifetime validation failed, the token is expired.", "invalid_token", "The access token has expired (expired_token)")
+	}
+	if err != nil {
+		return nil, errUnauthenticated("Access token validation failure. Invalid audience or signature.", "invalid_token", "The access token is invalid")
+	}
+	if !audienceIsGraph(claims["aud"]) {
+		return nil, errUnauthenticated("Access token validation failure. Invalid audience.", "invalid_token", "The access token has the wrong audience")
+	}
+	tid, _ := claims["tid"].(string)
+	oid, _ := claims["oid"].(string)
+	t := s.dir.Tenant(tid)
+	if t == nil || tid == "" || !strings.EqualFold(t.ID, tid) {
+		return nil, errUnauthenticated("Access token validation failure. Unknown tenant.", "invalid_token", "The tenant is unknown")
+	}
+	u := t.User(oid)
+	if u == nil || oid == "" || !strings.EqualFold(u.ID, oid) {
+		return nil, errUnauthenticated("Access token validation failure. Unknown user.", "invalid_token", "The user is unknown")
+	}
+	c := &call{tenant: t, user: u, scopes: map[string]bool{}, auth: h}
+	scp, _ := claims["scp"].(string)
+	for _, sc := range strings.Fields(scp) {
+		c.scopes[strings.ToLower(sc)] = true
+	}
+	if len(c.scopes) == 0 {
+		return nil, errorf(http.StatusForbidden, "accessDenied", "Either scp or roles claim need to be present in the token.")
+	}
+	return c, nil
+}
+
+func audienceIsGraph(aud any) bool {
+	ok := func(s string) bool {
+		s = strings.TrimSuffix(strings.ToLower(s), "/")
+		return s == directory.GraphAppID || s == directory.GraphResource
+	}
+	switch a := aud.(type) {
+	case string:
+		return ok(a)
+	case []any:
+		for _, v := range a {
+			if s, _ := v.(string); ok(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Scope sets, least privileged first.
+var (
+	readAllScopes  = []string{"Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"}
+	writeAllScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"}
+	siteScopes     = []string{"Sites.Read.All", "Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"}
+	userScopes     = []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+	memberScopes   = []string{"User.Read", "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
+	teamScopes     = []string{"Team.ReadBasic.All", "TeamSettings.Read.All", "TeamSettings.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+)
+
+func errScope() *apiError {
+	return errorf(http.StatusForbidden, "accessDenied", "Insufficient privileges to complete the operation.")
+}
+
+// drive is a drive the caller may reach, and how.
+type drive struct {
+	ref   directory.DriveRef
+	write bool // the directory lets the caller write (the token may still not)
+	own   bool // the caller's own OneDrive
+}
+
+// openDrive resolves a drive id for the caller. Drives of other tenants do
+// not exist for the caller (404); drives of the same tenant that the
+// caller may not reach give 403, as SharePoint does.
+func (s *Server) openDrive(c *call, id string) (*drive, error) {
+	ref, ok := s.dir.Drive(id)
+	if !ok || ref.Tenant != c.tenant {
+		return nil, errNotFound("drive")
+	}
+	acc := s.dir.Access(c.tenant, c.user, ref)
+	if acc == directory.AccessNone {
+		return nil, errDenied()
+	}
+	d := &drive{ref: ref, write: acc == directory.AccessWrite, own: ref.Kind == directory.KindBusiness && ref.Owner != nil && ref.Owner.ID == c.user.ID}
+	if !c.hasAny(readAllScopes...) && !(d.own && c.hasAny("Files.Read", "Files.ReadWrite")) {
+		return nil, errScope()
+	}
+	return d, nil
+}
+
+// checkWrite reports, as an error, whether the caller may change d.
+func (d *drive) checkWrite(c *call) error {
+	if !d.write {
+		return errDenied()
+	}
+	if !c.hasAny(writeAllScopes...) && !(d.own && c.hasAny("Files.ReadWrite")) {
+		return errScope()
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package graph
+
+import (
+	"crypto/hmac"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mapdrive/mapdrive/shared/m365sim/graph/store"
+)
+
+// downloadURL returns a pre-authenticated URL for the item's current
+// content. It is signed, names the content version and the URL generation,
+// and expires after the configured lifetime.
+func (s *Server) downloadURL(it *store.Item) string {
+	exp := s.now().Add(s.ttl).Unix()
+	payload := it.ID + "|" + strconv.FormatInt(it.CTagVer, 10) + "|" + strconv.FormatInt(exp, 10) + "|" + strconv.FormatUint(s.urlGen.Load(), 10)
+	return s.base + "/_download/" + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
+		base64.RawURLEncoding.EncodeToString(s.sign([]byte(payload)))
+}
+
+func errURLExpired() *apiError {
+	return errorf(http.StatusUnauthorized, "unauthenticated", "The pre-authenticated download URL has expired or is not valid.")
+}
+
+// serveDownload serves a pre-authenticated download URL, honouring Range.
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok string) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return methodNotAllowed()
+	}
+	p64, m64, ok := strings.Cut(tok, ".")
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	mac, err2 := base64.RawURLEncoding.DecodeString(m64)
+	if !ok || err1 != nil || err2 != nil || !hmac.Equal(mac, s.sign(payload)) {
+		return errURLExpired()
+	}
+	f := strings.Split(string(payload), "|")
+	if len(f) != 4 {
+		return errURLExpired()
+	}
+	ver, err1 := strconv.ParseInt(f[1], 10, 64)
+	exp, err2 := strconv.ParseInt(f[2], 10, 64)
+	gen, err3 := strconv.ParseUint(f[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || gen != s.urlGen.Load() || s.now().Unix() > exp {
+		return errURLExpired()
+	}
+	var it *store.Item
+	err := s.st.View(func(tx *store.Tx) error {
+		var err error
+		it, err = tx.Item(f[0])
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (it.Deleted || it.Folder || it.CTagVer != ver)) {
+		return errNotFound("item")
+	}
+	if err != nil {
+		return err
+	}
+	file, err := s.st.OpenBlob(it.Blob)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(it.Name))
+	h.Set("ETag", ctag(it))
+	h.Set("Accept-Ranges", "bytes")
+	http.ServeContent(w, r, "", it.Modified, file)
+	return nil
+}
+
+// getContent answers /content with a redirect to a download URL.
+func (s *Server) getContent(w http.ResponseWriter, r *http.Request, c *call, d *drive, a itemAddr) error {
+	var it *store.Item
+	var notModified bool
+	err := s.st.View(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		if err != nil {
+			return err
+		}
+		if it, err = t.existing(); err != nil {
+			return err
+		}
+		if it.Folder {
+			return errInvalid("A folder has no content.")
+		}
+		if notModified, err = checkIfNoneMatch(r, etag(it), ctag(it)); err != nil {
+			return err
+		}
+		return checkIfMatch(r, it)
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(it))
+	if notModified {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	w.Header().Set("Location", s.downloadURL(it))
+	w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+// remaining is the drive's free quota.
+func (s *Server) remaining(d *drive, ds *store.Drive) int64 {
+	return int64(d.ref.Drive.Quota) - ds.Used
+}
+
+// putContent is the simple upload: a new file (201) or replaced content
+// (200), up to 250 MB.
+func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *drive, a itemAddr) error {
+	if err := d.checkWrite(c); err != nil {
+		return err
+	}
+	behavior, err := conflictBehavior(r.URL.Query().Get("@microsoft.graph.conflictBehavior"), "replace")
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > simpleUploadLimit {
+		return errorf(http.StatusRequestEntityTooLarge, "invalidRequest", "The request is larger than 250 MB; use an upload session.")
+	}
+	if h := r.Header.Get("If-Match"); h != "" && !validETag(h) {
+		return errorf(http.StatusBadRequest, "malformedEntityTag", "The If-Match header is not a valid entity tag.")
+	}
+	// Cheap checks before reading the body.
+	err = s.st.View(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		if err != nil {
+			return err
+		}
+		if t.item != nil && t.item.Folder {
+			return errInvalid("The target is a folder.")
+		}
+		if t.item == nil && !a.hasPath {
+			return errNotFound("item")
+		}
+		if t.item != nil && behavior != "rename" {
+			if err := checkIfMatch(r, t.item); err != nil {
+				return err
+			}
+		} else if r.Header.Get("If-Match") != "" && behavior != "rename" {
+			return errModified()
+		}
+		old := int64(0)
+		if t.item != nil && behavior == "replace" {
+			old = t.item.Size
+		}
+		if r.ContentLength >= 0 && r.ContentLength-old > s.remaining(d, t.ds) {
+			return errQuota()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range a.path {
+		if err := validName(n); err != nil {
+			return err
+		}
+	}
+	info, err := s.st.WriteBlob(r.Body, simpleUploadLimit, r.ContentLength)
+	if errors.Is(err, store.ErrTooLarge) {
+		return errorf(http.StatusRequestEntityTooLarge, "invalidRequest", "The request is larger than 250 MB; use an upload session.")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errInvalid("The request body is shorter than its Content-Length.")
+	}
+	if err != nil {
+		return err
+	}
+	status, out, err := s.commitContent(r, c, d, a, info, behavior, store.Session{})
+	if err != nil {
+		s.st.RemoveBlob(info.Name)
+		return err
+	}
+	return writeJSON(w, status, out)
+}
+
+// commitContent installs a written blob as the content of the addressed
+// item (replacing it, or creating it and any missing folders). sess
+// carries the file system times an upload session declared.
+func (s *Server) commitContent(r *http.Request, c *call, d *drive, a itemAddr, info store.BlobInfo, behavior string, sess store.Session) (int, []byte, error) {
+	var status int
+	var out []byte
+	var oldBlob string
+	err := s.st.Update(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC().Truncate(time.Second)
+		by := who(c)
+		var prev, it *store.Item
+		if t.item != nil && !a.hasPath {
+			prev = t.item // addressed by id: always replace
+		} else if t.item != nil {
+			parent, err := tx.Item(t.item.ParentID)
+			if err != nil {
+				return err
+			}
+			name, ex, err := placeName(tx, parent.ID, t.item.Name, behavior)
+			if err != nil {
+				return err
+			}
+			if ex != nil {
+				prev = ex
+			} else {
+				it = s.newItem(t.ds, parent.ID, name, false, by)
+			}
+		} else {
+			if t.parent == nil || len(t.missing) == 0 {
+				return errNotFound("item")
+			}
+			parent, err := s.ensureFolders(tx, t.ds, t.parent, t.missing[:len(t.missing)-1], by)
+			if err != nil {
+				return err
+			}
+			it = s.newItem(t.ds, parent.ID, t.missing[len(t.missing)-1], false, by)
+		}
+		if prev != nil {
+			if prev.Folder {
+				return errInvalid("The target is a folder.")
+			}
+			if r != nil {
+				if err := checkIfMatch(r, prev); err != nil {
+					return err
+				}
+			}
+			nu := *prev
+			nu.ETagVer++
+			nu.CTagVer++
+			nu.Modified, nu.ModifiedBy = now, by
+			nu.FSModified = now
+			oldBlob = prev.Blob
+			it = &nu
+			status = http.StatusOK
+		} else {
+			status = http.StatusCreated
+		}
+		it.Size, it.Hash, it.Blob = info.Size, info.Hash, info.Name
+		if !sess.FSCreated.IsZero() {
+			it.FSCreated = sess.FSCreated.UTC().Truncate(time.Second)
+		}
+		if !sess.FSModified.IsZero() {
+			it.FSModified = sess.FSModified.UTC().Truncate(time.Second)
+		}
+		old := int64(0)
+		if prev != nil {
+			old = prev.Size
+		}
+		if info.Size-old > s.remaining(d, t.ds) {
+			return errQuota()
+		}
+		if err := tx.Save(t.ds, prev, it); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errNameExists(it.Name)
+			}
+			return err
+		}
+		if err := tx.PutDrive(t.ds); err != nil {
+			return err
+		}
+		out, err = s.renderItem(tx, d, it, nil, true)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	if oldBlob != "" && oldBlob != info.Name {
+		s.st.RemoveBlob(oldBlob)
+	}
+	return status, out, nil
+}
