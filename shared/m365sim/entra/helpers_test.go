@@ -53,12 +53,12 @@ type env struct {
 
 type envOpt func(*Config)
 
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	return newEnvSeed(t, directory.DemoSeed(), t.TempDir(), opts...)
 }
 
-func newEnvSeed(t *testing.T, seed *directory.Seed, dataDir string, opts ...envOpt) *env {
+func newEnvSeed(t testing.TB, seed *directory.Seed, dataDir string, opts ...envOpt) *env {
 	t.Helper()
 	keys, err := testKeys()
 	if err != nil {
