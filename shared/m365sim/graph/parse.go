@@ -200,33 +200,53 @@ func parseOrderBy(v string) (orderBy, error) {
 	return o, nil
 }
 
-// validETag reports whether h is a well-formed If-Match / If-None-Match
-// value: "*" or a comma-separated list of quoted (optionally weak) tags.
-func validETag(h string) bool {
+// splitETags parses an If-Match / If-None-Match value: "*" or a
+// comma-separated list of quoted, optionally weak, entity tags. Tags may
+// themselves hold commas (SharePoint's are "{GUID},version"), so the list
+// is scanned quote by quote. ok is false for a malformed value.
+func splitETags(h string) (tags []string, star, ok bool) {
 	h = strings.TrimSpace(h)
 	if h == "*" {
-		return true
+		return nil, true, true
 	}
-	if h == "" {
-		return false
-	}
-	for _, t := range strings.Split(h, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if len(t) < 2 || t[0] != '"' || t[len(t)-1] != '"' || strings.Contains(t[1:len(t)-1], `"`) {
-			return false
+	for {
+		h = strings.TrimLeft(h, " \t")
+		h = strings.TrimPrefix(h, "W/")
+		if len(h) < 2 || h[0] != '"' {
+			return nil, false, false
 		}
+		end := strings.IndexByte(h[1:], '"')
+		if end < 0 {
+			return nil, false, false
+		}
+		tags = append(tags, h[:end+2])
+		h = strings.TrimLeft(h[end+2:], " \t")
+		if h == "" {
+			return tags, false, true
+		}
+		if h[0] != ',' {
+			return nil, false, false
+		}
+		h = h[1:]
 	}
-	return true
 }
 
-// etagMatches reports whether any tag of h names the item's eTag or cTag.
+// validETag reports whether h is a well-formed entity tag list.
+func validETag(h string) bool {
+	_, _, ok := splitETags(h)
+	return ok
+}
+
+// etagMatches reports whether any tag of h names one of tags.
 func etagMatches(h string, tags ...string) bool {
-	h = strings.TrimSpace(h)
-	if h == "*" {
+	list, star, ok := splitETags(h)
+	if star {
 		return true
 	}
-	for _, t := range strings.Split(h, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+	if !ok {
+		return false
+	}
+	for _, t := range list {
 		for _, want := range tags {
 			if want != "" && t == want {
 				return true

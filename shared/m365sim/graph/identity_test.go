@@ -1,0 +1,283 @@
+package graph
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/m365sim/token"
+)
+
+func TestMeReturnsTheSignedInUser(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me", tok: e.alice()}).want(t, 200)
+	u := e.dir.Tenant("contoso").User("alice")
+	if r.str("id") != u.ID || r.str("displayName") != "Alice Anders" || r.str("userPrincipalName") != "alice@contoso.com" || r.str("mail") != "alice@contoso.com" {
+		t.Errorf("/me = %s", r.raw)
+	}
+	if r.header.Get("request-id") == "" || r.header.Get("client-request-id") == "" {
+		t.Errorf("missing request-id headers: %v", r.header)
+	}
+}
+
+func TestMeNeedsUserRead(t *testing.T) {
+	e := newEnv(t)
+	e.call(req{path: "/v1.0/me", tok: e.tok("contoso", "alice", "Files.ReadWrite.All")}).want(t, 403, "accessDenied")
+}
+
+func TestAuthenticationFailuresGive401InvalidAuthenticationToken(t *testing.T) {
+	e := newEnv(t)
+	other, err := token.NewEphemeral()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := e.dir.Tenant("contoso")
+	foreign, _ := other.Sign(jwt.MapClaims{"aud": directory.GraphAppID, "tid": tn.ID, "oid": tn.User("alice").ID, "scp": allScopes, "exp": time.Now().Add(time.Hour).Unix()})
+	for _, tc := range []struct {
+		name, auth string
+	}{
+		{"missing", ""},
+		{"not bearer", "Basic abc"},
+		{"garbage", "Bearer abc.def.ghi"},
+		{"unknown signer", "Bearer " + foreign},
+		{"wrong audience", "Bearer " + e.tok("contoso", "alice", allScopes, func(c jwt.MapClaims) { c["aud"] = directory.DemoServiceAppID })},
+		{"unknown user", "Bearer " + e.tok("contoso", "alice", allScopes, func(c jwt.MapClaims) { c["oid"] = directory.GUID("nobody") })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.call(req{path: "/v1.0/me", hdr: map[string]string{"Authorization": tc.auth}}).want(t, 401, "InvalidAuthenticationToken")
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestExpiredTokenGives401WithExpiredTokenChallenge(t *testing.T) {
+	e := newEnv(t)
+	tok := e.alice()
+	e.clock.Advance(2 * time.Hour)
+	r := e.call(req{path: "/v1.0/me/drive", tok: tok}).want(t, 401, "InvalidAuthenticationToken")
+	if h := r.header.Get("WWW-Authenticate"); !strings.Contains(h, `error="invalid_token"`) || !strings.Contains(h, "expired_token") {
+		t.Errorf("WWW-Authenticate = %q, want invalid_token and expired_token", h)
+	}
+}
+
+func TestGraphAudienceURIIsAccepted(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tok("contoso", "alice", allScopes, func(c jwt.MapClaims) { c["aud"] = "https://graph.microsoft.com" })
+	e.call(req{path: "/v1.0/me", tok: tok}).want(t, 200)
+}
+
+func TestErrorBodyIsGraphShaped(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me/drive/items/nope", tok: e.alice(), hdr: map[string]string{"client-request-id": "abc-123"}}).want(t, 404, "itemNotFound")
+	if r.str("error", "message") == "" || r.str("error", "innerError", "code") == "" || r.str("error", "innerError", "date") == "" ||
+		r.str("error", "innerError", "request-id") != r.header.Get("request-id") || r.str("error", "innerError", "client-request-id") != "abc-123" {
+		t.Errorf("error body = %s", r.raw)
+	}
+	if r.header.Get("client-request-id") != "abc-123" {
+		t.Errorf("client-request-id header = %q", r.header.Get("client-request-id"))
+	}
+}
+
+func TestMeDriveHasIDTypeOwnerAndQuota(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me/drive", tok: e.alice()}).want(t, 200)
+	if r.str("id") != e.driveOf("contoso", "alice") || r.str("driveType") != "business" || r.str("owner", "user", "displayName") != "Alice Anders" {
+		t.Errorf("drive = %s", r.raw)
+	}
+	q, _ := r.get("quota").(map[string]any)
+	for _, k := range []string{"total", "used", "remaining", "deleted", "state"} {
+		if _, ok := q[k]; !ok {
+			t.Errorf("quota lacks %s: %s", k, r.raw)
+		}
+	}
+	if used := q["used"].(float64); used != float64(256<<10+46+len("# Notes\n\n- try ls, cp and mv in the mount\n")) {
+		t.Errorf("quota.used = %v", used)
+	}
+	e.call(req{path: "/v1.0/drives/" + r.str("id"), tok: e.alice()}).want(t, 200)
+}
+
+func TestMeDrivesListsTheUsersDrive(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me/drives", tok: e.alice()}).want(t, 200)
+	if v := r.values(); len(v) != 1 || v[0]["id"] != e.driveOf("contoso", "alice") {
+		t.Errorf("/me/drives = %s", r.raw)
+	}
+}
+
+func TestMemberOfListsGroupsAsGraphGroups(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me/memberOf", tok: e.bob()}).want(t, 200)
+	var names []string
+	for _, g := range r.values() {
+		if g["@odata.type"] != "#microsoft.graph.group" {
+			t.Errorf("member of %v", g)
+		}
+		names = append(names, g["displayName"].(string))
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"All Staff", "Marketing"}) {
+		t.Errorf("bob's groups = %v", names)
+	}
+}
+
+func TestJoinedTeamsNeedsATeamScopeAndListsTeams(t *testing.T) {
+	e := newEnv(t)
+	e.call(req{path: "/v1.0/me/joinedTeams", tok: e.alice()}).want(t, 403, "accessDenied")
+	r := e.call(req{path: "/v1.0/me/joinedTeams", tok: e.tok("contoso", "alice", allScopes+" Team.ReadBasic.All")}).want(t, 200)
+	if len(r.values()) != 2 {
+		t.Errorf("alice's teams = %s", r.raw)
+	}
+}
+
+func TestGroupDriveOfATeamIsItsSiteLibrary(t *testing.T) {
+	e := newEnv(t)
+	g := e.dir.Tenant("contoso").Group("Marketing")
+	r := e.call(req{path: "/v1.0/groups/" + g.ID + "/drive", tok: e.bob()}).want(t, 200)
+	if r.str("id") != e.library("contoso", "Marketing", "Documents") || r.str("driveType") != "documentLibrary" {
+		t.Errorf("group drive = %s", r.raw)
+	}
+	e.call(req{path: "/v1.0/groups/" + g.ID + "/drive/root:/General/Campaign.txt", tok: e.bob()}).want(t, 200)
+	fin := e.dir.Tenant("contoso").Group("Finance Team")
+	e.call(req{path: "/v1.0/groups/" + fin.ID + "/drive", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
+}
+
+func TestFollowedSitesListsSitesTheUserCanReach(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{path: "/v1.0/me/followedSites", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
+	if v := r.values(); len(v) != 1 || v[0]["name"] != "Finance" {
+		t.Errorf("admin's sites = %s", r.raw)
+	}
+}
+
+func TestSiteSearchShowsOnlySitesTheUserCanSee(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		user, q string
+		want    []string
+	}{
+		{"alice", "*", []string{"Finance", "Marketing"}},
+		{"admin", "*", []string{"Finance"}},
+		{"admin", "market", nil},
+		{"bob", "fin", []string{"Finance"}},
+	} {
+		r := e.call(req{path: "/v1.0/sites?search=" + tc.q, tok: e.tok("contoso", tc.user, allScopes)}).want(t, 200)
+		var got []string
+		for _, v := range r.values() {
+			got = append(got, v["name"].(string))
+			if id := v["id"].(string); strings.Count(id, ",") != 2 || !strings.HasPrefix(id, "contoso.sharepoint.com,") {
+				t.Errorf("site id %q is not host,guid,guid", id)
+			}
+			if v["webUrl"] == nil || v["createdDateTime"] == nil || v["lastModifiedDateTime"] == nil {
+				t.Errorf("site lacks fields: %v", v)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s searching %q sees %v, want %v", tc.user, tc.q, got, tc.want)
+		}
+	}
+	fr := e.call(req{path: "/v1.0/sites?search=*", tok: e.tok("fabrikam", "frank", allScopes)}).want(t, 200)
+	if v := fr.values(); len(v) != 1 || v[0]["name"] != "Sales" {
+		t.Errorf("frank sees %s", fr.raw)
+	}
+}
+
+func TestSiteByHostAndPathResolves(t *testing.T) {
+	e := newEnv(t)
+	tn := e.dir.Tenant("contoso")
+	want := tn.SiteID(tn.Site("Finance"))
+	for _, p := range []string{
+		"/v1.0/sites/contoso.sharepoint.com:/sites/Finance",
+		"/v1.0/sites/contoso.sharepoint.com:/sites/Finance:",
+		"/v1.0/sites/contoso.sharepoint.com:/sites/Finance:/",
+	} {
+		r := e.call(req{path: p, tok: e.alice()}).want(t, 200)
+		if r.str("id") != want {
+			t.Errorf("%s -> %s, want id %s", p, r.raw, want)
+		}
+	}
+	r := e.call(req{path: "/v1.0/sites/contoso.sharepoint.com:/sites/Finance:/drives", tok: e.alice()}).want(t, 200)
+	if len(r.values()) != 2 {
+		t.Errorf("Finance drives = %s", r.raw)
+	}
+	e.call(req{path: "/v1.0/sites/contoso.sharepoint.com:/sites/Nope", tok: e.alice()}).want(t, 404, "itemNotFound")
+	e.call(req{path: "/v1.0/sites/fabrikam.sharepoint.com:/sites/Sales", tok: e.alice()}).want(t, 404, "itemNotFound")
+}
+
+func TestSiteByCompositeIDAndItsDrives(t *testing.T) {
+	e := newEnv(t)
+	tn := e.dir.Tenant("contoso")
+	id := tn.SiteID(tn.Site("Finance"))
+	r := e.call(req{path: "/v1.0/sites/" + id, tok: e.bob()}).want(t, 200)
+	if r.str("displayName") != "Finance" || r.str("webUrl") != "https://contoso.sharepoint.com/sites/Finance" {
+		t.Errorf("site = %s", r.raw)
+	}
+	r = e.call(req{path: "/v1.0/sites/" + id + "/drives", tok: e.bob()}).want(t, 200)
+	if len(r.values()) != 2 {
+		t.Errorf("drives = %s", r.raw)
+	}
+	e.call(req{path: "/v1.0/sites/" + id + "/drive/root/children", tok: e.bob()}).want(t, 200)
+	mk := tn.SiteID(tn.Site("Marketing"))
+	e.call(req{path: "/v1.0/sites/" + mk, tok: e.tok("contoso", "admin", allScopes)}).want(t, 403, "accessDenied")
+	e.call(req{path: "/v1.0/sites/" + mk + "/drives", tok: e.tok("contoso", "admin", allScopes)}).want(t, 403, "accessDenied")
+}
+
+func TestSystemDrivesAreHiddenUnlessSelected(t *testing.T) {
+	seed := directory.DemoSeed()
+	seed.Tenants[0].Sites[0].Libraries = append(seed.Tenants[0].Sites[0].Libraries, directory.Drive{Name: "Style Library", System: true})
+	e := newEnvSeed(t, seed)
+	tn := e.dir.Tenant("contoso")
+	id := tn.SiteID(tn.Site("Finance"))
+	if n := len(e.call(req{path: "/v1.0/sites/" + id + "/drives", tok: e.alice()}).want(t, 200).values()); n != 2 {
+		t.Errorf("without $select: %d drives, want 2", n)
+	}
+	if n := len(e.call(req{path: "/v1.0/sites/" + id + "/drives?$select=id,name,system", tok: e.alice()}).want(t, 200).values()); n != 3 {
+		t.Errorf("with $select=system: %d drives, want 3", n)
+	}
+}
+
+func TestOtherUsersDriveIsAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	e.call(req{path: "/v1.0/drives/" + e.driveOf("contoso", "bob"), tok: e.alice()}).want(t, 403, "accessDenied")
+	e.call(req{path: "/v1.0/drives/" + e.driveOf("contoso", "bob") + "/root/children", tok: e.alice()}).want(t, 403, "accessDenied")
+}
+
+func TestOtherTenantsDriveIsNotFound(t *testing.T) {
+	e := newEnv(t)
+	e.call(req{path: "/v1.0/drives/" + e.driveOf("fabrikam", "frank") + "/root/children", tok: e.alice()}).want(t, 404, "itemNotFound")
+	e.call(req{path: "/v1.0/drives/" + e.library("fabrikam", "Sales", "Documents"), tok: e.alice()}).want(t, 404, "itemNotFound")
+}
+
+func TestReadOnlyLibraryRejectsWritesWithAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	pol := e.library("contoso", "Finance", "Policies")
+	e.call(req{path: "/v1.0/drives/" + pol + "/root/children", tok: e.alice()}).want(t, 200)
+	e.call(req{method: "PUT", path: "/v1.0/drives/" + pol + "/root:/new.txt:/content", tok: e.alice(), body: "x"}).want(t, 403, "accessDenied")
+	e.call(req{method: "POST", path: "/v1.0/drives/" + pol + "/root/children", tok: e.alice(), body: map[string]any{"name": "F", "folder": map[string]any{}}}).want(t, 403, "accessDenied")
+	e.call(req{method: "DELETE", path: "/v1.0/drives/" + pol + "/root:/Expenses policy.txt", tok: e.alice()}).want(t, 403, "accessDenied")
+}
+
+func TestVisitorMayReadButNotWrite(t *testing.T) {
+	e := newEnv(t)
+	docs := e.library("contoso", "Finance", "Documents")
+	e.call(req{path: "/v1.0/drives/" + docs + "/root:/Reports/Q1.txt", tok: e.bob()}).want(t, 200)
+	e.call(req{method: "PUT", path: "/v1.0/drives/" + docs + "/root:/Reports/Q1.txt:/content", tok: e.bob(), body: "x"}).want(t, 403, "accessDenied")
+}
+
+func TestReadScopeCannotWrite(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tok("contoso", "alice", "Files.Read.All User.Read")
+	e.call(req{path: "/v1.0/me/drive/root/children", tok: tok}).want(t, 200)
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/x.txt:/content", tok: tok, body: "x"}).want(t, 403, "accessDenied")
+	// Files.ReadWrite (not .All) reaches only the user's own drive.
+	own := e.tok("contoso", "alice", "Files.ReadWrite User.Read")
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/x.txt:/content", tok: own, body: "x"}).want(t, 201)
+	e.call(req{path: "/v1.0/drives/" + e.library("contoso", "Finance", "Documents") + "/root", tok: own}).want(t, 403, "accessDenied")
+	_ = http.StatusOK
+}
