@@ -337,3 +337,12 @@ func (c *Client) call(ctx context.Context, method, route, token string, in, out 
 	}
 	return fmt.Errorf("%s %s: the service answered %s: %s", method, route, resp.Status, p.Detail)
 }
+
+// Forget deletes the stored lease and mappings (at sign-out). The pinned
+// key stays.
+func (c *Client) Forget() error {
+	if err := os.Remove(c.leasePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete the stored lease: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mapdrive/mapdrive/shared/apitype"
+)
+
+// loginRun is one sign-in in progress. prompt, acct and err are guarded
+// by Agent.mu; ready is closed when prompt is set, done when it ends.
+type loginRun struct {
+	deviceCode bool
+	prompt     *apitype.LoginPrompt
+	ready      chan struct{}
+	done       chan struct{}
+	acct       Account
+	err        error
+	cancel     context.CancelFunc
+}
+
+// loginTimeout bounds a sign-in in progress (device codes last 15 minutes).
+const loginTimeout = 15 * time.Minute
+
+// promptWait is how long Login waits for the prompt before answering.
+const promptWait = 30 * time.Second
+
+func (a *Agent) notConfigured() *apitype.Error {
+	return apitype.NewError(apitype.CodeNotSignedIn,
+		"Mapdrive is not configured: no client_id is set",
+		"Set client_id (and authority, graph_url, service_url for your tenant) in "+a.o.Config.UserFile+
+			" or MAPDRIVE_CLIENT_ID, or ask your IT administrator for the Mapdrive policy.")
+}
+
+// Login implements localapi.Sessions.
+func (a *Agent) Login(ctx context.Context, req apitype.LoginRequest) (apitype.LoginResponse, error) {
+	if a.o.Auth == nil {
+		return apitype.LoginResponse{}, a.notConfigured()
+	}
+	a.mu.Lock()
+	run := a.st.login
+	if run != nil && run.deviceCode != req.DeviceCode {
+		a.mu.Unlock()
+		return apitype.LoginResponse{}, apitype.NewError(apitype.CodeLoginInProgress,
+			"another sign-in is in progress", "Finish it, or wait for it to time out, then try again.")
+	}
+	if run == nil {
+		run = a.startLoginLocked(req.DeviceCode)
+	}
+	a.mu.Unlock()
+
+	t := time.NewTimer(promptWait)
+	defer t.Stop()
+	select {
+	case <-run.ready:
+	case <-run.done:
+	case <-ctx.Done():
+		return apitype.LoginResponse{}, ctx.Err()
+	case <-t.C:
+		return apitype.LoginResponse{}, apitype.NewError(apitype.CodeOffline,
+			"the Microsoft sign-in service did not answer in time", "Check the network connection and the authority setting, then try again.")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	select {
+	case <-run.done:
+		if run.err != nil {
+			return apitype.LoginResponse{}, problem("sign in", run.err)
+		}
+		acct := run.acct
+		return apitype.LoginResponse{Account: &acct}, nil
+	default:
+	}
+	p := *run.prompt
+	return apitype.LoginResponse{Prompt: &p}, nil
+}
+
+// startLoginLocked starts a sign-in owned by the agent, not by the request
+// that asked for it.
+func (a *Agent) startLoginLocked(deviceCode bool) *loginRun {
+	ctx, cancel := context.WithTimeout(a.ctx, loginTimeout)
+	run := &loginRun{deviceCode: deviceCode, ready: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	a.st.login = run
+	a.st.signIn = apitype.SigningIn
+	a.changedLocked()
+	setPrompt := func(p apitype.LoginPrompt) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if run.prompt == nil {
+			run.prompt = &p
+			close(run.ready)
+			a.changedLocked()
+		}
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		var acct Account
+		var err error
+		if deviceCode {
+			acct, err = a.o.Auth.LoginDeviceCode(ctx, func(dc DeviceCode) {
+				setPrompt(apitype.LoginPrompt{DeviceCode: true, Message: dc.Message, UserCode: dc.UserCode,
+					VerificationURL: dc.VerificationURL, ExpiresAt: dc.ExpiresAt})
+			})
+		} else {
+			acct, err = a.o.Auth.LoginInteractive(ctx, func(u string) {
+				setPrompt(apitype.LoginPrompt{AuthURL: u,
+					Message: "Finish signing in in your browser. If it did not open, open this address: " + u})
+			})
+		}
+		a.finishLogin(run, acct, err)
+	}()
+	return run
+}
+
+func (a *Agent) finishLogin(run *loginRun, acct Account, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	run.acct, run.err = acct, err
+	close(run.done)
+	if a.st.login == run {
+		a.st.login = nil
+	}
+	if err != nil {
+		a.log.Warn("sign-in failed", "err", err)
+		a.st.signIn = apitype.SignedOut
+		if a.st.account != nil {
+			a.st.signIn = apitype.SignedIn
+		}
+		p := problem("sign in", err)
+		a.problemLocked(p.Problem)
+		return
+	}
+	a.log.Info("signed in", "tenant", acct.TenantID)
+	a.st.account = &acct
+	a.st.signIn = apitype.SignedIn
+	a.clearProblemsLocked(apitype.CodeNotSignedIn, apitype.CodeSignInExpired, apitype.CodeConsentRequired)
+	a.changedLocked()
+	a.Refresh()
+}
+
+// WaitLogin implements localapi.Sessions.
+func (a *Agent) WaitLogin(ctx context.Context) (apitype.Account, error) {
+	a.mu.Lock()
+	run := a.st.login
+	acct := a.st.account
+	a.mu.Unlock()
+	if run == nil {
+		if acct != nil {
+			return *acct, nil
+		}
+		return apitype.Account{}, apitype.NewError(apitype.CodeNotSignedIn, "no sign-in is in progress", "Start one with `mapdrive login`.")
+	}
+	select {
+	case <-run.done:
+	case <-ctx.Done():
+		return apitype.Account{}, ctx.Err()
+	}
+	if run.err != nil {
+		return apitype.Account{}, problem("sign in", run.err)
+	}
+	return run.acct, nil
+}
+
+// Logout implements localapi.Sessions: it unmounts every drive, removes the
+// tokens, and forgets the stored lease and mappings.
+func (a *Agent) Logout(ctx context.Context) error {
+	if a.o.Auth == nil {
+		return a.notConfigured()
+	}
+	a.mu.Lock()
+	if run := a.st.login; run != nil {
+		run.cancel()
+	}
+	a.mu.Unlock()
+	a.unmountAll(ctx)
+	if err := a.o.Auth.Logout(ctx); err != nil {
+		return problem("sign out", err)
+	}
+	if a.o.Service != nil {
+		if err := a.o.Service.Forget(); err != nil {
+			a.log.Warn("could not delete the stored lease", "err", err)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.st.account = nil
+	a.st.signIn = apitype.SignedOut
+	a.st.licence = apitype.Licence{State: apitype.LicenceUnknown}
+	a.st.drives = map[string]*drive{}
+	a.st.userUnmounted = map[string]bool{}
+	a.st.problems = nil
+	a.changedLocked()
+	a.log.Info("signed out")
+	return nil
+}
+
+// WhoAmI implements localapi.Sessions.
+func (a *Agent) WhoAmI(ctx context.Context) (apitype.Account, error) {
+	if a.o.Auth == nil {
+		return apitype.Account{}, a.notConfigured()
+	}
+	acct, err := a.o.Auth.Account(ctx)
+	if err != nil {
+		if errors.Is(err, ErrNotSignedIn) {
+			return apitype.Account{}, apitype.NewError(apitype.CodeNotSignedIn, "you are not signed in",
+				"Sign in with `mapdrive login` (or `mapdrive login --device-code` on a machine without a browser).")
+		}
+		return apitype.Account{}, problem("read the signed-in account", err)
+	}
+	return acct, nil
+}
