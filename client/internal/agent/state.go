@@ -12,17 +12,17 @@ import (
 
 // state is the agent's mutable state; every field is guarded by Agent.mu.
 type state struct {
-	signIn   apitype.SignInState
-	account  *apitype.Account
-	licence  apitype.Licence
+	signIn  apitype.SignInState
+	account *apitype.Account
+	licence apitype.Licence
 	// licenceErr is why mounting is refused when licence is not valid.
 	licenceErr *apitype.Error
-	online   bool
-	paused   bool
-	drives   map[string]*drive // by key
-	problems []apitype.Problem // recent, newest last, capped
-	login    *loginRun
-	settings apitype.Settings
+	online     bool
+	paused     bool
+	drives     map[string]*drive // by key
+	problems   []apitype.Problem // recent, newest last, capped
+	login      *loginRun
+	settings   apitype.Settings
 	// userUnmounted holds drives the user unmounted; automount leaves them.
 	userUnmounted map[string]bool
 	// refreshed reports whether one refresh has completed.
