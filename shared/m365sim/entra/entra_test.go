@@ -1,9 +1,12 @@
 package entra
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -77,12 +82,8 @@ func TestDiscovery(t *testing.T) {
 	})
 }
 
-func TestKeysVerifyIssuedTokens(t *testing.T) {
+func TestKeys(t *testing.T) {
 	e := newEnv(t)
-	at, err := e.srv.MintAccessToken("contoso", "alice", pubClient, []string{"Files.ReadWrite.All"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, path := range []string{"/common/discovery/v2.0/keys", "/contoso/discovery/v2.0/keys", "/" + directory.DemoContosoID + "/discovery/v2.0/keys"} {
 		resp, body := e.get(t, path)
 		if resp.StatusCode != 200 {
@@ -103,8 +104,42 @@ func TestKeysVerifyIssuedTokens(t *testing.T) {
 			t.Errorf("kid = %s, want %s", k.Kid, keys.KID())
 		}
 	}
-	// The token's header names the published kid and verifies.
-	e.claims(t, at)
+	resp, body := e.get(t, "/nowhere/discovery/v2.0/keys")
+	var m map[string]any
+	_ = json.Unmarshal([]byte(body), &m)
+	wantEntraError(t, resp.StatusCode, m, 400, "invalid_tenant", 90002)
+}
+
+// TestJWKSVerifiesTokens checks a token against the published key only,
+// as a resource server does.
+func TestJWKSVerifiesTokens(t *testing.T) {
+	e := newEnv(t)
+	at, err := e.srv.MintAccessToken("contoso", "alice", pubClient, []string{"api://mapdrive/Mapdrive.Access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.get(t, "/common/discovery/v2.0/keys")
+	var set struct{ Keys []struct{ Kid, N, E string } }
+	if err := json.Unmarshal([]byte(body), &set); err != nil {
+		t.Fatal(err)
+	}
+	pubs := map[string]*rsa.PublicKey{}
+	for _, k := range set.Keys {
+		n, _ := base64.RawURLEncoding.DecodeString(k.N)
+		ex, _ := base64.RawURLEncoding.DecodeString(k.E)
+		pubs[k.Kid] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(ex).Int64())}
+	}
+	tok, err := jwt.Parse(at, func(tk *jwt.Token) (any, error) {
+		kid, _ := tk.Header["kid"].(string)
+		if pubs[kid] == nil {
+			return nil, fmt.Errorf("kid %q not in the JWKS", kid)
+		}
+		return pubs[kid], nil
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(e.base+"/"+directory.DemoContosoID+"/v2.0"),
+		jwt.WithAudience(portal), jwt.WithTimeFunc(e.clock.Now))
+	if err != nil || !tok.Valid {
+		t.Fatalf("verify with the JWKS: %v", err)
+	}
 }
 
 func TestRedirectAllowed(t *testing.T) {

@@ -219,3 +219,50 @@ func (e *env) claims(t *testing.T, raw string) jwt.MapClaims {
 	}
 	return c
 }
+
+// wantUserToken checks the claims every delegated access token carries for
+// user upn of tenant signed in with client, for audience aud.
+func (e *env) wantUserToken(t *testing.T, raw, tenant, upn, client, aud, scp string) jwt.MapClaims {
+	t.Helper()
+	c := e.claims(t, raw)
+	ten := e.dir.Tenant(tenant)
+	u := ten.User(upn)
+	want := map[string]any{
+		"aud": aud, "iss": e.base + "/" + ten.ID + "/v2.0", "tid": ten.ID, "oid": u.ID,
+		"azp": client, "appid": client, "ver": "2.0", "upn": ten.UPN(u), "preferred_username": ten.UPN(u), "name": u.DisplayName,
+	}
+	if scp != "" {
+		want["scp"] = scp
+	}
+	for k, v := range want {
+		if c[k] != v {
+			t.Errorf("claim %s = %v, want %v", k, c[k], v)
+		}
+	}
+	for _, k := range []string{"sub", "uti"} {
+		if s, _ := c[k].(string); s == "" {
+			t.Errorf("claim %s missing", k)
+		}
+	}
+	iat, _ := c["iat"].(float64)
+	nbf, _ := c["nbf"].(float64)
+	exp, _ := c["exp"].(float64)
+	if iat == 0 || nbf != iat || exp <= iat {
+		t.Errorf("iat/nbf/exp = %v/%v/%v", iat, nbf, exp)
+	}
+	var groups []any
+	for _, g := range ten.GroupsOf(u) {
+		groups = append(groups, g.ID)
+	}
+	got, _ := c["groups"].([]any)
+	if len(got) != len(groups) {
+		t.Errorf("groups = %v, want %v", got, groups)
+	}
+	for i := range groups {
+		if i < len(got) && got[i] != groups[i] {
+			t.Errorf("groups = %v, want %v", got, groups)
+			break
+		}
+	}
+	return c
+}

@@ -116,9 +116,7 @@ func TestMSALDeviceCode(t *testing.T) {
 		res.IDToken.Oid != alice.ID || res.IDToken.TenantID != directory.DemoContosoID {
 		t.Errorf("account = %+v, id token oid/tid = %s/%s", res.Account, res.IDToken.Oid, res.IDToken.TenantID)
 	}
-	if c := e.claims(t, res.AccessToken); c["aud"] != directory.GraphAppID || c["scp"] != "Files.ReadWrite.All User.Read openid profile" {
-		t.Errorf("aud/scp = %v/%v", c["aud"], c["scp"])
-	}
+	e.wantUserToken(t, res.AccessToken, "contoso", "alice", pubClient, directory.GraphAppID, "Files.ReadWrite.All User.Read openid profile")
 	// Silent: the cached token comes back; the API scope comes through the
 	// multi-resource refresh token.
 	accts, err := app.Accounts(ctx)
@@ -133,8 +131,8 @@ func TestMSALDeviceCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := e.claims(t, api.AccessToken); c["aud"] != directory.DemoServiceAppID || c["scp"] != directory.DemoServiceScope {
-		t.Errorf("API token aud/scp = %v/%v", c["aud"], c["scp"])
+	if c := e.wantUserToken(t, api.AccessToken, "contoso", "alice", pubClient, directory.DemoServiceAppID, directory.DemoServiceScope); c["roles"] != nil {
+		t.Errorf("alice holds no app role, token has roles %v", c["roles"])
 	}
 }
 
@@ -151,7 +149,7 @@ func TestMSALInteractiveAndSilentRefresh(t *testing.T) {
 	if res.Account.PreferredUsername != "alice@contoso.com" {
 		t.Errorf("account = %+v", res.Account)
 	}
-	first := e.claims(t, res.AccessToken)
+	first := e.wantUserToken(t, res.AccessToken, "contoso", "alice", pubClient, directory.GraphAppID, "Files.ReadWrite.All User.Read openid profile")
 	e.clock.Advance(3 * time.Minute) // the first access token has expired
 	again, err := app.AcquireTokenSilent(ctx, msalScopes, public.WithSilentAccount(res.Account))
 	if err != nil {
@@ -233,9 +231,8 @@ func TestMSALConfidentialAuthCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.claims(t, res.AccessToken)
-	if c["aud"] != directory.GraphAppID || c["azp"] != portal || c["azpacr"] != "1" || c["scp"] != "User.Read Sites.Read.All openid profile" {
-		t.Errorf("aud/azp/azpacr/scp = %v %v %v %v", c["aud"], c["azp"], c["azpacr"], c["scp"])
+	if c := e.wantUserToken(t, res.AccessToken, "contoso", "admin", portal, directory.GraphAppID, "User.Read Sites.Read.All openid profile"); c["azpacr"] != "1" {
+		t.Errorf("azpacr = %v, want 1 (secret)", c["azpacr"])
 	}
 	if res.IDToken.Audience != portal || res.Account.PreferredUsername != "admin@contoso.com" {
 		t.Errorf("id token aud %s, account %+v", res.IDToken.Audience, res.Account)
