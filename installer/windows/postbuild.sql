@@ -1,0 +1,18 @@
+-- Applied by scripts/dist.sh with msibuild after wixl, one statement per
+-- line (lines starting with "--" and blank lines are skipped). These are the
+-- parts of installer/windows/mapdrive.wxs that wixl cannot express.
+--
+-- Component conditions: a policy value is written only when its property
+-- is set, and the Run key only when autostart is on.
+UPDATE `Component` SET `Condition` = 'SERVICEURL' WHERE `Component` = 'PolicyServiceURL'
+UPDATE `Component` SET `Condition` = 'TENANTID' WHERE `Component` = 'PolicyTenantID'
+UPDATE `Component` SET `Condition` = 'CLIENTID' WHERE `Component` = 'PolicyClientID'
+UPDATE `Component` SET `Condition` = 'AUTHORITY' WHERE `Component` = 'PolicyAuthority'
+UPDATE `Component` SET `Condition` = 'CACHEMAXGB' WHERE `Component` = 'PolicyCacheMaxGB'
+UPDATE `Component` SET `Condition` = 'AUTOSTART = "1"' WHERE `Component` = 'RunAtLogin'
+-- wixl marks every custom action "no impersonate" (2048); property setters
+-- are plain type 51.
+UPDATE `CustomAction` SET `Type` = 51
+-- Public properties must be secure to reach the server side of a managed
+-- (Intune, SYSTEM) install; the upgrade properties must be too.
+UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB' WHERE `Property` = 'SecureCustomProperties'

@@ -1,0 +1,197 @@
+package distcheck
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The artifacts are built once per test run, by the real scripts/dist.sh,
+// into a temporary folder that TestMain removes.
+var (
+	tmpBase   string
+	distOnce  sync.Once
+	distBuilt *distArtifacts
+	distErr   error
+)
+
+// distArtifacts is what one scripts/dist.sh run produced.
+type distArtifacts struct {
+	root    string // repository root
+	version string // VERSION
+	dir     string // MAPDRIVE_DIST_DIR
+	sign    SigningFiles
+	msi     string
+	deb     string
+	took    time.Duration
+}
+
+func TestMain(m *testing.M) {
+	var err error
+	tmpBase, err = os.MkdirTemp("", "distcheck-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "distcheck: temp dir:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(tmpBase)
+	os.Exit(code)
+}
+
+// inCI reports whether the tests run under CI, where a missing tool is a
+// failure rather than a reason to skip.
+func inCI() bool { return os.Getenv("CI") != "" }
+
+// requireTools fails (under CI) or skips (elsewhere) when a tool is missing.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	if missing := MissingTools(tools...); len(missing) > 0 {
+		msg := fmt.Sprintf("missing tools %v: run 'make deps' (scripts/deps-apt.sh installs them)", missing)
+		if inCI() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// requireRoot fails (under CI) or skips when the test cannot run dpkg.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if inCI() {
+			t.Fatal("installing the .deb needs root, and CI runs as root")
+		}
+		t.Skip("installing the .deb needs root")
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// distTools are what scripts/dist.sh needs.
+var distTools = []string{"bash", "go", "wixl", "msibuild", "msiinfo", "msiextract", "osslsigncode",
+	"x86_64-w64-mingw32-gcc", "dpkg-deb", "dpkg-shlibdeps", "sha256sum"}
+
+// buildDist runs scripts/dist.sh once per test run, signing with a
+// throwaway CA through the same environment variables a release build uses.
+func buildDist(t *testing.T) *distArtifacts {
+	t.Helper()
+	requireTools(t, distTools...)
+	root := repoRoot(t)
+	distOnce.Do(func() { distBuilt, distErr = runDist(root) })
+	if distErr != nil {
+		t.Fatalf("scripts/dist.sh: %v", distErr)
+	}
+	return distBuilt
+}
+
+func runDist(root string) (*distArtifacts, error) {
+	version, err := ReadVersion(root)
+	if err != nil {
+		return nil, err
+	}
+	d := &distArtifacts{root: root, version: version, dir: filepath.Join(tmpBase, "dist")}
+	signDir := filepath.Join(tmpBase, "sign")
+	if err := os.MkdirAll(signDir, 0o700); err != nil {
+		return nil, fmt.Errorf("mkdir %s: %w", signDir, err)
+	}
+	if d.sign, err = NewSigningCA(signDir, "Mapdrive"); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "dist.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"MAPDRIVE_DIST_DIR="+d.dir,
+		"MAPDRIVE_SIGN_CERT="+d.sign.Cert,
+		"MAPDRIVE_SIGN_KEY="+d.sign.Key,
+		"MAPDRIVE_SIGN_CAFILE="+d.sign.CA,
+		"MAPDRIVE_SIGN_REQUIRED=1",
+	)
+	logPath := filepath.Join(tmpBase, "dist.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", logPath, err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	runErr := cmd.Run()
+	d.took = time.Since(start)
+	if runErr != nil {
+		log, _ := os.ReadFile(logPath)
+		return nil, fmt.Errorf("failed after %v: %w\n%s", d.took.Round(time.Second), runErr, lastLines(string(log), 40))
+	}
+	d.msi = filepath.Join(d.dir, "mapdrive-"+MSIVersion(version)+"-x64.msi")
+	d.deb = filepath.Join(d.dir, "mapdrive_"+DebVersion(version)+"_amd64.deb")
+	for _, p := range []string{d.msi, d.deb} {
+		if !fileExists(p) {
+			return nil, fmt.Errorf("dist.sh succeeded but %s is missing", p)
+		}
+	}
+	return d, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestDistBuild reports how long the build took and checks the artifacts
+// every release carries.
+func TestDistBuild(t *testing.T) {
+	d := buildDist(t)
+	t.Logf("scripts/dist.sh took %v (built once, shared by the tests)", d.took.Round(time.Second))
+	for _, name := range []string{
+		"windows/mapdrive.exe", "windows/mapdrive-tray.exe",
+		filepath.Base(d.msi), filepath.Base(d.deb),
+		"mapdrive-service_" + d.version + "_linux_amd64.tar.gz",
+		"msi-product-code.txt", "SHA256SUMS",
+	} {
+		if !fileExists(filepath.Join(d.dir, name)) {
+			t.Errorf("dist is missing %s", name)
+		}
+	}
+	pc, err := os.ReadFile(filepath.Join(d.dir, "msi-product-code.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(pc)), "{"+ProductCode(d.version)+"}"; got != want {
+		t.Errorf("msi-product-code.txt = %s, want %s", got, want)
+	}
+	t.Logf("MSI ProductCode for %s: {%s}", d.version, ProductCode(d.version))
+	// sha256sum resolves the listed names relative to its working directory.
+	sums := exec.Command("sha256sum", "--check", "--strict", "--quiet", "SHA256SUMS")
+	sums.Dir = d.dir
+	if out, err := sums.CombinedOutput(); err != nil {
+		t.Errorf("SHA256SUMS does not check: %v: %s", err, out)
+	}
+	// macOS: either the CLI+agent built without cgo, or the reason is recorded.
+	arm := filepath.Join(d.dir, "mapdrive_"+d.version+"_darwin_arm64.tar.gz")
+	why := filepath.Join(d.dir, "darwin-UNAVAILABLE.txt")
+	switch {
+	case fileExists(arm):
+		t.Logf("darwin/arm64 CLI+agent built: %s", filepath.Base(arm))
+	case fileExists(why):
+		b, _ := os.ReadFile(why)
+		t.Logf("darwin not built:\n%s", lastLines(string(b), 8))
+	default:
+		t.Errorf("neither %s nor %s exists", arm, why)
+	}
+}

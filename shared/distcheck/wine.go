@@ -1,0 +1,167 @@
+package distcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Wine runs Windows programs (msiexec, reg) in one wine prefix. Exit codes
+// reach Linux truncated to 8 bits, so msiexec's 1603 arrives as 67; use
+// WineExit to compare.
+type Wine struct {
+	Binary string // wine64
+	Prefix string // WINEPREFIX; created by Init
+}
+
+// FindWine returns the wine64 loader: on PATH, or where Debian's wine64
+// package puts it without the wine wrapper package.
+func FindWine() (string, error) {
+	if p, err := exec.LookPath("wine64"); err == nil {
+		return p, nil
+	}
+	const debian = "/usr/lib/wine/wine64"
+	if fileExists(debian) {
+		return debian, nil
+	}
+	return "", errors.New("wine64 not found (apt-get install wine64)")
+}
+
+// WineExit returns the exit status a Linux parent sees when a Windows
+// program exits with code.
+func WineExit(code int) int { return code & 0xff }
+
+func (w *Wine) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, w.Binary, args...)
+	env := []string{"WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml="}
+	for _, kv := range os.Environ() {
+		// No display: wine must not try to open windows on a developer's X.
+		if strings.HasPrefix(kv, "DISPLAY=") || strings.HasPrefix(kv, "WAYLAND_DISPLAY=") ||
+			strings.HasPrefix(kv, "WINEPREFIX=") || strings.HasPrefix(kv, "WINEDEBUG=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	cmd.Env = env
+	return cmd
+}
+
+// Init creates the prefix and makes it report Windows 10, which the MSI's
+// launch condition requires.
+func (w *Wine) Init(ctx context.Context) error {
+	if out, err := w.command(ctx, "wineboot", "--init").CombinedOutput(); err != nil {
+		return fmt.Errorf("wineboot in %s: %w: %s", w.Prefix, err, out)
+	}
+	if out, err := w.command(ctx, "winecfg", "/v", "win10").CombinedOutput(); err != nil {
+		return fmt.Errorf("winecfg /v win10 in %s: %w: %s", w.Prefix, err, out)
+	}
+	return nil
+}
+
+// Run runs a Windows program and returns its exit status (8 bits) and its
+// combined output. err is set only when the program could not be run.
+func (w *Wine) Run(ctx context.Context, args ...string) (int, string, error) {
+	out, err := w.command(ctx, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), string(out), nil
+	}
+	if err != nil {
+		return -1, string(out), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
+	}
+	return 0, string(out), nil
+}
+
+// Shutdown stops the prefix's wineserver and every program in it.
+func (w *Wine) Shutdown(ctx context.Context) error {
+	server := filepath.Join(filepath.Dir(w.Binary), "wineserver")
+	if !fileExists(server) {
+		server = "wineserver"
+	}
+	cmd := exec.CommandContext(ctx, server, "-k")
+	cmd.Env = append(os.Environ(), "WINEPREFIX="+w.Prefix)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("wineserver -k in %s: %w: %s", w.Prefix, err, out)
+	}
+	return nil
+}
+
+// RegValue is one registry value as reg.exe prints it.
+type RegValue struct {
+	Type string // REG_SZ, REG_DWORD, ...
+	Data string // as printed: strings verbatim, DWORDs as 0x...
+}
+
+// RegQuery lists the values of an HKLM/HKCU key in the 64-bit view. found
+// is false when the key does not exist.
+func (w *Wine) RegQuery(ctx context.Context, key string) (values map[string]RegValue, found bool, err error) {
+	code, out, err := w.Run(ctx, "reg", "query", key, "/reg:64")
+	if err != nil {
+		return nil, false, err
+	}
+	if code != 0 {
+		if strings.Contains(out, "Unable to find") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("reg query %s: exit %d: %s", key, code, out)
+	}
+	return ParseRegQuery(out), true, nil
+}
+
+// ParseRegQuery parses the values block of `reg query KEY` output: lines of
+// four spaces, the name, four spaces, the type, four spaces, the data.
+// Subkey lines and the key's own line are skipped. The default value is
+// named "(Default)".
+func ParseRegQuery(out string) map[string]RegValue {
+	values := map[string]RegValue{}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r\n", "\n"), "\n") {
+		if !strings.HasPrefix(l, "    ") {
+			continue
+		}
+		parts := strings.SplitN(strings.TrimPrefix(l, "    "), "    ", 3)
+		if len(parts) < 2 || !strings.HasPrefix(parts[1], "REG_") {
+			continue
+		}
+		v := RegValue{Type: parts[1]}
+		if len(parts) == 3 {
+			v.Data = parts[2]
+		}
+		values[parts[0]] = v
+	}
+	return values
+}
+
+// UnixPath maps a Windows path in the prefix (C:\...) or on the Z: drive to
+// the Linux path it stands for.
+func (w *Wine) UnixPath(win string) (string, error) {
+	if len(win) < 3 || win[1] != ':' || win[2] != '\\' {
+		return "", fmt.Errorf("%q is not an absolute Windows path", win)
+	}
+	rest := filepath.FromSlash(strings.ReplaceAll(win[3:], `\`, "/"))
+	switch strings.ToUpper(win[:1]) {
+	case "C":
+		return filepath.Join(w.Prefix, "drive_c", rest), nil
+	case "Z":
+		return filepath.Join("/", rest), nil
+	}
+	return "", fmt.Errorf("%q is on a drive the prefix does not map", win)
+}
+
+// WinPath returns the Z: path wine gives a Linux path.
+func WinPath(unix string) string { return `Z:` + strings.ReplaceAll(unix, "/", `\`) }
+
+// MSILogProperty returns the server-side value of property prop recorded in
+// a verbose msiexec log (/l*v), and reports whether it was found.
+func MSILogProperty(log, prop string) (string, bool) {
+	for _, l := range strings.Split(log, "\n") {
+		l = strings.TrimRight(l, "\r")
+		if v, ok := strings.CutPrefix(l, "Property(S): "+prop+" = "); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
