@@ -11,7 +11,7 @@ pkgs=(
   xvfb xauth x11-utils imagemagick     # tray real-window test and screenshots
   libgl1-mesa-dev xorg-dev             # fyne's cgo build
   dbus dbus-x11 gnome-keyring libsecret-tools  # Secret Service keyring tests
-  msitools wixl gcc-mingw-w64-x86-64 osslsigncode dpkg-dev  # installers
+  msitools wixl gcc-mingw-w64-x86-64 osslsigncode dpkg-dev wine64  # installers (wine64: MSI install test)
 )
 missing=()
 for p in "${pkgs[@]}"; do
