@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema step. Steps run in order, each in a
+// transaction (where the database allows DDL in one), and are recorded in
+// schema_migrations; a step never changes once released: a schema change
+// is a new step.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+// v1 tables, frozen as of migration 1. They are the current models today;
+// when a model changes, copy its v1 shape here first and add a step.
+var migrations = []migration{
+	{1, "initial schema", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&tenantRow{}, &domainRow{}, &tenantKeyRow{}, &systemKeyRow{},
+			&mappingRow{}, &assignmentRow{}, &seatRow{}, &auditRow{})
+	}},
+	{2, "seat and audit lookups by tenant and time", func(tx *gorm.DB) error {
+		if err := tx.Exec("CREATE INDEX idx_seats_tenant_last ON seats (tenant_id, last_seen)").Error; err != nil {
+			return err
+		}
+		return tx.Exec("CREATE INDEX idx_audit_tenant_at ON audit_log (tenant_id, at)").Error
+	}},
+}
+
+// SchemaVersion is the version Migrate brings the database to.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// Migrate applies the pending migrations. On PostgreSQL an advisory lock
+// makes replicas starting together take turns.
+func (s *Store) Migrate(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	if err := db.Migrator().AutoMigrate(&migrationRow{}); err != nil { // the bookkeeping table only
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7308152101)").Error; err != nil {
+				return fmt.Errorf("migrate: lock: %w", err)
+			}
+		}
+		var done []migrationRow
+		if err := tx.Find(&done).Error; err != nil {
+			return fmt.Errorf("migrate: read schema_migrations: %w", err)
+		}
+		applied := map[int]bool{}
+		for _, d := range done {
+			applied[d.Version] = true
+		}
+		for _, m := range migrations {
+			if applied[m.version] {
+				continue
+			}
+			if err := m.up(tx); err != nil {
+				return fmt.Errorf("migrate: step %d (%s): %w", m.version, m.name, err)
+			}
+			if err := tx.Create(&migrationRow{Version: m.version, Name: m.name, AppliedAt: time.Now().UTC()}).Error; err != nil {
+				return fmt.Errorf("migrate: record step %d: %w", m.version, err)
+			}
+			s.log.Info("schema migrated", "version", m.version, "step", m.name)
+		}
+		return nil
+	})
+}
+
+// AppliedVersion returns the highest applied migration.
+func (s *Store) AppliedVersion(ctx context.Context) (int, error) {
+	var v *int
+	if err := s.db.WithContext(ctx).Model(&migrationRow{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
