@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +41,7 @@ type Config struct {
 	// can, on ::1 at the same port.
 	Addr string
 	// DataDir keeps all state: directory, signing key, CA and certificate,
-	// Entra state (entra/) and drives (graph/). Required.
+	// Entra's state (entra-state.json) and the drives (graph/). Required.
 	DataDir string
 	// Seed is the directory to create on first start; nil means the demo
 	// seed. Ignored when DataDir already holds a directory.
@@ -117,7 +116,12 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		}
 	}()
 
+	// Listen first, so that a taken port fails fast.
 	var err error
+	if s.lns, err = listen(ctx, cfg.Addr); err != nil {
+		return nil, fmt.Errorf("m365sim: %w", err)
+	}
+	s.baseURL = baseURL(cfg.Addr, s.lns[0].Addr().(*net.TCPAddr).Port)
 	if s.tls, err = loadTLS(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("m365sim: %w", err)
 	}
@@ -127,13 +131,9 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	if s.keys, err = token.LoadKeys(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("m365sim: load signing key: %w", err)
 	}
-	if s.lns, err = listen(ctx, cfg.Addr); err != nil {
-		return nil, fmt.Errorf("m365sim: %w", err)
-	}
-	s.baseURL = baseURL(cfg.Addr, s.lns[0].Addr().(*net.TCPAddr).Port)
 
 	s.entra, err = entra.New(entra.Config{
-		BaseURL: s.baseURL, DataDir: filepath.Join(cfg.DataDir, "entra"),
+		BaseURL: s.baseURL, DataDir: cfg.DataDir,
 		Logger: s.log.With("face", "entra"), Now: cfg.Now,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
 	}, s.dir, s.keys)
@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("m365sim: start entra: %w", err)
 	}
 	s.graph, err = graph.New(graph.Config{
-		BaseURL: s.baseURL, DataDir: filepath.Join(cfg.DataDir, "graph"),
+		BaseURL: s.baseURL, DataDir: cfg.DataDir,
 		Logger: s.log.With("face", "graph"), Now: cfg.Now,
 		DownloadURLLifetime: cfg.DownloadURLLifetime, PageSize: cfg.PageSize,
 	}, s.dir, s.keys)
