@@ -119,6 +119,11 @@ func (s *Server) idToken(g grant, now time.Time) (string, error) {
 	if g.nonce != "" {
 		c["nonce"] = g.nonce
 	}
+	// Entra puts the user's roles of the client app itself in the id token,
+	// which is how a web app (the portal) learns its own app roles.
+	if roles := g.t.RolesOf(g.u, g.client); len(roles) > 0 {
+		c["roles"] = roles
+	}
 	return s.keys.Sign(c)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,9 +238,20 @@ func TestMSALConfidentialAuthCode(t *testing.T) {
 	if res.IDToken.Audience != portal || res.Account.PreferredUsername != "admin@contoso.com" {
 		t.Errorf("id token aud %s, account %+v", res.IDToken.Audience, res.Account)
 	}
+	if roles := toStrings(e.claims(t, res.IDToken.RawToken)["roles"]); !slices.Equal(roles, []string{directory.DemoAdminRole}) {
+		t.Errorf("id token roles = %v, want the portal's own app role", roles)
+	}
 	silent, err := cca.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(res.Account))
 	if err != nil || silent.AccessToken != res.AccessToken {
 		t.Errorf("silent = %v", err)
+	}
+	// The portal's own API needs no consent.
+	own, err := cca.AcquireTokenSilent(ctx, []string{"api://mapdrive/Mapdrive.Access"}, confidential.WithSilentAccount(res.Account))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := e.wantUserToken(t, own.AccessToken, "contoso", "admin", portal, portal, directory.DemoServiceScope); !slices.Equal(toStrings(c["roles"]), []string{directory.DemoAdminRole}) {
+		t.Errorf("roles = %v", c["roles"])
 	}
 }
 
