@@ -70,13 +70,21 @@ type Server struct {
 	statePath string // "" = not persisted
 	pages     *template.Template
 
+	saveKick chan struct{} // 1-buffered: state changed, write it soon
+	stop     chan struct{} // closed by Close
+	saver    sync.WaitGroup
+
 	mu        sync.Mutex // guards the fields below
 	codes     map[string]*authCode
 	devices   map[string]*deviceCode // by device_code
 	userCodes map[string]string      // user_code -> device_code
 	st        *state
+	dirty     bool // st changed since it was last written
 	closed    bool
 }
+
+// saveDelay batches state writes: a burst of sign-ins costs one write.
+const saveDelay = 100 * time.Millisecond
 
 // New returns a Server for the directory, signing with keys. It loads the
 // state kept in cfg.DataDir.
@@ -122,7 +130,44 @@ func New(cfg Config, dir *directory.Directory, keys *token.Keys) (*Server, error
 		return nil, fmt.Errorf("entra: %w", err)
 	}
 	s.st, s.statePath = st, path
+	s.saveKick, s.stop = make(chan struct{}, 1), make(chan struct{})
+	if path != "" {
+		s.saver.Add(1)
+		go s.saveLoop()
+	}
 	return s, nil
+}
+
+// saveLoop writes the state a little after it changes, off the request
+// path. Close stops it and writes what is left.
+func (s *Server) saveLoop() {
+	defer s.saver.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.saveKick:
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(saveDelay):
+		}
+		s.mu.Lock()
+		if err := s.saveLocked(); err != nil {
+			s.log.Error("entra: store state", "err", err)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// changedLocked notes a state change for saveLoop. s.mu must be held.
+func (s *Server) changedLocked() {
+	s.dirty = true
+	select {
+	case s.saveKick <- struct{}{}:
+	default:
+	}
 }
 
 // Handler returns the HTTP handler of every Entra endpoint.
@@ -138,14 +183,20 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Close stores the state a last time. The handler must not be used after.
+// Close stops the background writer and stores the state a last time.
+// The handler must not be used after.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.saver.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.saveLocked()
 }
 

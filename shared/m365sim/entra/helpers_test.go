@@ -266,3 +266,5 @@ func (e *env) wantUserToken(t *testing.T, raw, tenant, upn, client, aud, scp str
 	}
 	return c
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -156,14 +156,11 @@ func (s *Server) respond(g grant, wantClientInfo bool) (*tokenResponse, *oauthEr
 	}
 	if g.q.hasOIDC("offline_access") {
 		s.mu.Lock()
-		resp.RefreshToken, err = s.addRefreshLocked(refreshRecord{
+		resp.RefreshToken = s.addRefreshLocked(refreshRecord{
 			TenantID: g.t.ID, UserID: g.u.ID, ClientID: g.client.ClientID,
 			OIDC: g.q.oidc, Issued: now, SignedIn: g.signedIn,
 		})
 		s.mu.Unlock()
-		if err != nil {
-			return nil, s.internal("store refresh token", err)
-		}
 	}
 	if wantClientInfo {
 		resp.ClientInfo = clientInfo(g.t.ID, g.u.ID)

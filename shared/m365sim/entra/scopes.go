@@ -162,10 +162,7 @@ func (s *Server) consentLocked(t *directory.Tenant, u *directory.User, client *d
 	case atSignIn && t.UserConsentBlocked:
 		return nil, errAdminApproval()
 	case atSignIn:
-		if err := s.recordConsentLocked(t.ID, u.ID, client.ClientID, q.resource.ClientID, missing); err != nil {
-			s.log.Error("store user consent", "err", err)
-			return nil, &oauthError{status: 500, code: "temporarily_unavailable", aadsts: 90033, msg: "A transient error has occurred. Please try again."}
-		}
+		s.recordConsentLocked(t.ID, u.ID, client.ClientID, q.resource.ClientID, missing)
 		return q.scopes, nil
 	default:
 		return nil, errConsentRequired(client.ClientID, client.DisplayName)

@@ -71,9 +71,9 @@ func loadState(dataDir string) (*state, string, error) {
 	return st, path, nil
 }
 
-// saveLocked writes the state atomically. s.mu must be held.
+// saveLocked writes the state atomically if it changed. s.mu must be held.
 func (s *Server) saveLocked() error {
-	if s.statePath == "" {
+	if s.statePath == "" || !s.dirty {
 		return nil
 	}
 	// Forget refresh tokens long past their lifetime; until then an
@@ -95,6 +95,7 @@ func (s *Server) saveLocked() error {
 	if err := os.Rename(tmp, s.statePath); err != nil {
 		return fmt.Errorf("replace %s: %w", s.statePath, err)
 	}
+	s.dirty = false
 	return nil
 }
 
@@ -103,15 +104,13 @@ func refreshKey(rt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// addRefreshLocked stores a new refresh token and returns it.
-func (s *Server) addRefreshLocked(rec refreshRecord) (string, error) {
-	rt := "1.A" + randomToken(96) // opaque, shaped like nothing in particular
+// addRefreshLocked records a new refresh token and returns it.
+func (s *Server) addRefreshLocked(rec refreshRecord) string {
+	rt := "1.A" + randomToken(96) // opaque, as Entra's are
 	r := rec
 	s.st.Refresh[refreshKey(rt)] = &r
-	if err := s.saveLocked(); err != nil {
-		return "", err
-	}
-	return rt, nil
+	s.changedLocked()
+	return rt
 }
 
 // userConsentsLocked returns the scopes user uid of tenant tid consented to
@@ -127,8 +126,8 @@ func (s *Server) userConsentsLocked(tid, uid, client, resource string) []string 
 	return out
 }
 
-// recordConsentLocked adds scopes to a user's consent and stores it.
-func (s *Server) recordConsentLocked(tid, uid, client, resource string, scopes []string) error {
+// recordConsentLocked adds scopes to a user's consent.
+func (s *Server) recordConsentLocked(tid, uid, client, resource string, scopes []string) {
 	for i := range s.st.Consents {
 		c := &s.st.Consents[i]
 		if strings.EqualFold(c.TenantID, tid) && strings.EqualFold(c.UserID, uid) &&
@@ -139,10 +138,11 @@ func (s *Server) recordConsentLocked(tid, uid, client, resource string, scopes [
 				}
 			}
 			c.At = s.now()
-			return s.saveLocked()
+			s.changedLocked()
+			return
 		}
 	}
 	s.st.Consents = append(s.st.Consents, userConsent{TenantID: tid, UserID: uid, ClientID: client, ResourceID: resource,
 		Scopes: slices.Clone(scopes), At: s.now()})
-	return s.saveLocked()
+	s.changedLocked()
 }

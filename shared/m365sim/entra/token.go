@@ -333,6 +333,8 @@ func (s *Server) RevokeUser(tenantID, userID string) error {
 			rec.Revoked = true
 		}
 	}
+	// A revocation is written at once: it must survive a crash.
+	s.dirty = true
 	if err := s.saveLocked(); err != nil {
 		return fmt.Errorf("revoke sessions of user %s: %w", u.ID, err)
 	}
