@@ -95,7 +95,9 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 		// refresh limiter waits: fail fast instead.
 		RateLimitWaitMax: 50 * time.Millisecond,
 		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) { log.WarnContext(ctx, "JWKS refresh failed", "url", u, "err", err) }
+			return func(ctx context.Context, err error) {
+				log.WarnContext(ctx, "JWKS refresh failed", "url", u, "err", err)
+			}
 		},
 	})
 	if err != nil {
