@@ -3,6 +3,7 @@ package entra
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -331,4 +332,18 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, http.StatusOK, "message", messagePage{Title: "You signed out of your account",
 		Text: "It's a good idea to close all browser windows."})
+}
+
+// serveErrorLookup is the target of error_uri, like
+// login.microsoftonline.com/error: it names the code looked up.
+func (s *Server) serveErrorLookup(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("code")
+	if _, err := strconv.Atoi(code); err != nil {
+		code = ""
+	}
+	text := "Look up an AADSTS error code with ?code=NNNNN."
+	if code != "" {
+		text = "AADSTS" + code + ": see https://learn.microsoft.com/entra/identity-platform/reference-error-codes for its meaning and fixes."
+	}
+	s.render(w, http.StatusOK, "message", messagePage{Title: "Error code lookup", Text: text})
 }

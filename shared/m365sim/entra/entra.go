@@ -180,6 +180,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/authorize", s.serveAuthorize)
 	mux.HandleFunc("/{tenant}/oauth2/v2.0/logout", s.serveLogout)
 	mux.HandleFunc("/devicelogin", s.serveDeviceLogin)
+	mux.HandleFunc("GET /error", s.serveErrorLookup)
 	return mux
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -158,5 +159,38 @@ func BenchmarkRefreshGrant(b *testing.B) {
 		if rec.Code != http.StatusOK {
 			b.Fatal(fmt.Sprint(rec.Code, rec.Body.String()))
 		}
+	}
+}
+
+// TestStateWrittenWithoutClose: the background writer stores a new
+// refresh token soon after it is issued, so a crash loses little.
+func TestStateWrittenWithoutClose(t *testing.T) {
+	e := newEnv(t)
+	e.signIn(t, "contoso", "alice", graphScope)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _, err := loadState(e.dataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Refresh) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("state file has %d refresh tokens after 10s, want 1", len(st.Refresh))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestErrorURIResolves(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.post(t, "/contoso/oauth2/v2.0/token", url.Values{"grant_type": {"password"}, "client_id": {pubClient}})
+	if status != 400 {
+		t.Fatalf("status %d", status)
+	}
+	resp, page := e.get(t, body["error_uri"].(string))
+	if resp.StatusCode != 200 || !strings.Contains(page, "AADSTS70003") {
+		t.Errorf("error_uri %v = %d", body["error_uri"], resp.StatusCode)
 	}
 }
