@@ -802,6 +802,18 @@ func TestConsent(t *testing.T) {
 			t.Errorf("aud/scp = %v %v", c["aud"], c["scp"])
 		}
 	})
+	t.Run("admin-only scope where users may consent", func(t *testing.T) {
+		p := pkceParams(portal, portalCB, "User.Read.All openid")
+		page := e.base + "/contoso/oauth2/v2.0/authorize?" + p.Encode()
+		_, body := e.get(t, page)
+		resp := e.submit(t, page, firstForm(t, body), url.Values{"pick": {"bob"}})
+		if b := readBody(t, resp); !strings.Contains(b, "AADSTS90094") {
+			t.Errorf("User.Read.All without admin consent: no admin-approval page:\n%s", b)
+		}
+		if _, err := e.srv.MintAccessToken("contoso", "bob", portal, []string{"User.Read.All"}); err == nil || !strings.Contains(err.Error(), "AADSTS65001") {
+			t.Errorf("MintAccessToken(User.Read.All) = %v, want AADSTS65001", err)
+		}
+	})
 	var rt string
 	t.Run("user consent recorded at sign-in", func(t *testing.T) {
 		// The portal has no admin consent for Files.Read in contoso, which

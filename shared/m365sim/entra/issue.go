@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -218,7 +219,7 @@ func (s *Server) MintAccessToken(tenantID, userID, clientID string, scopes []str
 // consentCheckNoRecordLocked applies the sign-in consent rule without
 // recording anything: what the user could consent to is allowed.
 func (s *Server) consentCheckNoRecordLocked(t *directory.Tenant, u *directory.User, client *directory.App, q *scopeRequest) ([]string, *oauthError) {
-	if !t.UserConsentBlocked && !q.dflt {
+	if !t.UserConsentBlocked && !q.dflt && !slices.ContainsFunc(q.scopes, func(sc string) bool { return !userConsentable(q.resource, sc) }) {
 		return q.scopes, nil
 	}
 	return s.consentLocked(t, u, client, q, false)

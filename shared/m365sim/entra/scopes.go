@@ -133,11 +133,21 @@ func (s *Server) grantedLocked(t *directory.Tenant, u *directory.User, clientID 
 	return out
 }
 
+// adminOnlyGraphScopes are the Graph delegated permissions of the
+// directory's list that need an admin's consent even where users may
+// consent (https://learn.microsoft.com/graph/permissions-reference).
+var adminOnlyGraphScopes = []string{"User.Read.All", "Group.Read.All", "GroupMember.Read.All"}
+
+// userConsentable reports whether a user may consent to scope sc of res.
+func userConsentable(res *directory.App, sc string) bool {
+	return res.ClientID != directory.GraphAppID || !slices.ContainsFunc(adminOnlyGraphScopes, func(a string) bool { return strings.EqualFold(a, sc) })
+}
+
 // consentLocked checks that client may have the requested scopes for user
 // u and returns the scopes that go into the token. At sign-in (the user
 // is at a page) a tenant that lets users consent records the user's
-// consent; a tenant that blocks it answers AADSTS90094. Elsewhere a missing
-// consent is AADSTS65001.
+// consent; a tenant that blocks it, or a scope only an admin may grant,
+// answers AADSTS90094. Elsewhere a missing consent is AADSTS65001.
 func (s *Server) consentLocked(t *directory.Tenant, u *directory.User, client *directory.App, q *scopeRequest, atSignIn bool) ([]string, *oauthError) {
 	granted := s.grantedLocked(t, u, client.ClientID, q.resource)
 	if q.dflt {
@@ -158,8 +168,9 @@ func (s *Server) consentLocked(t *directory.Tenant, u *directory.User, client *d
 	if len(missing) == 0 {
 		return q.scopes, nil
 	}
+	adminOnly := slices.ContainsFunc(missing, func(sc string) bool { return !userConsentable(q.resource, sc) })
 	switch {
-	case atSignIn && t.UserConsentBlocked:
+	case atSignIn && (t.UserConsentBlocked || adminOnly):
 		return nil, errAdminApproval()
 	case atSignIn:
 		s.recordConsentLocked(t.ID, u.ID, client.ClientID, q.resource.ClientID, missing)
