@@ -31,13 +31,17 @@ type gate struct {
 	counters *counters
 	hints    *hints
 
+	bufs sync.Pool // of *[]byte, copy buffers of recorders
+
 	labelMu sync.Mutex // guards labels
 	labels  map[userKey]string
 }
 
 func newGate(dir *directory.Directory, now func() time.Time, log *slog.Logger, seed uint64) *gate {
-	return &gate{dir: dir, now: now, log: log, faults: newFaults(dir, seed), counters: newCounters(now()),
+	g := &gate{dir: dir, now: now, log: log, faults: newFaults(dir, seed), counters: newCounters(now()),
 		hints: newHints(maxHints), labels: map[userKey]string{}}
+	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	return g
 }
 
 // maxCapture bounds how much of a JSON response the gate reads for
@@ -81,7 +85,7 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 			writeFaultAnswer(w, r, class, d.answer)
 			return
 		}
-		rec := &recorder{ResponseWriter: w, limit: -1}
+		rec := &recorder{ResponseWriter: w, limit: -1, bufs: &g.bufs}
 		if d.dropAfter >= 0 {
 			if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 				r.Body = &dropReader{ReadCloser: r.Body, left: d.dropAfter, rec: rec}
@@ -282,8 +286,8 @@ func abortConn(w http.ResponseWriter) {
 }
 
 // recorder records a response's status, can cut its body after a number
-// of bytes, and can keep a copy of its start. It deliberately does not
-// implement io.ReaderFrom, so every byte goes through Write.
+// of bytes, and can keep a copy of its start. Every byte goes through its
+// Write.
 type recorder struct {
 	http.ResponseWriter
 	status  int
@@ -291,6 +295,7 @@ type recorder struct {
 	limit   int64         // cut after this many body bytes; < 0 never
 	capture *bytes.Buffer // nil: no copy
 	dropped bool          // the connection is to be aborted
+	bufs    *sync.Pool    // of *[]byte of copyBufSize, for ReadFrom
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -324,6 +329,22 @@ func (w *recorder) Write(p []byte) (int, error) {
 	w.written += int64(n)
 	return n, err
 }
+
+// copyBufSize is the buffer ReadFrom copies through: large enough that a
+// download reads its blob in few system calls.
+const copyBufSize = 256 << 10
+
+// ReadFrom copies src through Write with a large pooled buffer, so that
+// http.ServeContent and io.Copy read files in big chunks while cutting and
+// capturing still see every byte.
+func (w *recorder) ReadFrom(src io.Reader) (int64, error) {
+	bp := w.bufs.Get().(*[]byte)
+	defer w.bufs.Put(bp)
+	return io.CopyBuffer(writerOnly{w}, src, *bp)
+}
+
+// writerOnly hides everything but Write, so io.CopyBuffer uses its buffer.
+type writerOnly struct{ io.Writer }
 
 // Flush sends buffered data to the client.
 func (w *recorder) Flush() {
