@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +194,53 @@ func TestErrorURIResolves(t *testing.T) {
 	resp, page := e.get(t, body["error_uri"].(string))
 	if resp.StatusCode != 200 || !strings.Contains(page, "AADSTS70003") {
 		t.Errorf("error_uri %v = %d", body["error_uri"], resp.StatusCode)
+	}
+}
+
+func TestIncrementalConsent(t *testing.T) {
+	e := newEnv(t)
+	signIn := func(scope string) string {
+		q := e.authorize(t, "contoso", pkceParams(portal, portalCB, scope), "bob")
+		status, body := e.post(t, "/contoso/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {portal},
+			"client_secret": {directory.DemoServiceSecret}, "code": {q.Get("code")}, "redirect_uri": {portalCB}, "code_verifier": {verifier}})
+		if status != 200 {
+			t.Fatalf("sign-in for %q = %d %v", scope, status, body)
+		}
+		return body["refresh_token"].(string)
+	}
+	signIn("Files.Read offline_access")
+	rt := signIn("Files.ReadWrite offline_access")
+	// Both consents hold: an earlier and a later one.
+	status, body := e.post(t, "/contoso/oauth2/v2.0/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {portal},
+		"client_secret": {directory.DemoServiceSecret}, "refresh_token": {rt}, "scope": {"Files.Read Files.ReadWrite"}})
+	if status != 200 {
+		t.Fatalf("refresh = %d %v", status, body)
+	}
+	if c := e.claims(t, body["access_token"].(string)); c["scp"] != "Files.Read Files.ReadWrite" {
+		t.Errorf("scp = %v", c["scp"])
+	}
+	e.srv.mu.Lock()
+	n := len(e.srv.st.Consents)
+	e.srv.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d consent records for one user, client and resource, want 1", n)
+	}
+}
+
+func TestCorruptStateFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := testKeys()
+	d, err := directory.New(directory.DemoSeed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{BaseURL: "https://localhost:9443", DataDir: dir}, d, keys); err == nil {
+		t.Errorf("New with a corrupt state file succeeded")
+	}
+	if _, err := New(Config{BaseURL: "http://localhost:9443"}, d, keys); err == nil {
+		t.Errorf("New with an http base URL succeeded")
 	}
 }
