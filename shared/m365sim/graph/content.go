@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +72,43 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(it.Name))
 	h.Set("ETag", ctag(it))
 	h.Set("Accept-Ranges", "bytes")
-	http.ServeContent(w, r, "", it.Modified, file)
+	http.ServeContent(w, r, "", it.Modified, &readAhead{f: file, buf: make([]byte, readAheadSize)})
 	return nil
+}
+
+const readAheadSize = 1 << 20
+
+// readAhead reads its file in large blocks while ServeContent copies in
+// small ones: one read syscall per MiB instead of per 32 KiB, which
+// matters for multi-GB/s downloads over TLS.
+type readAhead struct {
+	f    *os.File
+	buf  []byte
+	r, w int // buf[r:w] is unread data
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	if ra.r == ra.w {
+		if len(p) >= len(ra.buf) {
+			return ra.f.Read(p)
+		}
+		n, err := ra.f.Read(ra.buf)
+		ra.r, ra.w = 0, n
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, ra.buf[ra.r:ra.w])
+	ra.r += n
+	return n, nil
+}
+
+func (ra *readAhead) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekCurrent {
+		off -= int64(ra.w - ra.r)
+	}
+	ra.r, ra.w = 0, 0
+	return ra.f.Seek(off, whence)
 }
 
 // getContent answers /content with a redirect to a download URL.
