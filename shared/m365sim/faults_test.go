@@ -3,6 +3,7 @@ package m365sim
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -201,6 +202,18 @@ func TestDropMidBody(t *testing.T) {
 			if r := do(t, c, http.MethodGet, loc, "", nil); r.err != nil || !bytes.Equal(r.body, content) {
 				t.Errorf("download after the one drop: %d bytes, %v", len(r.body), r.err)
 			}
+			// A rule for alice leaves bob's download URLs alone.
+			if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultDrop, Tenant: "contoso", User: "alice", Routes: []RouteClass{RouteDownload}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Admin().As("contoso", "bob").Upload(ctx, "", "bob.bin", content); err != nil {
+				t.Fatal(err)
+			}
+			bob := userToken(t, s, "contoso", "bob")
+			rb := do(t, c, http.MethodGet, s.GraphURL()+"/"+ItemPath("", "bob.bin")+"/content", bob, nil)
+			if r := do(t, c, http.MethodGet, rb.header.Get("Location"), "", nil); r.err != nil || !bytes.Equal(r.body, content) {
+				t.Errorf("bob's download under alice's drop rule: %d bytes, %v", len(r.body), r.err)
+			}
 		})
 	}
 }
@@ -272,6 +285,21 @@ func TestOffline(t *testing.T) {
 	cs, _ := adm.Counters(ctx)
 	if n := cs.Count(RouteMetadata, http.MethodGet, 0, "contoso/alice"); n < 2 {
 		t.Errorf("refused requests counted = %d, want at least 2", n)
+	}
+}
+
+func TestTokenRouteFault(t *testing.T) {
+	s := StartForTest(t)
+	if _, err := s.Admin().AddFault(ctxT(t), Fault{Kind: FaultError, Status: 503, RetryAfter: 2, Routes: []RouteClass{RouteToken}}); err != nil {
+		t.Fatal(err)
+	}
+	c := h1Client(s)
+	r := do(t, c, http.MethodPost, s.AuthorityURL("contoso")+"/oauth2/v2.0/token", "", strings.NewReader("grant_type=refresh_token"))
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "2" || !strings.Contains(string(r.body), `"temporarily_unavailable"`) {
+		t.Errorf("token endpoint under a 503 fault = %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if r := do(t, c, http.MethodGet, s.GraphURL()+"/me", userToken(t, s, "contoso", "alice"), nil); r.status != http.StatusOK {
+		t.Errorf("Graph under a token-only fault = %d", r.status)
 	}
 }
 
@@ -407,5 +435,42 @@ func TestHintsEvictOldest(t *testing.T) {
 	h.add("https://h/_download/3", c)
 	if h.get("/_download/1").known() || h.get("/_download/2") != b || h.get("/_download/3") != c || h.get("/v1.0/me").known() {
 		t.Errorf("hints = %v", h.m)
+	}
+}
+
+// A download URL handed out inside a listing (not by a 302) is attributed
+// to the user who listed, so per-user faults reach it.
+func TestDownloadURLFromListingAttributed(t *testing.T) {
+	s := StartForTest(t)
+	ctx := ctxT(t)
+	if _, err := s.Admin().As("contoso", "alice").Upload(ctx, "", "listed.txt", []byte("listed content")); err != nil {
+		t.Fatal(err)
+	}
+	c := h1Client(s)
+	r := do(t, c, http.MethodGet, s.GraphURL()+"/me/drive/root/children", userToken(t, s, "contoso", "alice"), nil)
+	var page struct {
+		Value []Item `json:"value"`
+	}
+	if err := json.Unmarshal(r.body, &page); err != nil {
+		t.Fatal(err)
+	}
+	loc := ""
+	for _, it := range page.Value {
+		if it.Name == "listed.txt" {
+			loc = it.DownloadURL
+		}
+	}
+	if loc == "" {
+		t.Fatalf("listing has no downloadUrl for listed.txt: %s", r.body)
+	}
+	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultError, Status: 500, User: "alice@contoso.com", Routes: []RouteClass{RouteDownload}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, c, http.MethodGet, loc, "", nil); r.status != http.StatusInternalServerError {
+		t.Errorf("alice's listed download URL under her error fault = %d, want 500", r.status)
+	}
+	cs, _ := s.Admin().Counters(ctx)
+	if n := cs.Count(RouteDownload, http.MethodGet, 500, "contoso/alice"); n != 1 {
+		t.Errorf("download attributed to alice = %d, want 1", n)
 	}
 }

@@ -240,8 +240,8 @@ func writeFaultAnswer(w http.ResponseWriter, r *http.Request, class RouteClass, 
 	if class == RouteToken {
 		body = map[string]any{
 			"error":             "temporarily_unavailable",
-			"error_description": "AADSTS50196: The server terminated an operation because it encountered a client request loop. " + a.message,
-			"error_codes":       []int{50196},
+			"error_description": "AADSTS90033: A transient error has occurred. Please try again.\r\nTrace ID: " + reqID + "\r\nCorrelation ID: " + clientReqID,
+			"error_codes":       []int{90033},
 			"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
 			"trace_id":          reqID,
 			"correlation_id":    clientReqID,

@@ -76,6 +76,7 @@ type Sim struct {
 	admin   *admin
 	srv     *http.Server
 	lns     []net.Listener
+	adminC  *AdminClient
 
 	wg       sync.WaitGroup // serving goroutines
 	errMu    sync.Mutex     // guards serveErr
@@ -177,6 +178,7 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 			}
 		}()
 	}
+	s.adminC = NewAdminClient(s.baseURL, s.HTTPClient())
 	ok = true
 	s.log.Info("m365sim started", "base", s.baseURL, "ca", s.tls.caFile)
 	return s, nil
@@ -269,8 +271,8 @@ func (s *Sim) HTTPClient() *http.Client {
 	}}
 }
 
-// Admin returns a client of the admin API.
-func (s *Sim) Admin() *AdminClient { return NewAdminClient(s.baseURL, s.HTTPClient()) }
+// Admin returns a client of the admin API (the same one on every call).
+func (s *Sim) Admin() *AdminClient { return s.adminC }
 
 // Entra returns the Entra ID face.
 func (s *Sim) Entra() *entra.Server { return s.entra }

@@ -3,6 +3,7 @@ package m365sim
 import (
 	"context"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -35,10 +36,19 @@ func WithConfig(f func(*Config)) Option { return func(c *Config) { f(c) } }
 // temporary data directory and the demo seed, and closes it when the test
 // ends. It fails the test if the simulator does not start or close
 // cleanly. MSAL keys its cache on host:port, so a test's cache does not
-// carry over to another simulator.
+// carry over to another simulator. Logs are discarded unless the
+// environment variable M365SIM_LOG names a level (debug, info, warn,
+// error); then they go to stderr.
 func StartForTest(t testing.TB, opts ...Option) *Sim {
 	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}
+	if name := os.Getenv("M365SIM_LOG"); name != "" {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(name)); err != nil {
+			t.Fatalf("M365SIM_LOG=%q: %v", name, err)
+		}
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
