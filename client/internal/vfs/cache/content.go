@@ -1,0 +1,935 @@
+package cache
+
+// Lock order: Content.mu, then File.mu. Sealing and disk I/O for one block
+// happen under File.mu; nothing holds File.mu while waiting on a channel.
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BlockSize is the plaintext size of one cache block, the unit of
+// presence, encryption and download.
+const BlockSize = 128 << 10
+
+// HeadSize is how much of a file's start the header cache keeps.
+const HeadSize = 8 << 10
+
+// maxHeads bounds the header cache's entry count.
+const maxHeads = 20000
+
+const (
+	nonceSize = 12
+	tagSize   = 16
+	slotSize  = nonceSize + BlockSize + tagSize
+)
+
+// ErrMissing means a block that must come from the server is not cached.
+var ErrMissing = errors.New("block not cached")
+
+// Entry is the persisted state of one cached file.
+type Entry struct {
+	// ID names the data file and binds its blocks (AEAD associated data),
+	// so an entry can move to another key without re-encryption.
+	ID string `json:"id"`
+	// Size is the logical size of the local content.
+	Size int64 `json:"s"`
+	// RemoteSize is the extent whose absent blocks must be downloaded;
+	// absent blocks past it read as zeros.
+	RemoteSize int64 `json:"rs"`
+	// Version is the remote content version (cTag/eTag) the blocks hold.
+	Version string `json:"v,omitempty"`
+	Present []byte `json:"b,omitempty"`
+	// Dirty marks content written locally and not yet confirmed uploaded.
+	Dirty bool `json:"d,omitempty"`
+	// Gen counts local modifications.
+	Gen    uint64    `json:"g,omitempty"`
+	Access time.Time `json:"a"`
+}
+
+func (e *Entry) has(idx int64) bool {
+	i := idx / 8
+	return i < int64(len(e.Present)) && e.Present[i]&(1<<(idx%8)) != 0
+}
+
+func (e *Entry) set(idx int64, on bool) {
+	i := idx / 8
+	for int64(len(e.Present)) <= i {
+		e.Present = append(e.Present, 0)
+	}
+	if on {
+		e.Present[i] |= 1 << (idx % 8)
+	} else {
+		e.Present[i] &^= 1 << (idx % 8)
+	}
+}
+
+func (e *Entry) count() int64 {
+	var n int64
+	for _, b := range e.Present {
+		for ; b != 0; b &= b - 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// ContentOptions configures a Content cache.
+type ContentOptions struct {
+	Dir      string
+	Store    *Store
+	Key      []byte // AES key: 16, 24 or 32 bytes
+	MaxBytes int64
+	Logger   *slog.Logger
+	// Pinned reports whether a key is kept offline; eviction skips it.
+	Pinned func(key string) bool
+	Now    func() time.Time
+}
+
+// Content is the encrypted, sparse, size-bounded content cache.
+type Content struct {
+	// Immutable after construction.
+	dir    string
+	store  *Store
+	aead   cipher.AEAD
+	max    int64
+	log    *slog.Logger
+	pinned func(string) bool
+	now    func() time.Time
+
+	used atomic.Int64 // bytes of present blocks on disk
+
+	mu    sync.Mutex // guards files
+	files map[string]*File
+}
+
+// OpenContent loads the cache index and returns the cache.
+func OpenContent(o ContentOptions) (*Content, error) {
+	blk, err := aes.NewCipher(o.Key)
+	if err != nil {
+		return nil, fmt.Errorf("cache key: %w", err)
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		return nil, fmt.Errorf("cache cipher: %w", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create cache dir: %w", err)
+	}
+	c := &Content{dir: o.Dir, store: o.Store, aead: aead, max: o.MaxBytes, log: o.Logger,
+		pinned: o.Pinned, now: o.Now, files: map[string]*File{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.pinned == nil {
+		c.pinned = func(string) bool { return false }
+	}
+	err = o.Store.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
+			f := &File{c: c, key: string(k), hotIdx: -1}
+			if err := json.Unmarshal(v, &f.e); err != nil {
+				return fmt.Errorf("decode cache entry %s: %w", k, err)
+			}
+			c.files[f.key] = f
+			c.used.Add(f.e.count() * slotSize)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Used returns the bytes the cache occupies.
+func (c *Content) Used() int64 { return c.used.Load() }
+
+// Max returns the configured bound.
+func (c *Content) Max() int64 { return c.max }
+
+// Close flushes and persists every loaded file.
+func (c *Content) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, f := range c.files {
+		f.mu.Lock()
+		errs = append(errs, f.syncLocked())
+		if f.fd != nil {
+			errs = append(errs, f.fd.Close())
+			f.fd = nil
+		}
+		f.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Acquire returns the cache file for key, holding a reference until
+// Release. version and remoteSize describe the remote content: a clean
+// entry holding another version is emptied first.
+func (c *Content) Acquire(key, version string, remoteSize int64) *File {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.files[key]
+	if f == nil {
+		f = &File{c: c, key: key, hotIdx: -1}
+		f.e = Entry{ID: newID(), Size: remoteSize, RemoteSize: remoteSize, Version: version}
+		c.files[key] = f
+		f.changed = true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs++
+	if !f.e.Dirty && f.e.Version != version && len(f.inflight) == 0 {
+		f.dropBlocksLocked()
+		f.e.Version, f.e.Size, f.e.RemoteSize = version, remoteSize, remoteSize
+		f.changed = true
+	}
+	f.e.Access = c.now()
+	return f
+}
+
+// Peek returns a copy of key's entry.
+func (c *Content) Peek(key string) (Entry, bool) {
+	c.mu.Lock()
+	f := c.files[key]
+	c.mu.Unlock()
+	if f == nil {
+		return Entry{}, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.e
+	e.Present = nil
+	return e, true
+}
+
+// Complete reports whether key's whole content at version is cached (or
+// exists only here).
+func (c *Content) Complete(key, version string) bool {
+	c.mu.Lock()
+	f := c.files[key]
+	c.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.e.Dirty && f.e.Version != version {
+		return false
+	}
+	for idx := int64(0); idx*BlockSize < f.e.RemoteSize; idx++ {
+		if !f.e.has(idx) && f.hotIdx != idx {
+			return false
+		}
+	}
+	return true
+}
+
+// MarkDirty marks key's content as local changes over remote version
+// version (content adopted by another item), so it uploads. All of it
+// must be present (see Complete).
+func (c *Content) MarkDirty(key, version string) {
+	c.mu.Lock()
+	f := c.files[key]
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.e.Dirty = true
+	f.e.Gen++
+	f.e.Version = version
+	f.e.RemoteSize = 0
+	f.changed = true
+	_ = f.syncLocked()
+}
+
+// Remove drops key's content. A file still referenced is emptied when
+// its last reference goes.
+func (c *Content) Remove(key string) error {
+	c.mu.Lock()
+	f := c.files[key]
+	if f == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	delete(c.files, key)
+	c.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = true
+	if f.refs > 0 {
+		return nil
+	}
+	return f.destroyLocked()
+}
+
+// Rename moves the content of oldKey to newKey, replacing what newKey had.
+func (c *Content) Rename(oldKey, newKey string) error {
+	if oldKey == newKey {
+		return nil
+	}
+	if err := c.Remove(newKey); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.files[oldKey]
+	if f == nil {
+		return nil
+	}
+	delete(c.files, oldKey)
+	c.files[newKey] = f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.key = newKey
+	f.changed = true
+	if err := c.store.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEntries).Delete([]byte(oldKey))
+	}); err != nil {
+		return fmt.Errorf("move cache entry: %w", err)
+	}
+	return f.syncLocked()
+}
+
+// Keys returns every cached key.
+func (c *Content) Keys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.files))
+	for k := range c.files {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Evict drops least recently used files until the cache fits its bound,
+// skipping open, dirty, downloading and pinned files. It returns how many
+// files it dropped.
+func (c *Content) Evict() int {
+	if c.max <= 0 || c.used.Load() <= c.max {
+		return 0
+	}
+	type cand struct {
+		f      *File
+		access time.Time
+	}
+	c.mu.Lock()
+	var cands []cand
+	for _, f := range c.files {
+		f.mu.Lock()
+		if f.refs == 0 && !f.e.Dirty && len(f.inflight) == 0 && f.e.count() > 0 {
+			cands = append(cands, cand{f, f.e.Access})
+		}
+		f.mu.Unlock()
+	}
+	c.mu.Unlock()
+	sort.Slice(cands, func(i, j int) bool { return cands[i].access.Before(cands[j].access) })
+	n := 0
+	for _, cd := range cands {
+		if c.used.Load() <= c.max {
+			break
+		}
+		if c.pinned(cd.f.key) {
+			continue
+		}
+		c.mu.Lock()
+		f := cd.f
+		f.mu.Lock()
+		if f.refs == 0 && !f.e.Dirty && len(f.inflight) == 0 && !f.removed {
+			f.saveHeadLocked()
+			f.dropBlocksLocked()
+			f.changed = true
+			if err := f.syncLocked(); err != nil {
+				c.log.Warn("persist evicted cache entry", "err", err)
+			}
+			n++
+		}
+		f.mu.Unlock()
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// Head returns the cached first bytes of key's content at version.
+func (c *Content) Head(key, version string) ([]byte, bool) {
+	var sealed []byte
+	_ = c.store.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketHeads).Get([]byte(key)); v != nil {
+			sealed = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	if len(sealed) < 2 {
+		return nil, false
+	}
+	vl := int(binary.BigEndian.Uint16(sealed))
+	if len(sealed) < 2+vl || string(sealed[2:2+vl]) != version {
+		return nil, false
+	}
+	plain, err := c.open(sealed[2+vl:], []byte("head:"+key+":"+version))
+	if err != nil {
+		return nil, false
+	}
+	return plain, true
+}
+
+func (c *Content) putHead(key, version string, data []byte) {
+	sealed := make([]byte, 2, 2+len(version)+nonceSize+len(data)+tagSize)
+	binary.BigEndian.PutUint16(sealed, uint16(len(version)))
+	sealed = append(sealed, version...)
+	sealed = append(sealed, c.seal(data, []byte("head:"+key+":"+version))...)
+	err := c.store.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketHeads)
+		if b.Stats().KeyN >= maxHeads {
+			if k, _ := b.Cursor().First(); k != nil {
+				_ = b.Delete(k)
+			}
+		}
+		return b.Put([]byte(key), sealed)
+	})
+	if err != nil {
+		c.log.Warn("save header cache", "err", err)
+	}
+}
+
+func (c *Content) seal(plain, ad []byte) []byte {
+	out := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
+	if _, err := rand.Read(out); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return c.aead.Seal(out, out[:nonceSize], plain, ad)
+}
+
+func (c *Content) open(sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < nonceSize+tagSize {
+		return nil, errors.New("sealed block too short")
+	}
+	return c.aead.Open(nil, sealed[:nonceSize], sealed[nonceSize:], ad)
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// File is one cached file's content. Methods are safe for concurrent use.
+type File struct {
+	c *Content
+
+	mu       sync.Mutex // guards everything below
+	key      string
+	e        Entry
+	refs     int
+	removed  bool
+	changed  bool // e differs from what is persisted
+	fd       *os.File
+	hotIdx   int64 // block held in plaintext in hot, -1 for none
+	hot      []byte
+	hotDirty bool
+	inflight map[int64]chan struct{}
+}
+
+func (f *File) path() string {
+	return filepath.Join(f.c.dir, f.e.ID[:2], f.e.ID)
+}
+
+func (f *File) openLocked() error {
+	if f.fd != nil {
+		return nil
+	}
+	p := f.path()
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create cache subdir: %w", err)
+	}
+	fd, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open cache file: %w", err)
+	}
+	f.fd = fd
+	return nil
+}
+
+func (f *File) ad(idx int64) []byte {
+	ad := make([]byte, len(f.e.ID)+8)
+	copy(ad, f.e.ID)
+	binary.BigEndian.PutUint64(ad[len(f.e.ID):], uint64(idx))
+	return ad
+}
+
+// readBlockLocked returns block idx's plaintext (BlockSize bytes).
+func (f *File) readBlockLocked(idx int64) ([]byte, error) {
+	if f.hotIdx == idx {
+		return f.hot, nil
+	}
+	if !f.e.has(idx) {
+		if idx*BlockSize < f.e.RemoteSize {
+			return nil, ErrMissing
+		}
+		return make([]byte, BlockSize), nil
+	}
+	if err := f.openLocked(); err != nil {
+		return nil, err
+	}
+	sealed := make([]byte, slotSize)
+	if _, err := f.fd.ReadAt(sealed, idx*slotSize); err != nil {
+		return nil, fmt.Errorf("read cache block %d: %w", idx, err)
+	}
+	plain, err := f.c.open(sealed, f.ad(idx))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt cache block %d: %w", idx, err)
+	}
+	return plain, nil
+}
+
+func (f *File) writeBlockLocked(idx int64, plain []byte) error {
+	if err := f.openLocked(); err != nil {
+		return err
+	}
+	if _, err := f.fd.WriteAt(f.c.seal(plain, f.ad(idx)), idx*slotSize); err != nil {
+		return fmt.Errorf("write cache block %d: %w", idx, err)
+	}
+	if !f.e.has(idx) {
+		f.e.set(idx, true)
+		f.c.used.Add(slotSize)
+	}
+	f.changed = true
+	return nil
+}
+
+func (f *File) flushHotLocked() error {
+	if f.hotIdx < 0 || !f.hotDirty {
+		return nil
+	}
+	if err := f.writeBlockLocked(f.hotIdx, f.hot); err != nil {
+		return err
+	}
+	f.hotDirty = false
+	return nil
+}
+
+// loadHotLocked makes block idx the hot block.
+func (f *File) loadHotLocked(idx int64) error {
+	if f.hotIdx == idx {
+		return nil
+	}
+	if err := f.flushHotLocked(); err != nil {
+		return err
+	}
+	b, err := f.readBlockLocked(idx)
+	if err != nil {
+		return err
+	}
+	f.hotIdx, f.hot, f.hotDirty = idx, b, false
+	return nil
+}
+
+func (f *File) dropBlocksLocked() {
+	f.c.used.Add(-f.e.count() * slotSize)
+	f.e.Present = nil
+	f.hotIdx, f.hot, f.hotDirty = -1, nil, false
+	if f.fd != nil {
+		f.fd.Close()
+		f.fd = nil
+	}
+	_ = os.Remove(f.path())
+}
+
+func (f *File) destroyLocked() error {
+	f.dropBlocksLocked()
+	return f.c.store.db.Update(func(tx *bolt.Tx) error {
+		_ = tx.Bucket(bucketHeads).Delete([]byte(f.key))
+		return tx.Bucket(bucketEntries).Delete([]byte(f.key))
+	})
+}
+
+func (f *File) saveHeadLocked() {
+	if !f.e.has(0) || f.e.Dirty {
+		return
+	}
+	b, err := f.readBlockLocked(0)
+	if err != nil {
+		return
+	}
+	n := min(int64(HeadSize), f.e.Size)
+	f.c.putHead(f.key, f.e.Version, b[:n])
+}
+
+func (f *File) syncLocked() error {
+	if f.removed {
+		return nil
+	}
+	if err := f.flushHotLocked(); err != nil {
+		return err
+	}
+	if !f.changed {
+		return nil
+	}
+	raw, err := json.Marshal(f.e)
+	if err != nil {
+		return err
+	}
+	if err := f.c.store.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketEntries).Put([]byte(f.key), raw)
+	}); err != nil {
+		return fmt.Errorf("persist cache entry: %w", err)
+	}
+	f.changed = false
+	return nil
+}
+
+// Key returns the store key the file belongs to.
+func (f *File) Key() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.key
+}
+
+// Release drops a reference taken by Acquire, persisting the entry.
+func (f *File) Release() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs--
+	if f.removed {
+		if f.refs == 0 {
+			return f.destroyLocked()
+		}
+		return nil
+	}
+	return f.syncLocked()
+}
+
+// Sync flushes buffered blocks to disk, fsyncs and persists the entry.
+func (f *File) Sync() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.syncLocked(); err != nil {
+		return err
+	}
+	if f.fd != nil {
+		if err := f.fd.Sync(); err != nil {
+			return fmt.Errorf("fsync cache file: %w", err)
+		}
+	}
+	return nil
+}
+
+// Entry returns a copy of the file's state.
+func (f *File) Entry() Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.e
+	e.Present = append([]byte(nil), f.e.Present...)
+	return e
+}
+
+// Size returns the logical size.
+func (f *File) Size() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.e.Size
+}
+
+// Claim marks the blocks in [first, last] that must be downloaded and are
+// neither present nor being downloaded as in flight, and returns them as
+// runs of consecutive block indexes [start, end].
+func (f *File) Claim(first, last int64) [][2]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var runs [][2]int64
+	for idx := first; idx <= last; idx++ {
+		if idx*BlockSize >= f.e.RemoteSize || f.e.has(idx) || f.hotIdx == idx {
+			continue
+		}
+		if _, busy := f.inflight[idx]; busy {
+			continue
+		}
+		if f.inflight == nil {
+			f.inflight = map[int64]chan struct{}{}
+		}
+		f.inflight[idx] = make(chan struct{})
+		if n := len(runs); n > 0 && runs[n-1][1] == idx-1 {
+			runs[n-1][1] = idx
+		} else {
+			runs = append(runs, [2]int64{idx, idx})
+		}
+	}
+	return runs
+}
+
+// Fill stores downloaded block idx (data may be short at the end of the
+// file) and wakes its waiters. A block written locally meanwhile wins.
+func (f *File) Fill(idx int64, data []byte) error {
+	plain := make([]byte, BlockSize)
+	copy(plain, data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	defer f.finishLocked(idx)
+	if f.e.has(idx) || f.hotIdx == idx || f.removed {
+		return nil
+	}
+	// Bytes past RemoteSize were truncated locally: they read as zeros.
+	if end := f.e.RemoteSize - idx*BlockSize; end < BlockSize {
+		clear(plain[max(end, 0):])
+	}
+	if idx == 0 && !f.e.Dirty {
+		f.c.putHead(f.key, f.e.Version, plain[:min(int64(HeadSize), f.e.Size)])
+	}
+	return f.writeBlockLocked(idx, plain)
+}
+
+// Abort releases a claimed block that could not be downloaded.
+func (f *File) Abort(idx int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finishLocked(idx)
+}
+
+func (f *File) finishLocked(idx int64) {
+	if ch, ok := f.inflight[idx]; ok {
+		close(ch)
+		delete(f.inflight, idx)
+	}
+	f.e.Access = f.c.now()
+}
+
+// Missing reports whether a block in [first, last] still has to be
+// downloaded.
+func (f *File) Missing(first, last int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for idx := first; idx <= last; idx++ {
+		if idx*BlockSize < f.e.RemoteSize && !f.e.has(idx) && f.hotIdx != idx {
+			return true
+		}
+	}
+	return false
+}
+
+// Wait blocks until no block in [first, last] is in flight.
+func (f *File) Wait(ctx context.Context, first, last int64) error {
+	for {
+		f.mu.Lock()
+		var ch chan struct{}
+		for idx := first; idx <= last && ch == nil; idx++ {
+			ch = f.inflight[idx]
+		}
+		f.mu.Unlock()
+		if ch == nil {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ReadAt reads from the cached content. It returns ErrMissing when a
+// block it needs must first be downloaded, and io.EOF semantics are left
+// to the caller: n is short at the end of the file.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if off >= f.e.Size {
+		return 0, nil
+	}
+	if rest := f.e.Size - off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		idx := pos / BlockSize
+		b, err := f.readBlockLocked(idx)
+		if err != nil {
+			return n, err
+		}
+		if f.hotIdx != idx && f.e.has(idx) {
+			// Keep the decrypted block for the next small read.
+			if err := f.flushHotLocked(); err != nil {
+				return n, err
+			}
+			f.hotIdx, f.hot, f.hotDirty = idx, b, false
+		}
+		n += copy(p[n:], b[pos-idx*BlockSize:])
+	}
+	f.e.Access = f.c.now()
+	return n, nil
+}
+
+// NeedsForWrite returns the blocks that must be downloaded before writing
+// len bytes at off: the partially overwritten ones at either end.
+func (f *File) NeedsForWrite(off, n int64) (first, last int64, need bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	check := func(idx int64) bool {
+		return idx*BlockSize < f.e.RemoteSize && !f.e.has(idx) && f.hotIdx != idx
+	}
+	a, b := off/BlockSize, (off+n-1)/BlockSize
+	if off%BlockSize != 0 && check(a) {
+		need, first, last = true, a, a
+	}
+	if (off+n)%BlockSize != 0 && check(b) {
+		if !need {
+			first = b
+		}
+		need, last = true, b
+	}
+	return first, last, need
+}
+
+// WriteAt writes p at off, marking the content dirty. The partially
+// overwritten blocks must be present (see NeedsForWrite).
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		idx := pos / BlockSize
+		inner := pos - idx*BlockSize
+		if inner == 0 && int64(len(p)-n) >= BlockSize {
+			// A whole block: no need to read what it replaces.
+			if err := f.flushHotLocked(); err != nil {
+				return n, err
+			}
+			if f.hotIdx == idx {
+				f.hotIdx, f.hot = -1, nil
+			}
+			if err := f.writeBlockLocked(idx, p[n:n+BlockSize]); err != nil {
+				return n, err
+			}
+			n += BlockSize
+		} else {
+			if err := f.loadHotLocked(idx); err != nil {
+				return n, err
+			}
+			c := copy(f.hot[inner:], p[n:])
+			f.hotDirty = true
+			n += c
+		}
+		if !f.e.has(idx) && f.hotIdx == idx {
+			// Count the hot block as present so reads see it.
+			f.e.set(idx, true)
+			f.c.used.Add(slotSize)
+		}
+	}
+	if end := off + int64(n); end > f.e.Size {
+		f.e.Size = end
+	}
+	f.e.Dirty = true
+	f.e.Gen++
+	f.e.Access = f.c.now()
+	f.changed = true
+	return n, nil
+}
+
+// TruncateNeeds reports the block that must be present before truncating
+// to size (the new last, partial block).
+func (f *File) TruncateNeeds(size int64) (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	idx := size / BlockSize
+	if size%BlockSize == 0 || size >= f.e.Size {
+		return 0, false
+	}
+	return idx, idx*BlockSize < f.e.RemoteSize && !f.e.has(idx) && f.hotIdx != idx
+}
+
+// Truncate sets the logical size, zeroing what lies past it.
+func (f *File) Truncate(size int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if size < f.e.Size {
+		idx := size / BlockSize
+		if inner := size % BlockSize; inner != 0 && (f.e.has(idx) || f.hotIdx == idx) {
+			if err := f.loadHotLocked(idx); err != nil {
+				return err
+			}
+			clear(f.hot[inner:])
+			f.hotDirty = true
+			idx++
+		} else if inner != 0 {
+			idx++ // not present: Fill zeros the tail past RemoteSize
+		}
+		last := (f.e.Size - 1) / BlockSize
+		for i := idx; i <= last; i++ {
+			if f.hotIdx == i {
+				f.hotIdx, f.hot, f.hotDirty = -1, nil, false
+			}
+			if f.e.has(i) {
+				f.e.set(i, false)
+				f.c.used.Add(-slotSize)
+			}
+		}
+		f.e.RemoteSize = min(f.e.RemoteSize, size)
+	}
+	f.e.Size = size
+	f.e.Dirty = true
+	f.e.Gen++
+	f.changed = true
+	return nil
+}
+
+// MarkClean records that generation gen was uploaded as remote version
+// version; it reports false when the content changed meanwhile.
+func (f *File) MarkClean(gen uint64, version string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.e.Gen != gen {
+		return false
+	}
+	f.e.Dirty = false
+	f.e.Version = version
+	f.e.RemoteSize = f.e.Size
+	f.changed = true
+	_ = f.syncLocked()
+	return true
+}
+
+// Invalidate drops clean content so the next read downloads the server's
+// version (remote size size).
+func (f *File) Invalidate(version string, size int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.e.Dirty || len(f.inflight) > 0 {
+		return
+	}
+	f.dropBlocksLocked()
+	f.e.Version, f.e.Size, f.e.RemoteSize = version, size, size
+	f.changed = true
+	_ = f.syncLocked()
+}
+
+// SetRemote records the remote content the file mirrors when a local copy
+// has been made dirty by another path (rename over an item).
+func (f *File) SetRemote(version string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.e.Version = version
+	f.changed = true
+}
