@@ -1,0 +1,332 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Op is a set of pending remote operations for one item.
+type Op uint8
+
+// The operations a job can carry. They are applied in this order.
+const (
+	OpMkdir  Op = 1 << iota // create the folder on the server
+	OpMove                  // rename/move to the record's current name and parent
+	OpUpload                // upload the content
+	OpDelete                // delete on the server
+)
+
+// Session is a resumable upload in progress, journaled so an upload
+// survives a crash of the agent.
+type Session struct {
+	URL        string    `json:"u"`
+	Expiration time.Time `json:"x"`
+	Size       int64     `json:"s"`
+	Gen        uint64    `json:"g"`
+	Next       int64     `json:"n"`
+	ParentID   string    `json:"p,omitempty"`
+	Name       string    `json:"nm,omitempty"`
+}
+
+// Job is the journaled remote work for one item key.
+type Job struct {
+	Key string `json:"k"`
+	Ops Op     `json:"o"`
+	// RemoteID is the server id to delete, kept because the record is
+	// gone by the time a delete runs.
+	RemoteID string    `json:"r,omitempty"`
+	IfMatch  string    `json:"e,omitempty"`
+	Session  *Session  `json:"s,omitempty"`
+	Attempts int       `json:"a,omitempty"`
+	NextAt   time.Time `json:"t,omitzero"`
+	LastErr  string    `json:"err,omitempty"`
+	// Offline marks a job waiting only for the network to come back.
+	Offline bool `json:"off,omitempty"`
+}
+
+// Backoff bounds for failed jobs.
+const (
+	MinBackoff = time.Second
+	MaxBackoff = 5 * time.Minute
+)
+
+// Queue is the journaled queue of pending remote operations: one job per
+// item key, ordered by when it is next due, with capped exponential
+// backoff. It is safe for concurrent use.
+type Queue struct {
+	store *Store
+	now   func() time.Time
+
+	mu       sync.Mutex // guards everything below
+	jobs     map[string]*Job
+	running  map[string]bool
+	again    map[string]bool // Add while running: run once more
+	kick     chan struct{}   // 1-buffered
+	idleCond []chan struct{}
+}
+
+// OpenQueue loads the journal.
+func OpenQueue(store *Store, now func() time.Time) (*Queue, error) {
+	if now == nil {
+		now = time.Now
+	}
+	q := &Queue{store: store, now: now, jobs: map[string]*Job{}, running: map[string]bool{},
+		again: map[string]bool{}, kick: make(chan struct{}, 1)}
+	err := store.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return fmt.Errorf("decode job %s: %w", k, err)
+			}
+			q.jobs[j.Key] = &j
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) persistLocked(j *Job) error {
+	return q.store.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketJobs), j.Key, j)
+	})
+}
+
+func (q *Queue) kickLocked() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Add merges ops into key's job (creating it) and makes it due now.
+// ifMatch, when set, replaces the job's eTag precondition.
+func (q *Queue) Add(key string, ops Op, remoteID, ifMatch string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j := q.jobs[key]
+	if j == nil {
+		j = &Job{Key: key}
+		q.jobs[key] = j
+	}
+	j.Ops |= ops
+	if remoteID != "" {
+		j.RemoteID = remoteID
+	}
+	if ifMatch != "" {
+		j.IfMatch = ifMatch
+	}
+	j.NextAt = time.Time{}
+	if q.running[key] {
+		q.again[key] = true
+	}
+	q.kickLocked()
+	return q.persistLocked(j)
+}
+
+// Drop forgets key's job (the item was deleted before it reached the
+// server).
+func (q *Queue) Drop(key string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.running[key] {
+		q.again[key] = true
+	}
+	delete(q.jobs, key)
+	q.signalIdleLocked()
+	return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
+}
+
+// Rekey moves a job to another key (content adopted by another item).
+func (q *Queue) Rekey(oldKey, newKey string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j := q.jobs[oldKey]
+	if j == nil {
+		return nil
+	}
+	delete(q.jobs, oldKey)
+	j.Key = newKey
+	j.Session = nil
+	q.jobs[newKey] = j
+	return q.store.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketJobs).Delete([]byte(oldKey)); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketJobs), newKey, j)
+	})
+}
+
+// Get returns a copy of key's job.
+func (q *Queue) Get(key string) (Job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j := q.jobs[key]
+	if j == nil {
+		return Job{}, false
+	}
+	return *j, true
+}
+
+// Pending reports whether key has a job.
+func (q *Queue) Pending(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.jobs[key] != nil
+}
+
+// Jobs returns copies of every job, ordered by due time.
+func (q *Queue) Jobs() []Job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]Job, 0, len(q.jobs))
+	for _, j := range q.jobs {
+		out = append(out, *j)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].NextAt.Before(out[b].NextAt) })
+	return out
+}
+
+// Len returns the number of jobs.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.jobs)
+}
+
+// Next blocks until a job is due and not running, marks it running and
+// returns a copy. wait is how the caller waits for a duration (a clock).
+func (q *Queue) Next(ctx context.Context, wait func(time.Duration) <-chan time.Time) (Job, error) {
+	for {
+		q.mu.Lock()
+		var best *Job
+		for k, j := range q.jobs {
+			if q.running[k] {
+				continue
+			}
+			if best == nil || j.NextAt.Before(best.NextAt) {
+				best = j
+			}
+		}
+		now := q.now()
+		if best != nil && !best.NextAt.After(now) {
+			q.running[best.Key] = true
+			j := *best
+			q.mu.Unlock()
+			return j, nil
+		}
+		var timer <-chan time.Time
+		if best != nil {
+			timer = wait(best.NextAt.Sub(now))
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Job{}, ctx.Err()
+		case <-q.kick:
+		case <-timer:
+		}
+	}
+}
+
+// Save journals progress of a running job (its upload session).
+func (q *Queue) Save(j Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	cur := q.jobs[j.Key]
+	if cur == nil {
+		return nil
+	}
+	cur.Session = j.Session
+	return q.persistLocked(cur)
+}
+
+// Done finishes a running job: done ops are removed and the job dropped
+// when nothing is left, unless it was re-added meanwhile.
+func (q *Queue) Done(key string, done Op) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.running, key)
+	j := q.jobs[key]
+	defer q.kickLocked()
+	defer q.signalIdleLocked()
+	if j == nil {
+		delete(q.again, key)
+		return nil
+	}
+	if q.again[key] {
+		delete(q.again, key)
+		j.Session = nil
+		j.Attempts, j.LastErr, j.Offline = 0, "", false
+		return q.persistLocked(j)
+	}
+	j.Ops &^= done
+	if j.Ops == 0 {
+		delete(q.jobs, key)
+		return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
+	}
+	j.Attempts, j.LastErr, j.Offline = 0, "", false
+	return q.persistLocked(j)
+}
+
+// Retry finishes a running job unsuccessfully: done ops are removed and
+// the rest is due again after a capped exponential backoff.
+func (q *Queue) Retry(key string, done Op, cause error, offline bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.running, key)
+	defer q.signalIdleLocked()
+	j := q.jobs[key]
+	if j == nil {
+		return nil
+	}
+	j.Ops &^= done
+	j.Attempts++
+	j.LastErr = cause.Error()
+	j.Offline = offline
+	d := MinBackoff << min(j.Attempts-1, 20)
+	if d > MaxBackoff || d <= 0 {
+		d = MaxBackoff
+	}
+	if q.again[key] {
+		delete(q.again, key)
+		d = 0
+	}
+	j.NextAt = q.now().Add(d)
+	q.kickLocked()
+	return q.persistLocked(j)
+}
+
+// Wake makes every job due now (the network came back).
+func (q *Queue) Wake() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, j := range q.jobs {
+		j.NextAt = time.Time{}
+	}
+	q.kickLocked()
+}
+
+// Idle returns a channel closed the next time a job finishes or fails.
+func (q *Queue) Idle() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ch := make(chan struct{})
+	q.idleCond = append(q.idleCond, ch)
+	return ch
+}
+
+func (q *Queue) signalIdleLocked() {
+	for _, ch := range q.idleCond {
+		close(ch)
+	}
+	q.idleCond = nil
+}
