@@ -1,0 +1,145 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+)
+
+const kvDeltaToken = "deltaToken"
+
+func (fs *FS) pollLoop() {
+	for {
+		if err := fs.Refresh(fs.ctx); err != nil && fs.ctx.Err() == nil {
+			fs.log.Debug("delta poll failed", "err", err)
+		}
+		select {
+		case <-fs.ctx.Done():
+			return
+		case <-fs.clock.After(fs.opt.PollInterval):
+		case <-fs.kickPoll:
+		}
+	}
+}
+
+// PollNow asks the poller to fetch remote changes now.
+func (fs *FS) PollNow() {
+	select {
+	case fs.kickPoll <- struct{}{}:
+	default:
+	}
+}
+
+// Refresh fetches and applies remote changes once (root/delta). A 410
+// answer restarts the enumeration; local changes awaiting upload survive.
+func (fs *FS) Refresh(ctx context.Context) error {
+	var token string
+	_ = fs.store.View(func(tx *cache.Tx) error { token = tx.GetKV(kvDeltaToken); return nil })
+	changes, next, err := fs.remote.Delta(ctx, token)
+	resync := false
+	if errors.Is(err, ErrResyncRequired) {
+		fs.log.Info("delta token expired: enumerating the drive again")
+		resync = true
+		changes, next, err = fs.remote.Delta(ctx, "")
+	}
+	if err != nil {
+		fs.noteErr(err)
+		return fmt.Errorf("delta: %w", err)
+	}
+	fs.noteOnline()
+	full := token == "" || resync
+	err = fs.updateNS(func(tx *cache.Tx) error {
+		seen := map[string]bool{}
+		for _, it := range changes {
+			seen[it.ID] = true
+			if err := fs.applyChangeLocked(tx, it); err != nil {
+				return err
+			}
+		}
+		if full {
+			// A full enumeration lists every folder completely, and
+			// anything it did not mention is gone from the server.
+			now := fs.clock.Now()
+			var stale []cache.Record
+			err := tx.ForEach(func(r cache.Record) error {
+				switch {
+				case r.Key == fs.rootKey:
+				case r.RemoteID != "" && !seen[r.RemoteID] && resync && !fs.localChanges(r.Key):
+					stale = append(stale, r)
+				case r.IsDir && r.RemoteID != "":
+					r.ListedAt = now
+					return tx.Put(r)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, r := range stale {
+				if _, err := tx.Get(r.Key); err == nil {
+					if err := fs.deleteTreeLocked(tx, r); err != nil {
+						return err
+					}
+				}
+			}
+			root, err := tx.Get(fs.rootKey)
+			if err != nil {
+				return err
+			}
+			root.ListedAt = now
+			if err := tx.Put(root); err != nil {
+				return err
+			}
+		}
+		return tx.SetKV(kvDeltaToken, next)
+	})
+	if err != nil {
+		return fmt.Errorf("apply delta: %w", err)
+	}
+	fs.lastDelta.Store(fs.clock.Now().UnixNano())
+	if len(changes) > 0 {
+		fs.ev.emit(Event{Kind: EventChanged, Time: fs.clock.Now()})
+	}
+	return nil
+}
+
+// applyChangeLocked applies one delta item.
+func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) error {
+	if it.ParentID == "" || it.ID == fs.rootKey {
+		if it.Deleted {
+			return nil
+		}
+		if root, err := tx.Get(fs.rootKey); err == nil && root.RemoteID == it.ID {
+			root.ETag = it.ETag
+			return tx.Put(root)
+		}
+		return nil
+	}
+	key, err := tx.KeyForRemote(it.ID)
+	if it.Deleted {
+		if err != nil {
+			return nil
+		}
+		r, err := tx.Get(key)
+		if err != nil {
+			return nil
+		}
+		if fs.localChanges(key) {
+			// Deleted on the server but changed here: the local version
+			// is uploaded again as a new file.
+			r.RemoteID, r.RemoteName, r.ETag = "", "", ""
+			if !r.IsDir {
+				fs.afterUploads = append(fs.afterUploads, key)
+			}
+			return tx.Put(r)
+		}
+		return fs.deleteTreeLocked(tx, r)
+	}
+	parentKey, err := tx.KeyForRemote(it.ParentID)
+	if err != nil {
+		return nil // under a folder never seen: it is listed when opened
+	}
+	return fs.applyItemLocked(tx, it, parentKey)
+}

@@ -1,0 +1,574 @@
+package vfs
+
+// Lock order: FS.nsMu, then the cache's locks. Remote calls are never made
+// while holding nsMu.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+)
+
+// Defaults for Options.
+const (
+	DefaultPollInterval = 30 * time.Second
+	// DefaultMaxCache caps the default cache size (10% of free disk).
+	DefaultMaxCache = 20 << 30
+	// SimpleUploadMax is the largest file sent with a simple PUT.
+	SimpleUploadMax = 4 << 20
+	// FragmentSize is the upload-session fragment size: 32 × 320 KiB.
+	FragmentSize = 32 * 320 << 10
+)
+
+// Clock is the time source; tests may replace it.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Options configures New.
+type Options struct {
+	// Remote is the drive. Required.
+	Remote Remote
+	// StateDir holds the metadata store and upload journal. Required.
+	StateDir string
+	// CacheDir holds the encrypted content cache. Required.
+	CacheDir string
+	// CacheMaxBytes bounds the content cache; 0 means 10% of the free
+	// space of CacheDir, at most 20 GB.
+	CacheMaxBytes int64
+	// CacheKey is the AES key (16, 24 or 32 bytes) that encrypts cached
+	// content. Required; the agent keeps it in the OS keyring.
+	CacheKey []byte
+	// PollInterval is how often root/delta is polled; 0 means 30 s,
+	// negative disables polling (Refresh still works).
+	PollInterval time.Duration
+	// FolderTTL is how long a listed folder is answered locally without
+	// a successful delta poll; 0 means twice PollInterval.
+	FolderTTL time.Duration
+	// ReadOnly mounts the drive read-only (a read-only library).
+	ReadOnly bool
+	// Host names this machine in conflict copies.
+	Host   string
+	Logger *slog.Logger
+	Clock  Clock
+	// UploadWorkers is the number of concurrent uploads; 0 means 4.
+	UploadWorkers int
+	// DownloadStreams bounds parallel range requests; 0 means 8.
+	DownloadStreams int
+	// ReadAhead is the largest read-ahead window; 0 means 32 MiB.
+	ReadAhead int64
+	// ChunkSize is the size of one range request; 0 means 4 MiB.
+	ChunkSize int64
+}
+
+// FS is a mounted drive's filesystem model. Its methods take slash
+// separated paths relative to the drive root ("/" is the root) and are
+// safe for concurrent use.
+type FS struct {
+	// Immutable after New.
+	opt      Options
+	remote   Remote
+	log      *slog.Logger
+	clock    Clock
+	store    *cache.Store
+	content  *cache.Content
+	queue    *cache.Queue
+	rootKey  string
+	ctx      context.Context // cancelled by Close
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	dlSem    chan struct{}
+	kickPoll chan struct{} // 1-buffered
+
+	nsMu sync.Mutex // serializes namespace changes in the store
+	// Work that must wait until the store transaction commits (it writes
+	// the store itself); guarded by nsMu.
+	afterDrops   []string
+	afterUploads []string
+
+	offline   atomic.Bool
+	quotaFull atomic.Bool
+	lastDelta atomic.Int64 // unix nanos of the last successful delta
+
+	urlMu sync.Mutex
+	urls  map[string]string // remote id + version -> download URL
+
+	dlErrs sync.Map // key -> last download error, taken by fetch
+
+	ev events
+}
+
+// New opens the drive's state and starts the delta poller and upload
+// workers. It needs the network only when the drive was never seen.
+func New(ctx context.Context, o Options) (*FS, error) {
+	if o.Remote == nil || o.StateDir == "" || o.CacheDir == "" {
+		return nil, errors.New("vfs: Remote, StateDir and CacheDir are required")
+	}
+	if len(o.CacheKey) == 0 {
+		return nil, errors.New("vfs: CacheKey is required (cached content is encrypted)")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.FolderTTL == 0 {
+		o.FolderTTL = 2 * o.PollInterval
+		if o.FolderTTL <= 0 {
+			o.FolderTTL = 2 * DefaultPollInterval
+		}
+	}
+	if o.UploadWorkers <= 0 {
+		o.UploadWorkers = 4
+	}
+	if o.DownloadStreams <= 0 {
+		o.DownloadStreams = 8
+	}
+	if o.ReadAhead <= 0 {
+		o.ReadAhead = 32 << 20
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 4 << 20
+	}
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
+	for _, d := range []string{o.StateDir, o.CacheDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	if o.CacheMaxBytes == 0 {
+		o.CacheMaxBytes = defaultCacheMax(o.CacheDir)
+	}
+	store, err := cache.OpenStore(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	fs := &FS{opt: o, remote: o.Remote, log: o.Logger, clock: o.Clock, store: store,
+		dlSem: make(chan struct{}, o.DownloadStreams), kickPoll: make(chan struct{}, 1),
+		urls: map[string]string{}}
+	fs.ev.init()
+	fs.content, err = cache.OpenContent(cache.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,
+		MaxBytes: o.CacheMaxBytes, Logger: o.Logger, Pinned: fs.isPinned, Now: o.Clock.Now})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	fs.queue, err = cache.OpenQueue(store, o.Clock.Now)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := fs.initRoot(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	fs.ctx, fs.cancel = context.WithCancel(context.Background())
+	for range o.UploadWorkers {
+		fs.wg.Go(fs.uploadWorker)
+	}
+	if o.PollInterval > 0 {
+		fs.wg.Go(fs.pollLoop)
+	}
+	return fs, nil
+}
+
+func defaultCacheMax(dir string) int64 {
+	free, err := freeBytes(dir)
+	if err != nil || free <= 0 {
+		return 1 << 30
+	}
+	return min(free/10, DefaultMaxCache)
+}
+
+func (fs *FS) initRoot(ctx context.Context) error {
+	var key string
+	_ = fs.store.View(func(tx *cache.Tx) error { key = tx.GetKV("root"); return nil })
+	if key != "" {
+		fs.rootKey = key
+		return nil
+	}
+	root, err := fs.remote.Root(ctx)
+	if err != nil {
+		return fmt.Errorf("get drive root: %w", err)
+	}
+	fs.rootKey = root.ID
+	return fs.store.Update(func(tx *cache.Tx) error {
+		if err := tx.Put(cache.Record{Key: root.ID, RemoteID: root.ID, IsDir: true, ETag: root.ETag, ModTime: root.ModTime}); err != nil {
+			return err
+		}
+		return tx.SetKV("root", root.ID)
+	})
+}
+
+// Close stops the background work, persists the cache and closes the
+// store. Pending uploads stay journaled and resume on the next New.
+func (fs *FS) Close() error {
+	fs.cancel()
+	fs.wg.Wait()
+	fs.ev.close()
+	return errors.Join(fs.content.Close(), fs.store.Close())
+}
+
+// ReadOnly reports whether the drive is mounted read-only.
+func (fs *FS) ReadOnly() bool { return fs.opt.ReadOnly }
+
+// Attr describes a file or folder.
+type Attr struct {
+	Name    string
+	IsDir   bool
+	Size    int64
+	ModTime time.Time
+	// Ino is a stable inode number derived from the item's key.
+	Ino uint64
+	// Dirty reports whether local changes await upload.
+	Dirty bool
+}
+
+func (fs *FS) attr(r cache.Record) Attr {
+	h := fnv.New64a()
+	h.Write([]byte(r.Key))
+	a := Attr{Name: r.Name, IsDir: r.IsDir, Size: r.Size, ModTime: r.ModTime, Ino: h.Sum64() | 1}
+	if !r.IsDir {
+		if e, ok := fs.content.Peek(r.Key); ok && e.Dirty {
+			a.Size, a.Dirty = e.Size, true
+		}
+	}
+	return a
+}
+
+func newLocalKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "L-" + hex.EncodeToString(b[:])
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(path.Clean("/"+p), "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+func (fs *FS) get(key string) (cache.Record, error) {
+	var r cache.Record
+	err := fs.store.View(func(tx *cache.Tx) error {
+		var err error
+		r, err = tx.Get(key)
+		return err
+	})
+	if errors.Is(err, cache.ErrNotFound) {
+		return r, fmt.Errorf("item %s: %w", key, ErrNotFound)
+	}
+	return r, err
+}
+
+func (fs *FS) child(parentKey, name string) (cache.Record, error) {
+	var r cache.Record
+	err := fs.store.View(func(tx *cache.Tx) error {
+		var err error
+		r, err = tx.Child(parentKey, name)
+		return err
+	})
+	if errors.Is(err, cache.ErrNotFound) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+func (fs *FS) fresh(r cache.Record) bool {
+	if r.ListedAt.IsZero() {
+		return false
+	}
+	last := r.ListedAt
+	if d := time.Unix(0, fs.lastDelta.Load()); d.After(last) {
+		last = d
+	}
+	return fs.clock.Now().Sub(last) < fs.opt.FolderTTL
+}
+
+// ensureListed refreshes a folder's children from the server when its
+// listing is stale, unless offline (then the cached listing answers).
+func (fs *FS) ensureListed(ctx context.Context, r cache.Record) error {
+	if fs.fresh(r) || r.RemoteID == "" {
+		return nil
+	}
+	if fs.offline.Load() && !r.ListedAt.IsZero() {
+		return nil
+	}
+	return fs.refreshFolder(ctx, r)
+}
+
+// resolve walks p from the root, listing stale folders on the way.
+func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
+	cur, err := fs.get(fs.rootKey)
+	if err != nil {
+		return cur, err
+	}
+	for _, name := range splitPath(p) {
+		if !cur.IsDir {
+			return cur, fmt.Errorf("resolve %s: %w", p, ErrNotDir)
+		}
+		next, err := fs.child(cur.Key, name)
+		if errors.Is(err, ErrNotFound) && !fs.fresh(cur) {
+			if lerr := fs.ensureListed(ctx, cur); lerr != nil && !errors.Is(lerr, ErrOffline) {
+				return next, lerr
+			}
+			next, err = fs.child(cur.Key, name)
+		}
+		if err != nil {
+			return next, fmt.Errorf("resolve %s: %w", p, err)
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// Stat returns the attributes of the item at p.
+func (fs *FS) Stat(ctx context.Context, p string) (Attr, error) {
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return Attr{}, err
+	}
+	a := fs.attr(r)
+	if r.Key == fs.rootKey {
+		a.Name = ""
+	}
+	return a, nil
+}
+
+// ReadDir lists a folder, answering locally while the listing is fresh.
+func (fs *FS) ReadDir(ctx context.Context, p string) ([]Attr, error) {
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !r.IsDir {
+		return nil, fmt.Errorf("list %s: %w", p, ErrNotDir)
+	}
+	if err := fs.ensureListed(ctx, r); err != nil && !errors.Is(err, ErrOffline) {
+		return nil, err
+	}
+	var kids []cache.Record
+	err = fs.store.View(func(tx *cache.Tx) error {
+		var err error
+		kids, err = tx.Children(r.Key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	out := make([]Attr, 0, len(kids))
+	for _, k := range kids {
+		out = append(out, fs.attr(k))
+	}
+	return out, nil
+}
+
+// noteErr records the connectivity a remote error implies.
+func (fs *FS) noteErr(err error) {
+	if errors.Is(err, ErrOffline) {
+		if !fs.offline.Swap(true) {
+			fs.log.Warn("Microsoft 365 unreachable: working offline")
+			fs.ev.emit(Event{Kind: EventOffline, Time: fs.clock.Now()})
+		}
+	}
+}
+
+func (fs *FS) noteOnline() {
+	if fs.offline.Swap(false) {
+		fs.log.Info("Microsoft 365 reachable again: draining the upload queue")
+		fs.ev.emit(Event{Kind: EventOnline, Time: fs.clock.Now()})
+		fs.queue.Wake()
+	}
+}
+
+// refreshFolder lists a folder on the server and reconciles its children,
+// keeping local changes that await upload.
+func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
+	items, err := fs.remote.List(ctx, dir.RemoteID)
+	if err != nil {
+		fs.noteErr(err)
+		return fmt.Errorf("list children of %s: %w", dir.Key, err)
+	}
+	fs.noteOnline()
+	return fs.updateNS(func(tx *cache.Tx) error {
+		kids, err := tx.Children(dir.Key)
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, it := range items {
+			seen[it.ID] = true
+		}
+		for _, k := range kids {
+			if k.RemoteID == "" || seen[k.RemoteID] || fs.localChanges(k.Key) {
+				continue
+			}
+			if err := fs.deleteTreeLocked(tx, k); err != nil {
+				return err
+			}
+		}
+		for _, it := range items {
+			if err := fs.applyItemLocked(tx, it, dir.Key); err != nil {
+				return err
+			}
+		}
+		cur, err := tx.Get(dir.Key)
+		if err != nil {
+			return err
+		}
+		cur.ListedAt = fs.clock.Now()
+		return tx.Put(cur)
+	})
+}
+
+// localChanges reports whether key has work queued or dirty content, so
+// server state must not overwrite it.
+func (fs *FS) localChanges(key string) bool {
+	if fs.queue.Pending(key) {
+		return true
+	}
+	e, ok := fs.content.Peek(key)
+	return ok && e.Dirty
+}
+
+// applyItemLocked upserts a remote item under parentKey.
+func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
+	key, err := tx.KeyForRemote(it.ID)
+	var cur cache.Record
+	exists := err == nil
+	if exists {
+		cur, err = tx.Get(key)
+		if err != nil {
+			return err
+		}
+		if fs.localChanges(key) {
+			return nil
+		}
+	} else {
+		key = it.ID
+		cur = cache.Record{Key: key}
+	}
+	name := it.Name
+	if exists && cur.Name != cur.RemoteName && cur.RemoteName == it.Name && IsLocalOnly(cur.Name) {
+		name = cur.Name // detached under an editor's temp name
+	}
+	if other, err := tx.Child(parentKey, name); err == nil && other.Key != key {
+		if other.RemoteID == "" || fs.localChanges(other.Key) {
+			return nil // a local item of that name wins until it uploads
+		}
+		if err := fs.deleteTreeLocked(tx, other); err != nil {
+			return err
+		}
+	}
+	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName = it.ID, parentKey, name, it.Name
+	cur.IsDir, cur.Size, cur.ETag, cur.CTag, cur.QuickXorHash, cur.ModTime = it.IsDir, it.Size, it.ETag, it.CTag, it.QuickXorHash, it.ModTime
+	return tx.Put(cur)
+}
+
+// updateNS runs fn in a store transaction under nsMu, then removes the
+// content and queues the uploads fn asked for.
+func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	err := fs.store.Update(fn)
+	drops, ups := fs.afterDrops, fs.afterUploads
+	fs.afterDrops, fs.afterUploads = nil, nil
+	if err != nil {
+		return err
+	}
+	for _, k := range drops {
+		if err := fs.content.Remove(k); err != nil {
+			fs.log.Warn("remove cached content", "key", k, "err", err)
+		}
+	}
+	for _, k := range ups {
+		if err := fs.queue.Add(k, cache.OpUpload, "", ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteTreeLocked removes a record, its descendants and (after the
+// transaction) their content. It must run inside updateNS.
+func (fs *FS) deleteTreeLocked(tx *cache.Tx, r cache.Record) error {
+	if r.IsDir {
+		kids, err := tx.Children(r.Key)
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := fs.deleteTreeLocked(tx, k); err != nil {
+				return err
+			}
+		}
+	}
+	fs.afterDrops = append(fs.afterDrops, r.Key)
+	return tx.Delete(r.Key)
+}
+
+// pathOf returns the drive path of key, for status and events.
+func (fs *FS) pathOf(key string) string {
+	var parts []string
+	_ = fs.store.View(func(tx *cache.Tx) error {
+		for key != "" && key != fs.rootKey && len(parts) < 256 {
+			r, err := tx.Get(key)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, r.Name)
+			key = r.ParentKey
+		}
+		return nil
+	})
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return "/" + strings.Join(parts, "/")
+}
+
+// isPinned reports whether key or one of its folders is kept offline.
+func (fs *FS) isPinned(key string) bool {
+	pinned := false
+	_ = fs.store.View(func(tx *cache.Tx) error {
+		for i := 0; key != "" && i < 256; i++ {
+			if tx.Pinned(key) {
+				pinned = true
+				return nil
+			}
+			r, err := tx.Get(key)
+			if err != nil {
+				return nil
+			}
+			key = r.ParentKey
+		}
+		return nil
+	})
+	return pinned
+}

@@ -1,0 +1,453 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sync"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+)
+
+// OpenFlags says how a file is opened.
+type OpenFlags struct {
+	Write    bool
+	Create   bool
+	Excl     bool
+	Truncate bool
+}
+
+// Handle is an open file. Its methods are safe for concurrent use.
+type Handle struct {
+	fs    *FS
+	key   string
+	write bool
+	file  *cache.File
+
+	mu       sync.Mutex // guards below
+	dirty    bool       // written through this handle since the last flush
+	released bool
+	seqEnd   int64 // where the last read ended, for read-ahead
+	window   int64 // current read-ahead window
+}
+
+// Open opens the file at p.
+func (fs *FS) Open(ctx context.Context, p string, fl OpenFlags) (*Handle, error) {
+	if (fl.Write || fl.Create || fl.Truncate) && fs.opt.ReadOnly {
+		return nil, fmt.Errorf("open %s for writing: %w", p, ErrReadOnly)
+	}
+	r, err := fs.resolve(ctx, p)
+	switch {
+	case errors.Is(err, ErrNotFound) && fl.Create:
+		return fs.create(ctx, p)
+	case err != nil:
+		return nil, err
+	case fl.Create && fl.Excl:
+		return nil, fmt.Errorf("create %s: %w", p, ErrExist)
+	case r.IsDir:
+		if fl.Write {
+			return nil, fmt.Errorf("open %s: %w", p, ErrIsDir)
+		}
+	}
+	h := &Handle{fs: fs, key: r.Key, write: fl.Write || fl.Truncate}
+	if !r.IsDir {
+		h.file = fs.content.Acquire(r.Key, r.Version(), r.Size)
+		if fl.Truncate && h.file.Size() != 0 {
+			if err := h.file.Truncate(0); err != nil {
+				h.file.Release()
+				return nil, fmt.Errorf("truncate %s: %w", p, err)
+			}
+			h.dirty = true
+		} else if fl.Truncate && h.file.Size() == 0 && r.RemoteID == "" {
+			h.dirty = true
+		}
+	}
+	return h, nil
+}
+
+// Create creates (or truncates) the file at p and opens it for writing.
+func (fs *FS) Create(ctx context.Context, p string) (*Handle, error) {
+	return fs.Open(ctx, p, OpenFlags{Write: true, Create: true, Truncate: true})
+}
+
+func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
+	dir, name := path.Split(path.Clean("/" + p))
+	if !IsLocalOnly(name) {
+		if err := ValidatePath(p); err != nil {
+			fs.log.Warn("refused a name SharePoint does not accept", "err", err)
+			fs.log.Debug("refused name", "path", p)
+			return nil, fmt.Errorf("create %s: %w", p, err)
+		}
+		if fs.quotaFull.Load() {
+			return nil, fmt.Errorf("create %s: %w", p, ErrQuotaExceeded)
+		}
+	}
+	parent, err := fs.resolve(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if !parent.IsDir {
+		return nil, fmt.Errorf("create %s: %w", p, ErrNotDir)
+	}
+	fs.nsMu.Lock()
+	if _, err := fs.child(parent.Key, name); err == nil {
+		fs.nsMu.Unlock()
+		return nil, fmt.Errorf("create %s: %w", p, ErrExist)
+	}
+	rec := cache.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, ModTime: fs.clock.Now()}
+	err = fs.store.Update(func(tx *cache.Tx) error { return tx.Put(rec) })
+	fs.nsMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", p, err)
+	}
+	h := &Handle{fs: fs, key: rec.Key, write: true, dirty: true}
+	h.file = fs.content.Acquire(rec.Key, "", 0)
+	if err := h.file.Truncate(0); err != nil { // marks it dirty: even empty files upload
+		h.file.Release()
+		return nil, err
+	}
+	return h, nil
+}
+
+// IsDir reports whether the handle is an open folder.
+func (h *Handle) IsDir() bool { return h.file == nil }
+
+// Attr returns the open item's attributes.
+func (h *Handle) Attr() (Attr, error) {
+	r, err := h.fs.get(h.currentKey())
+	if err != nil {
+		return Attr{}, err
+	}
+	return h.fs.attr(r), nil
+}
+
+func (h *Handle) currentKey() string {
+	if h.file != nil {
+		return h.file.Key()
+	}
+	return h.key
+}
+
+// ReadAt reads up to len(p) bytes at off; it returns 0, io.EOF at the
+// end. Only the needed ranges (plus read-ahead) are downloaded.
+func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if h.file == nil {
+		return 0, ErrIsDir
+	}
+	size := h.file.Size()
+	if off >= size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), size)
+	p = p[:end-off]
+	first, last := off/cache.BlockSize, (end-1)/cache.BlockSize
+	key := h.file.Key()
+	if end <= cache.HeadSize && h.file.Missing(0, 0) {
+		if r, err := h.fs.get(key); err == nil {
+			if head, ok := h.fs.content.Head(key, r.Version()); ok && int64(len(head)) >= end {
+				return copy(p, head[off:end]), nil
+			}
+		}
+	}
+	h.mu.Lock()
+	if off == h.seqEnd && off > 0 {
+		h.window = min(max(2*h.window, 4*cache.BlockSize), h.fs.opt.ReadAhead)
+	} else {
+		h.window = 0
+	}
+	h.seqEnd = end
+	window := h.window
+	h.mu.Unlock()
+	raLast := min((end+window-1)/cache.BlockSize, (size-1)/cache.BlockSize)
+	if err := h.fs.fetch(ctx, h.file, first, last, raLast); err != nil {
+		return 0, err
+	}
+	n, err := h.file.ReadAt(p, off)
+	if err != nil {
+		return n, fmt.Errorf("read cached content: %w", err)
+	}
+	return n, nil
+}
+
+// WriteAt writes p at off into the local copy; it is uploaded on Flush,
+// Fsync or Release.
+func (h *Handle) WriteAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if h.file == nil {
+		return 0, ErrIsDir
+	}
+	if h.fs.opt.ReadOnly {
+		return 0, ErrReadOnly
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if h.fs.quotaFull.Load() && off+int64(len(p)) > h.file.Size() && !h.localOnly() {
+		return 0, ErrQuotaExceeded
+	}
+	if first, last, need := h.file.NeedsForWrite(off, int64(len(p))); need {
+		if err := h.fs.fetch(ctx, h.file, first, last, last); err != nil {
+			return 0, err
+		}
+	}
+	n, err := h.file.WriteAt(p, off)
+	h.mu.Lock()
+	h.dirty = true
+	h.mu.Unlock()
+	if err != nil {
+		return n, fmt.Errorf("write local copy: %w", err)
+	}
+	return n, nil
+}
+
+func (h *Handle) localOnly() bool {
+	r, err := h.fs.get(h.currentKey())
+	return err == nil && IsLocalOnly(r.Name)
+}
+
+// Truncate sets the open file's size.
+func (h *Handle) Truncate(ctx context.Context, size int64) error {
+	if h.file == nil {
+		return ErrIsDir
+	}
+	if h.fs.opt.ReadOnly {
+		return ErrReadOnly
+	}
+	if idx, need := h.file.TruncateNeeds(size); need {
+		if err := h.fs.fetch(ctx, h.file, idx, idx, idx); err != nil {
+			return err
+		}
+	}
+	if err := h.file.Truncate(size); err != nil {
+		return fmt.Errorf("truncate local copy: %w", err)
+	}
+	h.mu.Lock()
+	h.dirty = true
+	h.mu.Unlock()
+	return nil
+}
+
+// Flush makes what was written durable locally and queues the upload.
+// It returns ErrQuotaExceeded while the drive is full (the data is kept
+// and retried).
+func (h *Handle) Flush(ctx context.Context) error {
+	if h.file == nil {
+		return nil
+	}
+	h.mu.Lock()
+	dirty := h.dirty
+	h.dirty = false
+	h.mu.Unlock()
+	if !dirty {
+		return nil
+	}
+	if err := h.file.Sync(); err != nil {
+		h.mu.Lock()
+		h.dirty = true
+		h.mu.Unlock()
+		return fmt.Errorf("save local copy: %w", err)
+	}
+	key := h.file.Key()
+	if err := h.fs.touch(key); err != nil {
+		return err
+	}
+	if err := h.fs.enqueueUpload(key); err != nil {
+		return err
+	}
+	if h.fs.quotaFull.Load() && !h.localOnly() {
+		return ErrQuotaExceeded
+	}
+	return nil
+}
+
+// Fsync is Flush: the content is saved locally and its upload starts.
+func (h *Handle) Fsync(ctx context.Context) error { return h.Flush(ctx) }
+
+// Release flushes and closes the handle.
+func (h *Handle) Release(ctx context.Context) error {
+	h.mu.Lock()
+	if h.released {
+		h.mu.Unlock()
+		return nil
+	}
+	h.released = true
+	h.mu.Unlock()
+	if h.file == nil {
+		return nil
+	}
+	ferr := h.Flush(ctx)
+	rerr := h.file.Release()
+	h.fs.content.Evict()
+	if errors.Is(ferr, ErrQuotaExceeded) {
+		ferr = nil // reported on flush; the data is kept and retried
+	}
+	return errors.Join(ferr, rerr)
+}
+
+// touch sets a locally modified file's modification time.
+func (fs *FS) touch(key string) error {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	return fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(key)
+		if err != nil {
+			return nil // deleted meanwhile
+		}
+		r.ModTime = fs.clock.Now()
+		return tx.Put(r)
+	})
+}
+
+func (fs *FS) enqueueUpload(key string) error {
+	r, err := fs.get(key)
+	if err != nil {
+		return nil // deleted meanwhile: nothing to upload
+	}
+	if IsLocalOnly(r.Name) {
+		return nil
+	}
+	if err := fs.queue.Add(key, cache.OpUpload, "", ""); err != nil {
+		return fmt.Errorf("journal upload: %w", err)
+	}
+	return nil
+}
+
+// fetch makes blocks [first, last] of f present, downloading them (and
+// read-ahead up to raLast) with parallel range requests.
+func (fs *FS) fetch(ctx context.Context, f *cache.File, first, last, raLast int64) error {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		for _, run := range f.Claim(first, raLast) {
+			fs.startDownloads(f, run[0], run[1])
+		}
+		if err := f.Wait(ctx, first, last); err != nil {
+			return err
+		}
+		if !f.Missing(first, last) {
+			return nil
+		}
+		lastErr = fs.takeDownloadErr(f.Key())
+		if errors.Is(lastErr, ErrOffline) {
+			return lastErr
+		}
+	}
+	if lastErr == nil {
+		lastErr = errors.New("download did not complete")
+	}
+	return fmt.Errorf("download content: %w", lastErr)
+}
+
+// startDownloads splits a claimed run into range requests of ChunkSize.
+func (fs *FS) startDownloads(f *cache.File, start, end int64) {
+	per := max(fs.opt.ChunkSize/cache.BlockSize, 1)
+	for s := start; s <= end; s += per {
+		e := min(s+per-1, end)
+		fs.wg.Go(func() { fs.download(f, s, e) })
+	}
+}
+
+func (fs *FS) takeDownloadErr(key string) error {
+	if v, ok := fs.dlErrs.LoadAndDelete(key); ok {
+		return v.(error)
+	}
+	return nil
+}
+
+// download fetches blocks [start, end] of f, already claimed.
+func (fs *FS) download(f *cache.File, start, end int64) {
+	next := start
+	defer func() {
+		for ; next <= end; next++ {
+			f.Abort(next)
+		}
+	}()
+	select {
+	case fs.dlSem <- struct{}{}:
+	case <-fs.ctx.Done():
+		return
+	}
+	defer func() { <-fs.dlSem }()
+	key := f.Key()
+	e := f.Entry()
+	off := start * cache.BlockSize
+	n := min((end+1)*cache.BlockSize, e.RemoteSize) - off
+	if n <= 0 {
+		return
+	}
+	err := fs.readRange(fs.ctx, key, off, n, func(idx int64, data []byte) error {
+		if idx != next {
+			return fmt.Errorf("block %d out of order", idx)
+		}
+		err := f.Fill(idx, data)
+		next++
+		return err
+	}, start)
+	if err != nil {
+		fs.noteErr(err)
+		fs.dlErrs.Store(key, err)
+		fs.log.Warn("download failed", "key", key, "err", err)
+		return
+	}
+	fs.noteOnline()
+	fs.content.Evict()
+}
+
+// readRange streams [off, off+n) of key's remote content in blocks,
+// refreshing an expired download URL once.
+func (fs *FS) readRange(ctx context.Context, key string, off, n int64, block func(idx int64, data []byte) error, firstIdx int64) error {
+	r, err := fs.get(key)
+	if err != nil {
+		return err
+	}
+	if r.RemoteID == "" {
+		return fmt.Errorf("content of %s: %w", key, ErrNotFound)
+	}
+	for attempt := 0; ; attempt++ {
+		url, err := fs.downloadURL(ctx, r.RemoteID, r.Version(), attempt > 0)
+		if err != nil {
+			return err
+		}
+		rc, err := fs.remote.ReadRange(ctx, url, off, n)
+		if errors.Is(err, ErrURLExpired) && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read range of %s: %w", key, err)
+		}
+		defer rc.Close()
+		buf := make([]byte, cache.BlockSize)
+		idx := firstIdx
+		for left := n; left > 0; idx++ {
+			want := min(left, cache.BlockSize)
+			if _, err := io.ReadFull(rc, buf[:want]); err != nil {
+				return fmt.Errorf("read range of %s: %w", key, err)
+			}
+			if err := block(idx, buf[:want]); err != nil {
+				return err
+			}
+			left -= want
+		}
+		return nil
+	}
+}
+
+func (fs *FS) downloadURL(ctx context.Context, remoteID, version string, refresh bool) (string, error) {
+	fs.urlMu.Lock()
+	u, ok := fs.urls[remoteID+"\x00"+version]
+	fs.urlMu.Unlock()
+	if ok && !refresh {
+		return u, nil
+	}
+	u, err := fs.remote.DownloadURL(ctx, remoteID)
+	if err != nil {
+		return "", fmt.Errorf("download URL of %s: %w", remoteID, err)
+	}
+	fs.urlMu.Lock()
+	if len(fs.urls) > 10000 {
+		clear(fs.urls)
+	}
+	fs.urls[remoteID+"\x00"+version] = u
+	fs.urlMu.Unlock()
+	return u, nil
+}

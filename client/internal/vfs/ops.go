@@ -1,0 +1,499 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+)
+
+func (fs *FS) checkWritable(op, p string) error {
+	if fs.opt.ReadOnly {
+		return fmt.Errorf("%s %s: %w", op, p, ErrReadOnly)
+	}
+	return nil
+}
+
+func (fs *FS) checkName(op, p string) error {
+	if IsLocalOnly(path.Base(p)) {
+		return nil
+	}
+	if err := ValidatePath(p); err != nil {
+		fs.log.Warn("refused a name SharePoint does not accept", "op", op, "err", err)
+		fs.log.Debug("refused name", "path", p)
+		return fmt.Errorf("%s %s: %w", op, p, err)
+	}
+	return nil
+}
+
+// Mkdir creates a folder. Online it is created on the server at once;
+// offline (or under a folder not yet created there) it is queued.
+func (fs *FS) Mkdir(ctx context.Context, p string) error {
+	if err := fs.checkWritable("mkdir", p); err != nil {
+		return err
+	}
+	if err := fs.checkName("mkdir", p); err != nil {
+		return err
+	}
+	dir, name := path.Split(path.Clean("/" + p))
+	parent, err := fs.resolve(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if !parent.IsDir {
+		return fmt.Errorf("mkdir %s: %w", p, ErrNotDir)
+	}
+	if _, err := fs.child(parent.Key, name); err == nil {
+		return fmt.Errorf("mkdir %s: %w", p, ErrExist)
+	}
+	now := fs.clock.Now()
+	if parent.RemoteID != "" && !fs.offline.Load() {
+		it, err := fs.remote.Mkdir(ctx, parent.RemoteID, name)
+		if err == nil {
+			fs.noteOnline()
+			fs.nsMu.Lock()
+			defer fs.nsMu.Unlock()
+			return fs.store.Update(func(tx *cache.Tx) error {
+				rec := cache.Record{Key: it.ID, RemoteID: it.ID, ParentKey: parent.Key, Name: it.Name, RemoteName: it.Name,
+					IsDir: true, ETag: it.ETag, ModTime: it.ModTime, ListedAt: now}
+				return tx.Put(rec)
+			})
+		}
+		fs.noteErr(err)
+		if !errors.Is(err, ErrOffline) {
+			return fmt.Errorf("mkdir %s: %w", p, err)
+		}
+	}
+	rec := cache.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, IsDir: true, ModTime: now, ListedAt: now}
+	fs.nsMu.Lock()
+	err = fs.store.Update(func(tx *cache.Tx) error { return tx.Put(rec) })
+	fs.nsMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("mkdir %s: %w", p, err)
+	}
+	return fs.queue.Add(rec.Key, cache.OpMkdir, "", "")
+}
+
+// Remove deletes a file.
+func (fs *FS) Remove(ctx context.Context, p string) error {
+	return fs.remove(ctx, p, false)
+}
+
+// Rmdir deletes an empty folder.
+func (fs *FS) Rmdir(ctx context.Context, p string) error {
+	return fs.remove(ctx, p, true)
+}
+
+func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
+	if err := fs.checkWritable("remove", p); err != nil {
+		return err
+	}
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	if r.Key == fs.rootKey {
+		return fmt.Errorf("remove %s: %w", p, ErrAccessDenied)
+	}
+	if dir && !r.IsDir {
+		return fmt.Errorf("rmdir %s: %w", p, ErrNotDir)
+	}
+	if !dir && r.IsDir {
+		return fmt.Errorf("remove %s: %w", p, ErrIsDir)
+	}
+	if dir {
+		if err := fs.ensureListed(ctx, r); err != nil && !errors.Is(err, ErrOffline) {
+			return err
+		}
+		var kids []cache.Record
+		_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(r.Key); return err })
+		if len(kids) > 0 {
+			return fmt.Errorf("rmdir %s: %w", p, ErrNotEmpty)
+		}
+	}
+	if err := fs.deleteRemote(ctx, r); err != nil {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	return fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, r) })
+}
+
+// deleteRemote deletes r's server copy now, or queues it when offline.
+func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
+	if err := fs.queue.Drop(r.Key); err != nil {
+		return err
+	}
+	if r.RemoteID == "" {
+		return nil
+	}
+	if !fs.offline.Load() {
+		err := fs.remote.Delete(ctx, r.RemoteID, "")
+		if err == nil || errors.Is(err, ErrNotFound) {
+			fs.noteOnline()
+			return nil
+		}
+		fs.noteErr(err)
+		if !errors.Is(err, ErrOffline) {
+			return err
+		}
+	}
+	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, "")
+}
+
+// Rename moves oldp to newp, replacing a file at newp. Renaming a freshly
+// written file over an existing one (the editors' save pattern) updates
+// the existing item, which keeps its id and version history.
+func (fs *FS) Rename(ctx context.Context, oldp, newp string) error {
+	if err := fs.checkWritable("rename", oldp); err != nil {
+		return err
+	}
+	if err := fs.checkName("rename", newp); err != nil {
+		return err
+	}
+	src, err := fs.resolve(ctx, oldp)
+	if err != nil {
+		return err
+	}
+	if src.Key == fs.rootKey {
+		return fmt.Errorf("rename %s: %w", oldp, ErrAccessDenied)
+	}
+	dir, name := path.Split(path.Clean("/" + newp))
+	parent, err := fs.resolve(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if !parent.IsDir {
+		return fmt.Errorf("rename to %s: %w", newp, ErrNotDir)
+	}
+	for k := parent; k.Key != fs.rootKey && src.IsDir; {
+		if k.Key == src.Key {
+			return fmt.Errorf("rename %s into itself: %w", oldp, ErrAccessDenied)
+		}
+		if k, err = fs.get(k.ParentKey); err != nil {
+			break
+		}
+	}
+	if dst, err := fs.child(parent.Key, name); err == nil {
+		if dst.Key == src.Key {
+			return nil
+		}
+		switch {
+		case dst.IsDir && !src.IsDir:
+			return fmt.Errorf("rename to %s: %w", newp, ErrIsDir)
+		case !dst.IsDir && src.IsDir:
+			return fmt.Errorf("rename to %s: %w", newp, ErrNotDir)
+		case dst.IsDir:
+			var kids []cache.Record
+			_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(dst.Key); return err })
+			if len(kids) > 0 {
+				return fmt.Errorf("rename to %s: %w", newp, ErrNotEmpty)
+			}
+		case dst.RemoteID != "" && fs.hasLocalContent(src):
+			return fs.adopt(src, dst, dst.Name, false)
+		}
+		if err := fs.deleteRemote(ctx, dst); err != nil {
+			return fmt.Errorf("rename over %s: %w", newp, err)
+		}
+		err = fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, dst) })
+		if err != nil {
+			return err
+		}
+	} else if !src.IsDir && !IsLocalOnly(name) && fs.hasLocalContent(src) {
+		// Word's pattern: the original was renamed to a temp name first.
+		if det, ok := fs.detached(parent.Key, name); ok && det.Key != src.Key {
+			return fs.adopt(src, det, name, true)
+		}
+	}
+	return fs.move(ctx, src, parent, name)
+}
+
+// hasLocalContent reports whether src's whole content is here (new,
+// modified, or fully cached), so renaming it over another item can update
+// that item instead of replacing it.
+func (fs *FS) hasLocalContent(src cache.Record) bool {
+	if src.IsDir {
+		return false
+	}
+	if src.RemoteID == "" {
+		return true
+	}
+	return fs.content.Complete(src.Key, src.Version())
+}
+
+// detached finds an item of folder parent whose server name is name
+// while it is locally renamed to an editor temp name.
+func (fs *FS) detached(parentKey, name string) (cache.Record, bool) {
+	var found cache.Record
+	ok := false
+	_ = fs.store.View(func(tx *cache.Tx) error {
+		kids, err := tx.Children(parentKey)
+		for _, k := range kids {
+			if k.RemoteID != "" && k.RemoteName == name && k.Name != name && IsLocalOnly(k.Name) {
+				found, ok = k, true
+			}
+		}
+		return err
+	})
+	return found, ok
+}
+
+// adopt moves src's content into dst, which keeps its id and takes name,
+// and drops src. With keepOld (dst is detached under an editor temp name),
+// dst's old content stays behind under that temp name as a local file.
+func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
+	fs.log.Debug("save-by-rename: updating the existing item", "key", dst.Key)
+	if err := fs.queue.Drop(src.Key); err != nil {
+		return err
+	}
+	oldKey := newLocalKey()
+	if keepOld {
+		if err := fs.content.Rename(dst.Key, oldKey); err != nil {
+			return fmt.Errorf("keep old content: %w", err)
+		}
+	}
+	if err := fs.content.Rename(src.Key, dst.Key); err != nil {
+		return fmt.Errorf("adopt content: %w", err)
+	}
+	fs.content.MarkDirty(dst.Key, dst.Version())
+	fs.nsMu.Lock()
+	err := fs.store.Update(func(tx *cache.Tx) error {
+		if err := tx.Delete(src.Key); err != nil {
+			return err
+		}
+		d, err := tx.Get(dst.Key)
+		if err != nil {
+			return err
+		}
+		tempName := d.Name
+		d.Name, d.ModTime = name, fs.clock.Now()
+		if err := tx.Put(d); err != nil {
+			return err
+		}
+		if keepOld {
+			return tx.Put(cache.Record{Key: oldKey, ParentKey: d.ParentKey, Name: tempName, Size: d.Size, ModTime: d.ModTime})
+		}
+		return nil
+	})
+	fs.nsMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("adopt: %w", err)
+	}
+	if src.RemoteID != "" {
+		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, ""); err != nil {
+			return err
+		}
+	}
+	ops := cache.OpUpload
+	if dst.RemoteName != name {
+		ops |= cache.OpMove
+	}
+	return fs.queue.Add(dst.Key, ops, "", "")
+}
+
+// move renames src into parent as name.
+func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) error {
+	update := func(it *Item) error {
+		fs.nsMu.Lock()
+		defer fs.nsMu.Unlock()
+		return fs.store.Update(func(tx *cache.Tx) error {
+			r, err := tx.Get(src.Key)
+			if err != nil {
+				return err
+			}
+			r.ParentKey, r.Name = parent.Key, name
+			if it != nil {
+				r.RemoteName, r.ETag = it.Name, it.ETag
+			}
+			return tx.Put(r)
+		})
+	}
+	detach := IsLocalOnly(name) && !IsLocalOnly(src.RemoteName) && parent.Key == src.ParentKey && !src.IsDir
+	switch {
+	case src.RemoteID == "" || detach:
+		// Not on the server (or hidden under an editor temp name): local only.
+		if err := update(nil); err != nil {
+			return err
+		}
+		if src.RemoteID == "" && !src.IsDir && IsLocalOnly(src.Name) && !IsLocalOnly(name) {
+			return fs.enqueueUpload(src.Key)
+		}
+		return nil
+	case IsLocalOnly(name):
+		// A synced item moved under a local-only name elsewhere: it leaves
+		// the server.
+		if err := fs.deleteRemote(ctx, src); err != nil {
+			return err
+		}
+		fs.nsMu.Lock()
+		defer fs.nsMu.Unlock()
+		return fs.store.Update(func(tx *cache.Tx) error {
+			r, err := tx.Get(src.Key)
+			if err != nil {
+				return err
+			}
+			r.RemoteID, r.RemoteName, r.ParentKey, r.Name = "", "", parent.Key, name
+			return tx.Put(r)
+		})
+	case parent.RemoteID != "" && !fs.offline.Load() && !fs.queue.Pending(src.Key):
+		it, err := fs.remote.Move(ctx, src.RemoteID, parent.RemoteID, name, "")
+		if err == nil {
+			fs.noteOnline()
+			return update(&it)
+		}
+		fs.noteErr(err)
+		if !errors.Is(err, ErrOffline) {
+			return fmt.Errorf("rename: %w", err)
+		}
+	}
+	if err := update(nil); err != nil {
+		return err
+	}
+	return fs.queue.Add(src.Key, cache.OpMove, "", "")
+}
+
+// Truncate sets the size of the file at p.
+func (fs *FS) Truncate(ctx context.Context, p string, size int64) error {
+	h, err := fs.Open(ctx, p, OpenFlags{Write: true})
+	if err != nil {
+		return err
+	}
+	if h.IsDir() {
+		return fmt.Errorf("truncate %s: %w", p, ErrIsDir)
+	}
+	terr := h.Truncate(ctx, size)
+	return errors.Join(terr, h.Release(ctx))
+}
+
+// SetModTime records a modification time locally (it is not sent).
+func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
+	if err := fs.checkWritable("set time of", p); err != nil {
+		return err
+	}
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	return fs.store.Update(func(tx *cache.Tx) error {
+		cur, err := tx.Get(r.Key)
+		if err != nil {
+			return err
+		}
+		cur.ModTime = t
+		return tx.Put(cur)
+	})
+}
+
+// Pin marks p (a file or folder, recursively) as kept offline, or
+// unmarks it. Pinned content is downloaded and never evicted.
+func (fs *FS) Pin(ctx context.Context, p string, pinned bool) error {
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := fs.store.Update(func(tx *cache.Tx) error { return tx.SetPinned(r.Key, pinned) }); err != nil {
+		return fmt.Errorf("pin %s: %w", p, err)
+	}
+	if !pinned {
+		return nil
+	}
+	return fs.prefetch(ctx, r, 0)
+}
+
+// prefetch downloads everything under r.
+func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
+	if depth > 64 {
+		return nil
+	}
+	if !r.IsDir {
+		if r.RemoteID == "" {
+			return nil
+		}
+		f := fs.content.Acquire(r.Key, r.Version(), r.Size)
+		defer f.Release()
+		if f.Size() == 0 {
+			return nil
+		}
+		last := (f.Size() - 1) / cache.BlockSize
+		return fs.fetch(ctx, f, 0, last, last)
+	}
+	if err := fs.ensureListed(ctx, r); err != nil {
+		return err
+	}
+	var kids []cache.Record
+	if err := fs.store.View(func(tx *cache.Tx) error {
+		var err error
+		kids, err = tx.Children(r.Key)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if err := fs.prefetch(ctx, k, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PinnedPaths returns the paths kept offline.
+func (fs *FS) PinnedPaths() []string {
+	var keys []string
+	_ = fs.store.View(func(tx *cache.Tx) error { keys = tx.Pins(); return nil })
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, fs.pathOf(k))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// StatFS describes the drive's space.
+type StatFS struct {
+	Total, Free int64
+}
+
+// QuotaRemote is implemented by Remotes that can report the drive quota.
+type QuotaRemote interface {
+	Quota(ctx context.Context) (total, remaining int64, err error)
+}
+
+// Statfs reports the drive's space: the quota when the Remote knows it,
+// else a large nominal size.
+func (fs *FS) Statfs(ctx context.Context) (StatFS, error) {
+	if q, ok := fs.remote.(QuotaRemote); ok && !fs.offline.Load() {
+		total, rem, err := q.Quota(ctx)
+		if err == nil {
+			return StatFS{Total: total, Free: rem}, nil
+		}
+		fs.noteErr(err)
+	}
+	const nominal = 1 << 40
+	if fs.quotaFull.Load() {
+		return StatFS{Total: nominal, Free: 0}, nil
+	}
+	return StatFS{Total: nominal, Free: nominal}, nil
+}
+
+// Sync waits until every queued remote operation has finished, or ctx
+// ends. Jobs waiting for the network make it wait too.
+func (fs *FS) Sync(ctx context.Context) error {
+	for {
+		idle := fs.queue.Idle()
+		if fs.queue.Len() == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for uploads (%d pending): %w", fs.queue.Len(), ctx.Err())
+		}
+	}
+}
+
+// QueueLen returns the number of items with pending remote work.
+func (fs *FS) QueueLen() int { return fs.queue.Len() }

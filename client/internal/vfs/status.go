@@ -1,0 +1,187 @@
+package vfs
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	EventTransfer  EventKind = "transfer"  // progress of an upload or download
+	EventUploaded  EventKind = "uploaded"  // a file reached the server
+	EventConflict  EventKind = "conflict"  // both versions kept; see Conflict
+	EventError     EventKind = "error"     // an operation failed and will be retried
+	EventOffline   EventKind = "offline"   // Microsoft 365 unreachable
+	EventOnline    EventKind = "online"    // reachable again
+	EventChanged   EventKind = "changed"   // remote changes applied
+	EventQuotaFull EventKind = "quotaFull" // uploads wait for space
+)
+
+// Transfer is one upload or download in progress.
+type Transfer struct {
+	Path   string `json:"path"`
+	Upload bool   `json:"upload"`
+	Done   int64  `json:"done"`
+	Total  int64  `json:"total"`
+}
+
+// Conflict records a file whose local version was kept beside the
+// server's.
+type Conflict struct {
+	Path         string    `json:"path"`
+	ConflictPath string    `json:"conflictPath"`
+	Time         time.Time `json:"time"`
+}
+
+// ItemError is a failure the user may need to know about.
+type ItemError struct {
+	Path string    `json:"path"`
+	Err  string    `json:"error"`
+	Time time.Time `json:"time"`
+}
+
+// Event is one notification on the Subscribe stream.
+type Event struct {
+	Kind     EventKind `json:"kind"`
+	Path     string    `json:"path,omitempty"`
+	Err      string    `json:"error,omitempty"`
+	Transfer *Transfer `json:"transfer,omitempty"`
+	Conflict *Conflict `json:"conflict,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+// Status is a snapshot of the filesystem's state for the agent.
+type Status struct {
+	Online      bool        `json:"online"`
+	ReadOnly    bool        `json:"readOnly"`
+	QuotaFull   bool        `json:"quotaFull"`
+	QueueLength int         `json:"queueLength"`
+	Transfers   []Transfer  `json:"transfers"`
+	Errors      []ItemError `json:"errors"`
+	Conflicts   []Conflict  `json:"conflicts"`
+	CacheUsed   int64       `json:"cacheUsed"`
+	CacheMax    int64       `json:"cacheMax"`
+	Pinned      []string    `json:"pinned"`
+	LastSync    time.Time   `json:"lastSync"`
+}
+
+const keepRecent = 50
+
+// events holds the live transfers, recent errors and conflicts, and the
+// subscribers.
+type events struct {
+	mu        sync.Mutex // guards everything below
+	transfers map[string]*Transfer
+	errors    []ItemError
+	conflicts []Conflict
+	subs      map[chan Event]struct{}
+	closed    bool
+}
+
+func (e *events) init() {
+	e.transfers = map[string]*Transfer{}
+	e.subs = map[chan Event]struct{}{}
+}
+
+func (e *events) emit(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch ev.Kind {
+	case EventError:
+		e.errors = append(e.errors, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
+		if len(e.errors) > keepRecent {
+			e.errors = e.errors[len(e.errors)-keepRecent:]
+		}
+	case EventConflict:
+		e.conflicts = append(e.conflicts, *ev.Conflict)
+		if len(e.conflicts) > keepRecent {
+			e.conflicts = e.conflicts[len(e.conflicts)-keepRecent:]
+		}
+	}
+	for ch := range e.subs {
+		select {
+		case ch <- ev:
+		default: // a slow subscriber misses events, never blocks the filesystem
+		}
+	}
+}
+
+func (e *events) progress(id string, t Transfer, now time.Time) {
+	e.mu.Lock()
+	e.transfers[id] = &t
+	e.mu.Unlock()
+	e.emit(Event{Kind: EventTransfer, Path: t.Path, Transfer: &t, Time: now})
+}
+
+func (e *events) finish(id string) {
+	e.mu.Lock()
+	delete(e.transfers, id)
+	e.mu.Unlock()
+}
+
+func (e *events) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for ch := range e.subs {
+		close(ch)
+	}
+	e.subs = map[chan Event]struct{}{}
+}
+
+// Subscribe returns a stream of events that ends when ctx is done or the
+// filesystem closes. Events are dropped for a subscriber that falls behind.
+func (fs *FS) Subscribe(ctx context.Context) <-chan Event {
+	ch := make(chan Event, 256)
+	fs.ev.mu.Lock()
+	if fs.ev.closed {
+		close(ch)
+		fs.ev.mu.Unlock()
+		return ch
+	}
+	fs.ev.subs[ch] = struct{}{}
+	fs.ev.mu.Unlock()
+	fs.wg.Go(func() {
+		select {
+		case <-ctx.Done():
+		case <-fs.ctx.Done():
+		}
+		fs.ev.mu.Lock()
+		defer fs.ev.mu.Unlock()
+		if _, ok := fs.ev.subs[ch]; ok {
+			delete(fs.ev.subs, ch)
+			close(ch)
+		}
+	})
+	return ch
+}
+
+// Status returns a snapshot of the filesystem's state.
+func (fs *FS) Status() Status {
+	s := Status{
+		Online:      !fs.offline.Load(),
+		ReadOnly:    fs.opt.ReadOnly,
+		QuotaFull:   fs.quotaFull.Load(),
+		QueueLength: fs.queue.Len(),
+		CacheUsed:   fs.content.Used(),
+		CacheMax:    fs.content.Max(),
+	}
+	if d := fs.lastDelta.Load(); d != 0 {
+		s.LastSync = time.Unix(0, d)
+	}
+	fs.ev.mu.Lock()
+	for _, t := range fs.ev.transfers {
+		s.Transfers = append(s.Transfers, *t)
+	}
+	s.Errors = append([]ItemError(nil), fs.ev.errors...)
+	s.Conflicts = append([]Conflict(nil), fs.ev.conflicts...)
+	fs.ev.mu.Unlock()
+	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })
+	s.Pinned = fs.PinnedPaths()
+	return s
+}

@@ -1,0 +1,376 @@
+package vfs
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/shared/quickxorhash"
+)
+
+// errWaitParent delays a job until its folder exists on the server.
+var errWaitParent = errors.New("folder not yet created on the server")
+
+func (fs *FS) uploadWorker() {
+	for {
+		j, err := fs.queue.Next(fs.ctx, fs.clock.After)
+		if err != nil {
+			return
+		}
+		fs.runJob(fs.ctx, j)
+	}
+}
+
+// runJob applies one item's queued operations and finishes the job.
+func (fs *FS) runJob(ctx context.Context, j cache.Job) {
+	var done cache.Op
+	err := func() error {
+		if j.Ops&cache.OpDelete != 0 {
+			if err := fs.remote.Delete(ctx, j.RemoteID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
+			}
+			done |= cache.OpDelete
+		}
+		rec, err := fs.get(j.Key)
+		if errors.Is(err, ErrNotFound) {
+			done = j.Ops
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if j.Ops&cache.OpMkdir != 0 {
+			if err := fs.pushMkdir(ctx, rec); err != nil {
+				return err
+			}
+			done |= cache.OpMkdir
+			if rec, err = fs.get(j.Key); err != nil {
+				return err
+			}
+		}
+		if j.Ops&cache.OpMove != 0 {
+			if err := fs.pushMove(ctx, rec); err != nil {
+				return err
+			}
+			done |= cache.OpMove
+			if rec, err = fs.get(j.Key); err != nil {
+				return err
+			}
+		}
+		if j.Ops&cache.OpUpload != 0 {
+			if err := fs.upload(ctx, j, rec); err != nil {
+				return err
+			}
+			done |= cache.OpUpload
+		}
+		return nil
+	}()
+	if err == nil {
+		fs.noteOnline()
+		if err := fs.queue.Done(j.Key, done); err != nil {
+			fs.log.Error("journal job completion", "key", j.Key, "err", err)
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the job stays journaled as it was.
+		_ = fs.queue.Retry(j.Key, done, err, true)
+		return
+	}
+	fs.noteErr(err)
+	offline := errors.Is(err, ErrOffline)
+	if errors.Is(err, ErrQuotaExceeded) && !fs.quotaFull.Swap(true) {
+		fs.log.Warn("drive quota full: uploads wait for space")
+		fs.ev.emit(Event{Kind: EventQuotaFull, Path: fs.pathOf(j.Key), Err: err.Error(), Time: fs.clock.Now()})
+	}
+	if !offline && !errors.Is(err, errWaitParent) {
+		fs.log.Warn("remote operation failed; will retry", "key", j.Key, "attempt", j.Attempts+1, "err", err)
+		fs.ev.emit(Event{Kind: EventError, Path: fs.pathOf(j.Key), Err: err.Error(), Time: fs.clock.Now()})
+	}
+	if rerr := fs.queue.Retry(j.Key, done, err, offline); rerr != nil {
+		fs.log.Error("journal job retry", "key", j.Key, "err", rerr)
+	}
+}
+
+func (fs *FS) parentRemote(rec cache.Record) (string, error) {
+	p, err := fs.get(rec.ParentKey)
+	if err != nil {
+		return "", err
+	}
+	if p.RemoteID == "" {
+		return "", errWaitParent
+	}
+	return p.RemoteID, nil
+}
+
+func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
+	if rec.RemoteID != "" {
+		return nil
+	}
+	pid, err := fs.parentRemote(rec)
+	if err != nil {
+		return err
+	}
+	it, err := fs.remote.Mkdir(ctx, pid, rec.Name)
+	if errors.Is(err, ErrExist) {
+		// Created meanwhile (by us before a crash, or elsewhere): use it.
+		items, lerr := fs.remote.List(ctx, pid)
+		if lerr != nil {
+			return lerr
+		}
+		err = fmt.Errorf("mkdir %s: %w", rec.Key, err)
+		for _, x := range items {
+			if x.Name == rec.Name && x.IsDir {
+				it, err = x, nil
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return fs.setRemote(rec.Key, it)
+}
+
+// setRemote records that key is it on the server.
+func (fs *FS) setRemote(key string, it Item) error {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	return fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(key)
+		if err != nil {
+			return nil
+		}
+		r.RemoteID, r.RemoteName, r.ETag, r.CTag = it.ID, it.Name, it.ETag, it.CTag
+		if !r.IsDir {
+			r.Size, r.QuickXorHash = it.Size, it.QuickXorHash
+		}
+		return tx.Put(r)
+	})
+}
+
+func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
+	if rec.RemoteID == "" {
+		return nil // the upload creates it under its current name
+	}
+	pid, err := fs.parentRemote(rec)
+	if err != nil {
+		return err
+	}
+	it, err := fs.remote.Move(ctx, rec.RemoteID, pid, rec.Name, "")
+	if errors.Is(err, ErrNotFound) {
+		// Gone on the server: upload the local copy as a new file.
+		fs.nsMu.Lock()
+		defer fs.nsMu.Unlock()
+		return fs.store.Update(func(tx *cache.Tx) error {
+			r, err := tx.Get(rec.Key)
+			if err != nil {
+				return nil
+			}
+			r.RemoteID, r.RemoteName, r.ETag = "", "", ""
+			return tx.Put(r)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("move %s: %w", rec.Key, err)
+	}
+	return fs.setRemote(rec.Key, it)
+}
+
+// upload sends a file's local content, resuming a journaled session.
+func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
+	if rec.IsDir || IsLocalOnly(rec.Name) {
+		return nil
+	}
+	pid, err := fs.parentRemote(rec)
+	if err != nil {
+		return err
+	}
+	f := fs.content.Acquire(rec.Key, rec.Version(), rec.Size)
+	defer f.Release()
+	e := f.Entry()
+	if !e.Dirty {
+		return nil
+	}
+	gen, size := e.Gen, e.Size
+	if size > 0 {
+		last := (size - 1) / cache.BlockSize
+		if err := fs.fetch(ctx, f, 0, last, last); err != nil {
+			return fmt.Errorf("complete local copy before upload: %w", err)
+		}
+	}
+	ifMatch := ""
+	if rec.RemoteID != "" {
+		ifMatch = rec.ETag
+	}
+	path := fs.pathOf(rec.Key)
+	tid := "up:" + rec.Key
+	defer fs.ev.finish(tid)
+	fs.ev.progress(tid, Transfer{Path: path, Upload: true, Total: size}, fs.clock.Now())
+	h := quickxorhash.New()
+	var it Item
+	if size <= SimpleUploadMax {
+		data := make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return fmt.Errorf("read local copy: %w", err)
+		}
+		h.Write(data)
+		it, err = fs.remote.PutSmall(ctx, pid, rec.Name, data, ifMatch)
+	} else {
+		it, err = fs.uploadSession(ctx, j, rec, f, pid, ifMatch, gen, size, h, path, tid)
+	}
+	if errors.Is(err, ErrPreconditionFailed) {
+		return fs.conflict(ctx, rec, f)
+	}
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", rec.Key, err)
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	rewritten := false
+	if it.Size != size || (it.QuickXorHash != "" && it.QuickXorHash != sum) {
+		if !IsOfficeDocument(rec.Name) {
+			return fmt.Errorf("upload %s: server hash %s (size %d) differs from sent %s (size %d)", rec.Key, it.QuickXorHash, it.Size, sum, size)
+		}
+		// SharePoint embedded its properties: the server's version wins,
+		// and since the local copy is now clean nothing re-uploads.
+		fs.log.Info("server rewrote an uploaded Office document; using its version", "key", rec.Key)
+		rewritten = true
+	}
+	fs.quotaFull.Store(false)
+	if err := fs.setRemote(rec.Key, it); err != nil {
+		return err
+	}
+	if f.MarkClean(gen, itemVersion(it)) && rewritten {
+		f.Invalidate(itemVersion(it), it.Size)
+	}
+	fs.ev.emit(Event{Kind: EventUploaded, Path: path, Time: fs.clock.Now()})
+	return nil
+}
+
+func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, f *cache.File, pid, ifMatch string,
+	gen uint64, size int64, h *quickxorhash.Digest, path, tid string) (Item, error) {
+	var s UploadSession
+	off := int64(0)
+	if js := j.Session; js != nil && js.Gen == gen && js.Size == size && js.ParentID == pid && js.Name == rec.Name &&
+		fs.clock.Now().Before(js.Expiration) {
+		st, err := fs.remote.UploadStatus(ctx, UploadSession{URL: js.URL, Expiration: js.Expiration})
+		switch {
+		case err == nil:
+			s, off = st, st.NextOffset
+			if s.URL == "" {
+				s.URL = js.URL
+			}
+			fs.log.Info("resuming upload session", "key", rec.Key, "offset", off)
+		case errors.Is(err, ErrNotFound):
+			fs.log.Info("upload session expired; restarting", "key", rec.Key)
+		default:
+			return Item{}, err
+		}
+	} else if js != nil {
+		_ = fs.remote.CancelUpload(ctx, UploadSession{URL: js.URL})
+	}
+	if s.URL == "" {
+		var err error
+		s, err = fs.remote.CreateUploadSession(ctx, pid, rec.Name, size, ifMatch)
+		if err != nil {
+			return Item{}, err
+		}
+		off = 0
+	}
+	j.Session = &cache.Session{URL: s.URL, Expiration: s.Expiration, Size: size, Gen: gen, Next: off, ParentID: pid, Name: rec.Name}
+	if err := fs.queue.Save(j); err != nil {
+		return Item{}, fmt.Errorf("journal upload session: %w", err)
+	}
+	buf := make([]byte, FragmentSize)
+	// The hash covers the whole content, including what a previous run sent.
+	for pos := int64(0); pos < off; pos += FragmentSize {
+		n := min(FragmentSize, off-pos)
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return Item{}, fmt.Errorf("read local copy: %w", err)
+		}
+		h.Write(buf[:n])
+	}
+	for off < size {
+		n := min(FragmentSize, size-off)
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return Item{}, fmt.Errorf("read local copy: %w", err)
+		}
+		it, err := fs.remote.UploadFragment(ctx, s, off, size, buf[:n])
+		if errors.Is(err, ErrNotFound) {
+			j.Session = nil
+			_ = fs.queue.Save(j)
+			return Item{}, fmt.Errorf("upload session vanished: %w", ErrOffline)
+		}
+		if err != nil {
+			return Item{}, err
+		}
+		h.Write(buf[:n])
+		off += n
+		j.Session.Next = off
+		if err := fs.queue.Save(j); err != nil {
+			return Item{}, fmt.Errorf("journal upload progress: %w", err)
+		}
+		fs.ev.progress(tid, Transfer{Path: path, Upload: true, Done: off, Total: size}, fs.clock.Now())
+		if it != nil {
+			return *it, nil
+		}
+	}
+	return Item{}, errors.New("upload session ended without an item")
+}
+
+// conflict keeps the local version of rec beside the server's, as
+// "name (conflict from HOST date).ext", and reloads the original.
+func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) error {
+	now := fs.clock.Now()
+	var cname string
+	for n := 1; ; n++ {
+		cname = ConflictName(rec.Name, fs.opt.Host, now, n)
+		if _, err := fs.child(rec.ParentKey, cname); errors.Is(err, ErrNotFound) {
+			break
+		}
+	}
+	orig, gerr := fs.remote.Get(ctx, rec.RemoteID)
+	if gerr != nil && !errors.Is(gerr, ErrNotFound) {
+		return fmt.Errorf("reload conflicting item: %w", gerr)
+	}
+	newKey := newLocalKey()
+	if err := fs.content.Rename(rec.Key, newKey); err != nil {
+		return fmt.Errorf("keep conflicting copy: %w", err)
+	}
+	fs.nsMu.Lock()
+	err := fs.store.Update(func(tx *cache.Tx) error {
+		if err := tx.Put(cache.Record{Key: newKey, ParentKey: rec.ParentKey, Name: cname, ModTime: now}); err != nil {
+			return err
+		}
+		cur, err := tx.Get(rec.Key)
+		if err != nil {
+			return nil
+		}
+		if gerr != nil {
+			return tx.Delete(rec.Key)
+		}
+		cur.RemoteName, cur.ETag, cur.CTag, cur.Size, cur.QuickXorHash, cur.ModTime =
+			orig.Name, orig.ETag, orig.CTag, orig.Size, orig.QuickXorHash, orig.ModTime
+		return tx.Put(cur)
+	})
+	fs.nsMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("record conflicting copy: %w", err)
+	}
+	if err := fs.queue.Add(newKey, cache.OpUpload, "", ""); err != nil {
+		return err
+	}
+	c := Conflict{Path: fs.pathOf(rec.Key), ConflictPath: fs.pathOf(newKey), Time: now}
+	fs.log.Warn("conflict: the server's version changed; the local version is kept beside it", "key", rec.Key)
+	fs.ev.emit(Event{Kind: EventConflict, Path: c.Path, Conflict: &c, Time: now})
+	return nil
+}
+
+// itemVersion is the content version of it, as cache.Record.Version.
+func itemVersion(it Item) string {
+	if it.CTag != "" {
+		return it.CTag
+	}
+	return it.ETag
+}
