@@ -193,7 +193,10 @@ func TestRefusalMatrix(t *testing.T) {
 		}
 		unauth := []caller{
 			{"no token", ""},
-			{"expired", e.crafted(e.contoso, "admin", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix(); c["roles"] = []string{"Mapdrive.Admin"} })},
+			{"expired", e.crafted(e.contoso, "admin", func(c jwt.MapClaims) {
+				c["exp"] = time.Now().Add(-time.Hour).Unix()
+				c["roles"] = []string{"Mapdrive.Admin"}
+			})},
 			{"wrong audience", e.crafted(e.contoso, "admin", func(c jwt.MapClaims) { c["aud"] = directory.GraphAppID; c["roles"] = []string{"Mapdrive.Admin"} })},
 			{"wrong issuer", e.crafted(e.contoso, "admin", func(c jwt.MapClaims) {
 				c["iss"] = "https://login.microsoftonline.com/" + e.contoso.ID + "/v2.0"
