@@ -151,10 +151,15 @@ sign() {
 # saying clearly which binary failed.
 gobuild() {
   local out=$1 pkg=$2; shift 2
-  [ -d "$REPO/${pkg#./}" ] || die "$pkg does not exist yet: cannot build $(basename "$out")"
   local ldflags="-s -w -X github.com/mapdrive/mapdrive/shared/version.Version=$VERSION"
   if [ "${1:-}" = "--ldflags" ]; then ldflags="$ldflags $2"; shift 2; fi
-  go build -trimpath -ldflags "$ldflags" "$@" -o "$out" "$pkg" ||
+  local dir=$REPO
+  if [[ $pkg == /* ]]; then
+    # A stand-in main package in a module of its own (MAPDRIVE_PKG_*).
+    dir=$pkg pkg=.
+  fi
+  ls "$dir/${pkg#./}"/*.go >/dev/null 2>&1 || die "$pkg has no Go files yet: cannot build $(basename "$out")"
+  go -C "$dir" build -trimpath -ldflags "$ldflags" "$@" -o "$out" "$pkg" ||
     die "building $pkg for ${GOOS:-linux}/${GOARCH:-amd64} failed (see above)"
 }
 
@@ -188,9 +193,11 @@ build_darwin() {
     local dir="$out/darwin-$arch"
     mkdir -p "$dir"
     log=$(mktemp)
-    if GOOS=darwin GOARCH=$arch CGO_ENABLED=0 go build -trimpath \
+    local src=$REPO pkg=$PKG_CLI
+    [[ $pkg == /* ]] && src=$pkg pkg=.
+    if GOOS=darwin GOARCH=$arch CGO_ENABLED=0 go -C "$src" build -trimpath \
       -ldflags "-s -w -X github.com/mapdrive/mapdrive/shared/version.Version=$VERSION" \
-      -o "$dir/mapdrive" "$PKG_CLI" >"$log" 2>&1; then
+      -o "$dir/mapdrive" "$pkg" >"$log" 2>&1; then
       tar -C "$dir" -czf "$out/mapdrive_${VERSION}_darwin_${arch}.tar.gz" mapdrive
       say "darwin/$arch: mapdrive built (CGO_ENABLED=0)"
     else
@@ -247,6 +254,7 @@ build_deb() {
   need dpkg-deb dpkg-shlibdeps
   dv=$(deb_version "$VERSION")
   root=$(mktemp -d)
+  chmod 0755 "$root"
   local L=$REPO/installer/linux
   install -D -m 0755 "$bin/mapdrive" "$root/usr/bin/mapdrive"
   install -D -m 0755 "$bin/mapdrive-tray" "$root/usr/bin/mapdrive-tray"
@@ -286,6 +294,8 @@ build_deb() {
 
 # ---------------------------------------------------------------- main
 
+# For developing this script only: an absolute folder of a stand-in main
+# package can replace each binary. Releases and tests use the real ones.
 PKG_CLI=${MAPDRIVE_PKG_CLI:-./client/cmd/mapdrive}
 PKG_TRAY=${MAPDRIVE_PKG_TRAY:-./client/cmd/mapdrive-tray}
 PKG_SERVICE=${MAPDRIVE_PKG_SERVICE:-./service/cmd/mapdrive-service}

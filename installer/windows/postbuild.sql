@@ -5,6 +5,7 @@
 -- Component conditions: a policy value is written only when its property
 -- is set, and the Run key only when autostart is on.
 UPDATE `Component` SET `Condition` = 'SERVICEURL' WHERE `Component` = 'PolicyServiceURL'
+UPDATE `Component` SET `Condition` = 'SERVICESCOPE' WHERE `Component` = 'PolicyServiceScope'
 UPDATE `Component` SET `Condition` = 'TENANTID' WHERE `Component` = 'PolicyTenantID'
 UPDATE `Component` SET `Condition` = 'CLIENTID' WHERE `Component` = 'PolicyClientID'
 UPDATE `Component` SET `Condition` = 'AUTHORITY' WHERE `Component` = 'PolicyAuthority'
@@ -15,4 +16,4 @@ UPDATE `Component` SET `Condition` = 'AUTOSTART = "1"' WHERE `Component` = 'RunA
 UPDATE `CustomAction` SET `Type` = 51
 -- Public properties must be secure to reach the server side of a managed
 -- (Intune, SYSTEM) install; the upgrade properties must be too.
-UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB' WHERE `Property` = 'SecureCustomProperties'
+UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;SERVICESCOPE;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB' WHERE `Property` = 'SecureCustomProperties'

@@ -14,6 +14,7 @@ var policyValues = []struct {
 	prop, name, value string
 }{
 	{"SERVICEURL", "service_url", "[SERVICEURL]"},
+	{"SERVICESCOPE", "service_scope", "[SERVICESCOPE]"},
 	{"TENANTID", "tenant_id", "[TENANTID]"},
 	{"CLIENTID", "client_id", "[CLIENTID]"},
 	{"AUTHORITY", "authority", "[AUTHORITY]"},
@@ -65,7 +66,7 @@ func TestMSITables(t *testing.T) {
 		for _, s := range strings.Split(secure, ";") {
 			set[s] = true
 		}
-		for _, prop := range []string{"SERVICEURL", "TENANTID", "CLIENTID", "AUTHORITY", "AUTOSTART", "CACHEMAXGB",
+		for _, prop := range []string{"SERVICEURL", "SERVICESCOPE", "TENANTID", "CLIENTID", "AUTHORITY", "AUTOSTART", "CACHEMAXGB",
 			"NEWERVERSIONDETECTED", "OLDERVERSIONBEINGUPGRADED"} {
 			if !set[prop] {
 				t.Errorf("SecureCustomProperties = %q, missing %s", secure, prop)

@@ -128,16 +128,18 @@ func TestMSIUnderWine(t *testing.T) {
 
 	// 1. Fresh install of v1 with every property but AUTOSTART (default 1).
 	_, log1 := msiexec("install-"+v1, "/i", WinPath(msi1),
-		"SERVICEURL=https://mapdrive.contoso.example", "TENANTID=11111111-2222-3333-4444-555555555555",
+		"SERVICEURL=https://mapdrive.contoso.example", "SERVICESCOPE=api://66666666-7777-8888-9999-000000000001/Mapdrive.Access",
+		"TENANTID=11111111-2222-3333-4444-555555555555",
 		"CLIENTID=66666666-7777-8888-9999-000000000000", "AUTHORITY=https://login.microsoftonline.com/organizations",
 		"CACHEMAXGB=7")
 	first := map[string]RegValue{
-		"service_url":  {"REG_SZ", "https://mapdrive.contoso.example"},
-		"tenant_id":    {"REG_SZ", "11111111-2222-3333-4444-555555555555"},
-		"client_id":    {"REG_SZ", "66666666-7777-8888-9999-000000000000"},
-		"authority":    {"REG_SZ", "https://login.microsoftonline.com/organizations"},
-		"autostart":    {"REG_DWORD", "0x1"},
-		"cache_max_gb": {"REG_SZ", "7"},
+		"service_url":   {"REG_SZ", "https://mapdrive.contoso.example"},
+		"service_scope": {"REG_SZ", "api://66666666-7777-8888-9999-000000000001/Mapdrive.Access"},
+		"tenant_id":     {"REG_SZ", "11111111-2222-3333-4444-555555555555"},
+		"client_id":     {"REG_SZ", "66666666-7777-8888-9999-000000000000"},
+		"authority":     {"REG_SZ", "https://login.microsoftonline.com/organizations"},
+		"autostart":     {"REG_DWORD", "0x1"},
+		"cache_max_gb":  {"REG_SZ", "7"},
 	}
 	checkPolicy("install "+v1, first)
 	if rv, ok := runValue(); !ok || rv.Data != `"C:\Program Files\Mapdrive\mapdrive-tray.exe"` {
