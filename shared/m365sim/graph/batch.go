@@ -104,7 +104,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) runBatchRequest(outer *http.Request, c *call, br batchRequest) batchResponse {
-	u := strings.TrimPrefix(br.URL, s.base)
+	u := strings.TrimPrefix(strings.TrimPrefix(br.URL, s.base), "https://graph.microsoft.com")
 	u = strings.TrimPrefix(u, "/v1.0")
 	if !strings.HasPrefix(u, "/") {
 		u = "/" + u

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +287,24 @@ func TestUploadSessionSurvivesRestart(t *testing.T) {
 		t.Errorf("hash after resume = %s", r.raw)
 	}
 	_ = http.StatusOK
+}
+
+func TestUploadFragmentsMustBeSmallerThan60MiB(t *testing.T) {
+	e := newEnv(t)
+	total := int64(2 * fragmentLimit)
+	u := e.session(t, "/v1.0/me/drive/root:/huge.bin:/createUploadSession", map[string]any{"item": map[string]any{"fileSize": total}}, nil)
+	e.fragment(u, make([]byte, fragmentLimit), 0, total).want(t, 413, "invalidRequest")
+	e.fragment(u, make([]byte, fragmentLimit-fragmentUnit), 0, total).want(t, 202)
+}
+
+func TestExpiredUploadSessionsAreSweptAtStart(t *testing.T) {
+	e := newEnv(t)
+	u := e.session(t, "/v1.0/me/drive/root:/gone.bin:/createUploadSession", map[string]any{"item": map[string]any{"fileSize": 10}}, nil)
+	e.clock.Advance(2 * sessionLifetime)
+	e.restart()
+	e.call(req{path: u}).want(t, 404, "itemNotFound")
+	entries, err := os.ReadDir(filepath.Join(e.dataDir, "graph", "tmp"))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("staging dir after sweep: %v, %v", entries, err)
+	}
 }

@@ -9,6 +9,9 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim/graph/store"
 )
 
+// monitorLifetime is how long a finished copy's monitor URL keeps answering.
+const monitorLifetime = time.Hour
+
 // copyJob is an asynchronous copy and its monitor state.
 type copyJob struct {
 	mu       sync.Mutex // guards the fields below
@@ -85,6 +88,14 @@ func (s *Server) copyItem(w http.ResponseWriter, r *http.Request, c *call, d *dr
 	job := &copyJob{status: "notStarted"}
 	id := store.NewToken(20)
 	s.mu.Lock()
+	for k, j := range s.jobs { // forget monitors finished long ago
+		j.mu.Lock()
+		old := !j.done.IsZero() && s.now().Sub(j.done) > monitorLifetime
+		j.mu.Unlock()
+		if old {
+			delete(s.jobs, k)
+		}
+	}
 	s.jobs[id] = job
 	s.mu.Unlock()
 	s.wg.Add(1)

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -132,6 +133,11 @@ func New(cfg Config, dir *directory.Directory, keys *token.Keys) (*Server, error
 		cancel()
 		return nil, fmt.Errorf("graph: seed drives: %w", err)
 	}
+	if err := s.sweepSessions(); err != nil {
+		st.Close()
+		cancel()
+		return nil, fmt.Errorf("graph: %w", err)
+	}
 	s.mux = s.routes()
 	return s, nil
 }
@@ -144,6 +150,30 @@ func (s *Server) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	return s.st.Close()
+}
+
+// sweepSessions removes upload sessions that expired while the server was
+// down, with their staging files.
+func (s *Server) sweepSessions() error {
+	now := s.now()
+	return s.st.Update(func(tx *store.Tx) error {
+		var dead []*store.Session
+		if err := tx.Sessions(func(sess *store.Session) error {
+			if now.After(sess.Expires) {
+				dead = append(dead, sess)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("sweep upload sessions: %w", err)
+		}
+		for _, sess := range dead {
+			os.Remove(sess.Staged)
+			if err := tx.DeleteSession(sess.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // ExpireDownloadURLs makes every download URL issued so far stop working.

@@ -451,6 +451,17 @@ func (t *Tx) Session(id string) (*Session, error) { return get[Session](t.tx.Buc
 // PutSession stores an upload session.
 func (t *Tx) PutSession(s *Session) error { return put(t.tx.Bucket(bSessions), s.ID, s) }
 
+// Sessions calls fn with every stored upload session.
+func (t *Tx) Sessions(fn func(s *Session) error) error {
+	return t.tx.Bucket(bSessions).ForEach(func(k, v []byte) error {
+		var s Session
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("decode session: %w", err)
+		}
+		return fn(&s)
+	})
+}
+
 // DeleteSession removes an upload session record.
 func (t *Tx) DeleteSession(id string) error { return t.tx.Bucket(bSessions).Delete([]byte(id)) }
 
