@@ -1,0 +1,221 @@
+// Package cli is the `mapdrive` command line: every command talks to the
+// agent through client/localclient, except `agent`, which runs it through
+// the function main passes in. Every command has --json output for scripts.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+)
+
+// AgentFunc runs the agent until ctx ends (main wires agent.RunFromConfig).
+type AgentFunc func(ctx context.Context, cfg config.Config, stderr io.Writer) error
+
+// Env is what the commands use from the outside world.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// LookupEnv reads the environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// RunAgent runs the agent for `mapdrive agent`.
+	RunAgent AgentFunc
+	// IsTerminal reports whether Stdout is a terminal (for live redraws).
+	IsTerminal bool
+}
+
+// app holds one invocation's flags; nothing is global.
+type app struct {
+	env        Env
+	jsonOut    bool
+	configFile string
+	flags      *pflag.FlagSet // persistent flags, for config keys
+}
+
+// configFlags maps flag names to config keys.
+var configFlags = []struct{ flag, key, usage string }{
+	{"authority", "authority", "Entra ID authority URL"},
+	{"client-id", "client_id", "the Mapdrive app's client (application) ID"},
+	{"tenant-id", "tenant_id", "sign in to this tenant only"},
+	{"graph-url", "graph_url", "Microsoft Graph base URL"},
+	{"service-url", "service_url", "Mapdrive service URL"},
+	{"ca-file", "ca_file", "extra CA certificates (PEM) to trust"},
+	{"mount-root", "mount_root", "directory drives mount under by default"},
+	{"cache-max-gb", "cache_max_gb", "content cache size in GB (0: automatic)"},
+	{"poll-interval", "poll_interval", "how often to look for remote changes"},
+	{"state-dir", "state_dir", "where the agent keeps its state"},
+	{"cache-dir", "cache_dir", "where the agent keeps its caches"},
+	{"log-level", "log_level", "debug, info, warn or error"},
+	{"socket", "socket", "the agent's local API socket"},
+}
+
+// Main runs the command line with args (without the program name) and
+// returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Stdout == nil {
+		env.Stdout = os.Stdout
+	}
+	if env.Stderr == nil {
+		env.Stderr = os.Stderr
+	}
+	if env.LookupEnv == nil {
+		env.LookupEnv = os.LookupEnv
+	}
+	a := &app{env: env}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	a.printError(err)
+	return 1
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "mapdrive",
+		Short:         "Mapdrive maps OneDrive and SharePoint libraries as local drives",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          a.runDefault,
+	}
+	pf := root.PersistentFlags()
+	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
+	pf.StringVar(&a.configFile, "config", "", "user config file (default: "+config.DefaultUserFile()+")")
+	for _, f := range configFlags {
+		pf.String(f.flag, "", f.usage)
+	}
+	a.flags = pf
+	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.drivesCmd(), a.mountCmd(), a.unmountCmd(),
+		a.statusCmd(), a.agentCmd(), a.versionCmd(), a.uploadsCmd(), a.pinCmd(true), a.pinCmd(false))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err: err, cmd: c.CommandPath()}
+	})
+	return root
+}
+
+// usageError is a mistake on the command line.
+type usageError struct {
+	err error
+	cmd string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// loadConfig merges flags, environment, user file and policy.
+func (a *app) loadConfig() (config.Config, error) {
+	l := config.NewLoader(a.configFile)
+	l.LookupEnv = a.env.LookupEnv
+	flags := map[string]string{}
+	for _, f := range configFlags {
+		if fl := a.flags.Lookup(f.flag); fl != nil && fl.Changed {
+			flags[f.key] = fl.Value.String()
+		}
+	}
+	return l.Load(flags)
+}
+
+// client returns a local API client for the configured socket.
+func (a *app) client() (*localclient.Client, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return localclient.New(cfg.Socket)
+}
+
+// printJSON writes v indented.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (a *app) printf(format string, args ...any) {
+	fmt.Fprintf(a.env.Stdout, format, args...)
+}
+
+// printError tells what happened and what to do: to stderr, or as JSON
+// {"error": {...}} on stdout with --json.
+func (a *app) printError(err error) {
+	var ae *apitype.Error
+	var ue *usageError
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, localclient.ErrAgentNotRunning):
+		ae = apitype.NewError("agent_not_running", "the Mapdrive agent is not running", localclient.NotRunningHint)
+	case errors.As(err, &ue):
+		ae = apitype.NewError(apitype.CodeBadRequest, ue.Error(), "Run `"+ue.cmd+" --help` for the usage.")
+	default:
+		ae = apitype.NewError(apitype.CodeInternal, err.Error(), "")
+	}
+	if a.jsonOut {
+		a.printJSON(struct {
+			Error *apitype.Error `json:"error"`
+		}{ae})
+		return
+	}
+	fmt.Fprintf(a.env.Stderr, "mapdrive: %s\n", ae.Message)
+	if ae.Action != "" {
+		fmt.Fprintf(a.env.Stderr, "%s\n", ae.Action)
+	}
+}
+
+// firstRun is the three-line guide shown by `mapdrive` with nothing set up.
+func firstRun(cfg config.Config) string {
+	return strings.Join([]string{
+		"Mapdrive is not set up yet: it needs your organisation's Mapdrive app ID (client_id) and service URL.",
+		"Ask your IT administrator, or write them to " + cfg.UserFile + " (client_id = \"…\", service_url = \"https://…\").",
+		"Then run `mapdrive agent` (or open the Mapdrive tray app) and sign in with `mapdrive login`.",
+	}, "\n") + "\n"
+}
+
+// runDefault is `mapdrive` with no command: the first-run guide when
+// nothing is configured, else a short status.
+func (a *app) runDefault(cmd *cobra.Command, _ []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if !cfg.Configured() {
+		if a.jsonOut {
+			return a.printJSON(map[string]any{"configured": false, "config_file": cfg.UserFile, "next": firstRun(cfg)})
+		}
+		a.printf("%s", firstRun(cfg))
+		return nil
+	}
+	c, err := localclient.New(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	st, err := c.Status(cmd.Context())
+	if errors.Is(err, localclient.ErrAgentNotRunning) && !a.jsonOut {
+		a.printf("Mapdrive is configured, but its agent is not running.\nStart it with `mapdrive agent` (or open the Mapdrive tray app), then sign in with `mapdrive login`.\nRun `mapdrive --help` for every command.\n")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if a.jsonOut {
+		return a.printJSON(st)
+	}
+	renderStatus(a.env.Stdout, st)
+	if st.SignIn != apitype.SignedIn {
+		a.printf("\nSign in with `mapdrive login` (add --device-code on a machine without a browser).\n")
+	}
+	return nil
+}
