@@ -5,7 +5,34 @@
 // faults, read counters and act as any user.
 //
 // Start runs a simulator; StartForTest runs one for a test; AdminClient
-// drives the admin API from another process or module.
+// (Sim.Admin) drives the admin API from another process or module.
+//
+// Routes on the one listener:
+//
+//	/v1.0/..., /_download/..., /_upload/..., /_monitor/...   Graph (through the gate)
+//	/_admin/...                                              admin API (loopback clients only)
+//	everything else                                          Entra ID (through the gate)
+//
+// The admin API speaks JSON and answers errors in Graph's shape:
+//
+//	GET    /_admin/info                        URLs, CA file, tenants and users (Info)
+//	GET    /_admin/faults                      the fault set with Fired counts (FaultSet)
+//	PUT    /_admin/faults                      replace the fault set (FaultSet)
+//	POST   /_admin/faults                      add one rule (Fault), 201 with its id
+//	DELETE /_admin/faults                      remove every rule, close throttling windows
+//	DELETE /_admin/faults/{id}                 remove one rule
+//	GET    /_admin/counters                    request counters (Counters)
+//	DELETE /_admin/counters                    reset them
+//	POST   /_admin/devicecode/approve          {"user_code","upn"}: sign in a device code
+//	POST   /_admin/expire-download-urls        invalidate every download URL handed out
+//	POST   /_admin/expire-delta/{driveId}      make a drive's delta tokens stale (410)
+//	POST   /_admin/revoke/{tenant}/{user}      revoke a user's refresh tokens
+//	METHOD /_admin/as/{tenant}/{user}/{rest}   perform METHOD /v1.0/{rest} as the user
+//
+// Act-as requests carry a token minted for Config.ActAsClientID (the demo
+// client by default) with
+// Files.ReadWrite.All, Sites.ReadWrite.All and User.Read; they bypass the
+// gate, so they neither suffer faults nor show in the counters.
 package m365sim
 
 import (
@@ -59,6 +86,9 @@ type Config struct {
 	PageSize            int
 	// FaultSeed seeds the generator behind error rates; 0 means 1.
 	FaultSeed uint64
+	// ActAsClientID is the client that act-as tokens are minted for; it
+	// must be registered in the seed. Empty means directory.DemoClientID.
+	ActAsClientID string
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
@@ -154,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	graphH := s.graph.Handler()
 	s.admin = newAdmin(&admin{
 		dir: s.dir, gate: s.gate, id: s.entra, drives: s.graph, graph: graphH,
-		now: cfg.Now, log: s.log.With("part", "admin"), info: s.Info,
+		now: cfg.Now, log: s.log.With("part", "admin"), info: s.Info, clientID: cfg.ActAsClientID,
 	})
 	s.srv = &http.Server{
 		Handler:           route(s.gate.wrap(graphH), s.gate.wrap(s.entra.Handler()), s.admin),
@@ -162,6 +192,13 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
+		// Larger HTTP/2 windows and frames than the defaults, so that a
+		// single stream is not the bottleneck of an upload or download.
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerConnection: 16 << 20,
+			MaxReceiveBufferPerStream:     8 << 20,
+			MaxReadFrameSize:              1 << 20,
+		},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	for _, ln := range s.lns {
@@ -266,6 +303,7 @@ func (s *Sim) HTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:   true,
+		HTTP2:               &http.HTTP2Config{MaxReceiveBufferPerStream: 8 << 20, MaxReadFrameSize: 1 << 20},
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
 	}}
