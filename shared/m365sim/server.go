@@ -199,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 			MaxReceiveBufferPerStream:     8 << 20,
 			MaxReadFrameSize:              1 << 20,
 		},
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	for _, ln := range s.lns {
 		s.wg.Add(1)
