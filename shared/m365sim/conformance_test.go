@@ -331,6 +331,29 @@ func TestConformanceDeltaResyncAfterExpiry(t *testing.T) {
 // Contract: an expired access token gets 401 with a WWW-Authenticate
 // challenge naming expired_token, so clients refresh; the simulator's clock
 // drives expiry.
+// Contract: tokens for the Mapdrive service's API carry that API's
+// audience, not Graph's, and Graph refuses them.
+func TestConformanceServiceAudienceToken(t *testing.T) {
+	s := StartForTest(t)
+	tok, err := s.AccessToken("contoso", "alice@contoso.com", directory.DemoServiceAppURI+"/"+directory.DemoServiceScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := s.Keys().Verify(tok, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims["aud"] != directory.DemoServiceAppID || claims["scp"] != directory.DemoServiceScope {
+		t.Errorf("service token aud=%v scp=%v, want %s and %s", claims["aud"], claims["scp"], directory.DemoServiceAppID, directory.DemoServiceScope)
+	}
+	if r := do(t, h1Client(s), http.MethodGet, s.GraphURL()+"/me", tok, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("Graph with a service-audience token = %d, want 401", r.status)
+	}
+	if _, err := s.AccessToken("contoso", "mallory"); err == nil {
+		t.Error("AccessToken for an unknown user succeeded")
+	}
+}
+
 func TestConformanceExpiredTokenChallenge(t *testing.T) {
 	clock := newFakeClock()
 	s := StartForTest(t, WithNow(clock.Now))

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // fakeClock is a clock tests advance by hand.
@@ -36,11 +34,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // userToken mints a Graph access token of the demo client for a user.
 func userToken(t testing.TB, s *Sim, tenant, user string) string {
 	t.Helper()
-	tt, u, err := lookupUser(s.Directory(), tenant, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := s.Entra().MintAccessToken(tt.ID, u.ID, directory.DemoClientID, actAsScopes)
+	tok, err := s.AccessToken(tenant, user)
 	if err != nil {
 		t.Fatalf("mint token for %s/%s: %v", tenant, user, err)
 	}

@@ -312,6 +312,27 @@ func (s *Sim) HTTPClient() *http.Client {
 // Admin returns a client of the admin API (the same one on every call).
 func (s *Sim) Admin() *AdminClient { return s.adminC }
 
+// AccessToken mints an access token for a user named by tenant and user
+// (names, domains, UPNs or ids), as if the user had signed in to the
+// act-as client (the demo client by default) and asked for scopes; with no
+// scopes, Graph's Files.ReadWrite.All, Sites.ReadWrite.All and User.Read.
+// Scopes of another resource, such as "api://mapdrive/Mapdrive.Access",
+// give a token for that API. Entra's consent rules apply.
+func (s *Sim) AccessToken(tenant, user string, scopes ...string) (string, error) {
+	t, u, err := lookupUser(s.dir, tenant, user)
+	if err != nil {
+		return "", fmt.Errorf("m365sim: access token: %w", err)
+	}
+	if len(scopes) == 0 {
+		scopes = actAsScopes
+	}
+	tok, err := s.entra.MintAccessToken(t.ID, u.ID, s.admin.clientID, scopes)
+	if err != nil {
+		return "", fmt.Errorf("m365sim: access token for %s/%s: %w", t.Name, u.UserName, err)
+	}
+	return tok, nil
+}
+
 // Entra returns the Entra ID face.
 func (s *Sim) Entra() *entra.Server { return s.entra }
 
