@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -472,5 +473,38 @@ func TestDownloadURLFromListingAttributed(t *testing.T) {
 	cs, _ := s.Admin().Counters(ctx)
 	if n := cs.Count(RouteDownload, http.MethodGet, 500, "contoso/alice"); n != 1 {
 		t.Errorf("download attributed to alice = %d, want 1", n)
+	}
+}
+
+func TestGateRecoversHandlerPanic(t *testing.T) {
+	s := StartForTest(t)
+	tests := []struct {
+		name      string
+		h         http.HandlerFunc
+		wantCode  int
+		wantAbort bool
+	}{
+		{"before writing", func(w http.ResponseWriter, r *http.Request) { panic("boom") }, 500, false},
+		{"after writing", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200); panic("boom") }, 0, true},
+		{"abort passes", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) }, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/v1.0/me", nil)
+			var aborted bool
+			func() {
+				defer func() { aborted = recover() == http.ErrAbortHandler }()
+				s.gate.wrap(tt.h).ServeHTTP(rec, req)
+			}()
+			if aborted != tt.wantAbort {
+				t.Fatalf("aborted = %v, want %v", aborted, tt.wantAbort)
+			}
+			if !tt.wantAbort {
+				if code, _ := graphError(t, rec.Body.Bytes()); rec.Code != tt.wantCode || code != "generalException" {
+					t.Errorf("answer = %d %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,23 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 		if u.known() && capturesURLs(class) {
 			rec.capture = &bytes.Buffer{}
 		}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// A bug behind the gate must not cost the client more than this
+			// request: answer 500 as Graph would, or cut the stream.
+			g.log.Error("handler panic", "route", class, "method", r.Method, "panic", v, "stack", string(debug.Stack()))
+			g.counters.add(class, r.Method, http.StatusInternalServerError, label)
+			if rec.status != 0 || rec.dropped {
+				panic(http.ErrAbortHandler)
+			}
+			writeFaultAnswer(w, r, class, errorAnswer(http.StatusInternalServerError, 0))
+		}()
 		next.ServeHTTP(rec, r)
 		status := rec.status
 		if status == 0 {
