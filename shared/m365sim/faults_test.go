@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -507,4 +508,32 @@ func TestGateRecoversHandlerPanic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGateInputs feeds the gate's parsers of outside input (request paths,
+// bearer tokens, JSON bodies scanned for URLs) arbitrary data: they must
+// not panic and must return well-formed results.
+func FuzzGateInputs(f *testing.F) {
+	f.Add("/v1.0/drives/b!x/root:/a b:/children", "Bearer e30.eyJ0aWQiOiJ0Iiwib2lkIjoibyJ9.sig", []byte(`{"uploadUrl":"https://h/_upload/x"}`))
+	f.Add("/v1.0/$batch", "bearer ..", []byte(`{"@microsoft.graph.downloadUrl":"https://h/_download/a?x=\u0026"}`))
+	f.Add("/_download/%zz", "Basic abc", []byte(`"Location":"\`))
+	f.Fuzz(func(t *testing.T, path, auth string, body []byte) {
+		u, err := url.Parse("https://h" + path)
+		if err != nil {
+			return
+		}
+		r := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{"Authorization": {auth}}}
+		if c := Classify(r); !c.valid() {
+			t.Fatalf("Classify(%q) = %q", path, c)
+		}
+		if _, tok, ok := strings.Cut(auth, " "); ok {
+			if k := claimsUser(tok); k.known() && k.oid == "" {
+				t.Fatalf("claimsUser(%q) = %+v: tenant without user", tok, k)
+			}
+		}
+		h := newHints(4)
+		for _, s := range jsonStringsAfter(body, `"uploadUrl"`, `"@microsoft.graph.downloadUrl"`, `"Location"`) {
+			h.add(s, userKey{"t", "o"})
+		}
+	})
 }
