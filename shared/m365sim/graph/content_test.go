@@ -308,3 +308,14 @@ func TestExpiredUploadSessionsAreSweptAtStart(t *testing.T) {
 		t.Errorf("staging dir after sweep: %v, %v", entries, err)
 	}
 }
+
+func TestUploadSessionOnAFolderTakesTheNameFromTheBody(t *testing.T) {
+	e := newEnv(t)
+	docs := e.call(req{path: "/v1.0/me/drive/root:/Documents", tok: e.alice()}).want(t, 200)
+	u := e.session(t, "/v1.0/me/drive/items/"+docs.str("id")+"/createUploadSession", map[string]any{"item": map[string]any{"name": "named.txt"}}, nil)
+	r := e.fragment(u, []byte("hi"), 0, 2).want(t, 201)
+	if r.str("name") != "named.txt" || r.str("parentReference", "id") != docs.str("id") {
+		t.Errorf("item = %s", r.raw)
+	}
+	e.call(req{method: "POST", path: "/v1.0/me/drive/items/" + docs.str("id") + "/createUploadSession", tok: e.alice(), body: map[string]any{}}).want(t, 400, "invalidRequest")
+}

@@ -105,8 +105,21 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 			return err
 		}
 		if t.item != nil && t.item.Folder {
+			// POST .../items/{folder}/createUploadSession names the file in
+			// the body.
 			if a.hasPath || body.Item.Name == "" {
 				return errInvalid("The target is a folder.")
+			}
+			if err := validName(body.Item.Name); err != nil {
+				return err
+			}
+			t.parent, t.missing = t.item, []string{body.Item.Name}
+			a.hasPath = true
+			t.item, err = tx.Child(t.parent.ID, body.Item.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				t.item = nil
+			} else if err != nil {
+				return err
 			}
 		}
 		inm := r.Header.Get("If-None-Match")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mapdrive/mapdrive/shared/quickxorhash"
 )
@@ -39,20 +40,27 @@ func (s *Store) TempPath(name string) string { return filepath.Join(s.tmp, filep
 
 // WriteBlob streams r into a new blob, hashing it on the way. With limit
 // >= 0, content longer than limit gives ErrTooLarge; with want >= 0, content
-// of another length gives io.ErrUnexpectedEOF.
+// of another length gives io.ErrUnexpectedEOF. The blob is written in
+// place under a fresh name: nothing refers to it until the caller commits
+// metadata naming it, so no temporary file and rename are needed.
 func (s *Store) WriteBlob(r io.Reader, limit, want int64) (BlobInfo, error) {
-	f, err := s.TempFile()
+	name := NewToken(20)
+	dst, err := s.newBlobFile(name)
 	if err != nil {
 		return BlobInfo{}, err
 	}
-	tmp := f.Name()
 	h := quickxorhash.New()
 	src := r
 	if limit >= 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, make([]byte, 256<<10))
-	if cerr := f.Close(); err == nil {
+	var n int64
+	if sr, ok := r.(*strings.Reader); ok && sr.Len() < 64<<10 {
+		n, err = io.Copy(io.MultiWriter(dst, h), src)
+	} else {
+		n, err = io.CopyBuffer(io.MultiWriter(dst, h), src, make([]byte, 256<<10))
+	}
+	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
 	switch {
@@ -63,10 +71,28 @@ func (s *Store) WriteBlob(r io.Reader, limit, want int64) (BlobInfo, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
-		os.Remove(tmp)
+		os.Remove(dst.Name())
 		return BlobInfo{}, fmt.Errorf("write blob: %w", err)
 	}
-	return s.install(tmp, n, h.String())
+	return BlobInfo{Name: name, Size: n, Hash: h.String()}, nil
+}
+
+// newBlobFile creates the file of a new blob, making its fan-out
+// directory the first time.
+func (s *Store) newBlobFile(name string) (*os.File, error) {
+	p := s.blobPath(name)
+	d := filepath.Dir(p)
+	if _, ok := s.dirs.Load(d); !ok {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create blob dir: %w", err)
+		}
+		s.dirs.Store(d, true)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create blob: %w", err)
+	}
+	return f, nil
 }
 
 // ImportBlob hashes a staging file and moves it into the blob store.
@@ -81,21 +107,18 @@ func (s *Store) ImportBlob(tmp string) (BlobInfo, error) {
 	if err != nil {
 		return BlobInfo{}, fmt.Errorf("hash staged content: %w", err)
 	}
-	return s.install(tmp, n, h.String())
-}
-
-func (s *Store) install(tmp string, n int64, hash string) (BlobInfo, error) {
 	name := NewToken(20)
 	dst := s.blobPath(name)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		os.Remove(tmp)
-		return BlobInfo{}, fmt.Errorf("install blob: %w", err)
+	if _, ok := s.dirs.Load(filepath.Dir(dst)); !ok {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return BlobInfo{}, fmt.Errorf("import blob: %w", err)
+		}
+		s.dirs.Store(filepath.Dir(dst), true)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return BlobInfo{}, fmt.Errorf("install blob: %w", err)
+		return BlobInfo{}, fmt.Errorf("import blob: %w", err)
 	}
-	return BlobInfo{Name: name, Size: n, Hash: hash}, nil
+	return BlobInfo{Name: name, Size: n, Hash: h.String()}, nil
 }
 
 // CloneBlob returns a new blob with the same content (a hard link when the

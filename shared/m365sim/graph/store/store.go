@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -118,6 +119,7 @@ type Store struct {
 	dir  string // blobs live in dir/blobs, staging files in dir/tmp
 	blob string
 	tmp  string
+	dirs sync.Map // blob fan-out directories known to exist
 }
 
 // Open opens (creating on first start) the store in dir.
