@@ -111,6 +111,32 @@ func TestExpireDownloadURLs(t *testing.T) {
 	}
 }
 
+func TestDownloadURLExpiredPerUser(t *testing.T) {
+	s := StartForTest(t)
+	c := h1Client(s)
+	ctx := ctxT(t)
+	alice, bob := userToken(t, s, "contoso", "alice"), userToken(t, s, "contoso", "bob")
+	locA := uploadAndLocate(t, s, c, alice, "a.txt", []byte("alice's"))
+	if _, err := s.Admin().As("contoso", "bob").Upload(ctx, "", "b.txt", []byte("bob's")); err != nil {
+		t.Fatal(err)
+	}
+	locB := do(t, c, http.MethodGet, s.GraphURL()+"/"+ItemPath("", "b.txt")+"/content", bob, nil).header.Get("Location")
+	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultURLExpired, User: "alice@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, c, http.MethodGet, locA, "", nil)
+	if code, _ := graphError(t, r.body); r.status != http.StatusUnauthorized || code != "unauthenticated" {
+		t.Errorf("alice's URL under the expiry fault = %d %s, want 401 unauthenticated", r.status, r.body)
+	}
+	if r := do(t, c, http.MethodGet, locB, "", nil); r.status != http.StatusOK || string(r.body) != "bob's" {
+		t.Errorf("bob's URL = %d %q, want 200", r.status, r.body)
+	}
+	// The fault is about URLs: alice's Graph calls still work.
+	if r := do(t, c, http.MethodGet, s.GraphURL()+"/"+ItemPath("", "a.txt")+"/content", alice, nil); r.status != http.StatusFound {
+		t.Errorf("alice's /content = %d, want 302", r.status)
+	}
+}
+
 func TestCountersAndReset(t *testing.T) {
 	s := StartForTest(t)
 	ctx := ctxT(t)

@@ -40,13 +40,18 @@ const (
 	// FaultOffline closes the connection of every matching request without
 	// an answer. With no Routes it matches Entra ID too.
 	FaultOffline FaultKind = "offline"
+	// FaultURLExpired answers matching downloads as an expired
+	// pre-authenticated URL (401 unauthenticated), for one user's URLs
+	// where POST /_admin/expire-download-urls expires everyone's. It
+	// applies to the download route class only.
+	FaultURLExpired FaultKind = "downloadUrlExpired"
 	// FaultRateLimitWarning adds SharePoint's RateLimit-Limit,
 	// RateLimit-Remaining and RateLimit-Reset headers, as sent past about
 	// 80% of the budget, without failing the request.
 	FaultRateLimitWarning FaultKind = "rateLimitWarning"
 )
 
-var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultRateLimitWarning}
+var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultURLExpired, FaultRateLimitWarning}
 
 // Fault is one injected fault rule. Rules apply in the order they were
 // added; a request can be delayed by several but answered by only one.
@@ -374,6 +379,12 @@ func (fs *faults) decide(class RouteClass, method string, u userKey, now time.Ti
 				a.Fired++
 				d.answer = &faultAnswer{status: http.StatusInsufficientStorage, code: "quotaLimitReached",
 					inner: "quotaLimitReached", message: "Insufficient Space Available"}
+			}
+		case FaultURLExpired:
+			if d.answer == nil && class == RouteDownload {
+				a.Fired++
+				d.answer = &faultAnswer{status: http.StatusUnauthorized, code: "unauthenticated",
+					message: "The pre-authenticated download URL has expired or is not valid."}
 			}
 		case FaultDrop:
 			if d.dropAfter < 0 {
