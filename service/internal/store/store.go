@@ -100,7 +100,7 @@ func Open(ctx context.Context, addr string, kek crypto.KEK, log *slog.Logger, op
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		dial = sqlite.Open(dsn + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+		dial = sqlite.Open(dsn + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate")
 	}
 	db, err := gorm.Open(dial, &gorm.Config{
 		Logger:                 logger.Discard, // queries carry ciphertext only, but keep logs quiet
