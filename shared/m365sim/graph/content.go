@@ -162,8 +162,10 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 	if r.ContentLength > simpleUploadLimit {
 		return errorf(http.StatusRequestEntityTooLarge, "invalidRequest", "The request is larger than 250 MB; use an upload session.")
 	}
-	if h := r.Header.Get("If-Match"); h != "" && !validETag(h) {
-		return errorf(http.StatusBadRequest, "malformedEntityTag", "The If-Match header is not a valid entity tag.")
+	for _, h := range []string{"If-Match", "If-None-Match"} {
+		if v := r.Header.Get(h); v != "" && !validETag(v) {
+			return errorf(http.StatusBadRequest, "malformedEntityTag", "The %s header is not a valid entity tag.", h)
+		}
 	}
 	// Cheap checks before reading the body.
 	err = s.st.View(func(tx *store.Tx) error {
@@ -180,6 +182,9 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 		if t.item != nil && behavior != "rename" {
 			if err := checkIfMatch(r, t.item); err != nil {
 				return err
+			}
+			if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag(t.item), ctag(t.item)) {
+				return errModified()
 			}
 		} else if r.Header.Get("If-Match") != "" && behavior != "rename" {
 			return errModified()

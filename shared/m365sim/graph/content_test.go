@@ -319,3 +319,10 @@ func TestUploadSessionOnAFolderTakesTheNameFromTheBody(t *testing.T) {
 	}
 	e.call(req{method: "POST", path: "/v1.0/me/drive/items/" + docs.str("id") + "/createUploadSession", tok: e.alice(), body: map[string]any{}}).want(t, 400, "invalidRequest")
 }
+
+func TestSimpleUploadIfNoneMatchStarOnlyCreates(t *testing.T) {
+	e := newEnv(t)
+	star := map[string]string{"If-None-Match": "*"}
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/once.txt:/content", tok: e.alice(), body: "1", hdr: star}).want(t, 201)
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/once.txt:/content", tok: e.alice(), body: "2", hdr: star}).want(t, 412)
+}
