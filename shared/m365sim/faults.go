@@ -45,13 +45,20 @@ const (
 	// where POST /_admin/expire-download-urls expires everyone's. It
 	// applies to the download route class only.
 	FaultURLExpired FaultKind = "downloadUrlExpired"
+	// FaultBudget throttles like SharePoint's resource units: each user
+	// may spend Units per WindowSec seconds (default 60), a request costing
+	// 1 (single-item GET, download, delta) or 2 (listings, writes, $batch).
+	// Past 80% of the budget answers carry RateLimit-* headers; past 100%
+	// the user is throttled (429) until the window resets, and retrying
+	// early is throttled again.
+	FaultBudget FaultKind = "budget"
 	// FaultRateLimitWarning adds SharePoint's RateLimit-Limit,
 	// RateLimit-Remaining and RateLimit-Reset headers, as sent past about
 	// 80% of the budget, without failing the request.
 	FaultRateLimitWarning FaultKind = "rateLimitWarning"
 )
 
-var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultURLExpired, FaultRateLimitWarning}
+var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultURLExpired, FaultBudget, FaultRateLimitWarning}
 
 // Fault is one injected fault rule. Rules apply in the order they were
 // added; a request can be delayed by several but answered by only one.
@@ -80,6 +87,9 @@ type Fault struct {
 	Rate float64 `json:"rate,omitempty"`
 	// AfterBytes is where a drop fault cuts the body.
 	AfterBytes int64 `json:"afterBytes,omitempty"`
+	// Units and WindowSec size a budget fault.
+	Units     int `json:"units,omitempty"`
+	WindowSec int `json:"windowSec,omitempty"`
 	// Times limits how often the rule fires; 0 means without limit.
 	Times int `json:"times,omitempty"`
 	// Fired counts how often the rule fired. Read-only.
@@ -100,6 +110,13 @@ type activeFault struct {
 	Fault
 	tenantID string // "" = any
 	userID   string // "" = any user of tenantID
+	spent    map[userKey]*spending // budget faults; guarded by faults.mu
+}
+
+// spending is what one user spent of a budget fault in the current window.
+type spending struct {
+	start time.Time
+	used  int
 }
 
 // window is an open throttling window of one user.
@@ -191,8 +208,18 @@ func (fs *faults) validate(f Fault) (*activeFault, error) {
 		if f.AfterBytes < 0 {
 			return nil, errors.New("afterBytes must not be negative")
 		}
+	case FaultBudget:
+		if f.Units <= 0 || f.Units > 1_000_000 {
+			return nil, fmt.Errorf("units %d: want 1 to 1000000", f.Units)
+		}
+		if f.WindowSec == 0 {
+			f.WindowSec = 60
+		}
+		if f.WindowSec < 1 || f.WindowSec > 3600 {
+			return nil, fmt.Errorf("windowSec %d: want 1 to 3600", f.WindowSec)
+		}
 	}
-	a := &activeFault{Fault: f}
+	a := &activeFault{Fault: f, spent: map[userKey]*spending{}}
 	if f.Tenant == "" && f.User != "" {
 		if _, dom, ok := strings.Cut(f.User, "@"); ok {
 			f.Tenant = dom
@@ -318,7 +345,7 @@ type decision struct {
 	latency   time.Duration
 	answer    *faultAnswer // non-nil: answer this instead of the handler
 	dropAfter int64        // >= 0: cut the body after this many bytes
-	rateLimit bool         // add RateLimit-* warning headers
+	rateLimit *rateLimit   // add RateLimit-* headers
 	early     bool         // came inside an open throttling window
 }
 
@@ -391,15 +418,66 @@ func (fs *faults) decide(class RouteClass, method string, u userKey, now time.Ti
 				a.Fired++
 				d.dropAfter = a.AfterBytes
 			}
+		case FaultBudget:
+			if d.answer == nil {
+				fs.spendLocked(a, class, method, u, now, &d)
+			}
 		case FaultRateLimitWarning:
 			a.Fired++
-			d.rateLimit = true
+			if d.rateLimit == nil {
+				d.rateLimit = &rateLimit{limit: 1200, remaining: 120, reset: 30}
+			}
 		}
 	}
 	if d.answer != nil {
 		d.dropAfter = -1
 	}
 	return d
+}
+
+// rateLimit is what SharePoint's RateLimit-* headers say.
+type rateLimit struct{ limit, remaining, reset int }
+
+// cost is what a request costs of a budget, after SharePoint's resource
+// units: 1 for a single-item read, a delta page or a download, 2 for a
+// listing, a write or a batch.
+func cost(class RouteClass, method string) int {
+	switch {
+	case class == RouteChildren && method == http.MethodGet:
+		return 2
+	case class == RouteBatch:
+		return 2
+	case method == http.MethodGet || method == http.MethodHead:
+		return 1
+	}
+	return 2
+}
+
+// spendLocked charges a request to u's budget under rule a, throttling
+// when the budget is spent.
+func (fs *faults) spendLocked(a *activeFault, class RouteClass, method string, u userKey, now time.Time, d *decision) {
+	end := func(sp *spending) time.Time { return sp.start.Add(time.Duration(a.WindowSec) * time.Second) }
+	sp := a.spent[u]
+	if sp == nil || !now.Before(end(sp)) {
+		sp = &spending{start: now}
+		a.spent[u] = sp
+	}
+	reset := int(math.Ceil(end(sp).Sub(now).Seconds()))
+	if reset < 1 {
+		reset = 1
+	}
+	c := cost(class, method)
+	if sp.used+c > a.Units {
+		a.Fired++
+		fs.windows[u] = &window{until: end(sp), retryAfter: reset, status: http.StatusTooManyRequests}
+		d.answer = throttleAnswer(http.StatusTooManyRequests, reset)
+		d.rateLimit = &rateLimit{limit: a.Units, remaining: 0, reset: reset}
+		return
+	}
+	sp.used += c
+	if sp.used*5 >= a.Units*4 {
+		d.rateLimit = &rateLimit{limit: a.Units, remaining: a.Units - sp.used, reset: reset}
+	}
 }
 
 func throttleAnswer(status, retryAfter int) *faultAnswer {

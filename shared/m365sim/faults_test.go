@@ -340,6 +340,8 @@ func TestFaultValidation(t *testing.T) {
 		{"negative bytes", Fault{Kind: FaultDrop, AfterBytes: -1}},
 		{"retry after an hour", Fault{Kind: FaultThrottle, RetryAfter: 3601}},
 		{"bad method", Fault{Kind: FaultError, Methods: []string{"GET /"}}},
+		{"budget without units", Fault{Kind: FaultBudget}},
+		{"budget window of a day", Fault{Kind: FaultBudget, Units: 5, WindowSec: 86400}},
 	}
 	for _, tt := range tests {
 		_, err := s.Admin().AddFault(ctx, tt.f)
@@ -536,4 +538,51 @@ func FuzzGateInputs(f *testing.F) {
 			h.add(s, userKey{"t", "o"})
 		}
 	})
+}
+
+func TestBudget(t *testing.T) {
+	clock := newFakeClock()
+	s := StartForTest(t, WithNow(clock.Now))
+	ctx := ctxT(t)
+	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultBudget, Units: 10, WindowSec: 10}); err != nil {
+		t.Fatal(err)
+	}
+	c := h1Client(s)
+	alice, bob := userToken(t, s, "contoso", "alice"), userToken(t, s, "contoso", "bob")
+	me, list := s.GraphURL()+"/me", s.GraphURL()+"/me/drive/root/children"
+	tests := []struct {
+		url, tok      string
+		want          int
+		wantRemaining string // "" = no RateLimit headers
+	}{
+		{me, alice, 200, ""},    // 1
+		{list, alice, 200, ""},  // 3: a listing costs 2
+		{list, alice, 200, ""},  // 5
+		{me, alice, 200, ""},    // 6
+		{me, alice, 200, ""},    // 7
+		{me, alice, 200, "2"},   // 8: past 80%
+		{list, alice, 200, "0"}, // 10
+		{me, alice, 429, "0"},   // 11 > 10: throttled
+		{me, bob, 200, ""},      // bob has his own budget
+	}
+	for i, tt := range tests {
+		r := do(t, c, http.MethodGet, tt.url, tt.tok, nil)
+		if r.status != tt.want || r.header.Get("RateLimit-Remaining") != tt.wantRemaining {
+			t.Fatalf("request %d: %d RateLimit-Remaining %q, want %d %q", i, r.status, r.header.Get("RateLimit-Remaining"), tt.want, tt.wantRemaining)
+		}
+		if tt.wantRemaining != "" && r.header.Get("RateLimit-Limit") != "10" {
+			t.Errorf("request %d: RateLimit-Limit %q, want 10", i, r.header.Get("RateLimit-Limit"))
+		}
+		if r.status == 429 && r.header.Get("Retry-After") != "10" {
+			t.Errorf("Retry-After = %q, want 10 (the rest of the window)", r.header.Get("Retry-After"))
+		}
+	}
+	clock.Advance(10 * time.Second)
+	if r := do(t, c, http.MethodGet, me, alice, nil); r.status != 200 || r.header.Get("RateLimit-Remaining") != "" {
+		t.Errorf("after the window: %d %q", r.status, r.header.Get("RateLimit-Remaining"))
+	}
+	cs, _ := s.Admin().Counters(ctx)
+	if cs.EarlyRetries("contoso/alice") != 0 || cs.Throttle["contoso/alice"].Throttled != 1 {
+		t.Errorf("alice's throttle stats = %+v", cs.Throttle["contoso/alice"])
+	}
 }

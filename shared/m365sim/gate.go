@@ -78,9 +78,7 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 				t.Stop()
 			}
 		}
-		if d.rateLimit || (d.answer != nil && d.answer.throttled) {
-			setRateLimitHeaders(w.Header(), d.answer)
-		}
+		setRateLimitHeaders(w.Header(), d.rateLimit, d.answer)
 		if d.answer != nil {
 			g.counters.add(class, r.Method, d.answer.status, label)
 			writeFaultAnswer(w, r, class, d.answer)
@@ -225,17 +223,22 @@ func lookupUser(dir *directory.Directory, tenant, user string) (*directory.Tenan
 	return t, u, nil
 }
 
-func setRateLimitHeaders(h http.Header, a *faultAnswer) {
-	const limit = 1200
+// setRateLimitHeaders adds SharePoint's RateLimit-* headers: rl's when
+// given, and a spent budget on a throttling answer.
+func setRateLimitHeaders(h http.Header, rl *rateLimit, a *faultAnswer) {
 	if a != nil && a.throttled {
-		h.Set("RateLimit-Limit", strconv.Itoa(limit))
-		h.Set("RateLimit-Remaining", "0")
-		h.Set("RateLimit-Reset", strconv.Itoa(a.retryAfter))
+		limit := 1200
+		if rl != nil {
+			limit = rl.limit
+		}
+		rl = &rateLimit{limit: limit, remaining: 0, reset: a.retryAfter}
+	}
+	if rl == nil {
 		return
 	}
-	h.Set("RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(limit/10))
-	h.Set("RateLimit-Reset", "30")
+	h.Set("RateLimit-Limit", strconv.Itoa(rl.limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(rl.remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(rl.reset))
 }
 
 // writeFaultAnswer writes a synthetic error: Graph's error shape for Graph
