@@ -108,8 +108,8 @@ type FaultSet struct {
 // activeFault is a validated Fault with its scope resolved.
 type activeFault struct {
 	Fault
-	tenantID string // "" = any
-	userID   string // "" = any user of tenantID
+	tenantID string                // "" = any
+	userID   string                // "" = any user of tenantID
 	spent    map[userKey]*spending // budget faults; guarded by faults.mu
 }
 
