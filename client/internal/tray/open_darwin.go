@@ -1,0 +1,7 @@
+//go:build darwin
+
+package tray
+
+import "os/exec"
+
+func openCommand(target string) *exec.Cmd { return exec.Command("open", target) }
