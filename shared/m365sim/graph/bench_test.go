@@ -37,8 +37,6 @@ func BenchmarkDownload1GiB(b *testing.B) {
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/GiB")
 }
 
-
-
 // BenchmarkList10k lists a folder of 10,000 items through every page.
 func BenchmarkList10k(b *testing.B) {
 	seed := directory.DemoSeed()
