@@ -252,4 +252,3 @@ func TestConsentBlocked(t *testing.T) {
 		t.Errorf("message %q / URL %q, want the admin-consent URL %s...", err, ce.AdminConsentURL, want)
 	}
 }
-

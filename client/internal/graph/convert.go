@@ -1,0 +1,104 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
+)
+
+// toItem converts the SDK's driveItem to the vfs's Item.
+func toItem(d models.DriveItemable) vfs.Item {
+	it := vfs.Item{
+		ID:      deref(d.GetId()),
+		Name:    deref(d.GetName()),
+		ETag:    deref(d.GetETag()),
+		CTag:    deref(d.GetCTag()),
+		IsDir:   d.GetFolder() != nil || d.GetRoot() != nil || d.GetPackageEscaped() != nil,
+		Deleted: d.GetDeleted() != nil,
+	}
+	if d.GetRoot() == nil {
+		if pr := d.GetParentReference(); pr != nil {
+			it.ParentID = deref(pr.GetId())
+		}
+	}
+	if s := d.GetSize(); s != nil && !it.IsDir {
+		it.Size = *s
+	}
+	if t := d.GetLastModifiedDateTime(); t != nil {
+		it.ModTime = *t
+	}
+	if fsi := d.GetFileSystemInfo(); fsi != nil && fsi.GetLastModifiedDateTime() != nil {
+		it.ModTime = *fsi.GetLastModifiedDateTime()
+	}
+	if f := d.GetFile(); f != nil && f.GetHashes() != nil {
+		it.QuickXorHash = deref(f.GetHashes().GetQuickXorHash())
+	}
+	return it
+}
+
+// downloadURLOf returns a driveItem's @microsoft.graph.downloadUrl, if any.
+func downloadURLOf(d models.DriveItemable) string {
+	if v, ok := d.GetAdditionalData()["@microsoft.graph.downloadUrl"].(*string); ok {
+		return deref(v)
+	}
+	return ""
+}
+
+// parseDriveItem decodes a driveItem from a plain HTTP response body with
+// the SDK's own JSON parse node, so that plain and SDK calls agree.
+func parseDriveItem(body []byte) (models.DriveItemable, error) {
+	node, err := jsonserialization.NewJsonParseNode(body)
+	if err != nil {
+		return nil, fmt.Errorf("decode driveItem: %w", err)
+	}
+	v, err := node.GetObjectValue(models.CreateDriveItemFromDiscriminatorValue)
+	if err != nil {
+		return nil, fmt.Errorf("decode driveItem: %w", err)
+	}
+	d, ok := v.(models.DriveItemable)
+	if !ok || d.GetId() == nil {
+		return nil, fmt.Errorf("decode driveItem: no item in %d bytes", len(body))
+	}
+	return d, nil
+}
+
+// sessionStatus is an upload session's JSON (creation or status).
+type sessionStatus struct {
+	UploadURL          string    `json:"uploadUrl"`
+	ExpirationDateTime time.Time `json:"expirationDateTime"`
+	NextExpectedRanges []string  `json:"nextExpectedRanges"`
+}
+
+// nextOffset reads the start of the first of nextExpectedRanges ("26-" or
+// "0-1023"); 0 when there are none.
+func nextOffset(ranges []string) int64 {
+	if len(ranges) == 0 {
+		return 0
+	}
+	var start int64
+	if _, err := fmt.Sscanf(ranges[0], "%d", &start); err != nil {
+		return 0
+	}
+	return start
+}
+
+func decodeSession(resp *http.Response) (sessionStatus, error) {
+	defer resp.Body.Close()
+	var s sessionStatus
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return s, err
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&s); err != nil {
+		return s, fmt.Errorf("decode upload session: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,391 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/drives"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
+)
+
+// Remote is one drive (a OneDrive or a document library) over Graph. It
+// implements vfs.Remote. It is safe for concurrent use.
+type Remote struct {
+	// Immutable after construction.
+	c       *Client
+	driveID string
+}
+
+var _ vfs.Remote = (*Remote)(nil)
+
+// NewDrive returns the vfs.Remote of the drive driveID, sharing c's pacer.
+func NewDrive(c *Client, driveID string) *Remote { return &Remote{c: c, driveID: driveID} }
+
+// DriveID returns the drive's id.
+func (r *Remote) DriveID() string { return r.driveID }
+
+func (r *Remote) drive() *drives.DriveItemRequestBuilder {
+	return r.c.sdk.Drives().ByDriveId(r.driveID)
+}
+
+func (r *Remote) item(id string) *drives.ItemItemsDriveItemItemRequestBuilder {
+	return r.drive().Items().ByDriveItemId(id)
+}
+
+// itemURL is the Graph URL of an item, for calls made without the SDK.
+func (r *Remote) itemURL(id string) string {
+	return r.c.base + "/drives/" + url.PathEscape(r.driveID) + "/items/" + url.PathEscape(id)
+}
+
+// childURL addresses name inside parentID: /items/{parent}:/{name}:
+func (r *Remote) childURL(parentID, name string) string {
+	return r.itemURL(parentID) + ":/" + url.PathEscape(name) + ":"
+}
+
+func ifMatchHeaders(etag string) *abstractions.RequestHeaders {
+	h := abstractions.NewRequestHeaders()
+	if etag != "" {
+		h.Add("If-Match", etag)
+	}
+	return h
+}
+
+// Root implements vfs.Remote.
+func (r *Remote) Root(ctx context.Context) (vfs.Item, error) {
+	d, err := r.drive().Root().Get(ctx, nil)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("get root of drive: %w", fromSDK(err))
+	}
+	return toItem(d), nil
+}
+
+// Get implements vfs.Remote.
+func (r *Remote) Get(ctx context.Context, id string) (vfs.Item, error) {
+	d, err := r.item(id).Get(ctx, nil)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("get item %s: %w", id, fromSDK(err))
+	}
+	return toItem(d), nil
+}
+
+// List implements vfs.Remote. It follows @odata.nextLink verbatim.
+func (r *Remote) List(ctx context.Context, folderID string) ([]vfs.Item, error) {
+	top := int32(1000)
+	b := r.item(folderID).Children()
+	page, err := b.Get(ctx, &drives.ItemItemsItemChildrenRequestBuilderGetRequestConfiguration{
+		QueryParameters: &drives.ItemItemsItemChildrenRequestBuilderGetQueryParameters{Top: &top},
+	})
+	var out []vfs.Item
+	for {
+		if err != nil {
+			return nil, fmt.Errorf("list children of %s: %w", folderID, fromSDK(err))
+		}
+		for _, d := range page.GetValue() {
+			out = append(out, toItem(d))
+		}
+		next := deref(page.GetOdataNextLink())
+		if next == "" {
+			return out, nil
+		}
+		page, err = b.WithUrl(next).Get(ctx, nil)
+	}
+}
+
+// Delta implements vfs.Remote. token is the @odata.deltaLink of the
+// previous call (an opaque URL, followed verbatim), or "" to enumerate the
+// whole drive; the returned token is the new deltaLink. All pages are read
+// before it returns. A stale token gives an error matching
+// vfs.ErrResyncRequired.
+func (r *Remote) Delta(ctx context.Context, token string) ([]vfs.Item, string, error) {
+	link := token
+	if link == "" {
+		link = r.c.base + "/drives/" + url.PathEscape(r.driveID) + "/root/delta"
+	}
+	var out []vfs.Item
+	b := r.item("root").Delta()
+	for {
+		page, err := b.WithUrl(link).GetAsDeltaGetResponse(ctx, nil)
+		if err != nil {
+			return nil, "", fmt.Errorf("read changes of drive: %w", fromSDK(err))
+		}
+		for _, d := range page.GetValue() {
+			out = append(out, toItem(d))
+		}
+		if next := deref(page.GetOdataNextLink()); next != "" {
+			link = next
+			continue
+		}
+		delta := deref(page.GetOdataDeltaLink())
+		if delta == "" {
+			return nil, "", errors.New("read changes of drive: last page has neither nextLink nor deltaLink")
+		}
+		return out, delta, nil
+	}
+}
+
+// DownloadURL implements vfs.Remote: GET .../content answers 302 with a
+// pre-authenticated URL, which is returned without being followed.
+func (r *Remote) DownloadURL(ctx context.Context, id string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.itemURL(id)+"/content", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("get download URL of %s: %w", id, err)
+	}
+	if resp.StatusCode >= 400 {
+		return "", fmt.Errorf("get download URL of %s: %w", id, decodeError(resp))
+	}
+	drain(resp)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 3 || loc == "" {
+		// Some servers answer 200 with the bytes; fall back to the item's
+		// downloadUrl property.
+		d, err := r.item(id).Get(ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("get download URL of %s: %w", id, fromSDK(err))
+		}
+		if u := downloadURLOf(d); u != "" {
+			return u, nil
+		}
+		return "", fmt.Errorf("get download URL of %s: HTTP %d without Location", id, resp.StatusCode)
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("get download URL of %s: bad Location: %w", id, err)
+	}
+	return u.String(), nil
+}
+
+// ReadRange implements vfs.Remote. The URL is pre-authenticated: no
+// Authorization header is sent. 401, 403, 404 and 410 from it mean the URL
+// expired: the error matches vfs.ErrURLExpired and the caller fetches a
+// new one with DownloadURL (the vfs does this; Remote does not retry
+// with a fresh URL itself because it does not know the item). A server that
+// ignores Range is handled by skipping to off. The body holds a pacer slot
+// until it is closed.
+func (r *Remote) ReadRange(ctx context.Context, rawURL string, off, n int64) (io.ReadCloser, error) {
+	if n <= 0 {
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10))
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download range %d+%d: %w", off, n, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		return resp.Body, nil
+	case http.StatusOK:
+		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			resp.Body.Close()
+			if errors.Is(err, io.EOF) {
+				return io.NopCloser(bytes.NewReader(nil)), nil
+			}
+			return nil, fmt.Errorf("download range %d+%d: %w", off, n, err)
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, n), resp.Body}, nil
+	case http.StatusRequestedRangeNotSatisfiable:
+		drain(resp)
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		e := decodeError(resp)
+		return nil, fmt.Errorf("download range %d+%d: %w: %w", off, n, vfs.ErrURLExpired, e)
+	default:
+		return nil, fmt.Errorf("download range %d+%d: %w", off, n, decodeError(resp))
+	}
+}
+
+// PutSmall implements vfs.Remote with a simple upload:
+// PUT /drives/{d}/items/{parent}:/{name}:/content.
+func (r *Remote) PutSmall(ctx context.Context, parentID, name string, data []byte, ifMatch string) (vfs.Item, error) {
+	req, err := http.NewRequestWithContext(withRetrySafe(ctx), http.MethodPut, r.childURL(parentID, name)+"/content", bytes.NewReader(data))
+	if err != nil {
+		return vfs.Item{}, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("upload into %s: %w", parentID, err)
+	}
+	if resp.StatusCode >= 400 {
+		return vfs.Item{}, fmt.Errorf("upload into %s: %w", parentID, decodeError(resp))
+	}
+	return readItem(resp, "upload into "+parentID)
+}
+
+func readItem(resp *http.Response, what string) (vfs.Item, error) {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("%s: %w", what, err)
+	}
+	d, err := parseDriveItem(body)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return toItem(d), nil
+}
+
+// CreateUploadSession implements vfs.Remote. Conflict behaviour is
+// "replace"; ifMatch guards against overwriting a changed file.
+func (r *Remote) CreateUploadSession(ctx context.Context, parentID, name string, size int64, ifMatch string) (vfs.UploadSession, error) {
+	props := models.NewDriveItemUploadableProperties()
+	props.SetName(&name)
+	props.SetFileSize(&size)
+	props.SetAdditionalData(map[string]any{"@microsoft.graph.conflictBehavior": "replace"})
+	body := drives.NewItemItemsItemCreateUploadSessionPostRequestBody()
+	body.SetItem(props)
+	b := r.item(parentID).CreateUploadSession().WithUrl(r.childURL(parentID, name) + "/createUploadSession")
+	// A session that was created but whose answer was lost is harmless (it
+	// expires unused), so the POST may be retried.
+	s, err := b.Post(withRetrySafe(ctx), body, &drives.ItemItemsItemCreateUploadSessionRequestBuilderPostRequestConfiguration{
+		Headers: ifMatchHeaders(ifMatch),
+	})
+	if err != nil {
+		return vfs.UploadSession{}, fmt.Errorf("start upload session in %s: %w", parentID, fromSDK(err))
+	}
+	out := vfs.UploadSession{URL: deref(s.GetUploadUrl()), NextOffset: nextOffset(s.GetNextExpectedRanges())}
+	if t := s.GetExpirationDateTime(); t != nil {
+		out.Expiration = *t
+	}
+	if out.URL == "" {
+		return vfs.UploadSession{}, fmt.Errorf("start upload session in %s: no uploadUrl in the answer", parentID)
+	}
+	return out, nil
+}
+
+// UploadStatus implements vfs.Remote: GET on the session URL.
+func (r *Remote) UploadStatus(ctx context.Context, s vfs.UploadSession) (vfs.UploadSession, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	if err != nil {
+		return s, err
+	}
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("upload session status: %w", err)
+	}
+	if resp.StatusCode >= 400 {
+		return s, fmt.Errorf("upload session status: %w", decodeError(resp))
+	}
+	st, err := decodeSession(resp)
+	if err != nil {
+		return s, fmt.Errorf("upload session status: %w", err)
+	}
+	s.NextOffset = nextOffset(st.NextExpectedRanges)
+	if !st.ExpirationDateTime.IsZero() {
+		s.Expiration = st.ExpirationDateTime
+	}
+	return s, nil
+}
+
+// UploadFragment implements vfs.Remote: PUT the bytes with Content-Range
+// and no Authorization header. A fragment is not retried after a 5xx or a
+// dropped connection (the caller asks UploadStatus where to resume); it is
+// re-sent after 429, which the server did not process.
+func (r *Remote) UploadFragment(ctx context.Context, s vfs.UploadSession, off, total int64, data []byte) (*vfs.Item, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.URL, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = int64(len(data))
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(data))-1, total))
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("upload fragment at %d: %w", off, err)
+	}
+	switch {
+	case resp.StatusCode >= 400:
+		return nil, fmt.Errorf("upload fragment at %d: %w", off, decodeError(resp))
+	case resp.StatusCode == http.StatusAccepted:
+		drain(resp)
+		return nil, nil
+	}
+	it, err := readItem(resp, fmt.Sprintf("upload last fragment at %d", off))
+	if err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+// CancelUpload implements vfs.Remote: DELETE on the session URL.
+func (r *Remote) CancelUpload(ctx context.Context, s vfs.UploadSession) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, s.URL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("cancel upload session: %w", err)
+	}
+	if resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("cancel upload session: %w", decodeError(resp))
+	}
+	drain(resp)
+	return nil
+}
+
+// Mkdir implements vfs.Remote; an existing name gives vfs.ErrNameConflict.
+func (r *Remote) Mkdir(ctx context.Context, parentID, name string) (vfs.Item, error) {
+	d := models.NewDriveItem()
+	d.SetName(&name)
+	d.SetFolder(models.NewFolder())
+	d.SetAdditionalData(map[string]any{"@microsoft.graph.conflictBehavior": "fail"})
+	res, err := r.item(parentID).Children().Post(ctx, d, nil)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("create folder in %s: %w", parentID, fromSDK(err))
+	}
+	return toItem(res), nil
+}
+
+// Move implements vfs.Remote (PATCH parentReference and/or name). An empty
+// newParentID or newName leaves that part unchanged.
+func (r *Remote) Move(ctx context.Context, id, newParentID, newName, ifMatch string) (vfs.Item, error) {
+	d := models.NewDriveItem()
+	if newName != "" {
+		d.SetName(&newName)
+	}
+	if newParentID != "" {
+		ref := models.NewItemReference()
+		ref.SetId(&newParentID)
+		d.SetParentReference(ref)
+	}
+	res, err := r.item(id).Patch(ctx, d, &drives.ItemItemsDriveItemItemRequestBuilderPatchRequestConfiguration{
+		Headers: ifMatchHeaders(ifMatch),
+	})
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("move item %s: %w", id, fromSDK(err))
+	}
+	return toItem(res), nil
+}
+
+// Delete implements vfs.Remote; the item goes to the recycle bin.
+func (r *Remote) Delete(ctx context.Context, id, ifMatch string) error {
+	err := r.item(id).Delete(ctx, &drives.ItemItemsDriveItemItemRequestBuilderDeleteRequestConfiguration{
+		Headers: ifMatchHeaders(ifMatch),
+	})
+	if err != nil {
+		return fmt.Errorf("delete item %s: %w", id, fromSDK(err))
+	}
+	return nil
+}
