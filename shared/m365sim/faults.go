@@ -40,6 +40,9 @@ const (
 	// FaultOffline closes the connection of every matching request without
 	// an answer. With no Routes it matches Entra ID too.
 	FaultOffline FaultKind = "offline"
+	// FaultBandwidth paces request and response bodies to BytesPerSec,
+	// for slow links, progress reporting and timeouts.
+	FaultBandwidth FaultKind = "bandwidth"
 	// FaultURLExpired answers matching downloads as an expired
 	// pre-authenticated URL (401 unauthenticated), for one user's URLs
 	// where POST /_admin/expire-download-urls expires everyone's. It
@@ -58,7 +61,7 @@ const (
 	FaultRateLimitWarning FaultKind = "rateLimitWarning"
 )
 
-var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultURLExpired, FaultBudget, FaultRateLimitWarning}
+var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultBandwidth, FaultURLExpired, FaultBudget, FaultRateLimitWarning}
 
 // Fault is one injected fault rule. Rules apply in the order they were
 // added; a request can be delayed by several but answered by only one.
@@ -87,6 +90,8 @@ type Fault struct {
 	Rate float64 `json:"rate,omitempty"`
 	// AfterBytes is where a drop fault cuts the body.
 	AfterBytes int64 `json:"afterBytes,omitempty"`
+	// BytesPerSec is the rate of a bandwidth fault.
+	BytesPerSec int64 `json:"bytesPerSec,omitempty"`
 	// Units and WindowSec size a budget fault.
 	Units     int `json:"units,omitempty"`
 	WindowSec int `json:"windowSec,omitempty"`
@@ -207,6 +212,10 @@ func (fs *faults) validate(f Fault) (*activeFault, error) {
 	case FaultDrop:
 		if f.AfterBytes < 0 {
 			return nil, errors.New("afterBytes must not be negative")
+		}
+	case FaultBandwidth:
+		if f.BytesPerSec < 1024 {
+			return nil, fmt.Errorf("bytesPerSec %d: want at least 1024", f.BytesPerSec)
 		}
 	case FaultBudget:
 		if f.Units <= 0 || f.Units > 1_000_000 {
@@ -345,6 +354,7 @@ type decision struct {
 	latency   time.Duration
 	answer    *faultAnswer // non-nil: answer this instead of the handler
 	dropAfter int64        // >= 0: cut the body after this many bytes
+	rate      int64        // > 0: pace bodies to this many bytes a second
 	rateLimit *rateLimit   // add RateLimit-* headers
 	early     bool         // came inside an open throttling window
 }
@@ -406,6 +416,11 @@ func (fs *faults) decide(class RouteClass, method string, u userKey, now time.Ti
 				a.Fired++
 				d.answer = &faultAnswer{status: http.StatusInsufficientStorage, code: "quotaLimitReached",
 					inner: "quotaLimitReached", message: "Insufficient Space Available"}
+			}
+		case FaultBandwidth:
+			if d.rate == 0 || a.BytesPerSec < d.rate {
+				a.Fired++
+				d.rate = a.BytesPerSec
 			}
 		case FaultURLExpired:
 			if d.answer == nil && class == RouteDownload {

@@ -586,3 +586,26 @@ func TestBudget(t *testing.T) {
 		t.Errorf("alice's throttle stats = %+v", cs.Throttle["contoso/alice"])
 	}
 }
+
+func TestBandwidth(t *testing.T) {
+	s := StartForTest(t)
+	ctx := ctxT(t)
+	c := h1Client(s)
+	tok := userToken(t, s, "contoso", "alice")
+	content := make([]byte, 200_000)
+	_, _ = rand.Read(content)
+	loc := uploadAndLocate(t, s, c, tok, "slow.bin", content)
+	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultBandwidth, BytesPerSec: 200_000, Routes: []RouteClass{RouteDownload, RouteUpload}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := do(t, c, http.MethodGet, loc, "", nil)
+	if d := time.Since(start); r.err != nil || !bytes.Equal(r.body, content) || d < 800*time.Millisecond {
+		t.Errorf("200 kB at 200 kB/s: %d bytes in %v, %v; want all of it in about 1 s", len(r.body), d, r.err)
+	}
+	start = time.Now()
+	r = do(t, c, http.MethodPut, s.GraphURL()+"/"+ItemPath("", "slow-up.bin")+"/content", tok, bytes.NewReader(content))
+	if d := time.Since(start); r.status != http.StatusCreated || d < 800*time.Millisecond {
+		t.Errorf("upload of 200 kB at 200 kB/s = %d in %v, want 201 in about 1 s", r.status, d)
+	}
+}

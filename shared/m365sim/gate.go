@@ -2,6 +2,7 @@ package m365sim
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -85,6 +86,12 @@ func (g *gate) wrap(next http.Handler) http.Handler {
 			return
 		}
 		rec := &recorder{ResponseWriter: w, limit: -1, bufs: &g.bufs}
+		if d.rate > 0 {
+			rec.pace = newPacer(r.Context(), d.rate)
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = &pacedReader{ReadCloser: r.Body, pace: newPacer(r.Context(), d.rate)}
+			}
+		}
 		if d.dropAfter >= 0 {
 			if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 				r.Body = &dropReader{ReadCloser: r.Body, left: d.dropAfter, rec: rec}
@@ -317,6 +324,7 @@ type recorder struct {
 	capture *bytes.Buffer // nil: no copy
 	dropped bool          // the connection is to be aborted
 	bufs    *sync.Pool    // of *[]byte of copyBufSize, for ReadFrom
+	pace    *pacer        // nil: full speed
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -339,6 +347,33 @@ func (w *recorder) Write(p []byte) (int, error) {
 	if w.capture != nil && w.capture.Len() < maxCapture {
 		w.capture.Write(p)
 	}
+	if w.pace != nil {
+		return w.pacedWrite(p)
+	}
+	return w.write(p)
+}
+
+// pacedWrite writes p in slices no faster than the pacer allows.
+func (w *recorder) pacedWrite(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := min(len(p), w.pace.chunk())
+		if err := w.pace.wait(chunk); err != nil {
+			return n, err
+		}
+		m, err := w.write(p[:chunk])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+		p = p[chunk:]
+	}
+	return n, nil
+}
+
+// write writes p, cutting the body at the drop limit.
+func (w *recorder) write(p []byte) (int, error) {
 	if w.limit >= 0 && w.written+int64(len(p)) > w.limit {
 		n, _ := w.ResponseWriter.Write(p[:w.limit-w.written])
 		w.written += int64(n)
@@ -395,6 +430,58 @@ func (d *dropReader) Read(p []byte) (int, error) {
 	}
 	n, err := d.ReadCloser.Read(p)
 	d.left -= int64(n)
+	return n, err
+}
+
+// pacer spaces bytes out to a rate, in real time.
+type pacer struct {
+	ctx   context.Context
+	rate  int64 // bytes a second, > 0
+	start time.Time
+	sent  int64
+}
+
+func newPacer(ctx context.Context, rate int64) *pacer {
+	return &pacer{ctx: ctx, rate: rate, start: time.Now()}
+}
+
+// chunk is how many bytes to move at once: about 50 ms worth.
+func (p *pacer) chunk() int { return int(max(512, min(64<<10, p.rate/20))) }
+
+// wait accounts n bytes and sleeps until the rate allows them.
+func (p *pacer) wait(n int) error {
+	p.sent += int64(n)
+	due := p.start.Add(time.Duration(float64(p.sent) / float64(p.rate) * float64(time.Second)))
+	d := time.Until(due)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	}
+}
+
+// pacedReader reads a request body no faster than its pacer allows.
+type pacedReader struct {
+	io.ReadCloser
+	pace *pacer
+}
+
+func (r *pacedReader) Read(p []byte) (int, error) {
+	if len(p) > r.pace.chunk() {
+		p = p[:r.pace.chunk()]
+	}
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		if werr := r.pace.wait(n); werr != nil && err == nil {
+			err = werr
+		}
+	}
 	return n, err
 }
 
