@@ -1,0 +1,33 @@
+package service_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyRules enforces the house layout: store is the only gorm
+// importer, only crypto talks to Key Vault, and the shared module never
+// depends on the service.
+func TestDependencyRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		for _, imp := range imports {
+			switch {
+			case strings.HasPrefix(imp, "gorm.io/") || strings.HasPrefix(imp, "github.com/glebarez/"):
+				if !strings.HasSuffix(pkg, "/internal/store") {
+					t.Errorf("%s imports %s: only internal/store may use gorm", pkg, imp)
+				}
+			case strings.HasPrefix(imp, "github.com/Azure/azure-sdk-for-go/"):
+				if !strings.HasSuffix(pkg, "/internal/crypto") {
+					t.Errorf("%s imports %s: only internal/crypto may use the Azure SDK", pkg, imp)
+				}
+			}
+		}
+	}
+}

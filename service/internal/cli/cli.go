@@ -1,0 +1,194 @@
+// Package cli is mapdrive-service's command line: serve, migrate, tenant
+// and mapping administration, key rotation, backups, and the demo seed.
+// main only calls Main.
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mapdrive/mapdrive/service/internal/authn"
+	"github.com/mapdrive/mapdrive/service/internal/crypto"
+	"github.com/mapdrive/mapdrive/service/internal/store"
+	"github.com/mapdrive/mapdrive/shared/logredact"
+)
+
+// PortalDeps is what the service hands the admin portal (issue 6) when it
+// mounts it at /portal/.
+type PortalDeps struct {
+	Store         *store.Store     // tenants, mappings, seats, audit (all tenant-scoped)
+	Validator     *authn.Validator // validates Entra access tokens for the service API
+	Secrets       *crypto.Secrets  // seat keys, audit pseudonyms (Actor), blind indexes
+	Log           *slog.Logger     // redacting JSON logger
+	AuthorityHost string           // e.g. https://login.microsoftonline.com or m365sim's base URL
+	GraphURL      string           // e.g. https://graph.microsoft.com/v1.0
+	ClientID      string           // the service/portal app registration
+	ClientSecret  string           // its secret, for the confidential OIDC flow ("" if none)
+	HTTPClient    *http.Client     // trusts the authority's CA (m365sim in dev)
+	PublicURL     string           // the service's external base URL, e.g. https://localhost:8443
+}
+
+// PortalFactory builds the portal handler; it is served under /portal/
+// with the path prefix kept.
+type PortalFactory func(ctx context.Context, d PortalDeps) (http.Handler, error)
+
+// Options are what main wires in.
+type Options struct {
+	Portal PortalFactory // nil: no portal
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+const usage = `mapdrive-service: Mapdrive licensing and drive mappings.
+
+Commands:
+  serve                 run the HTTPS API (default https://localhost:8443)
+  migrate               apply database migrations
+  tenant add|set|list|delete   register tenants and set licences
+  mapping add|list|delete      manage a tenant's drive mappings
+  keys rotate [--reencrypt]    re-wrap data keys under a new KEK; rotate data keys
+  backup [--verify]     online SQLite backup with 30-day retention
+  backup verify FILE    restore a backup into a scratch copy and check it
+  seed-demo             register the demo tenant contoso and its Finance mapping
+
+Common flags (or environment): --data-dir (MAPDRIVE_SERVICE_DATA), --db
+(MAPDRIVE_DB), --kek (MAPDRIVE_KEK: local:<file> or azurekv:<key URL>).
+Run "mapdrive-service <command> -h" for a command's flags.
+`
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, opts Options) int {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(opts.Stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmds := map[string]func(context.Context, []string, Options) error{
+		"serve": cmdServe, "migrate": cmdMigrate, "tenant": cmdTenant, "mapping": cmdMapping,
+		"keys": cmdKeys, "backup": cmdBackup, "seed-demo": cmdSeedDemo,
+	}
+	f, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(opts.Stderr, "mapdrive-service: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err := f(ctx, args[1:], opts); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(opts.Stderr, "mapdrive-service %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// common holds the flags every command has.
+type common struct {
+	dataDir, db, kek, kekIdentity, logLevel string
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", env("MAPDRIVE_SERVICE_DATA", "mapdrive-service-data"), "directory for the SQLite database, local key file and dev TLS certificate")
+	fs.StringVar(&c.db, "db", env("MAPDRIVE_DB", ""), "database: sqlite:<file>, postgres://..., sqlserver://... (default sqlite:<data-dir>/mapdrive.db)")
+	fs.StringVar(&c.kek, "kek", env("MAPDRIVE_KEK", ""), "key-encryption key: local:<file> (default local:<data-dir>/kek.json) or azurekv:https://<vault>.vault.azure.net/keys/<name>")
+	fs.StringVar(&c.kekIdentity, "kek-identity", env("MAPDRIVE_KEK_IDENTITY", ""), "client ID of the user-assigned managed identity for Key Vault (default: system-assigned)")
+	fs.StringVar(&c.logLevel, "log-level", env("MAPDRIVE_LOG_LEVEL", "info"), "debug, info, warn or error")
+}
+
+func (c *common) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return logredact.NewJSON(w, lvl)
+}
+
+func (c *common) openKEK() (crypto.KEK, error) {
+	spec := c.kek
+	if spec == "" {
+		spec = "local:" + filepath.Join(c.dataDir, "kek.json")
+	}
+	switch {
+	case strings.HasPrefix(spec, "local:"):
+		return crypto.OpenLocalKEK(strings.TrimPrefix(spec, "local:"))
+	case strings.HasPrefix(spec, "azurekv:"):
+		return crypto.NewAzureKEK(strings.TrimPrefix(spec, "azurekv:"), crypto.AzureKEKOptions{ManagedIdentityClientID: c.kekIdentity})
+	}
+	return nil, fmt.Errorf("--kek %q: want local:<file> or azurekv:<key URL>", spec)
+}
+
+func (c *common) dbAddr() string {
+	if c.db != "" {
+		return c.db
+	}
+	return "sqlite:" + filepath.Join(c.dataDir, "mapdrive.db")
+}
+
+// open opens the store; migrate applies pending migrations first.
+func (c *common) open(ctx context.Context, log *slog.Logger, migrate bool) (*store.Store, crypto.KEK, error) {
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	kek, err := c.openKEK()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(ctx, c.dbAddr(), kek, log, store.Options{Migrate: migrate})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, kek, nil
+}
+
+// httpClient trusts the system roots plus caFile, if given.
+func httpClient(caFile string) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no certificate", caFile)
+		}
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true,
+		MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute,
+	}}, nil
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/service/internal/testenv"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/lease"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+func run(t *testing.T, ctx context.Context, args ...string) (string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(ctx, args, Options{Stdout: &out, Stderr: &errb})
+	if code != 0 {
+		t.Logf("mapdrive-service %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+	}
+	return out.String() + errb.String(), code
+}
+
+// TestCommands runs the operator commands against SQLite: register, seed,
+// map, rotate keys with re-encryption, back up and verify.
+func TestCommands(t *testing.T) {
+	ctx := t.Context()
+	data := t.TempDir()
+	d := "--data-dir=" + data
+	if out, code := run(t, ctx, "migrate", d); code != 0 || !strings.Contains(out, "schema at version") {
+		t.Fatalf("migrate: %s", out)
+	}
+	if out, code := run(t, ctx, "seed-demo", d); code != 0 || !strings.Contains(out, "25 seats") {
+		t.Fatalf("seed-demo: %s", out)
+	}
+	if out, code := run(t, ctx, "seed-demo", d); code != 0 || !strings.Contains(out, "already seeded") {
+		t.Fatalf("seed-demo again: %s", out)
+	}
+	if out, code := run(t, ctx, "tenant", "add", d, "--id", directory.DemoFabrikamID, "--name", "Fabrikam Inc", "--domain", "fabrikam.com", "--seats", "5", "--expires", "2030-01-31"); code != 0 {
+		t.Fatalf("tenant add: %s", out)
+	}
+	if _, code := run(t, ctx, "tenant", "add", d, "--id", directory.DemoFabrikamID, "--domain", "x.com", "--seats", "5"); code == 0 {
+		t.Error("tenant add of a registered tenant succeeded")
+	}
+	if out, code := run(t, ctx, "tenant", "set", d, "--id", directory.DemoFabrikamID, "--seats", "7"); code != 0 || !strings.Contains(out, "7 seats until 2030-01-31") {
+		t.Fatalf("tenant set: %s", out)
+	}
+	out, code := run(t, ctx, "mapping", "add", d, "--tenant", directory.DemoFabrikamID, "--name", "Sales", "--kind", "team", "--team", "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "--everyone")
+	if code != 0 || !strings.Contains(out, `"displayName": "Sales"`) {
+		t.Fatalf("mapping add: %s", out)
+	}
+	if out, code := run(t, ctx, "mapping", "add", d, "--tenant", directory.DemoFabrikamID, "--name", "Bad", "--kind", "sharepoint", "--site-url", "ftp://x"); code == 0 {
+		t.Errorf("invalid mapping accepted: %s", out)
+	}
+	out, _ = run(t, ctx, "tenant", "list", d)
+	if !strings.Contains(out, directory.DemoContosoID) || !strings.Contains(out, "Fabrikam Inc") {
+		t.Errorf("tenant list: %s", out)
+	}
+	if out, code := run(t, ctx, "keys", "rotate", d, "--reencrypt", "--batch", "1"); code != 0 || strings.Count(out, "data key v2") != 2 {
+		t.Fatalf("keys rotate: %s", out)
+	}
+	out, code = run(t, ctx, "backup", d)
+	if code != 0 || !strings.Contains(out, "backup verified: schema v") || !strings.Contains(out, "2 tenants, 2 mappings") {
+		t.Fatalf("backup: %s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(data, "backups", "mapdrive-*.db"))
+	if len(files) != 1 {
+		t.Fatalf("backups = %v", files)
+	}
+	if out, code := run(t, ctx, "backup", "verify", d, files[0]); code != 0 || !strings.Contains(out, "backup ok") {
+		t.Errorf("backup verify: %s", out)
+	}
+	if st, _ := os.Stat(filepath.Join(data, "kek.json")); st == nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("kek.json mode = %v", st)
+	}
+	raw, _ := os.ReadFile(filepath.Join(data, "mapdrive.db"))
+	wal, _ := os.ReadFile(filepath.Join(data, "mapdrive.db-wal"))
+	testenv.AssertAbsent(t, "database", append(raw, wal...), "Fabrikam Inc", "fabrikam.com", "sharepoint.com/sites/Finance", "Contoso Ltd")
+	if out, code := run(t, ctx, "tenant", "delete", d, "--id", directory.DemoFabrikamID); code != 0 || !strings.Contains(out, "erased") {
+		t.Errorf("tenant delete: %s", out)
+	}
+	if _, code := run(t, ctx, "nonsense"); code != 2 {
+		t.Errorf("unknown command exit = %d", code)
+	}
+}
+
+// TestServeEndToEnd runs `serve` against a real m365sim: alice validates
+// with a token the simulator issued, gets the demo Finance mapping and a
+// lease that verifies with the served key; then the server shuts down
+// gracefully. Optionally on PostgreSQL.
+func TestServeEndToEnd(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			sim := m365sim.StartForTest(t)
+			data := t.TempDir()
+			common := []string{"--data-dir=" + data, "--db=" + db.Addr}
+			if out, code := run(t, t.Context(), append([]string{"seed-demo"}, common...)...); code != 0 {
+				t.Fatalf("seed-demo: %s", out)
+			}
+			ln, _ := net.Listen("tcp", "127.0.0.1:0")
+			addr := ln.Addr().String()
+			ln.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			var logs bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, common...),
+					Options{Stdout: &logs, Stderr: &logs})
+			}()
+			defer func() {
+				cancel()
+				if code := <-done; code != 0 {
+					t.Errorf("serve exit %d: %s", code, logs.String())
+				}
+				if strings.Contains(logs.String(), "alice@") {
+					t.Error("service log holds alice's UPN")
+				}
+			}()
+			var client *http.Client
+			for i := 0; ; i++ {
+				if pem, err := os.ReadFile(filepath.Join(data, "ca.pem")); err == nil {
+					pool := x509.NewCertPool()
+					pool.AppendCertsFromPEM(pem)
+					client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+					if resp, err := client.Get("https://" + addr + "/readyz"); err == nil {
+						resp.Body.Close()
+						if resp.StatusCode == 200 {
+							break
+						}
+					}
+				}
+				if i > 100 {
+					t.Fatalf("service not ready: %s", logs.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			tok, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", "https://"+addr+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0"}`))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vr apitype.ValidateResponse
+			json.NewDecoder(resp.Body).Decode(&vr)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || len(vr.Mappings) != 1 || vr.Mappings[0].DisplayName != "Finance" || vr.Mappings[0].Target.LibraryName != "Documents" {
+				t.Fatalf("validate = %d %+v", resp.StatusCode, vr)
+			}
+			resp, err = client.Get("https://" + addr + apitype.RouteServiceLeaseKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lk apitype.LeaseKey
+			json.NewDecoder(resp.Body).Decode(&lk)
+			resp.Body.Close()
+			pub, err := lease.ParsePublicKey(lk.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := lease.Verify(pub, vr.Lease, time.Now()); err != nil {
+				t.Errorf("lease: %v", err)
+			}
+		})
+	}
+}
