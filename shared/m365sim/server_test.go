@@ -120,8 +120,10 @@ func TestRestartKeepsState(t *testing.T) {
 	if err := s1.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	// A seed given on restart must be ignored: the stored directory wins.
-	s2, err := Start(ctx, Config{Addr: "127.0.0.1:0", DataDir: dir, Seed: &directory.Seed{}})
+	// Restart on the same port (MSAL caches by host:port). A seed given on
+	// restart must be ignored: the stored directory wins.
+	addr := s1.Addr().String()
+	s2, err := Start(ctx, Config{Addr: addr, DataDir: dir, Seed: &directory.Seed{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +131,9 @@ func TestRestartKeepsState(t *testing.T) {
 	ca2, _ := os.ReadFile(s2.CAFile())
 	if !bytes.Equal(ca1, ca2) {
 		t.Error("CA certificate changed across a restart")
+	}
+	if s2.BaseURL() != s1.BaseURL() {
+		t.Errorf("BaseURL after restart = %s, want %s", s2.BaseURL(), s1.BaseURL())
 	}
 	if s2.Keys().KID() != kid1 {
 		t.Error("signing key changed across a restart")
