@@ -74,6 +74,22 @@ type TenantInfo struct {
 	Name      string     `json:"name"`
 	Authority string     `json:"authority"`
 	Users     []UserInfo `json:"users"`
+	Sites     []SiteInfo `json:"sites"`
+}
+
+// SiteInfo describes one SharePoint site of TenantInfo.
+type SiteInfo struct {
+	ID        string      `json:"id"` // Graph's composite id: host,siteId,webId
+	Name      string      `json:"name"`
+	WebURL    string      `json:"webUrl"`
+	Libraries []DriveInfo `json:"libraries"`
+}
+
+// DriveInfo describes one document library of SiteInfo.
+type DriveInfo struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // UserInfo describes one user of TenantInfo.

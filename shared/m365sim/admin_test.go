@@ -91,7 +91,23 @@ func TestAdminOneShots(t *testing.T) {
 	}
 	i := slices.IndexFunc(info.Tenants, func(ti TenantInfo) bool { return ti.Name == "contoso" })
 	if i < 0 || info.Tenants[i].Authority != s.AuthorityURL("contoso") || info.Tenants[i].ID != directory.DemoContosoID {
-		t.Errorf("contoso in info = %+v", info.Tenants)
+		t.Fatalf("contoso in info = %+v", info.Tenants)
+	}
+	var policies DriveInfo
+	for _, st := range info.Tenants[i].Sites {
+		for _, lib := range st.Libraries {
+			if st.Name == "Finance" && lib.Name == "Policies" {
+				policies = lib
+			}
+		}
+	}
+	if policies.ID == "" || !policies.ReadOnly {
+		t.Errorf("Finance/Policies in info = %+v", policies)
+	}
+	// The library id from Info works in Graph: bob, a Finance visitor, can read it.
+	items, err := adm.As("contoso", "bob").List(ctx, policies.ID, "")
+	if err != nil || len(items) == 0 {
+		t.Errorf("bob lists Finance/Policies = %v, %v", items, err)
 	}
 }
 

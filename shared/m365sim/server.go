@@ -352,7 +352,8 @@ func (s *Sim) DataDir() string { return s.cfg.DataDir }
 // listens on both loopback addresses).
 func (s *Sim) Addr() net.Addr { return s.lns[0].Addr() }
 
-// Info describes the simulator: URLs, CA file, tenants and users.
+// Info describes the simulator: URLs, CA file, and per tenant its users
+// (with their OneDrive ids) and sites (with their libraries' drive ids).
 func (s *Sim) Info() *Info {
 	out := &Info{BaseURL: s.baseURL, GraphURL: s.GraphURL(), CAFile: s.CAFile()}
 	for _, t := range s.dir.Tenants() {
@@ -364,6 +365,14 @@ func (s *Sim) Info() *Info {
 				ui.DriveID = u.Drive.ID
 			}
 			ti.Users = append(ti.Users, ui)
+		}
+		for i := range t.Sites {
+			st := &t.Sites[i]
+			si := SiteInfo{ID: t.SiteID(st), Name: st.Name, WebURL: t.SiteURL(st)}
+			for _, lib := range st.Libraries {
+				si.Libraries = append(si.Libraries, DriveInfo{ID: lib.ID, Name: lib.Name, ReadOnly: lib.ReadOnly})
+			}
+			ti.Sites = append(ti.Sites, si)
 		}
 		out.Tenants = append(out.Tenants, ti)
 	}
