@@ -239,13 +239,13 @@ func (fs *faults) validate(f Fault) (*activeFault, error) {
 		if t == nil {
 			return nil, fmt.Errorf("unknown tenant %q", f.Tenant)
 		}
-		a.tenantID = t.ID
+		a.tenantID = strings.ToLower(t.ID) // as claimsUser reads tokens
 		if f.User != "" {
 			u := t.User(f.User)
 			if u == nil {
 				return nil, fmt.Errorf("unknown user %q in tenant %s", f.User, t.Name)
 			}
-			a.userID = u.ID
+			a.userID = strings.ToLower(u.ID)
 		}
 	} else if f.User != "" {
 		return nil, fmt.Errorf("user %q needs a tenant", f.User)
