@@ -32,3 +32,42 @@ mapdrive_pg_start() {
   export MAPDRIVE_TEST_PG_DSN="postgres://mapdrive_test:mapdrive_test@127.0.0.1:$port/mapdrive_test?sslmode=disable"
 }
 mapdrive_pg_start || echo "test-env: PostgreSQL not started; service PostgreSQL tests will skip (or fail under CI)" >&2
+
+# --- Xvfb for the tray's real-window tests (owner: tray) ---------------------
+# When DISPLAY is unset, starts one Xvfb on a free display (idempotent: a
+# server this script started earlier, recorded in /tmp/mapdrive-xvfb.display,
+# is reused while it lives) and exports DISPLAY. The tray tests start their
+# own private session bus with dbus-run-session, so no bus is started here.
+mapdrive_xvfb_start() {
+  [ -n "${DISPLAY:-}" ] && return 0
+  if ! command -v Xvfb >/dev/null; then
+    echo "test-env: Xvfb is not installed (make deps installs xvfb)" >&2
+    return 1
+  fi
+  local state=/tmp/mapdrive-xvfb.display n pid
+  if [ -s "$state" ]; then
+    read -r n pid <"$state"
+    if kill -0 "$pid" 2>/dev/null && [ -e "/tmp/.X11-unix/X$n" ]; then
+      export DISPLAY=":$n"
+      return 0
+    fi
+  fi
+  for n in $(seq 90 120); do
+    [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] && continue
+    Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do
+      [ -e "/tmp/.X11-unix/X$n" ] && break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null && [ -e "/tmp/.X11-unix/X$n" ]; then
+      echo "$n $pid" >"$state"
+      export DISPLAY=":$n"
+      return 0
+    fi
+  done
+  echo "test-env: could not start Xvfb" >&2
+  return 1
+}
+mapdrive_xvfb_start || echo "test-env: no X display; the tray's real-window tests will skip (or fail under CI)" >&2
+# --- end of the Xvfb section (owner: tray) ------------------------------------

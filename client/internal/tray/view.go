@@ -244,11 +244,13 @@ func (v *mainView) driveRow(d apitype.Drive) fyne.CanvasObject {
 	u := v.u
 	name := widget.NewLabelWithStyle(d.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	target := widget.NewLabel(TargetLabel(d))
+	target.Truncation = fyne.TextTruncateEllipsis
 	where := d.Mountpoint
 	if where == "" {
 		where = "no mount point yet"
 	}
 	details := widget.NewLabel(fmt.Sprintf("%s · %s · cache %s", where, StateLabel(d), Bytes(d.CacheBytes)))
+	details.Truncation = fyne.TextTruncateEllipsis
 	var buttons []fyne.CanvasObject
 	switch d.State {
 	case apitype.DriveMounted:
@@ -264,7 +266,7 @@ func (v *mainView) driveRow(d apitype.Drive) fyne.CanvasObject {
 		b.Importance = widget.HighImportance
 		buttons = append(buttons, b)
 	}
-	text := container.New(layout.NewCustomPaddedVBoxLayout(0), container.NewHBox(name, target), details)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(0), container.NewBorder(nil, nil, name, nil, target), details)
 	if d.Error != nil {
 		p := widget.NewLabel(ProblemText(*d.Error))
 		p.Wrapping = fyne.TextWrapWord

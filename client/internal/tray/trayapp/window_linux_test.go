@@ -1,0 +1,570 @@
+//go:build linux
+
+package trayapp_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"golang.org/x/sys/unix"
+
+	"github.com/mapdrive/mapdrive/client/internal/tray"
+	"github.com/mapdrive/mapdrive/client/internal/tray/sniwatch"
+	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+// The real-window test runs twice: the parent checks the tools, builds
+// the binaries and re-runs the test binary under dbus-run-session with a
+// throwaway HOME and an unlocked gnome-keyring (the agent keeps its tokens
+// there); the child does the work.
+const (
+	childEnv = "MAPDRIVE_TRAY_E2E_CHILD"
+	binEnv   = "MAPDRIVE_TRAY_E2E_BIN"
+	artEnv   = "MAPDRIVE_TRAY_E2E_ARTIFACTS"
+)
+
+// TestRealWindow runs mapdrive-tray under Xvfb against a real agent
+// (started by the tray) signed in to m365sim: it reads the tray menu
+// through a StatusNotifierWatcher stand-in on a private session bus,
+// clicks "Open Mapdrive", and checks a screenshot of the window that
+// appears shows the drives. The screenshot goes to artifacts/.
+func TestRealWindow(t *testing.T) {
+	if os.Getenv(childEnv) == "1" {
+		realWindow(t)
+		return
+	}
+	if testing.Short() {
+		t.Skip("builds both binaries and runs them under Xvfb; not in -short")
+	}
+	for _, bin := range []string{"Xvfb", "dbus-run-session", "gnome-keyring-daemon", "import", "xwininfo"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed (run make deps): the tray's real-window test must run in CI", bin)
+			}
+			t.Skipf("%s not installed (Debian packages xvfb, dbus, gnome-keyring, imagemagick, x11-utils; make deps installs them)", bin)
+		}
+	}
+	root := repoRoot(t)
+	bin := t.TempDir()
+	build := exec.Command(goTool(), "build", "-buildvcs=false", "-o", bin+"/",
+		"./client/cmd/mapdrive", "./client/cmd/mapdrive-tray")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the binaries: %v\n%s", err, out)
+	}
+	art := filepath.Join(root, "artifacts")
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	home := t.TempDir()
+	script := `printf mapdrive-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; exec "$0" "$@"`
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script,
+		os.Args[0], "-test.run=^TestRealWindow$", "-test.v", "-test.count=1", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), childEnv+"=1", binEnv+"="+bin, artEnv+"="+art,
+		"HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home,
+		"XDG_CONFIG_HOME="+home+"/config", "XDG_CACHE_HOME="+home+"/cache")
+	out, err := cmd.CombinedOutput()
+	os.WriteFile(filepath.Join(art, "tray-e2e.log"), out, 0o644)
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestRealWindow")) {
+		t.Fatalf("real-window test under dbus-run-session failed: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", lastLines(out, 25))
+}
+
+func realWindow(t *testing.T) {
+	bin, art := os.Getenv(binEnv), os.Getenv(artEnv)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	display := startXvfb(t)
+	watcher, err := sniwatch.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+
+	sim := m365sim.StartForTest(t)
+	home := os.Getenv("HOME")
+	sock := filepath.Join(home, "agent.sock")
+	env := append(os.Environ(),
+		"DISPLAY="+display,
+		"FYNE_THEME=light", "FYNE_SCALE=1", "LANG=en_GB.UTF-8",
+		"MAPDRIVE_CLIENT_ID="+directory.DemoClientID,
+		"MAPDRIVE_AUTHORITY="+sim.AuthorityURL("contoso"),
+		"MAPDRIVE_GRAPH_URL="+sim.GraphURL(),
+		"MAPDRIVE_CA_FILE="+sim.CAFile(),
+		"MAPDRIVE_STATE_DIR="+filepath.Join(home, "state"),
+		"MAPDRIVE_CACHE_DIR="+filepath.Join(home, "cache"),
+		"MAPDRIVE_MOUNT_ROOT="+filepath.Join(home, "Mapdrive"),
+		"MAPDRIVE_LOG_LEVEL=debug",
+		"BROWSER=true", // the agent must not reach for a real browser
+	)
+
+	// The tray starts the agent itself: nothing answers on the socket yet.
+	trayLog, err := os.Create(filepath.Join(art, "tray-e2e-tray.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trayLog.Close()
+	trayCmd := exec.Command(filepath.Join(bin, "mapdrive-tray"), "--socket", sock, "--agent", filepath.Join(bin, "mapdrive"))
+	trayCmd.Env = env
+	trayCmd.Stdout, trayCmd.Stderr = trayLog, trayLog
+	if err := trayCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	trayDone := make(chan error, 1)
+	go func() { trayDone <- trayCmd.Wait() }()
+	defer func() {
+		trayCmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-trayDone:
+		case <-time.After(10 * time.Second):
+			trayCmd.Process.Kill()
+			<-trayDone
+		}
+	}()
+
+	lc, err := localclient.New(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, 60*time.Second, "the tray to start the agent", func() error {
+		_, err := lc.Version(ctx)
+		return err
+	})
+	defer stopAgent(t, sock)
+	signIn(t, ctx, lc, sim)
+
+	var st apitype.Status
+	waitFor(t, ctx, 60*time.Second, "the agent to list alice's drives", func() error {
+		st, err = lc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if len(st.Drives) == 0 {
+			return fmt.Errorf("no drives yet (sign-in %s)", st.SignIn)
+		}
+		return nil
+	})
+	var names []string
+	for _, d := range st.Drives {
+		names = append(names, d.Name)
+	}
+	t.Logf("drives: %q", names)
+
+	// The tray menu, as a desktop's tray reads it.
+	item, err := watcher.WaitItem(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var menu sniwatch.MenuNode
+	waitFor(t, ctx, 30*time.Second, "the tray menu to list the drives", func() error {
+		menu, err = watcher.Layout(ctx, item)
+		if err != nil {
+			return err
+		}
+		labels := menu.Labels()
+		for _, d := range st.Drives {
+			if !slices.ContainsFunc(labels, func(l string) bool { return strings.HasPrefix(l, d.Name+" ") }) {
+				return fmt.Errorf("menu %q lacks drive %s", labels, d.Name)
+			}
+		}
+		return nil
+	})
+	labels := menu.Labels()
+	t.Logf("tray menu: %q", labels)
+	for _, want := range []string{tray.LabelSignOut, tray.LabelPause, tray.LabelOpen, tray.LabelQuit} {
+		if !slices.Contains(labels, want) {
+			t.Errorf("tray menu %q lacks %q", labels, want)
+		}
+	}
+	if v, err := watcher.Property(ctx, item, "IconPixmap"); err != nil {
+		t.Errorf("read the tray icon: %v", err)
+	} else if px, ok := v.Value().([][]any); ok && len(px) == 0 {
+		t.Errorf("the tray item has no icon")
+	}
+
+	if mapped(display) {
+		t.Fatalf("the main window is visible before Open Mapdrive was clicked")
+	}
+	open, ok := menu.Find(tray.LabelOpen)
+	if !ok {
+		t.Fatalf("no %q entry in the menu", tray.LabelOpen)
+	}
+	if err := watcher.Click(ctx, item, open.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, 20*time.Second, "the main window to appear", func() error {
+		if !mapped(display) {
+			return fmt.Errorf("no viewable Mapdrive window")
+		}
+		return nil
+	})
+
+	// Screenshot until the drive names are on screen (the first frames may
+	// still be drawing).
+	var shot image.Image
+	var geo image.Rectangle
+	tmpl := textTemplate(t, st.Drives[0].Name)
+	waitFor(t, ctx, 20*time.Second, "the window to show the drives", func() error {
+		geo, err = windowGeometry(display)
+		if err != nil {
+			return err
+		}
+		shot, err = screenshot(display)
+		if err != nil {
+			return err
+		}
+		win := crop(shot, geo)
+		if n := distinctColours(win); n < 32 {
+			return fmt.Errorf("the window looks blank: %d colours", n)
+		}
+		if score, at := findTemplate(win, tmpl); score > 12 {
+			return fmt.Errorf("drive name %q not found in the window (best mean difference %.1f at %v)", st.Drives[0].Name, score, at)
+		}
+		return nil
+	})
+	// The search must be able to fail: a name not on screen is not found.
+	if score, at := findTemplate(crop(shot, geo), textTemplate(t, "Quarterly Zebra Ledger")); score <= 12 {
+		t.Errorf("a name that is not shown matched at %v (score %.1f): the check proves nothing", at, score)
+	}
+	path := filepath.Join(art, "tray-main-window.png")
+	if err := writePNG(path, crop(shot, geo)); err != nil {
+		t.Fatal(err)
+	}
+	writePNG(filepath.Join(art, "tray-screen.png"), shot)
+	t.Logf("screenshot of the main window (%v) in %s", geo, path)
+}
+
+// signIn signs the agent in as alice through the device-code flow,
+// approving the code through m365sim's admin API (as alice would in a
+// browser).
+func signIn(t *testing.T, ctx context.Context, lc *localclient.Client, sim *m365sim.Sim) {
+	t.Helper()
+	resp, err := lc.Login(ctx, true)
+	if err != nil {
+		t.Fatalf("start the device-code sign-in: %v", err)
+	}
+	if resp.Account != nil {
+		return
+	}
+	if resp.Prompt == nil || resp.Prompt.UserCode == "" {
+		t.Fatalf("sign-in gave no device code: %+v", resp)
+	}
+	if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
+		t.Fatalf("approve the device code: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := lc.WaitLogin(wctx); err != nil {
+		t.Fatalf("finish the sign-in: %v", err)
+	}
+}
+
+// stopAgent ends the agent the tray started (it outlives the tray by
+// design): its pid comes from the socket's peer credentials.
+func stopAgent(t *testing.T, sock string) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	raw, err := c.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		return
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	if err != nil || cred == nil || cred.Pid <= 1 {
+		t.Logf("could not find the agent's pid: %v", err)
+		return
+	}
+	p, err := os.FindProcess(int(cred.Pid))
+	if err != nil {
+		return
+	}
+	p.Signal(syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if p.Signal(syscall.Signal(0)) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.Kill()
+}
+
+// startXvfb starts a private X server on a free display.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+		r.Close()
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatalf("Xvfb gave no display number")
+		}
+		return ":" + n
+	case err := <-done:
+		t.Fatalf("Xvfb exited: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Xvfb did not start in 20 s")
+	}
+	return ""
+}
+
+// mapped reports whether a window named Mapdrive is viewable.
+func mapped(display string) bool {
+	out, err := xcmd(display, "xwininfo", "-name", "Mapdrive")
+	return err == nil && strings.Contains(out, "IsViewable")
+}
+
+var geoRE = map[string]*regexp.Regexp{
+	"x": regexp.MustCompile(`Absolute upper-left X:\s+(-?\d+)`),
+	"y": regexp.MustCompile(`Absolute upper-left Y:\s+(-?\d+)`),
+	"w": regexp.MustCompile(`Width:\s+(\d+)`),
+	"h": regexp.MustCompile(`Height:\s+(\d+)`),
+}
+
+// windowGeometry returns where the Mapdrive window is on the screen.
+func windowGeometry(display string) (image.Rectangle, error) {
+	out, err := xcmd(display, "xwininfo", "-name", "Mapdrive")
+	if err != nil {
+		return image.Rectangle{}, err
+	}
+	v := map[string]int{}
+	for k, re := range geoRE {
+		m := re.FindStringSubmatch(out)
+		if m == nil {
+			return image.Rectangle{}, fmt.Errorf("xwininfo gave no %s: %s", k, out)
+		}
+		v[k], _ = strconv.Atoi(m[1])
+	}
+	return image.Rect(v["x"], v["y"], v["x"]+v["w"], v["y"]+v["h"]), nil
+}
+
+// screenshot grabs the whole screen with ImageMagick's import.
+func screenshot(display string) (image.Image, error) {
+	cmd := exec.Command("import", "-window", "root", "png:-")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("import -window root: %w", err)
+	}
+	img, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("decode the screenshot: %w", err)
+	}
+	return img, nil
+}
+
+func xcmd(display, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func crop(img image.Image, r image.Rectangle) *image.NRGBA {
+	r = r.Intersect(img.Bounds())
+	out := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(out, out.Bounds(), img, r.Min, draw.Src)
+	return out
+}
+
+func distinctColours(img *image.NRGBA) int {
+	seen := map[[3]uint8]bool{}
+	for i := 0; i < len(img.Pix); i += 4 {
+		seen[[3]uint8{img.Pix[i], img.Pix[i+1], img.Pix[i+2]}] = true
+	}
+	return len(seen)
+}
+
+// textTemplate renders s as fyne draws a drive's name (bold, the theme's
+// text size, light variant) and crops it to the ink.
+func textTemplate(t *testing.T, s string) *image.NRGBA {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(theme.LightTheme()) //nolint:staticcheck // the light variant, as FYNE_THEME=light gives the real app
+	bg := theme.Color(theme.ColorNameBackground)
+	txt := canvas.NewText(s, theme.Color(theme.ColorNameForeground))
+	txt.TextStyle = fyne.TextStyle{Bold: true}
+	txt.TextSize = theme.TextSize()
+	rect := canvas.NewRectangle(bg)
+	size := txt.MinSize().Add(fyne.NewSize(8, 8))
+	rect.Resize(size)
+	txt.Move(fyne.NewPos(4, 4))
+	txt.Resize(txt.MinSize())
+	w := test.NewWindow(container.NewWithoutLayout(rect, txt))
+	defer w.Close()
+	w.SetPadded(false)
+	w.Resize(size)
+	img := w.Canvas().Capture()
+	return inkBounds(crop(img, img.Bounds()), bg)
+}
+
+// inkBounds crops img to the pixels that differ from bg.
+func inkBounds(img *image.NRGBA, bg color.Color) *image.NRGBA {
+	br, bgc, bb, _ := bg.RGBA()
+	r := image.Rectangle{}
+	first := true
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			c := img.NRGBAAt(x, y)
+			if absDiff(c.R, uint8(br>>8))+absDiff(c.G, uint8(bgc>>8))+absDiff(c.B, uint8(bb>>8)) < 30 {
+				continue
+			}
+			p := image.Rect(x, y, x+1, y+1)
+			if first {
+				r, first = p, false
+			} else {
+				r = r.Union(p)
+			}
+		}
+	}
+	return crop(img, r)
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+// findTemplate slides tmpl over img and returns the lowest mean absolute
+// difference per channel and where it is.
+func findTemplate(img, tmpl *image.NRGBA) (float64, image.Point) {
+	tw, th := tmpl.Bounds().Dx(), tmpl.Bounds().Dy()
+	best, at := 1e9, image.Point{}
+	n := float64(tw * th * 3)
+	for y := 0; y+th <= img.Bounds().Dy(); y++ {
+		for x := 0; x+tw <= img.Bounds().Dx(); x++ {
+			limit := best * n
+			sum := 0.0
+		rows:
+			for ty := 0; ty < th; ty++ {
+				io := img.PixOffset(x, y+ty)
+				to := tmpl.PixOffset(0, ty)
+				for tx := 0; tx < tw; tx++ {
+					for c := 0; c < 3; c++ {
+						sum += float64(absDiff(img.Pix[io+4*tx+c], tmpl.Pix[to+4*tx+c]))
+					}
+				}
+				if sum >= limit {
+					break rows
+				}
+			}
+			if s := sum / n; s < best {
+				best, at = s, image.Pt(x, y)
+			}
+		}
+	}
+	return best, at
+}
+
+func writePNG(path string, img image.Image) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// waitFor polls f until it succeeds, failing the test after d.
+func waitFor(t *testing.T, ctx context.Context, d time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// repoRoot finds the directory holding go.work.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	if r := os.Getenv("MAPDRIVE_REPO"); r != "" {
+		return r
+	}
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.work above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// goTool is the go command that runs this test.
+func goTool() string {
+	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "go"
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
