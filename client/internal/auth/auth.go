@@ -31,7 +31,11 @@ const (
 )
 
 // DefaultGraphScopes are the delegated Graph permissions Mapdrive asks for.
-var DefaultGraphScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read", "offline_access"}
+// Team.ReadBasic.All is what GET /me/joinedTeams requires to list the
+// user's Teams (their files are then reached with Files/Sites scopes); it
+// is user-consentable. Without it, discovery still finds the Teams'
+// libraries through their sites, as SharePoint drives.
+var DefaultGraphScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read", "Team.ReadBasic.All", "offline_access"}
 
 // Config says where and as what application to sign in. The caller (the
 // agent) fills it from flags, environment, config file and policy.

@@ -74,6 +74,12 @@ func (c *Client) Drives(ctx context.Context) ([]Drive, error) {
 	add(my)
 
 	teams, err := c.teamDrives(ctx)
+	if errors.Is(err, vfs.ErrAccessDenied) {
+		// No Team.ReadBasic.All consent: the Teams' libraries still come
+		// through their sites below.
+		c.log.Debug("cannot list joined Teams", "err", err)
+		err = nil
+	}
 	errs = append(errs, err)
 	for _, d := range teams {
 		add(d)

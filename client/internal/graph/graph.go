@@ -30,7 +30,9 @@ import (
 const DefaultBase = "https://graph.microsoft.com/v1.0"
 
 // DefaultScopes are the Graph scopes tokens are requested for.
-var DefaultScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read", "offline_access"}
+// It must match the scopes the token source signed in with (the auth
+// package's DefaultGraphScopes).
+var DefaultScopes = []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read", "Team.ReadBasic.All", "offline_access"}
 
 // Config configures a Client.
 type Config struct {

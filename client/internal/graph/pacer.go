@@ -61,8 +61,11 @@ type Pacer struct {
 	opts PacerOptions
 	sem  chan struct{}
 
-	mu        sync.Mutex
-	notBefore time.Time // guarded by mu; no request is sent before it
+	mu         sync.Mutex
+	notBefore  time.Time     // guarded by mu; no request is sent before it
+	recovering bool          // guarded by mu; throttled since the last unthrottled answer
+	probing    bool          // guarded by mu; the one request testing the water is out
+	changed    chan struct{} // guarded by mu; closed (and replaced) when the above change
 }
 
 // NewPacer returns a Pacer with opts.
@@ -88,33 +91,70 @@ func NewPacer(opts PacerOptions) *Pacer {
 	if opts.Jitter == nil {
 		opts.Jitter = rand.Float64
 	}
-	return &Pacer{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}
+	return &Pacer{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent), changed: make(chan struct{})}
 }
 
-// acquire waits for a free slot and for any throttling pause to end. The
-// caller must call the returned release exactly once.
-func (p *Pacer) acquire(ctx context.Context) (release func(), err error) {
+// acquire waits for a free slot and for any throttling pause to end. After
+// a pause only one request, the probe, goes out; the others follow once it
+// came back unthrottled, so that a burst of waiting requests does not hit
+// a server that throttles again. The caller must call release exactly once,
+// and settle once per attempt as soon as the answer (or error) is known.
+func (p *Pacer) acquire(ctx context.Context) (release func(), probe bool, err error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 	var once sync.Once
 	release = func() { once.Do(func() { <-p.sem }) }
-	// Wait until the pause is over; another request may extend it while we
-	// sleep, so look again after waking.
 	for {
 		p.mu.Lock()
 		wait := p.notBefore.Sub(p.opts.Clock.Now())
-		p.mu.Unlock()
-		if wait <= 0 {
-			return release, nil
-		}
-		if err := p.opts.Clock.Sleep(ctx, wait); err != nil {
-			release()
-			return nil, err
+		switch {
+		case wait > 0:
+			p.mu.Unlock()
+			if err := p.opts.Clock.Sleep(ctx, wait); err != nil {
+				release()
+				return nil, false, err
+			}
+		case p.recovering && !p.probing:
+			p.probing = true
+			p.mu.Unlock()
+			return release, true, nil
+		case p.recovering:
+			ch := p.changed
+			p.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				release()
+				return nil, false, ctx.Err()
+			}
+		default:
+			p.mu.Unlock()
+			return release, false, nil
 		}
 	}
+}
+
+// settle records the outcome of an attempt: a probe that was not throttled
+// ends the recovery and lets the waiting requests go.
+func (p *Pacer) settle(probe, throttled bool) {
+	if !probe {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.probing = false
+	if !throttled {
+		p.recovering = false
+	}
+	p.broadcastLocked()
+}
+
+func (p *Pacer) broadcastLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // throttle pauses every request until retryAfter (plus up to 10%, at most
@@ -124,10 +164,12 @@ func (p *Pacer) throttle(retryAfter time.Duration) {
 	jitter := time.Duration(p.opts.Jitter() * float64(min(retryAfter/10, 2*time.Second)))
 	until := p.opts.Clock.Now().Add(retryAfter + jitter)
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if until.After(p.notBefore) {
 		p.notBefore = until
 	}
-	p.mu.Unlock()
+	p.recovering = true
+	p.broadcastLocked()
 }
 
 // backoff is the wait before retry number attempt (0-based) after an error:

@@ -325,14 +325,14 @@ func TestPacerCapsConcurrency(t *testing.T) {
 
 func TestPacerHonoursContext(t *testing.T) {
 	p := NewPacer(PacerOptions{MaxConcurrent: 1})
-	release, err := p.acquire(context.Background())
+	release, _, err := p.acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	if _, err := p.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, err := p.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("acquire with every slot taken: err = %v, want DeadlineExceeded", err)
 	}
 }
@@ -347,5 +347,56 @@ func TestBackoffBounds(t *testing.T) {
 	}
 	if got := p.backoff(100); got > 10*time.Second {
 		t.Errorf("backoff(100) = %v, want at most MaxBackoff", got)
+	}
+}
+
+// TestPacerProbesAfterPause checks that after a pause one request goes out
+// alone, and the rest follow only once it was answered unthrottled.
+func TestPacerProbesAfterPause(t *testing.T) {
+	clock := newFakeClock()
+	p := NewPacer(PacerOptions{Clock: clock, Jitter: func() float64 { return 0 }})
+	p.throttle(time.Second)
+	rel1, probe1, err := p.acquire(context.Background())
+	if err != nil || !probe1 {
+		t.Fatalf("first acquire after the pause: probe=%v err=%v, want the probe", probe1, err)
+	}
+	if clock.Now().Sub(epoch) < time.Second {
+		t.Errorf("probe sent at %v, before the 1 s pause ended", clock.Now().Sub(epoch))
+	}
+	second := make(chan bool, 1)
+	go func() {
+		rel, probe, err := p.acquire(context.Background())
+		if err == nil {
+			rel()
+		}
+		second <- probe
+	}()
+	select {
+	case <-second:
+		t.Fatal("a second request went out while the probe was unanswered")
+	case <-time.After(30 * time.Millisecond):
+	}
+	// The probe is throttled again: the pause is extended, nobody goes.
+	p.throttle(time.Second)
+	p.settle(true, true)
+	rel1()
+	rel2, probe2, err := p.acquire(context.Background())
+	if err != nil || !probe2 {
+		t.Fatalf("acquire after the probe was throttled: probe=%v err=%v, want a new probe", probe2, err)
+	}
+	select {
+	case <-second:
+		t.Fatal("a waiting request went out while the second probe was unanswered")
+	case <-time.After(30 * time.Millisecond):
+	}
+	p.settle(true, false)
+	rel2()
+	select {
+	case probe := <-second:
+		if probe {
+			t.Error("the waiting request went as a probe after recovery")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting request never went out after the probe succeeded")
 	}
 }

@@ -78,13 +78,14 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	renewed := false
 	throttles, failures := 0, 0
 	for {
-		release, err := t.pacer.acquire(ctx)
+		release, probe, err := t.pacer.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
 		r := req.Clone(ctx)
 		if getBody != nil {
 			if r.Body, err = getBody(); err != nil {
+				t.pacer.settle(probe, false)
 				release()
 				return nil, err
 			}
@@ -92,6 +93,7 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if authed {
 			tok, err := t.token(ctx, renewed)
 			if err != nil {
+				t.pacer.settle(probe, false)
 				release()
 				return nil, authError(err)
 			}
@@ -100,6 +102,7 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Header.Del("Authorization")
 		}
 		resp, err := t.base.RoundTrip(r)
+		t.pacer.settle(probe, err == nil && isThrottle(resp))
 		if err != nil {
 			release()
 			if ctx.Err() != nil {
@@ -169,8 +172,7 @@ const (
 // 507 (quota) and everything else are final.
 func (t *pacedTransport) shouldRetry(resp *http.Response, authed, renewed, safe bool, throttles, failures int) retryDecision {
 	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests,
-		code == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+	case isThrottle(resp):
 		if throttles < t.pacer.opts.MaxThrottleRetries {
 			return retryThrottled
 		}
@@ -185,6 +187,13 @@ func (t *pacedTransport) shouldRetry(resp *http.Response, authed, renewed, safe 
 		}
 	}
 	return noRetry
+}
+
+// isThrottle reports whether resp asks the client to slow down: 429, or
+// 503 with Retry-After.
+func isThrottle(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusTooManyRequests ||
+		resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 }
 
 func (t *pacedTransport) token(ctx context.Context, renew bool) (string, error) {
