@@ -49,7 +49,7 @@ func (b *syncBuffer) Bytes() []byte {
 
 // env is a running API on one database with m365sim as the authority.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     testenv.DB
 	sim    *m365sim.Sim
 	st     *store.Store
@@ -65,7 +65,7 @@ type env struct {
 
 type envOption func(*Config)
 
-func newEnv(t *testing.T, db testenv.DB, opts ...envOption) *env {
+func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	t.Helper()
 	sim := m365sim.StartForTest(t)
 	logs := &syncBuffer{}

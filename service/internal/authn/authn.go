@@ -9,12 +9,14 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -57,7 +59,15 @@ type Config struct {
 type Validator struct {
 	cfg Config // immutable
 	kf  keyfunc.Keyfunc
+
+	mu    sync.Mutex // guards cache
+	cache map[[32]byte]*Principal
 }
+
+// maxCached bounds the verified-token cache. A client presents the same
+// token for an hour (validate, mappings, retries); caching the verified
+// principal until its exp saves the RSA verification and claim parsing.
+const maxCached = 20000
 
 // New starts a validator. The first JWKS fetch happens in the background,
 // so New does not fail when the authority is briefly unreachable.
@@ -103,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authn: JWKS %s: %w", cfg.JWKSURL, err)
 	}
-	return &Validator{cfg: cfg, kf: kf}, nil
+	return &Validator{cfg: cfg, kf: kf, cache: map[[32]byte]*Principal{}}, nil
 }
 
 // Error is a refused token. Reason is safe to show and log: it never holds
@@ -120,7 +130,8 @@ func refuse(reason string) error { return &Error{Reason: reason} }
 // ErrNoToken is returned for a request without a bearer token.
 var ErrNoToken = errors.New("no bearer token")
 
-// Principal is a validated caller.
+// Principal is a validated caller. It is shared between the requests
+// that present the same token: treat it as read-only.
 type Principal struct {
 	TenantID      string // tid, lower case
 	ObjectID      string // oid, lower case
@@ -131,6 +142,8 @@ type Principal struct {
 	GroupsOverage bool     // too many groups for the token: ask Graph
 	ClientID      string   // azp, the calling app
 	Token         logredact.Secret
+
+	expires time.Time // the token's exp
 }
 
 // HasScope reports whether the token grants delegated scope s.
@@ -184,6 +197,36 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Principal, error
 	if len(raw) > MaxTokenLen {
 		return nil, refuse("token too large")
 	}
+	key := sha256.Sum256([]byte(raw))
+	now := v.cfg.Now()
+	v.mu.Lock()
+	p := v.cache[key]
+	v.mu.Unlock()
+	if p != nil && now.Before(p.expires.Add(v.cfg.Leeway)) {
+		return p, nil
+	}
+	p, err := v.parse(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.cache) >= maxCached {
+		for k, cp := range v.cache {
+			if !now.Before(cp.expires) {
+				delete(v.cache, k)
+			}
+		}
+		if len(v.cache) >= maxCached {
+			clear(v.cache)
+		}
+	}
+	v.cache[key] = p
+	v.mu.Unlock()
+	return p, nil
+}
+
+// parse verifies raw and builds its principal.
+func (v *Validator) parse(ctx context.Context, raw string) (*Principal, error) {
 	var c claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{"RS256"}),
@@ -229,7 +272,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Principal, error
 		return nil, refuse("oid is not a GUID")
 	}
 	p := &Principal{
-		TenantID: tid, ObjectID: strings.ToLower(c.Oid),
+		TenantID: tid, ObjectID: strings.ToLower(c.Oid), expires: c.ExpiresAt.Time,
 		Scopes: strings.Fields(c.Scp), Roles: c.Roles, ClientID: c.Azp,
 		GroupsOverage: c.HasGroups || c.ClaimNames["groups"] != "",
 		Token:         logredact.Secret(raw),

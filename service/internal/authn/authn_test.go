@@ -228,3 +228,31 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheHonoursExpiry validates a token twice (the second from the
+// cache), then past its exp, when it must be refused as expired.
+func TestCacheHonoursExpiry(t *testing.T) {
+	keys, _ := token.NewEphemeral()
+	j := newJWKS(t, keys)
+	now := time.Now()
+	clock := now
+	v, err := New(t.Context(), Config{AuthorityHost: authority, JWKSURL: j.srv.URL, Audiences: []string{directory.DemoServiceAppID},
+		HTTPClient: j.srv.Client(), Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := keys.Sign(goodClaims(now))
+	p1, err := v.Validate(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := v.Validate(t.Context(), tok)
+	if err != nil || p2 != p1 {
+		t.Fatalf("second validation = %p, %v; want the cached %p", p2, err, p1)
+	}
+	clock = now.Add(time.Hour + 2*time.Minute)
+	var ae *Error
+	if _, err := v.Validate(t.Context(), tok); !errors.As(err, &ae) || !ae.Expired {
+		t.Errorf("validation after exp = %v, want expired", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -18,14 +19,42 @@ const SeatWindow = 30 * 24 * time.Hour
 // it again, so that most validations cost one read.
 const seatRefresh = time.Hour
 
+// seenTTL is how long a replica trusts its own memory that a seat is taken
+// and fresh, sparing a database read per validation. It is far below both
+// the seat window and seatRefresh, so seat counts stay exact.
+const seenTTL = time.Minute
+
+// seatMemo remembers seats this replica admitted or refreshed recently.
+type seatMemo struct {
+	mu sync.Mutex // guards at
+	at map[string]time.Time
+}
+
 // TouchSeat records a use of seat seatKey of tenant tid at now. A seat used
 // in the last SeatWindow is refreshed; a new (or released) one is admitted
 // only while fewer than limit seats are in use, else ErrSeatsExhausted.
-func (s *Store) TouchSeat(ctx context.Context, tid, seatKey string, limit int) error {
+func (s *Store) TouchSeat(ctx context.Context, tid, seatKey string, limit int) (err error) {
 	now := s.now().UTC()
+	seenKey := tid + "|" + seatKey
+	s.seen.mu.Lock()
+	last, ok := s.seen.at[seenKey]
+	s.seen.mu.Unlock()
+	if ok && now.Sub(last) < seenTTL && now.Sub(last) >= 0 {
+		return nil // this replica saw the seat in use moments ago
+	}
+	defer func() {
+		if err == nil {
+			s.seen.mu.Lock()
+			if len(s.seen.at) > 200000 {
+				clear(s.seen.at)
+			}
+			s.seen.at[seenKey] = now
+			s.seen.mu.Unlock()
+		}
+	}()
 	db := s.db.WithContext(ctx)
 	var cur seatRow
-	err := db.Where("tenant_id = ? AND seat_key = ?", tid, seatKey).Take(&cur).Error
+	err = db.Where("tenant_id = ? AND seat_key = ?", tid, seatKey).Take(&cur).Error
 	switch {
 	case err == nil && now.Sub(cur.LastSeen) < SeatWindow:
 		if now.Sub(cur.LastSeen) < seatRefresh {

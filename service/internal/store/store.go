@@ -67,6 +67,7 @@ type Store struct {
 
 	keys  keyCache
 	cfg   configCache
+	seen  seatMemo
 	seatM sync.Mutex // serializes new-seat admission on SQLite (one writer anyway)
 }
 
@@ -133,6 +134,7 @@ func Open(ctx context.Context, addr string, kek crypto.KEK, log *slog.Logger, op
 	}
 	s.keys.init()
 	s.cfg.init()
+	s.seen.at = map[string]time.Time{}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)

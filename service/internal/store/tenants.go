@@ -255,6 +255,9 @@ func (s *Store) DeleteTenant(ctx context.Context, tid string) error {
 	})
 	s.keys.evict(tid)
 	s.cfg.evict(tid)
+	s.seen.mu.Lock()
+	clear(s.seen.at)
+	s.seen.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("delete tenant %s: %w", tid, err)
 	}
