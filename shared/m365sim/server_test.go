@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -215,5 +217,40 @@ func TestBanner(t *testing.T) {
 	}
 	if s.AuthorityURL("contoso") != s.BaseURL()+"/contoso" || s.GraphURL() != s.BaseURL()+"/v1.0" {
 		t.Errorf("AuthorityURL/GraphURL = %s, %s", s.AuthorityURL("contoso"), s.GraphURL())
+	}
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := Start(ctxT(t), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := userToken(t, s, "contoso", "alice")
+	clients := []*http.Client{h1Client(s), h2Client(s)}
+	for _, c := range clients {
+		do(t, c, http.MethodGet, s.GraphURL()+"/me/drive/root/children", tok, nil)
+		do(t, c, http.MethodGet, s.AuthorityURL("contoso")+"/v2.0/.well-known/openid-configuration", "", nil)
+	}
+	if _, err := s.Admin().As("contoso", "alice").Upload(ctxT(t), "", "x.txt", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
+	s.Admin().hc.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
