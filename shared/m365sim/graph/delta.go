@@ -59,7 +59,21 @@ func parseDeltaToken(s string) (deltaToken, bool) {
 // with nextLink, ending with a deltaLink.
 func (s *Server) delta(w http.ResponseWriter, r *http.Request, c *call, d *drive, a itemAddr) error {
 	if a.base != "root" || len(a.path) > 0 {
-		return errInvalid("Delta is only supported on the root of a drive.")
+		// The root may be addressed by its id.
+		isRoot := false
+		err := s.st.View(func(tx *store.Tx) error {
+			t, err := resolve(tx, d, a)
+			if err == nil && t.item != nil {
+				isRoot = t.item.IsRoot()
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !isRoot {
+			return errInvalid("Delta is only supported on the root of a drive.")
+		}
 	}
 	q := r.URL.Query()
 	sel, err := parseSelect(q.Get("$select"))

@@ -105,3 +105,17 @@ func TestDeltaWorksOnlyOnTheRoot(t *testing.T) {
 	e := newEnv(t)
 	e.call(req{path: "/v1.0/me/drive/root:/Documents:/delta", tok: e.alice()}).want(t, 400, "invalidRequest")
 }
+
+func TestDeltaAcceptsFunctionSyntaxAndTheRootByID(t *testing.T) {
+	e := newEnv(t)
+	root := e.call(req{path: "/v1.0/me/drive/root", tok: e.alice()}).want(t, 200)
+	for _, p := range []string{
+		"/v1.0/me/drive/root/delta()",
+		"/v1.0/me/drive/root/microsoft.graph.delta()",
+		"/v1.0/drives/" + e.driveOf("contoso", "alice") + "/items/" + root.str("id") + "/delta()",
+	} {
+		if items, _, _ := e.drain(t, e.alice(), p); len(items) < 5 {
+			t.Errorf("%s gave %d items", p, len(items))
+		}
+	}
+}

@@ -65,7 +65,9 @@ func parseItemAddr(rest string) (itemAddr, error) {
 	if !strings.HasPrefix(rest, "/") {
 		return a, errInvalid("Unsupported segment in the request URL.")
 	}
-	act := rest[1:]
+	// OData allows functions and actions to be called "delta()" and to be
+	// namespace-qualified ("microsoft.graph.delta()"); the SDKs do both.
+	act := strings.TrimSuffix(strings.TrimPrefix(rest[1:], "microsoft.graph."), "()")
 	if !actions[act] {
 		return a, errInvalid("Unsupported segment in the request URL.")
 	}

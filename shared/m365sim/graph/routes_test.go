@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"testing"
 )
@@ -43,4 +45,21 @@ func TestBatchCarriesBinaryBodiesAsBase64(t *testing.T) {
 	if resp["status"].(float64) != 201 || mget(resp, "body", "size").(float64) != 4 {
 		t.Errorf("batch PUT = %v", resp)
 	}
+}
+
+func TestGzipRequestBodiesAreAccepted(t *testing.T) {
+	e := newEnv(t)
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"name":"Zipped","folder":{}}`))
+	zw.Close()
+	r := e.call(req{method: "POST", path: "/v1.0/me/drive/root/children", tok: e.alice(), body: zb.Bytes(),
+		hdr: map[string]string{"Content-Encoding": "gzip", "Content-Type": "application/json"}}).want(t, 201)
+	if r.str("name") != "Zipped" {
+		t.Errorf("created = %s", r.raw)
+	}
+	e.call(req{method: "POST", path: "/v1.0/me/drive/root/children", tok: e.alice(), body: "not gzip",
+		hdr: map[string]string{"Content-Encoding": "gzip"}}).want(t, 400, "invalidRequest")
+	e.call(req{method: "POST", path: "/v1.0/me/drive/root/children", tok: e.alice(), body: "x",
+		hdr: map[string]string{"Content-Encoding": "br"}}).want(t, 415, "invalidRequest")
 }

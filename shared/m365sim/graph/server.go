@@ -9,6 +9,7 @@
 package graph
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -231,6 +233,10 @@ func (s *Server) routes() http.Handler {
 		}()
 		p := r.URL.Path
 		var err error
+		if err = decodeRequestBody(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		switch {
 		case strings.HasPrefix(p, "/_download/"):
 			err = s.serveDownload(w, r, p[len("/_download/"):])
@@ -251,4 +257,29 @@ func (s *Server) routes() http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// decodeRequestBody undoes a gzip Content-Encoding, which Graph accepts and
+// the Graph SDKs' compression middleware sends. The decoded length is then
+// unknown (ContentLength -1).
+func decodeRequestBody(r *http.Request) error {
+	ce := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
+	switch ce {
+	case "", "identity":
+		return nil
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return errInvalid("The request body is not valid gzip.")
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{zr, r.Body}
+		r.Header.Del("Content-Encoding")
+		r.Header.Del("Content-Length")
+		r.ContentLength = -1
+		return nil
+	}
+	return errorf(http.StatusUnsupportedMediaType, "invalidRequest", "Content-Encoding %q is not supported.", ce)
 }

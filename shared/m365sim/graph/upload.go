@@ -231,7 +231,7 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, sess *store
 		return err
 	}
 	n := cr.end - cr.start + 1
-	if r.ContentLength != n {
+	if r.ContentLength != n && r.ContentLength != -1 { // -1: gzip-decoded, checked while copying
 		return errInvalid("Content-Length does not match Content-Range.")
 	}
 	total := cr.total
@@ -269,10 +269,15 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, sess *store
 	if cerr == nil && got != n {
 		cerr = io.ErrUnexpectedEOF
 	}
+	if cerr == nil && r.ContentLength == -1 {
+		if extra, _ := r.Body.Read(make([]byte, 1)); extra > 0 {
+			cerr = errors.New("body longer than its Content-Range")
+		}
+	}
 	if cerr != nil {
 		f.Truncate(sess.Received)
 		f.Close()
-		return errInvalid("The fragment body is shorter than its Content-Range.")
+		return errInvalid("The fragment body does not match its Content-Range.")
 	}
 	if err := f.Close(); err != nil {
 		return err
