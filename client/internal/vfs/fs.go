@@ -253,8 +253,8 @@ func (fs *FS) attr(r cache.Record) Attr {
 	h.Write([]byte(r.Key))
 	a := Attr{Name: r.Name, IsDir: r.IsDir, Size: r.Size, ModTime: r.ModTime, Ino: h.Sum64() | 1}
 	if !r.IsDir {
-		if e, ok := fs.content.Peek(r.Key); ok && e.Dirty {
-			a.Size, a.Dirty = e.Size, true
+		if size, ok := fs.content.DirtySize(r.Key); ok {
+			a.Size, a.Dirty = size, true
 		}
 	}
 	return a
@@ -323,6 +323,13 @@ func (fs *FS) ensureListed(ctx context.Context, r cache.Record) error {
 	return fs.refreshFolder(ctx, r)
 }
 
+// softListErr reports whether a failed refresh of dir may be ignored and
+// the cached listing used: the network failed (rather than the server
+// refusing) and there is a listing, or we are offline.
+func softListErr(err error, dir cache.Record) bool {
+	return errors.Is(err, ErrOffline) || (!definitive(err) && !dir.ListedAt.IsZero())
+}
+
 // resolve walks p from the root, listing stale folders on the way.
 func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
 	cur, err := fs.get(fs.rootKey)
@@ -335,7 +342,7 @@ func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
 		}
 		next, err := fs.child(cur.Key, name)
 		if errors.Is(err, ErrNotFound) && !fs.fresh(cur) {
-			if lerr := fs.ensureListed(ctx, cur); lerr != nil && !errors.Is(lerr, ErrOffline) {
+			if lerr := fs.ensureListed(ctx, cur); lerr != nil && !softListErr(lerr, cur) {
 				return next, lerr
 			}
 			next, err = fs.child(cur.Key, name)
@@ -370,7 +377,7 @@ func (fs *FS) ReadDir(ctx context.Context, p string) ([]Attr, error) {
 	if !r.IsDir {
 		return nil, fmt.Errorf("list %s: %w", p, ErrNotDir)
 	}
-	if err := fs.ensureListed(ctx, r); err != nil && !errors.Is(err, ErrOffline) {
+	if err := fs.ensureListed(ctx, r); err != nil && !softListErr(err, r) {
 		return nil, err
 	}
 	var kids []cache.Record
@@ -453,8 +460,8 @@ func (fs *FS) localChanges(key string) bool {
 	if fs.queue.Pending(key) {
 		return true
 	}
-	e, ok := fs.content.Peek(key)
-	return ok && e.Dirty
+	_, dirty := fs.content.DirtySize(key)
+	return dirty
 }
 
 // applyItemLocked upserts a remote item under parentKey.

@@ -11,6 +11,19 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 )
 
+// definitive reports whether a remote error is the server's answer to
+// the request (so the operation fails), rather than a failure to get one
+// (so the operation is queued and retried).
+func definitive(err error) bool {
+	for _, s := range []error{ErrNotFound, ErrExist, ErrNotEmpty, ErrNotDir, ErrIsDir, ErrAccessDenied,
+		ErrReadOnly, ErrPreconditionFailed, ErrQuotaExceeded, ErrInvalidName} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
 func (fs *FS) checkWritable(op, p string) error {
 	if fs.opt.ReadOnly {
 		return fmt.Errorf("%s %s: %w", op, p, ErrReadOnly)
@@ -64,7 +77,7 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 			})
 		}
 		fs.noteErr(err)
-		if !errors.Is(err, ErrOffline) {
+		if definitive(err) {
 			return fmt.Errorf("mkdir %s: %w", p, err)
 		}
 	}
@@ -136,7 +149,7 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
 			return nil
 		}
 		fs.noteErr(err)
-		if !errors.Is(err, ErrOffline) {
+		if definitive(err) {
 			return err
 		}
 	}
@@ -147,6 +160,21 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
 // written file over an existing one (the editors' save pattern) updates
 // the existing item, which keeps its id and version history.
 func (fs *FS) Rename(ctx context.Context, oldp, newp string) error {
+	err := fs.rename(ctx, oldp, newp)
+	if errors.Is(err, ErrExist) {
+		// The server has that name and the local listing did not know:
+		// list again, then rename over it like over any existing file.
+		dir, _ := path.Split(path.Clean("/" + newp))
+		if parent, perr := fs.resolve(ctx, dir); perr == nil && parent.RemoteID != "" {
+			if fs.refreshFolder(ctx, parent) == nil {
+				err = fs.rename(ctx, oldp, newp)
+			}
+		}
+	}
+	return err
+}
+
+func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	if err := fs.checkWritable("rename", oldp); err != nil {
 		return err
 	}
@@ -344,7 +372,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			return update(&it)
 		}
 		fs.noteErr(err)
-		if !errors.Is(err, ErrOffline) {
+		if definitive(err) {
 			return fmt.Errorf("rename: %w", err)
 		}
 	}

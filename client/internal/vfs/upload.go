@@ -241,6 +241,14 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	if err := fs.setRemote(rec.Key, it); err != nil {
 		return err
 	}
+	if _, err := fs.get(rec.Key); errors.Is(err, ErrNotFound) {
+		// Deleted or renamed over another item while uploading: the
+		// copy just created on the server must not linger.
+		if err := fs.remote.Delete(ctx, it.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("remove orphaned upload: %w", err)
+		}
+		return nil
+	}
 	if f.MarkClean(gen, itemVersion(it)) && rewritten {
 		f.Invalidate(itemVersion(it), it.Size)
 	}

@@ -115,6 +115,11 @@ type Content struct {
 
 	used atomic.Int64 // bytes of present blocks on disk
 
+	// dirty maps the key of every file with local changes to its size.
+	// It is a leaf: reading it takes no lock, so code holding the store's
+	// write transaction may consult it (see DirtySize).
+	dirty sync.Map
+
 	mu    sync.Mutex // guards files
 	files map[string]*File
 }
@@ -151,6 +156,7 @@ func OpenContent(o ContentOptions) (*Content, error) {
 			}
 			c.files[f.key] = f
 			c.used.Add(f.e.count() * slotSize)
+			f.noteDirtyLocked()
 			return nil
 		})
 	})
@@ -208,6 +214,25 @@ func (c *Content) Acquire(key, version string, remoteSize int64) *File {
 	return f
 }
 
+// DirtySize returns the size of key's content when it has local changes.
+// It takes no lock.
+func (c *Content) DirtySize(key string) (int64, bool) {
+	v, ok := c.dirty.Load(key)
+	if !ok {
+		return 0, false
+	}
+	return v.(int64), true
+}
+
+// noteDirtyLocked mirrors f's dirty state and size into c.dirty.
+func (f *File) noteDirtyLocked() {
+	if f.e.Dirty && !f.removed {
+		f.c.dirty.Store(f.key, f.e.Size)
+	} else {
+		f.c.dirty.Delete(f.key)
+	}
+}
+
 // Peek returns a copy of key's entry.
 func (c *Content) Peek(key string) (Entry, bool) {
 	c.mu.Lock()
@@ -262,6 +287,7 @@ func (c *Content) MarkDirty(key, version string) {
 	f.e.Version = version
 	f.e.RemoteSize = 0
 	f.changed = true
+	f.noteDirtyLocked()
 	_ = f.syncLocked()
 }
 
@@ -279,6 +305,7 @@ func (c *Content) Remove(key string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = true
+	f.c.dirty.Delete(f.key)
 	if f.refs > 0 {
 		return nil
 	}
@@ -303,8 +330,10 @@ func (c *Content) Rename(oldKey, newKey string) error {
 	c.files[newKey] = f
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	c.dirty.Delete(oldKey)
 	f.key = newKey
 	f.changed = true
+	f.noteDirtyLocked()
 	if err := c.store.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketEntries).Delete([]byte(oldKey))
 	}); err != nil {
@@ -558,6 +587,7 @@ func (f *File) dropBlocksLocked() {
 }
 
 func (f *File) destroyLocked() error {
+	f.c.dirty.Delete(f.key)
 	f.dropBlocksLocked()
 	return f.c.store.db.Update(func(tx *bolt.Tx) error {
 		_ = tx.Bucket(bucketHeads).Delete([]byte(f.key))
@@ -845,6 +875,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	f.e.Gen++
 	f.e.Access = f.c.now()
 	f.changed = true
+	f.noteDirtyLocked()
 	return n, nil
 }
 
@@ -892,6 +923,7 @@ func (f *File) Truncate(size int64) error {
 	f.e.Dirty = true
 	f.e.Gen++
 	f.changed = true
+	f.noteDirtyLocked()
 	return nil
 }
 
@@ -907,6 +939,7 @@ func (f *File) MarkClean(gen uint64, version string) bool {
 	f.e.Version = version
 	f.e.RemoteSize = f.e.Size
 	f.changed = true
+	f.noteDirtyLocked()
 	_ = f.syncLocked()
 	return true
 }

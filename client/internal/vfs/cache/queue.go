@@ -69,6 +69,11 @@ type Queue struct {
 	again    map[string]bool // Add while running: run once more
 	kick     chan struct{}   // 1-buffered
 	idleCond []chan struct{}
+
+	// keys mirrors the key set of jobs. It is a leaf: Pending reads it
+	// without q.mu, so code inside a store transaction may call it while
+	// another goroutine holds q.mu waiting to write the store.
+	keys sync.Map
 }
 
 // OpenQueue loads the journal.
@@ -85,6 +90,7 @@ func OpenQueue(store *Store, now func() time.Time) (*Queue, error) {
 				return fmt.Errorf("decode job %s: %w", k, err)
 			}
 			q.jobs[j.Key] = &j
+			q.keys.Store(j.Key, true)
 			return nil
 		})
 	})
@@ -116,6 +122,7 @@ func (q *Queue) Add(key string, ops Op, remoteID, ifMatch string) error {
 	if j == nil {
 		j = &Job{Key: key}
 		q.jobs[key] = j
+		q.keys.Store(key, true)
 	}
 	j.Ops |= ops
 	if remoteID != "" {
@@ -141,6 +148,7 @@ func (q *Queue) Drop(key string) error {
 		q.again[key] = true
 	}
 	delete(q.jobs, key)
+	q.keys.Delete(key)
 	q.signalIdleLocked()
 	return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
 }
@@ -154,9 +162,11 @@ func (q *Queue) Rekey(oldKey, newKey string) error {
 		return nil
 	}
 	delete(q.jobs, oldKey)
+	q.keys.Delete(oldKey)
 	j.Key = newKey
 	j.Session = nil
 	q.jobs[newKey] = j
+	q.keys.Store(newKey, true)
 	return q.store.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketJobs).Delete([]byte(oldKey)); err != nil {
 			return err
@@ -176,11 +186,10 @@ func (q *Queue) Get(key string) (Job, bool) {
 	return *j, true
 }
 
-// Pending reports whether key has a job.
+// Pending reports whether key has a job. It takes no lock.
 func (q *Queue) Pending(key string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.jobs[key] != nil
+	_, ok := q.keys.Load(key)
+	return ok
 }
 
 // Jobs returns copies of every job, ordered by due time.
@@ -271,6 +280,7 @@ func (q *Queue) Done(key string, done Op) error {
 	j.Ops &^= done
 	if j.Ops == 0 {
 		delete(q.jobs, key)
+		q.keys.Delete(key)
 		return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
 	}
 	j.Attempts, j.LastErr, j.Offline = 0, "", false

@@ -1,0 +1,340 @@
+package fusefs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
+	"github.com/winfsp/cgofuse/fuse"
+)
+
+// errno maps a vfs error to a negative errno; it is the only place that
+// does.
+func errno(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, vfs.ErrNotFound):
+		return -fuse.ENOENT
+	case errors.Is(err, vfs.ErrExist):
+		return -fuse.EEXIST
+	case errors.Is(err, vfs.ErrNotEmpty):
+		return -fuse.ENOTEMPTY
+	case errors.Is(err, vfs.ErrNotDir):
+		return -fuse.ENOTDIR
+	case errors.Is(err, vfs.ErrIsDir):
+		return -fuse.EISDIR
+	case errors.Is(err, vfs.ErrReadOnly):
+		return -fuse.EROFS
+	case errors.Is(err, vfs.ErrAccessDenied), errors.Is(err, vfs.ErrUnauthenticated):
+		return -fuse.EACCES
+	case errors.Is(err, vfs.ErrQuotaExceeded):
+		return -fuse.ENOSPC
+	case errors.Is(err, vfs.ErrInvalidName):
+		return -fuse.EINVAL
+	case errors.Is(err, vfs.ErrOffline):
+		return -fuse.ENETUNREACH
+	case errors.Is(err, context.Canceled):
+		return -fuse.EINTR
+	case errors.Is(err, context.DeadlineExceeded):
+		return -fuse.ETIMEDOUT
+	}
+	return -fuse.EIO
+}
+
+const noHandle = ^uint64(0)
+
+// adapter implements cgofuse's FileSystemInterface over a vfs.FS.
+type adapter struct {
+	fuse.FileSystemBase
+
+	// Immutable after construction.
+	fs       *vfs.FS
+	log      *slog.Logger
+	ctx      context.Context // the mount's; cancelled after unmount
+	cancel   context.CancelFunc
+	ready    chan struct{}
+	uid, gid uint32
+
+	readyOnce sync.Once
+
+	mu      sync.Mutex // guards handles and next
+	handles map[uint64]*vfs.Handle
+	next    uint64
+}
+
+func (a *adapter) fail(op string, err error) int {
+	e := errno(err)
+	if e == -fuse.EIO {
+		a.log.Warn("filesystem operation failed", "op", op, "err", err)
+	} else {
+		a.log.Debug("filesystem operation refused", "op", op, "err", err)
+	}
+	return e
+}
+
+func (a *adapter) put(h *vfs.Handle) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.next++
+	a.handles[a.next] = h
+	return a.next
+}
+
+func (a *adapter) get(fh uint64) *vfs.Handle {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.handles[fh]
+}
+
+func (a *adapter) take(fh uint64) *vfs.Handle {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.handles[fh]
+	delete(a.handles, fh)
+	return h
+}
+
+func (a *adapter) releaseAll() {
+	a.mu.Lock()
+	hs := a.handles
+	a.handles = map[uint64]*vfs.Handle{}
+	a.mu.Unlock()
+	for _, h := range hs {
+		if err := h.Release(context.Background()); err != nil {
+			a.log.Warn("release handle at unmount", "err", err)
+		}
+	}
+}
+
+func (a *adapter) fill(st *fuse.Stat_t, at vfs.Attr) {
+	*st = fuse.Stat_t{}
+	ro := a.fs.ReadOnly()
+	if at.IsDir {
+		st.Mode = fuse.S_IFDIR | 0o755
+		st.Nlink = 2
+		if ro {
+			st.Mode = fuse.S_IFDIR | 0o555
+		}
+	} else {
+		st.Mode = fuse.S_IFREG | 0o644
+		st.Nlink = 1
+		if ro {
+			st.Mode = fuse.S_IFREG | 0o444
+		}
+	}
+	st.Ino = at.Ino
+	st.Size = at.Size
+	st.Uid, st.Gid = a.uid, a.gid
+	t := fuse.NewTimespec(at.ModTime)
+	st.Mtim, st.Ctim, st.Atim, st.Birthtim = t, t, t, t
+	st.Blksize = 128 << 10
+	st.Blocks = (at.Size + 511) / 512
+}
+
+// Init implements fuse.FileSystemInterface.
+func (a *adapter) Init() { a.readyOnce.Do(func() { close(a.ready) }) }
+
+// Statfs implements fuse.FileSystemInterface.
+func (a *adapter) Statfs(path string, st *fuse.Statfs_t) int {
+	s, err := a.fs.Statfs(a.ctx)
+	if err != nil {
+		return a.fail("statfs", err)
+	}
+	const bsize = 4096
+	*st = fuse.Statfs_t{Bsize: bsize, Frsize: bsize, Blocks: uint64(s.Total / bsize),
+		Bfree: uint64(s.Free / bsize), Bavail: uint64(s.Free / bsize), Files: 1 << 30, Ffree: 1 << 30, Namemax: 255}
+	return 0
+}
+
+// Getattr implements fuse.FileSystemInterface.
+func (a *adapter) Getattr(path string, st *fuse.Stat_t, fh uint64) int {
+	if fh != noHandle {
+		if h := a.get(fh); h != nil {
+			if at, err := h.Attr(); err == nil {
+				a.fill(st, at)
+				return 0
+			}
+		}
+	}
+	at, err := a.fs.Stat(a.ctx, path)
+	if err != nil {
+		return errno(err) // ENOENT is routine: not logged
+	}
+	a.fill(st, at)
+	return 0
+}
+
+// Mkdir implements fuse.FileSystemInterface.
+func (a *adapter) Mkdir(path string, mode uint32) int {
+	return a.fail("mkdir", a.fs.Mkdir(a.ctx, path))
+}
+
+// Unlink implements fuse.FileSystemInterface.
+func (a *adapter) Unlink(path string) int {
+	return a.fail("unlink", a.fs.Remove(a.ctx, path))
+}
+
+// Rmdir implements fuse.FileSystemInterface.
+func (a *adapter) Rmdir(path string) int {
+	return a.fail("rmdir", a.fs.Rmdir(a.ctx, path))
+}
+
+// Rename implements fuse.FileSystemInterface.
+func (a *adapter) Rename(oldpath, newpath string) int {
+	return a.fail("rename", a.fs.Rename(a.ctx, oldpath, newpath))
+}
+
+// Chmod implements fuse.FileSystemInterface: permissions are not stored,
+// so it succeeds without effect (cp -p keeps working).
+func (a *adapter) Chmod(path string, mode uint32) int {
+	if _, err := a.fs.Stat(a.ctx, path); err != nil {
+		return errno(err)
+	}
+	return 0
+}
+
+// Chown implements fuse.FileSystemInterface, like Chmod.
+func (a *adapter) Chown(path string, uid, gid uint32) int { return a.Chmod(path, 0) }
+
+// Utimens implements fuse.FileSystemInterface.
+func (a *adapter) Utimens(path string, tmsp []fuse.Timespec) int {
+	t := fuse.Now()
+	if len(tmsp) > 1 {
+		t = tmsp[1]
+	}
+	return a.fail("utimens", a.fs.SetModTime(a.ctx, path, t.Time()))
+}
+
+// Access implements fuse.FileSystemInterface.
+func (a *adapter) Access(path string, mask uint32) int {
+	if _, err := a.fs.Stat(a.ctx, path); err != nil {
+		return errno(err)
+	}
+	if mask&2 != 0 && a.fs.ReadOnly() { // W_OK
+		return -fuse.EROFS
+	}
+	return 0
+}
+
+// Create implements fuse.FileSystemInterface.
+func (a *adapter) Create(path string, flags int, mode uint32) (int, uint64) {
+	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: true, Create: true, Excl: flags&fuse.O_EXCL != 0, Truncate: true})
+	if err != nil {
+		return a.fail("create", err), noHandle
+	}
+	return 0, a.put(h)
+}
+
+// Open implements fuse.FileSystemInterface.
+func (a *adapter) Open(path string, flags int) (int, uint64) {
+	acc := flags & fuse.O_ACCMODE
+	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: acc == fuse.O_WRONLY || acc == fuse.O_RDWR,
+		Truncate: flags&fuse.O_TRUNC != 0})
+	if err != nil {
+		return a.fail("open", err), noHandle
+	}
+	return 0, a.put(h)
+}
+
+// Truncate implements fuse.FileSystemInterface.
+func (a *adapter) Truncate(path string, size int64, fh uint64) int {
+	if h := a.get(fh); fh != noHandle && h != nil {
+		return a.fail("truncate", h.Truncate(a.ctx, size))
+	}
+	return a.fail("truncate", a.fs.Truncate(a.ctx, path, size))
+}
+
+// Read implements fuse.FileSystemInterface.
+func (a *adapter) Read(path string, buff []byte, ofst int64, fh uint64) int {
+	h := a.get(fh)
+	if h == nil {
+		return -fuse.EBADF
+	}
+	n, err := h.ReadAt(a.ctx, buff, ofst)
+	if err != nil && err != io.EOF {
+		return a.fail("read", err)
+	}
+	return n
+}
+
+// Write implements fuse.FileSystemInterface.
+func (a *adapter) Write(path string, buff []byte, ofst int64, fh uint64) int {
+	h := a.get(fh)
+	if h == nil {
+		return -fuse.EBADF
+	}
+	n, err := h.WriteAt(a.ctx, buff, ofst)
+	if err != nil {
+		return a.fail("write", err)
+	}
+	return n
+}
+
+// Flush implements fuse.FileSystemInterface (close(2) of one descriptor).
+func (a *adapter) Flush(path string, fh uint64) int {
+	h := a.get(fh)
+	if h == nil {
+		return 0
+	}
+	return a.fail("flush", h.Flush(a.ctx))
+}
+
+// Fsync implements fuse.FileSystemInterface.
+func (a *adapter) Fsync(path string, datasync bool, fh uint64) int {
+	h := a.get(fh)
+	if h == nil {
+		return -fuse.EBADF
+	}
+	return a.fail("fsync", h.Fsync(a.ctx))
+}
+
+// Release implements fuse.FileSystemInterface.
+func (a *adapter) Release(path string, fh uint64) int {
+	h := a.take(fh)
+	if h == nil {
+		return 0
+	}
+	return a.fail("release", h.Release(a.ctx))
+}
+
+// Opendir implements fuse.FileSystemInterface.
+func (a *adapter) Opendir(path string) (int, uint64) {
+	at, err := a.fs.Stat(a.ctx, path)
+	if err != nil {
+		return errno(err), noHandle
+	}
+	if !at.IsDir {
+		return -fuse.ENOTDIR, noHandle
+	}
+	return 0, noHandle
+}
+
+// Readdir implements fuse.FileSystemInterface.
+func (a *adapter) Readdir(path string, fill func(name string, stat *fuse.Stat_t, ofst int64) bool, ofst int64, fh uint64) int {
+	attrs, err := a.fs.ReadDir(a.ctx, path)
+	if err != nil {
+		return a.fail("readdir", err)
+	}
+	fill(".", nil, 0)
+	fill("..", nil, 0)
+	for _, at := range attrs {
+		var st fuse.Stat_t
+		a.fill(&st, at)
+		if !fill(at.Name, &st, 0) {
+			break
+		}
+	}
+	return 0
+}
+
+// Releasedir implements fuse.FileSystemInterface.
+func (a *adapter) Releasedir(path string, fh uint64) int { return 0 }
+
+// Fsyncdir implements fuse.FileSystemInterface.
+func (a *adapter) Fsyncdir(path string, datasync bool, fh uint64) int { return 0 }
+
+var _ fuse.FileSystemInterface = (*adapter)(nil)
