@@ -102,7 +102,18 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Header.Del("Authorization")
 		}
 		resp, err := t.base.RoundTrip(r)
-		t.pacer.settle(probe, err == nil && isThrottle(resp))
+		throttled := err == nil && isThrottle(resp)
+		if throttled {
+			// Pause everyone before the probe slot is given up, so that no
+			// waiting request slips out in between.
+			ra := parseRetryAfter(resp.Header.Get("Retry-After"), t.pacer.opts.Clock.Now())
+			if ra <= 0 {
+				ra = t.pacer.backoff(throttles)
+			}
+			t.pacer.throttle(ra)
+			t.log.Info("throttled by Microsoft 365", "status", resp.StatusCode, "retry_after", ra)
+		}
+		t.pacer.settle(probe, throttled)
 		if err != nil {
 			release()
 			if ctx.Err() != nil {
@@ -121,15 +132,9 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		switch decision := t.shouldRetry(resp, authed, renewed, safe, throttles, failures); decision {
 		case retryThrottled:
-			ra := parseRetryAfter(resp.Header.Get("Retry-After"), t.pacer.opts.Clock.Now())
-			if ra <= 0 {
-				ra = t.pacer.backoff(throttles)
-			}
 			throttles++
 			drain(resp)
 			release()
-			t.pacer.throttle(ra)
-			t.log.Info("throttled by Microsoft 365", "status", resp.StatusCode, "retry_after", ra)
 			continue
 		case retryRenew:
 			renewed = true
