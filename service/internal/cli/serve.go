@@ -32,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	publicURL := fs.String("public-url", env("MAPDRIVE_PUBLIC_URL", "https://localhost:8443"), "external base URL (portal redirects)")
 	certFile := fs.String("tls-cert", env("MAPDRIVE_TLS_CERT", ""), "TLS certificate chain (PEM); default: a dev certificate in the data dir, its CA in ca.pem")
 	keyFile := fs.String("tls-key", env("MAPDRIVE_TLS_KEY", ""), "TLS private key (PEM)")
+	plainHTTP := fs.Bool("plain-http", os.Getenv("MAPDRIVE_PLAIN_HTTP") == "true", "serve plain HTTP: ONLY behind a platform ingress that terminates TLS 1.2+ (Azure Container Apps)")
 	authority := fs.String("authority", env("MAPDRIVE_AUTHORITY", "https://login.microsoftonline.com"), "identity platform base URL (m365sim: https://localhost:9443)")
 	authorityCA := fs.String("authority-ca", env("MAPDRIVE_AUTHORITY_CA", ""), "extra CA (PEM) to trust for the authority and Graph, e.g. m365sim's ca.pem")
 	jwksURL := fs.String("jwks-url", env("MAPDRIVE_JWKS_URL", ""), "JWKS URL (default <authority>/common/discovery/v2.0/keys)")
@@ -39,7 +40,7 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	clientID := fs.String("client-id", env("MAPDRIVE_CLIENT_ID", directory.DemoServiceAppID), "the service API's app (client) ID")
 	clientSecretFile := fs.String("client-secret-file", env("MAPDRIVE_CLIENT_SECRET_FILE", ""), "file holding the app's client secret (on-behalf-of group lookup, portal sign-in)")
 	var audiences stringList
-	fs.Var(&audiences, "audience", "accepted token audience, repeatable (default: --client-id and api://mapdrive)")
+	fs.Var(&audiences, "audience", "accepted token audience, repeatable (or MAPDRIVE_AUDIENCES, comma-separated; default: --client-id and api://mapdrive)")
 	migrate := fs.Bool("migrate", os.Getenv("MAPDRIVE_MIGRATE") != "false", "apply pending database migrations at start (set false to run `migrate` as a separate release step)")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second per tenant, per replica")
 	rateBurst := fs.Int("rate-burst", 100, "burst per tenant")
@@ -58,6 +59,9 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	hc, err := httpClient(*authorityCA)
 	if err != nil {
 		return err
+	}
+	if len(audiences) == 0 && os.Getenv("MAPDRIVE_AUDIENCES") != "" {
+		audiences = strings.Split(os.Getenv("MAPDRIVE_AUDIENCES"), ",")
 	}
 	if len(audiences) == 0 {
 		audiences = stringList{*clientID, directory.DemoServiceAppURI}
@@ -99,22 +103,26 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	var cert tls.Certificate
-	if *certFile != "" {
-		cert, err = tls.LoadX509KeyPair(*certFile, *keyFile)
-	} else {
-		cert, err = httpx.DevCert(c.dataDir)
-	}
-	if err != nil {
-		return fmt.Errorf("TLS certificate: %w", err)
+	var tlsConfig *tls.Config
+	if !*plainHTTP {
+		var cert tls.Certificate
+		if *certFile != "" {
+			cert, err = tls.LoadX509KeyPair(*certFile, *keyFile)
+		} else {
+			cert, err = httpx.DevCert(c.dataDir)
+		}
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConfig = httpx.TLSConfig(cert)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a, TLSConfig: httpx.TLSConfig(cert), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: a, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
-	log.Info("mapdrive-service listening", "addr", ln.Addr().String(), "db", st.Dialect(), "authority", *authority, "portal", portal != nil)
+	log.Info("mapdrive-service listening", "addr", ln.Addr().String(), "db", st.Dialect(), "authority", *authority, "portal", portal != nil, "tls", tlsConfig != nil)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpx.Serve(gctx, srv, ln, *grace) })
 	g.Go(func() error { return releaseSeats(gctx, st, log) })

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/microsoft/go-mssqldb/azuread"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlserver"
 	"gorm.io/gorm"
@@ -95,7 +96,13 @@ func Open(ctx context.Context, addr string, kek crypto.KEK, log *slog.Logger, op
 	case DialectPostgres:
 		dial = postgres.Open(dsn)
 	case DialectSQLServer:
-		dial = sqlserver.Open(dsn)
+		if strings.Contains(strings.ToLower(dsn), "fedauth=") {
+			// Entra authentication (e.g. fedauth=ActiveDirectoryManagedIdentity
+			// on Azure SQL) goes through the azuread driver.
+			dial = sqlserver.New(sqlserver.Config{DriverName: azuread.DriverName, DSN: dsn})
+		} else {
+			dial = sqlserver.Open(dsn)
+		}
 	default:
 		sep := "?"
 		if strings.Contains(dsn, "?") {
