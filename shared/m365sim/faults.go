@@ -97,7 +97,8 @@ type Fault struct {
 	WindowSec int `json:"windowSec,omitempty"`
 	// Times limits how often the rule fires; 0 means without limit.
 	Times int `json:"times,omitempty"`
-	// Fired counts how often the rule fired. Read-only.
+	// Fired counts how often the rule acted: requests delayed, answered,
+	// armed to drop or paced; for a budget, requests throttled. Read-only.
 	Fired int `json:"fired,omitempty"`
 }
 
