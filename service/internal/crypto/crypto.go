@@ -141,3 +141,9 @@ func (k *DataKey) Open(ct []byte, cell Cell) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// LooksSealed reports whether b has the shape of a Seal result: the
+// version byte and room for a key version, nonce and tag.
+func LooksSealed(b []byte) bool {
+	return len(b) >= 5+12+16 && b[0] == cipherVersion
+}

@@ -119,6 +119,9 @@ func Open(ctx context.Context, addr string, kek crypto.KEK, log *slog.Logger, op
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
+	if err := registerGuard(db); err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)

@@ -379,3 +379,51 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestGuardRefusesPlaintext tries the gorm paths that could bypass the
+// sealer; each must fail, and the plaintext must not reach the database.
+func TestGuardRefusesPlaintext(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		st := fx.st
+		if err := st.PutTenant(ctx, contoso(fx.clock)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.CreateMapping(ctx, tidA, financeMapping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		leak := "https://contoso.sharepoint.com/sites/Finance-LEAK"
+		db := st.db.WithContext(ctx)
+		for name, f := range map[string]func() error{
+			"Update(col)": func() error { return db.Model(&mappingRow{}).Where("id = ?", m.ID).Update("site_url_enc", leak).Error },
+			"Update(col, bytes)": func() error {
+				return db.Model(&mappingRow{}).Where("id = ?", m.ID).Update("site_url_enc", []byte(leak)).Error
+			},
+			"Updates(map)": func() error {
+				return db.Model(&mappingRow{}).Where("id = ?", m.ID).Updates(map[string]any{"site_url_enc": []byte(leak)}).Error
+			},
+			"Updates(struct)": func() error {
+				return db.Model(&mappingRow{}).Where("id = ?", m.ID).Updates(&mappingRow{SiteURLEnc: []byte(leak)}).Error
+			},
+			"Save": func() error { return db.Save(&mappingRow{ID: m.ID, TenantID: tidA, SiteURLEnc: []byte(leak)}).Error },
+			"Create": func() error {
+				return db.Create(&mappingRow{ID: newID(), TenantID: tidA, SiteURLEnc: []byte(leak)}).Error
+			},
+			"Create(map)": func() error {
+				return db.Model(&mappingRow{}).Create(map[string]any{"id": newID(), "site_url_enc": []byte(leak)}).Error
+			},
+			"Table().Updates map": func() error {
+				return db.Table("mappings").Where("id = ?", m.ID).Updates(map[string]any{"site_url_enc": leak}).Error
+			},
+		} {
+			if err := f(); err == nil {
+				t.Errorf("%s with plaintext succeeded", name)
+			}
+		}
+		testenv.AssertAbsent(t, fx.db.Name, fx.db.Raw(t), "Finance-LEAK")
+		if got, err := st.Mapping(ctx, tidA, m.ID); err != nil || got.Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" {
+			t.Errorf("mapping after refused writes = %+v, %v", got, err)
+		}
+	})
+}
