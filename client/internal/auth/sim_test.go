@@ -252,3 +252,24 @@ func TestConsentBlocked(t *testing.T) {
 		t.Errorf("message %q / URL %q, want the admin-consent URL %s...", err, ce.AdminConsentURL, want)
 	}
 }
+
+// TestConsentBlockedInteractive meets the admin-approval page in the
+// browser; the user returns to the app without consent and sees the
+// admin-consent URL.
+func TestConsentBlockedInteractive(t *testing.T) {
+	sim := m365sim.StartForTest(t)
+	cfg := authtest.Config(sim, "northwind", nil)
+	cfg.APIScopes = nil
+	cfg.OpenURL = authtest.Browser(sim.HTTPClient(), "nina@northwind.com")
+	c, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Login(ctxT(t))
+	if !errors.Is(err, auth.ErrConsentRequired) {
+		t.Fatalf("Login in a tenant that blocks user consent: err = %v, want ErrConsentRequired", err)
+	}
+	if !strings.Contains(err.Error(), sim.AuthorityURL("northwind")+"/adminconsent?client_id=") {
+		t.Errorf("message %q lacks the admin-consent URL", err)
+	}
+}

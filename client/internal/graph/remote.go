@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
@@ -128,8 +129,53 @@ func (r *Remote) Delta(ctx context.Context, token string) ([]vfs.Item, string, e
 		if delta == "" {
 			return nil, "", errors.New("read changes of drive: last page has neither nextLink nor deltaLink")
 		}
-		return out, delta, nil
+		return orderChanges(out), delta, nil
 	}
+}
+
+// orderChanges makes a delta feed easy to apply in order: one entry per
+// item (its last state wins, as Graph documents), folders before what they
+// contain when both are in the feed, and tombstones last.
+func orderChanges(items []vfs.Item) []vfs.Item {
+	last := make(map[string]int, len(items))
+	for i, it := range items {
+		last[it.ID] = i
+	}
+	out := make([]vfs.Item, 0, len(last))
+	parent := make(map[string]string, len(last))
+	for i, it := range items {
+		if last[it.ID] == i {
+			out = append(out, it)
+			parent[it.ID] = it.ParentID
+		}
+	}
+	depth := make(map[string]int, len(out))
+	var depthOf func(id string, guard int) int
+	depthOf = func(id string, guard int) int {
+		if d, ok := depth[id]; ok {
+			return d
+		}
+		p, ok := parent[id]
+		if !ok || p == "" || guard > 10000 {
+			return 0
+		}
+		if _, inFeed := parent[p]; !inFeed {
+			return 0
+		}
+		d := 1 + depthOf(p, guard+1)
+		depth[id] = d
+		return d
+	}
+	for _, it := range out {
+		depthOf(it.ID, 0)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Deleted != out[j].Deleted {
+			return !out[i].Deleted
+		}
+		return depth[out[i].ID] < depth[out[j].ID]
+	})
+	return out
 }
 
 // DownloadURL implements vfs.Remote: GET .../content answers 302 with a
