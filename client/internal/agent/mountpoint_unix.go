@@ -37,8 +37,10 @@ func checkMountpoint(mp string) error {
 		}
 		return nil
 	}
+	if errors.Is(err, syscall.ENOTCONN) {
+		return nil // a dead FUSE mount from a killed agent: fusefs cleans it
+	}
 	if err != nil {
-		// ENOTCONN and friends: a dead FUSE mount left behind.
 		return apitype.NewError(apitype.CodeMountpointBusy, fmt.Sprintf("the mountpoint %s cannot be used: %v", mp, err),
 			"If a previous Mapdrive agent was killed, run `fusermount -u "+mp+"` and try again.")
 	}

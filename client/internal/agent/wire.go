@@ -1,0 +1,412 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/pkg/browser"
+
+	"github.com/mapdrive/mapdrive/client/internal/auth"
+	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/fusefs"
+	"github.com/mapdrive/mapdrive/client/internal/graph"
+	"github.com/mapdrive/mapdrive/client/internal/graph/transport"
+	"github.com/mapdrive/mapdrive/client/internal/ipc"
+	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/client/internal/svcclient"
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/logredact"
+	"github.com/mapdrive/mapdrive/shared/version"
+)
+
+// Parts are the real components the agent runs on, built from the
+// configuration by Build.
+type Parts struct {
+	Auth      *AuthAdapter
+	Graph     *graph.Client
+	Directory Directory
+	Mounter   Mounter
+	Service   *svcclient.Client // nil without service_url
+	Secrets   *keyring.Store
+}
+
+// NewLogger returns the agent's logger: text lines on w at cfg's level,
+// through the redacting handler.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	return slog.New(logredact.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})))
+}
+
+// RunFromConfig builds the agent's parts from cfg, listens on the
+// per-user socket and runs until ctx ends. It is `mapdrive agent`.
+func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) error {
+	log := NewLogger(stderr, cfg.LogLevel)
+	sock := cfg.Socket
+	if sock == "" {
+		var err error
+		if sock, err = ipc.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	ln, err := ipc.Listen(sock, log.With("component", "ipc"))
+	if err != nil {
+		if errors.Is(err, ipc.ErrAgentRunning) {
+			return apitype.NewError("agent_running", "a Mapdrive agent is already running for you on "+sock,
+				"Use it (`mapdrive status`), or stop it before starting another.")
+		}
+		return fmt.Errorf("start the local API: %w", err)
+	}
+	o := Options{Config: cfg, Listener: ln, Log: log}
+	if cfg.Configured() {
+		p, err := Build(cfg, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		o.Auth, o.Directory, o.Mounter, o.Secrets = p.Auth, p.Directory, p.Mounter, p.Secrets
+		if p.Service != nil {
+			o.Service = p.Service
+		}
+	} else {
+		log.Warn("Mapdrive is not configured (no client_id); the agent runs but cannot sign in")
+	}
+	a, err := New(o)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("local API listening", "socket", sock)
+	return a.Run(ctx)
+}
+
+// Build makes the real components from cfg.
+func Build(cfg config.Config, log *slog.Logger) (*Parts, error) {
+	secrets := keyring.New()
+	aa := &AuthAdapter{log: log.With("component", "auth"), open: browser.OpenURL}
+	authority := cfg.Authority
+	if cfg.TenantID != "" {
+		if u, err := url.Parse(authority); err == nil {
+			seg := strings.Split(strings.Trim(u.Path, "/"), "/")
+			if last := seg[len(seg)-1]; last == "organizations" || last == "common" || last == "" {
+				seg[len(seg)-1] = cfg.TenantID
+				u.Path = "/" + strings.Join(seg, "/")
+				authority = u.String()
+			}
+		}
+	}
+	var apiScopes []string
+	if cfg.ServiceURL != "" && cfg.ServiceScope != "" {
+		apiScopes = []string{cfg.ServiceScope}
+	}
+	ac, err := auth.New(auth.Config{
+		Authority: authority, ClientID: cfg.ClientID, APIScopes: apiScopes, CAFile: cfg.CAFile,
+		Keyring: secrets, OpenURL: aa.openURL, Logger: log.With("component", "auth"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up sign-in: %w", err)
+	}
+	aa.c = ac
+	gc, err := graph.New(graph.Config{Base: cfg.GraphURL, Tokens: ac, CAFile: cfg.CAFile, Logger: log.With("component", "graph")})
+	if err != nil {
+		return nil, fmt.Errorf("set up Microsoft Graph access: %w", err)
+	}
+	aa.graph = gc
+	p := &Parts{Auth: aa, Graph: gc, Secrets: secrets,
+		Directory: &graphDirectory{gc: gc, base: cfg.GraphURL},
+		Mounter:   &fuseMounter{gc: gc, log: log}}
+	if cfg.ServiceURL != "" {
+		hc, err := transport.NewClient(cfg.CAFile, false)
+		if err != nil {
+			return nil, fmt.Errorf("set up the Mapdrive service client: %w", err)
+		}
+		p.Service, err = svcclient.New(svcclient.Options{
+			BaseURL: cfg.ServiceURL, HTTP: hc, LeaseKey: cfg.LeaseKey, StateDir: cfg.StateDir,
+			ClientVersion: version.Version, Log: log.With("component", "service"),
+			Token: func(ctx context.Context) (string, error) {
+				tok, err := ac.Token(ctx, apiScopes)
+				if err != nil {
+					err = mapAuthErr(err)
+					if errors.Is(err, ErrOffline) {
+						return "", fmt.Errorf("%w: %w", svcclient.ErrUnreachable, err)
+					}
+				}
+				return tok, err
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// AuthAdapter adapts *auth.Client to Auth.
+type AuthAdapter struct {
+	c     *auth.Client  // set once in Build
+	graph *graph.Client // set once in Build; for the display name
+	log   *slog.Logger
+	open  func(string) error
+
+	mu          sync.Mutex
+	show        func(string) // guarded by mu: where the next sign-in URL goes
+	displayName string       // guarded by mu: cached from Graph
+}
+
+// Client returns the underlying auth client (tests use it).
+func (x *AuthAdapter) Client() *auth.Client { return x.c }
+
+// openURL is MSAL's browser hook: the URL goes to the status, then to the
+// browser. A browser that cannot open is not fatal: the user can open the
+// URL the CLI or tray shows.
+func (x *AuthAdapter) openURL(u string) error {
+	x.mu.Lock()
+	show := x.show
+	x.mu.Unlock()
+	if show != nil {
+		show(u)
+	}
+	if x.open != nil {
+		if err := x.open(u); err != nil {
+			x.log.Warn("could not open the browser; the sign-in page must be opened by hand", "err", err)
+		}
+	}
+	return nil
+}
+
+// LoginInteractive implements Auth.
+func (x *AuthAdapter) LoginInteractive(ctx context.Context, showURL func(string)) (Account, error) {
+	x.mu.Lock()
+	x.show = showURL
+	x.mu.Unlock()
+	defer func() { x.mu.Lock(); x.show = nil; x.mu.Unlock() }()
+	a, err := x.c.Login(ctx)
+	return x.account(ctx, a, err)
+}
+
+// LoginDeviceCode implements Auth.
+func (x *AuthAdapter) LoginDeviceCode(ctx context.Context, show func(DeviceCode)) (Account, error) {
+	a, err := x.c.LoginDeviceCode(ctx, func(p auth.DeviceCodePrompt) {
+		show(DeviceCode{Message: p.Message, UserCode: p.UserCode, VerificationURL: p.VerificationURL, ExpiresAt: p.ExpiresAt})
+	})
+	return x.account(ctx, a, err)
+}
+
+// Account implements Auth.
+func (x *AuthAdapter) Account(ctx context.Context) (Account, error) {
+	a, err := x.c.Account(ctx)
+	return x.account(ctx, a, err)
+}
+
+func (x *AuthAdapter) account(ctx context.Context, a auth.Account, err error) (Account, error) {
+	if err != nil && a.HomeAccountID == "" {
+		return Account{}, mapAuthErr(err)
+	}
+	out := Account{Username: a.Username, TenantID: a.TenantID, UserID: a.ObjectID}
+	x.mu.Lock()
+	out.DisplayName = x.displayName
+	x.mu.Unlock()
+	if out.DisplayName == "" && x.graph != nil {
+		if me, gerr := x.graph.Me(ctx); gerr == nil {
+			x.mu.Lock()
+			x.displayName = me.DisplayName
+			x.mu.Unlock()
+			out.DisplayName = me.DisplayName
+		}
+	}
+	if err != nil {
+		// Signed in to Graph, but the service API refused the account.
+		return out, mapAuthErr(err)
+	}
+	return out, nil
+}
+
+// Logout implements Auth.
+func (x *AuthAdapter) Logout(ctx context.Context) error {
+	x.mu.Lock()
+	x.displayName = ""
+	x.mu.Unlock()
+	return mapAuthErr(x.c.Logout(ctx))
+}
+
+// mapAuthErr wraps auth, graph and keyring errors with the agent's sentinels.
+func mapAuthErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *auth.ConsentError
+	switch {
+	case errors.As(err, &ce):
+		return &ConsentError{AdminConsentURL: ce.AdminConsentURL, Err: err}
+	case errors.Is(err, auth.ErrNotSignedIn):
+		return fmt.Errorf("%w: %w", ErrNotSignedIn, err)
+	case errors.Is(err, auth.ErrSignInExpired), errors.Is(err, vfs.ErrUnauthenticated):
+		return fmt.Errorf("%w: %w", ErrSignInExpired, err)
+	case errors.Is(err, auth.ErrOffline), errors.Is(err, vfs.ErrOffline):
+		return fmt.Errorf("%w: %w", ErrOffline, err)
+	case errors.Is(err, keyring.ErrUnavailable):
+		return fmt.Errorf("%w: %w", ErrKeyringUnavailable, err)
+	case errors.Is(err, vfs.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// graphDirectory adapts *graph.Client to Directory.
+type graphDirectory struct {
+	gc   *graph.Client
+	base string // Graph base URL, e.g. https://graph.microsoft.com/v1.0
+}
+
+func fromGraph(d graph.Drive) RemoteDrive {
+	return RemoteDrive{ID: d.ID, Name: d.Name, Kind: string(d.Kind), SiteURL: d.SiteURL, Library: d.Library, ReadOnly: d.ReadOnly}
+}
+
+func (g *graphDirectory) Discover(ctx context.Context) ([]RemoteDrive, error) {
+	ds, err := g.gc.Drives(ctx)
+	out := make([]RemoteDrive, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, fromGraph(d))
+	}
+	return out, mapAuthErr(err)
+}
+
+func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDrive, error) {
+	switch t.Kind {
+	case apitype.TargetOneDrive:
+		d, err := g.gc.MyDrive(ctx)
+		return fromGraph(d), mapAuthErr(err)
+	case apitype.TargetSharePoint:
+		d, err := g.gc.DriveByURL(ctx, t.SiteURL, t.LibraryName)
+		return fromGraph(d), mapAuthErr(err)
+	case apitype.TargetDriveID:
+		return g.byPath(ctx, "/drives/"+url.PathEscape(t.DriveID), "sharepoint")
+	case apitype.TargetTeam:
+		return g.byPath(ctx, "/groups/"+url.PathEscape(t.GroupID)+"/drive", "team")
+	}
+	return RemoteDrive{}, fmt.Errorf("mapping target kind %q is not supported by this version of Mapdrive", t.Kind)
+}
+
+// byPath reads one drive resource: GET {graph}/drives/{id} or
+// /groups/{id}/drive. graph has no typed call for these; its paced client
+// adds the token.
+func (g *graphDirectory) byPath(ctx context.Context, path, kind string) (RemoteDrive, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(g.base, "/")+path, nil)
+	if err != nil {
+		return RemoteDrive{}, err
+	}
+	resp, err := g.gc.HTTPClient().Do(req)
+	if err != nil {
+		return RemoteDrive{}, fmt.Errorf("%w: get %s: %w", ErrOffline, path, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
+		return RemoteDrive{}, fmt.Errorf("%w: %s answered %s", ErrNotFound, path, resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return RemoteDrive{}, fmt.Errorf("%w: %s answered %s", ErrSignInExpired, path, resp.Status)
+	case resp.StatusCode/100 != 2:
+		return RemoteDrive{}, fmt.Errorf("get %s: %s", path, resp.Status)
+	}
+	var d struct {
+		ID, Name, WebURL string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return RemoteDrive{}, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return RemoteDrive{ID: d.ID, Name: d.Name, Kind: kind}, nil
+}
+
+// fuseMounter mounts drives with vfs and fusefs.
+type fuseMounter struct {
+	gc  *graph.Client
+	log *slog.Logger
+}
+
+func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) {
+	log := f.log.With("mount", spec.Key)
+	fsys, err := vfs.New(ctx, vfs.Options{
+		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
+		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
+		PollInterval: spec.Poll, ReadOnly: spec.ReadOnly, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the drive's cache: %w", mapAuthErr(err))
+	}
+	pins := spec.Pins
+	if spec.PinAll {
+		pins = append(pins, "/")
+	}
+	for _, p := range pins {
+		if err := fsys.Pin(ctx, p, true); err != nil {
+			log.Warn("could not keep a folder offline", "err", err)
+		}
+	}
+	m, err := fusefs.Mount(ctx, fsys, spec.Mountpoint, fusefs.Options{Logger: log, VolumeName: spec.Drive.Name})
+	if err != nil {
+		fsys.Close()
+		return nil, err
+	}
+	return &fuseMount{fs: fsys, m: m}, nil
+}
+
+// fuseMount is a mounted vfs.FS.
+type fuseMount struct {
+	fs *vfs.FS
+	m  *fusefs.Mounted
+}
+
+func (m *fuseMount) Unmount(ctx context.Context) error {
+	if err := m.m.Unmount(); err != nil {
+		return err
+	}
+	return m.fs.Close()
+}
+
+func (m *fuseMount) Pin(ctx context.Context, path string, pinned bool) error {
+	return m.fs.Pin(ctx, path, pinned)
+}
+
+// SetUploadsPaused pauses the upload queue when the vfs supports it.
+func (m *fuseMount) SetUploadsPaused(paused bool) {
+	if p, ok := any(m.fs).(interface{ SetUploadsPaused(bool) }); ok {
+		p.SetUploadsPaused(paused)
+	}
+}
+
+func (m *fuseMount) Stats() MountStats {
+	s := m.fs.Status()
+	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed}
+	for _, t := range s.Transfers {
+		dir := apitype.Download
+		if t.Upload {
+			dir = apitype.Upload
+		}
+		out.Transfers = append(out.Transfers, apitype.Transfer{ID: string(dir) + ":" + t.Path, Path: t.Path,
+			Direction: dir, Done: t.Done, Total: t.Total, State: "active"})
+	}
+	for _, c := range s.Conflicts {
+		out.Conflicts = append(out.Conflicts, apitype.Conflict{Path: c.Path, ConflictPath: c.ConflictPath, Time: c.Time})
+	}
+	for _, e := range s.Errors {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeUploadFailed, Message: e.Path + ": " + e.Err,
+			Action: "Mapdrive keeps the change and retries on its own.", Time: e.Time})
+	}
+	if s.QuotaFull {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",
+			Action: "Free space in the drive (or ask for more); your changes stay in the cache meanwhile."})
+	}
+	return out
+}
