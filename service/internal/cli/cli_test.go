@@ -66,7 +66,7 @@ func TestCommands(t *testing.T) {
 	if !strings.Contains(out, directory.DemoContosoID) || !strings.Contains(out, "Fabrikam Inc") {
 		t.Errorf("tenant list: %s", out)
 	}
-	if out, code := run(t, ctx, "keys", "rotate", d, "--reencrypt", "--batch", "1"); code != 0 || strings.Count(out, "data key v2") != 2 {
+	if out, code := run(t, ctx, "keys", "rotate", d, "--reencrypt", "--batch", "1", "--retire-after", "10ms"); code != 0 || strings.Count(out, "data key v2") != 2 || strings.Count(out, "1 old data keys destroyed") != 2 {
 		t.Fatalf("keys rotate: %s", out)
 	}
 	out, code = run(t, ctx, "backup", d)

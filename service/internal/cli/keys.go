@@ -17,6 +17,7 @@ func cmdKeys(ctx context.Context, args []string, opts Options) error {
 	reencrypt := fs.Bool("reencrypt", false, "also rotate every tenant's data key and re-encrypt its rows (online, in batches, resumable)")
 	batch := fs.Int("batch", 100, "rows per transaction when re-encrypting")
 	tenant := fs.String("tenant", "", "re-encrypt only this tenant")
+	retireAfter := fs.Duration("retire-after", 75*time.Second, "wait this long after re-encrypting, for every replica's data-key cache (1 minute) to expire, before destroying old data keys")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -53,11 +54,27 @@ func cmdKeys(ctx context.Context, args []string, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("%w (run again to resume)", err)
 		}
-		fmt.Fprintf(opts.Stdout, "tenant %s: data key v%d, %d rows re-encrypted in %s, %d old keys destroyed\n",
-			id, res.Version, res.Rows, time.Since(start).Round(time.Millisecond), res.KeysRetired)
+		fmt.Fprintf(opts.Stdout, "tenant %s: data key v%d, %d rows re-encrypted in %s\n",
+			id, res.Version, res.Rows, time.Since(start).Round(time.Millisecond))
+	}
+	if *retireAfter > 0 {
+		fmt.Fprintf(opts.Stdout, "waiting %s for every replica to use the new data keys\n", *retireAfter)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted before old keys were destroyed (run again to finish): %w", ctx.Err())
+		case <-time.After(*retireAfter):
+		}
+	}
+	for _, id := range ids {
+		res, err := st.RetireOldKeys(ctx, id, *batch)
+		if err != nil {
+			return fmt.Errorf("%w (run again to resume)", err)
+		}
 		if res.StillOnOlder > 0 {
 			fmt.Fprintf(opts.Stdout, "tenant %s: %d rows were written on an old key meanwhile; run again\n", id, res.StillOnOlder)
+			continue
 		}
+		fmt.Fprintf(opts.Stdout, "tenant %s: %d late rows re-encrypted, %d old data keys destroyed\n", id, res.Rows, res.KeysRetired)
 	}
 	return nil
 }

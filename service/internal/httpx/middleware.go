@@ -104,9 +104,12 @@ func Observe(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 			d := time.Since(start)
 			m.requests.WithLabelValues(route, r.Method, itoa(code)).Inc()
 			m.duration.WithLabelValues(route).Observe(d.Seconds())
-			lvl := slog.LevelDebug
-			if code >= 500 {
+			lvl := slog.LevelDebug // successes: debug, to keep info logs small at thousands of validations/s
+			switch {
+			case code >= 500:
 				lvl = slog.LevelWarn
+			case code >= 400:
+				lvl = slog.LevelInfo
 			}
 			log.Log(r.Context(), lvl, "request", "route", route, "method", r.Method, "status", code, "ms", float64(d.Microseconds())/1000, "tenant", info.Tenant)
 		}()

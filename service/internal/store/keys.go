@@ -79,7 +79,7 @@ func (s *Store) tenantKeysFor(ctx context.Context, db *gorm.DB, tid string, fres
 		s.keys.mu.Lock()
 		tk := s.keys.tenants[tid]
 		s.keys.mu.Unlock()
-		if tk != nil && s.now().Sub(tk.loaded) < s.ttl*12 {
+		if tk != nil && s.now().Sub(tk.loaded) < s.keyTTL {
 			return tk, nil
 		}
 	}

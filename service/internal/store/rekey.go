@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -78,19 +79,17 @@ var encTables = []encTable{
 type ReencryptResult struct {
 	Version      uint32 // the data key version rows are now sealed with
 	Rows         int    // rows re-encrypted by this run
-	KeysRetired  int    // old data key versions destroyed
-	StillOnOlder int    // rows a concurrent writer left on an old key; run again
+	KeysRetired  int    // old data key versions destroyed (RetireOldKeys)
+	StillOnOlder int    // rows still on an old key; run again
 }
 
 // Reencrypt rotates tenant tid's data key and re-encrypts its rows under
 // the new version, online, batch rows per transaction. If an earlier run
 // was interrupted (rows remain on older versions), it resumes with the
-// current version instead of making another. Old versions are destroyed
-// once no row uses them.
+// current version instead of making another. Old versions stay: other
+// replicas may still seal with them until their key cache expires
+// (KeyCacheTTL); RetireOldKeys destroys them after that.
 func (s *Store) Reencrypt(ctx context.Context, tid string, batch int) (ReencryptResult, error) {
-	if batch <= 0 {
-		batch = 100
-	}
 	var res ReencryptResult
 	db := s.db.WithContext(ctx)
 	var maxV *uint32
@@ -101,18 +100,29 @@ func (s *Store) Reencrypt(ctx context.Context, tid string, batch int) (Reencrypt
 		return res, fmt.Errorf("reencrypt %s: %w", tid, ErrNotFound)
 	}
 	target := *maxV
+	var versions int64
+	if err := db.Model(&tenantKeyRow{}).Where("tenant_id = ?", tid).Count(&versions).Error; err != nil {
+		return res, fmt.Errorf("reencrypt %s: %w", tid, err)
+	}
 	older, err := s.rowsBelow(ctx, tid, target)
 	if err != nil {
 		return res, err
 	}
-	if older == 0 {
+	if older == 0 && versions == 1 { // not a resumed run: make the new key
 		target++
 		if err := s.newTenantKey(ctx, db, tid, target); err != nil {
 			return res, err
 		}
 	}
-	res.Version = target
-	newKey, err := s.keyVersion(ctx, db, tid, target)
+	return s.reencryptTo(ctx, tid, target, batch)
+}
+
+func (s *Store) reencryptTo(ctx context.Context, tid string, target uint32, batch int) (ReencryptResult, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	res := ReencryptResult{Version: target}
+	newKey, err := s.keyVersion(ctx, s.db.WithContext(ctx), tid, target)
 	if err != nil {
 		return res, err
 	}
@@ -132,14 +142,29 @@ func (s *Store) Reencrypt(ctx context.Context, tid string, batch int) (Reencrypt
 	if res.StillOnOlder, err = s.rowsBelow(ctx, tid, target); err != nil {
 		return res, err
 	}
-	if res.StillOnOlder == 0 {
-		del := db.Where("tenant_id = ? AND version < ?", tid, target).Delete(&tenantKeyRow{})
-		if del.Error != nil {
-			return res, fmt.Errorf("retire old data keys of %s: %w", tid, del.Error)
-		}
-		res.KeysRetired = int(del.RowsAffected)
-		s.keys.evict(tid)
+	return res, nil
+}
+
+// RetireOldKeys finishes a rotation once every replica uses the newest
+// data key (KeyCacheTTL after Reencrypt): it re-encrypts rows written
+// meanwhile under an old version, then destroys the old versions if no
+// row uses them.
+func (s *Store) RetireOldKeys(ctx context.Context, tid string, batch int) (ReencryptResult, error) {
+	db := s.db.WithContext(ctx)
+	var maxV *uint32
+	if err := db.Model(&tenantKeyRow{}).Where("tenant_id = ?", tid).Select("MAX(version)").Scan(&maxV).Error; err != nil || maxV == nil {
+		return ReencryptResult{}, fmt.Errorf("retire keys of %s: %w", tid, errors.Join(err, ErrNotFound))
 	}
+	res, err := s.reencryptTo(ctx, tid, *maxV, batch)
+	if err != nil || res.StillOnOlder > 0 {
+		return res, err
+	}
+	del := db.Where("tenant_id = ? AND version < ?", tid, *maxV).Delete(&tenantKeyRow{})
+	if del.Error != nil {
+		return res, fmt.Errorf("retire old data keys of %s: %w", tid, del.Error)
+	}
+	res.KeysRetired = int(del.RowsAffected)
+	s.keys.evict(tid)
 	return res, nil
 }
 

@@ -50,6 +50,11 @@ type Options struct {
 	// cached in this replica (default 5s). Writes through this Store
 	// evict at once; other replicas see them within the TTL.
 	CacheTTL time.Duration
+	// KeyCacheTTL is how long a replica keeps unwrapped data keys, and so
+	// how long it may go on sealing with a key after a rotation (default
+	// one minute). RetireOldKeys must not run sooner than this after
+	// Reencrypt.
+	KeyCacheTTL time.Duration
 	// MaxOpenConns caps the connection pool (default 16).
 	MaxOpenConns int
 	// Now is the clock (default time.Now).
@@ -64,6 +69,7 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	ttl     time.Duration
+	keyTTL  time.Duration
 	secrets *crypto.Secrets // set in Open, immutable after
 
 	keys  keyCache
@@ -142,6 +148,10 @@ func Open(ctx context.Context, addr string, kek crypto.KEK, log *slog.Logger, op
 	if s.ttl == 0 {
 		s.ttl = 5 * time.Second
 	}
+	s.keyTTL = opts.KeyCacheTTL
+	if s.keyTTL == 0 {
+		s.keyTTL = time.Minute
+	}
 	s.keys.init()
 	s.cfg.init()
 	s.seen.at = map[string]time.Time{}
@@ -189,6 +199,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Dialect returns the database dialect.
 func (s *Store) Dialect() string { return s.dialect }
+
+// KeyCacheTTL returns how long replicas cache data keys.
+func (s *Store) KeyCacheTTL() time.Duration { return s.keyTTL }
 
 // Secrets returns the keys derived from the server secret.
 func (s *Store) Secrets() *crypto.Secrets { return s.secrets }

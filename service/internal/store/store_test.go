@@ -185,8 +185,28 @@ func TestLifecycleLeavesNoPlaintext(t *testing.T) {
 			t.Fatalf("RewrapKeys = %d, %v", n, err)
 		}
 		res, err := st.Reencrypt(ctx, tidA, 1)
-		if err != nil || res.Version != 2 || res.Rows < 6 || res.KeysRetired != 1 || res.StillOnOlder != 0 {
+		if err != nil || res.Version != 2 || res.Rows < 6 || res.StillOnOlder != 0 {
 			t.Fatalf("Reencrypt = %+v, %v", res, err)
+		}
+		// A replica still on the old key writes meanwhile; retiring
+		// re-encrypts that row before destroying the old key.
+		k1, err := st.keyVersion(ctx, st.db, tidA, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := newID()
+		lateRow := domainRow{ID: late, TenantID: tidA, BlindIndex: "late", KeyVersion: 1}
+		lateRow.DomainEnc, _ = k1.Seal([]byte("late.contoso.com"), crypto.Cell{Tenant: tidA, Table: "tenant_domains", Column: "domain", Row: late})
+		if err := st.db.Create(&lateRow).Error; err != nil {
+			t.Fatal(err)
+		}
+		st.cfg.evict(tidA)
+		res, err = st.RetireOldKeys(ctx, tidA, 10)
+		if err != nil || res.Rows != 1 || res.KeysRetired != 1 || res.StillOnOlder != 0 {
+			t.Fatalf("RetireOldKeys = %+v, %v", res, err)
+		}
+		if tt, err := st.Tenant(ctx, tidA); err != nil || len(tt.Domains) != 3 {
+			t.Fatalf("tenant after retiring = %+v, %v", tt, err)
 		}
 		fx.assertNoPlaintext(t, "re-encryption")
 		if ms, err := st.Mappings(ctx, tidA); err != nil || len(ms) != 2 || ms[1].Target.LibraryName != "Quarterly Reports Lib" {
@@ -319,8 +339,11 @@ func TestReencryptResumes(t *testing.T) {
 			t.Fatalf("reencryptBatch = %d, %v", n, err)
 		}
 		res, err := st.Reencrypt(ctx, tidA, 2)
-		if err != nil || res.Version != 2 || res.KeysRetired != 1 {
-			t.Fatalf("resumed Reencrypt = %+v, %v (want version 2, one key retired)", res, err)
+		if err != nil || res.Version != 2 || res.StillOnOlder != 0 {
+			t.Fatalf("resumed Reencrypt = %+v, %v (want version 2)", res, err)
+		}
+		if res, err := st.RetireOldKeys(ctx, tidA, 2); err != nil || res.KeysRetired != 1 {
+			t.Fatalf("RetireOldKeys = %+v, %v", res, err)
 		}
 		if ms, err := st.Mappings(ctx, tidA); err != nil || len(ms) != 3 {
 			t.Fatalf("Mappings = %d, %v", len(ms), err)
