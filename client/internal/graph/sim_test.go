@@ -497,3 +497,58 @@ func TestRenewOnExpiredToken(t *testing.T) {
 		t.Errorf("metadata answers: %d×401, %d×200; want one of each (expired, then renewed)", got401, got200)
 	}
 }
+
+// TestReadRangeResumesAfterDrop cuts download connections mid-body; the
+// reader resumes from where each one broke.
+func TestReadRangeResumesAfterDrop(t *testing.T) {
+	sim := m365sim.StartForTest(t)
+	gc := newClient(t, sim, "alice@contoso.com", graph.PacerOptions{})
+	ctx := ctxT(t)
+	my, err := gc.MyDrive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := graph.NewDrive(gc, my.ID)
+	root, err := r.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pics, err := r.List(ctx, findChild(t, mustList(t, r, root.ID), "Pictures").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := findChild(t, pics, "sample.bin")
+	u, err := r.DownloadURL(ctx, sample.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := reader(t)
+	clean := read(r.ReadRange(ctx, u, 1000, sample.Size))
+	if int64(len(clean)) != sample.Size-1000 {
+		t.Fatalf("clean read = %d bytes, want %d", len(clean), sample.Size-1000)
+	}
+	if _, err := sim.Admin().AddFault(ctx, m365sim.Fault{Kind: m365sim.FaultDrop, Routes: []m365sim.RouteClass{m365sim.RouteDownload},
+		AfterBytes: 50000, Times: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got := read(r.ReadRange(ctx, u, 1000, sample.Size))
+	if !bytes.Equal(got, clean) {
+		t.Errorf("read through two dropped connections = %d bytes, differs from the clean %d", len(got), len(clean))
+	}
+	fs, err := sim.Admin().Faults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs.Faults) != 1 || fs.Faults[0].Fired != 2 {
+		t.Errorf("drop fault fired %+v, want twice", fs.Faults)
+	}
+}
+
+func mustList(t *testing.T, r *graph.Remote, id string) []vfs.Item {
+	t.Helper()
+	items, err := r.List(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
