@@ -58,6 +58,9 @@ type env struct {
 	logs   *syncBuffer
 	client *http.Client
 
+	kekPath   string
+	validator *authn.Validator
+
 	contoso, fabrikam *directory.Tenant
 	financeGroup      string
 	marketingGroup    string
@@ -70,7 +73,8 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	sim := m365sim.StartForTest(t)
 	logs := &syncBuffer{}
 	log := logredact.NewJSON(logs, slog.LevelDebug)
-	kek, err := crypto.OpenLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
+	kekPath := filepath.Join(t.TempDir(), "kek.json")
+	kek, err := crypto.OpenLocalKEK(kekPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +98,7 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	}
 	srv := httptest.NewTLSServer(a)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, client: srv.Client()}
+	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, client: srv.Client(), kekPath: kekPath, validator: v}
 	e.contoso = sim.Directory().Tenant("contoso")
 	e.fabrikam = sim.Directory().Tenant("fabrikam")
 	e.financeGroup = e.contoso.Group("Finance Team").ID
@@ -207,3 +211,26 @@ func (e *env) financeMapping() apitype.AdminMapping {
 }
 
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// replica starts a second API server on the same database and KEK, as a
+// second container would.
+func (e *env) replica() *httptest.Server {
+	e.t.Helper()
+	kek, err := crypto.OpenLocalKEK(e.kekPath)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	log := logredact.NewJSON(e.logs, slog.LevelDebug)
+	st, err := store.Open(e.t.Context(), e.db.Addr, kek, log, store.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	a, err := New(Config{Store: st, Validator: e.validator, Log: log, RateLimit: 1000, RateBurst: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(a)
+	e.t.Cleanup(srv.Close)
+	return srv
+}
