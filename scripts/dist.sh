@@ -159,7 +159,7 @@ gobuild() {
     dir=$pkg pkg=.
   fi
   ls "$dir/${pkg#./}"/*.go >/dev/null 2>&1 || die "$pkg has no Go files yet: cannot build $(basename "$out")"
-  go -C "$dir" build -trimpath -ldflags "$ldflags" "$@" -o "$out" "$pkg" ||
+  go -C "$dir" build -ldflags "$ldflags" "$@" -o "$out" "$pkg" ||
     die "building $pkg for ${GOOS:-linux}/${GOARCH:-amd64} failed (see above)"
 }
 
@@ -195,7 +195,7 @@ build_darwin() {
     log=$(mktemp)
     local src=$REPO pkg=$PKG_CLI
     [[ $pkg == /* ]] && src=$pkg pkg=.
-    if GOOS=darwin GOARCH=$arch CGO_ENABLED=0 go -C "$src" build -trimpath \
+    if GOOS=darwin GOARCH=$arch CGO_ENABLED=0 go -C "$src" build \
       -ldflags "-s -w -X github.com/mapdrive/mapdrive/shared/version.Version=$VERSION" \
       -o "$dir/mapdrive" "$pkg" >"$log" 2>&1; then
       tar -C "$dir" -czf "$out/mapdrive_${VERSION}_darwin_${arch}.tar.gz" mapdrive

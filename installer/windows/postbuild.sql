@@ -17,3 +17,11 @@ UPDATE `CustomAction` SET `Type` = 51
 -- Public properties must be secure to reach the server side of a managed
 -- (Intune, SYSTEM) install; the upgrade properties must be too.
 UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;SERVICESCOPE;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB' WHERE `Property` = 'SecureCustomProperties'
+-- Put the install folder on the system PATH, so `mapdrive status` works in
+-- any terminal: appended ([~];) on install, taken out again on uninstall.
+-- wixl has no Environment element, so the table and its two standard
+-- actions are added here.
+CREATE TABLE `Environment` (`Environment` CHAR(72) NOT NULL, `Name` CHAR(255) NOT NULL LOCALIZABLE, `Value` CHAR(255) LOCALIZABLE, `Component_` CHAR(72) NOT NULL PRIMARY KEY `Environment`)
+INSERT INTO `Environment` (`Environment`, `Name`, `Value`, `Component_`) VALUES ('PathMapdrive', '=-*PATH', '[~];[INSTALLDIR]', 'AgentCLI')
+INSERT INTO `InstallExecuteSequence` (`Action`, `Sequence`) VALUES ('RemoveEnvironmentStrings', 3300)
+INSERT INTO `InstallExecuteSequence` (`Action`, `Sequence`) VALUES ('WriteEnvironmentStrings', 5200)

@@ -240,6 +240,23 @@ func TestMSITables(t *testing.T) {
 		}
 	})
 
+	t.Run("Environment", func(t *testing.T) {
+		env, err := ExportTable(context.Background(), d.msi, "Environment")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// = set on install, - remove on uninstall, * system; [~]; appends.
+		if len(env.Rows) != 1 || env.Rows[0]["Name"] != "=-*PATH" || env.Rows[0]["Value"] != "[~];[INSTALLDIR]" ||
+			env.Rows[0]["Component_"] != "AgentCLI" {
+			t.Errorf("Environment = %v, want PATH appended with [INSTALLDIR] by AgentCLI", env.Rows)
+		}
+		for action, want := range map[string]string{"WriteEnvironmentStrings": "5200", "RemoveEnvironmentStrings": "3300"} {
+			if seq, ok := tabs["InstallExecuteSequence"].Value("Action", action, "Sequence"); !ok || seq != want {
+				t.Errorf("%s sequence = %q, want %s", action, seq, want)
+			}
+		}
+	})
+
 	t.Run("SummaryInformation", func(t *testing.T) {
 		info, err := SummaryInfo(context.Background(), d.msi)
 		if err != nil {

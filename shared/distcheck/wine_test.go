@@ -16,6 +16,7 @@ const (
 	runKey       = `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`
 	uninstallKey = `HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\`
 	installDir   = `C:\Program Files\Mapdrive`
+	envKey       = `HKLM\System\CurrentControlSet\Control\Session Manager\Environment`
 )
 
 // buildOlderMSI packages the already built Windows binaries as an MSI of
@@ -81,6 +82,24 @@ func TestMSIUnderWine(t *testing.T) {
 			t.Fatalf("%s: msiexec exit %d\n%s\n%s", step, code, out, lastLines(string(log), 30))
 		}
 		return code, string(log)
+	}
+	systemPath := func() string {
+		t.Helper()
+		v, _, err := w.RegQuery(ctx, envKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v["PATH"].Data
+	}
+	pathEntries := func() int {
+		t.Helper()
+		n := 0
+		for _, p := range strings.Split(systemPath(), ";") {
+			if strings.EqualFold(strings.TrimSuffix(p, `\`), installDir) {
+				n++
+			}
+		}
+		return n
 	}
 	policy := func() map[string]RegValue {
 		t.Helper()
@@ -166,6 +185,9 @@ func TestMSIUnderWine(t *testing.T) {
 	if ver, found := registered(pc1); !found || ver != v1 {
 		t.Errorf("install %s: product %s registered %v with version %q", v1, pc1, found, ver)
 	}
+	if n := pathEntries(); n != 1 {
+		t.Errorf("install %s: system PATH %q has %s %d times, want once", v1, systemPath(), installDir, n)
+	}
 	code, out, err := w.Run(ctx, installDir+`\mapdrive.exe`, "version")
 	if err != nil || code != 0 || !strings.Contains(out, d.version) {
 		t.Errorf("wine mapdrive.exe version: exit %d, %v, output %q; want %s", code, err, lastLines(out, 5), d.version)
@@ -197,6 +219,9 @@ func TestMSIUnderWine(t *testing.T) {
 	}
 	if ver, found := registered(pc3); !found || ver != MSIVersion(v3) {
 		t.Errorf("upgrade to %s: product %s registered %v with version %q", v3, pc3, found, ver)
+	}
+	if n := pathEntries(); n != 1 {
+		t.Errorf("upgrade to %s: system PATH %q has %s %d times, want once", v3, systemPath(), installDir, n)
 	}
 
 	// 4. Downgrade to v1 is refused and changes nothing.
@@ -232,6 +257,9 @@ func TestMSIUnderWine(t *testing.T) {
 	}
 	if fileExists(shortcut) {
 		t.Errorf("after uninstall: %s still exists", shortcut)
+	}
+	if n := pathEntries(); n != 0 {
+		t.Errorf("after uninstall: system PATH %q still has %s", systemPath(), installDir)
 	}
 	t.Logf("wine install/upgrade/downgrade/uninstall cycle: %v", time.Since(start).Round(time.Millisecond))
 }
