@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -73,11 +74,12 @@ type Options struct {
 // on fyne's UI goroutine, except SetStatus and SetAgentDown, which may be
 // called from any goroutine.
 type UI struct {
-	o        Options      // constant after construction
-	log      *slog.Logger // constant after construction
-	notifier *Notifier    // constant after construction
-	win      fyne.Window  // constant after construction
-	view     *mainView    // constant after construction
+	o        Options        // constant after construction
+	log      *slog.Logger   // constant after construction
+	notifier *Notifier      // constant after construction
+	win      fyne.Window    // constant after construction
+	view     *mainView      // constant after construction
+	wg       sync.WaitGroup // agent calls in flight
 
 	// The fields below belong to the UI goroutine.
 	st         apitype.Status
@@ -106,10 +108,19 @@ func New(o Options) (*UI, error) {
 	if o.Go == nil {
 		o.Go = func(f func()) { go f() }
 	}
+	u := &UI{badge: -1}
+	run := o.Go
+	o.Go = func(f func()) { // every agent call is waited for by Close
+		u.wg.Add(1)
+		run(func() {
+			defer u.wg.Done()
+			f()
+		})
+	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
 	}
-	u := &UI{o: o, log: o.Log, badge: -1}
+	u.o, u.log = o, o.Log
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.notifier = NewNotifier(func(n Notice) {
 		o.App.SendNotification(fyne.NewNotification(n.Title, n.Content))
@@ -124,8 +135,11 @@ func New(o Options) (*UI, error) {
 	return u, nil
 }
 
-// Close cancels agent calls in flight.
-func (u *UI) Close() { u.cancel() }
+// Close cancels the agent calls in flight and waits for them.
+func (u *UI) Close() {
+	u.cancel()
+	u.wg.Wait()
+}
 
 // Window returns the main window.
 func (u *UI) Window() fyne.Window { return u.win }
@@ -171,8 +185,13 @@ func (u *UI) SetAgentDown(err error) {
 
 // refresh redraws the tray icon, the menu and the window from u.st.
 func (u *UI) refresh() {
-	b := BadgeAttention
-	if u.agentErr == nil && u.haveStatus {
+	var b Badge
+	switch {
+	case u.agentErr != nil:
+		b = BadgeAttention
+	case !u.haveStatus:
+		b = BadgeOffline // connecting
+	default:
 		b = BadgeFor(u.st)
 	}
 	dt, isDesktop := u.o.App.(desktop.App)

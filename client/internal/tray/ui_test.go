@@ -118,8 +118,8 @@ func TestMenuFollowsStatus(t *testing.T) {
 	if got := h.menuLabels(); !slices.Equal(got, want) {
 		t.Errorf("menu before any status = %q, want %q", got, want)
 	}
-	if h.ui.Badge() != BadgeAttention {
-		t.Errorf("badge before any status = %v, want attention", h.ui.Badge())
+	if h.ui.Badge() != BadgeOffline {
+		t.Errorf("badge before any status = %v, want offline", h.ui.Badge())
 	}
 
 	h.ui.SetStatus(demoStatus())
@@ -172,6 +172,9 @@ func TestMenuFollowsStatus(t *testing.T) {
 	h.ui.SetAgentDown(errors.New("nothing answers on the socket"))
 	if got := h.menuLabels()[0]; got != "The Mapdrive agent is not running" {
 		t.Errorf("menu status with the agent down = %q", got)
+	}
+	if h.ui.Badge() != BadgeAttention {
+		t.Errorf("badge with the agent down = %v, want attention", h.ui.Badge())
 	}
 	if !h.hasText("cannot reach its agent") {
 		t.Errorf("the window does not say the agent is unreachable: %q", h.texts())

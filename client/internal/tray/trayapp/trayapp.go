@@ -76,11 +76,16 @@ func Run(ctx context.Context, o Options) error {
 		defer close(done)
 		follow(ctx, lc, ui, starter, o.Log)
 	}()
+	appDone := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		fyne.Do(a.Quit)
+		select {
+		case <-ctx.Done(): // a signal, or Quit from the menu
+			fyne.Do(a.Quit)
+		case <-appDone:
+		}
 	}()
 	a.Run()
+	close(appDone)
 	cancel()
 	<-done
 	return nil

@@ -204,11 +204,7 @@ func realWindow(t *testing.T) {
 			t.Errorf("tray menu %q lacks %q", labels, want)
 		}
 	}
-	if v, err := watcher.Property(ctx, item, "IconPixmap"); err != nil {
-		t.Errorf("read the tray icon: %v", err)
-	} else if px, ok := v.Value().([][]any); ok && len(px) == 0 {
-		t.Errorf("the tray item has no icon")
-	}
+	checkBadge(t, ctx, watcher, item, st)
 
 	if mapped(display) {
 		t.Fatalf("the main window is visible before Open Mapdrive was clicked")
@@ -260,6 +256,69 @@ func realWindow(t *testing.T) {
 	}
 	writePNG(filepath.Join(art, "tray-screen.png"), shot)
 	t.Logf("screenshot of the main window (%v) in %s", geo, path)
+
+	// Quit from the menu ends the tray cleanly; the agent stays.
+	menu, err = watcher.Layout(ctx, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit, ok := menu.Find(tray.LabelQuit)
+	if !ok {
+		t.Fatalf("no %q entry in the menu", tray.LabelQuit)
+	}
+	if err := watcher.Click(ctx, item, quit.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-trayDone:
+		trayDone <- err // for the deferred stop
+		if err != nil {
+			t.Errorf("the tray exited with %v after Quit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("the tray still runs 20 s after Quit")
+	}
+	if _, err := lc.Version(ctx); err != nil {
+		t.Errorf("the agent stopped with the tray: %v", err)
+	}
+}
+
+// checkBadge reads the tray icon (ARGB32 pixmaps) and checks the badge
+// disc has the colour BadgeFor gives st.
+func checkBadge(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, st apitype.Status) {
+	t.Helper()
+	v, err := w.Property(ctx, it, "IconPixmap")
+	if err != nil {
+		t.Errorf("read the tray icon: %v", err)
+		return
+	}
+	pix, ok := v.Value().([][]any)
+	if !ok || len(pix) == 0 || len(pix[0]) != 3 {
+		t.Errorf("tray icon is %T %v, want [(iiay)]", v.Value(), v.Value())
+		return
+	}
+	iw, _ := pix[0][0].(int32)
+	ih, _ := pix[0][1].(int32)
+	data, _ := pix[0][2].([]byte)
+	if iw <= 0 || ih <= 0 || len(data) != int(iw*ih*4) {
+		t.Errorf("tray icon is %dx%d with %d bytes", iw, ih, len(data))
+		return
+	}
+	// A point inside the disc, left of any glyph.
+	x, y := int(float64(iw)*(0.73-0.26*0.7)), int(float64(ih)*0.73)
+	o := (y*int(iw) + x) * 4
+	r, g, b := data[o+1], data[o+2], data[o+3] // ARGB, network order
+	badge := tray.BadgeFor(st)
+	t.Logf("tray icon %dx%d, badge %v, disc pixel rgb(%d,%d,%d)", iw, ih, badge, r, g, b)
+	want := map[tray.Badge]func() bool{
+		tray.BadgeOK:        func() bool { return int(g) > int(r)+40 && int(g) > int(b)+20 },
+		tray.BadgeSyncing:   func() bool { return int(b) > int(r)+60 },
+		tray.BadgeOffline:   func() bool { return absDiff(r, b) < 30 && absDiff(r, g) < 30 },
+		tray.BadgeAttention: func() bool { return int(r) > int(b)+100 },
+	}[badge]
+	if !want() {
+		t.Errorf("the tray icon's badge pixel rgb(%d,%d,%d) does not have the %v colour", r, g, b, badge)
+	}
 }
 
 // signIn signs the agent in as alice through the device-code flow,
