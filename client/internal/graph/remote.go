@@ -233,7 +233,7 @@ func (r *Remote) ReadRange(ctx context.Context, rawURL string, off, n int64) (io
 	req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10))
 	resp, err := r.c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download range %d+%d: %w", off, n, err)
+		return nil, fmt.Errorf("download range %d+%d: %w", off, n, redactURL(err))
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
@@ -338,14 +338,14 @@ func (r *Remote) UploadStatus(ctx context.Context, s vfs.UploadSession) (vfs.Upl
 	}
 	resp, err := r.c.hc.Do(req)
 	if err != nil {
-		return s, fmt.Errorf("upload session status: %w", err)
+		return s, fmt.Errorf("upload session status: %w", redactURL(err))
 	}
 	if resp.StatusCode >= 400 {
 		return s, fmt.Errorf("upload session status: %w", decodeError(resp))
 	}
 	st, err := decodeSession(resp)
 	if err != nil {
-		return s, fmt.Errorf("upload session status: %w", err)
+		return s, fmt.Errorf("upload session status: %w", redactURL(err))
 	}
 	s.NextOffset = nextOffset(st.NextExpectedRanges)
 	if !st.ExpirationDateTime.IsZero() {
@@ -367,7 +367,7 @@ func (r *Remote) UploadFragment(ctx context.Context, s vfs.UploadSession, off, t
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(data))-1, total))
 	resp, err := r.c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("upload fragment at %d: %w", off, err)
+		return nil, fmt.Errorf("upload fragment at %d: %w", off, redactURL(err))
 	}
 	switch {
 	case resp.StatusCode >= 400:
@@ -391,7 +391,7 @@ func (r *Remote) CancelUpload(ctx context.Context, s vfs.UploadSession) error {
 	}
 	resp, err := r.c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cancel upload session: %w", err)
+		return fmt.Errorf("cancel upload session: %w", redactURL(err))
 	}
 	if resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound {
 		return fmt.Errorf("cancel upload session: %w", decodeError(resp))
@@ -484,3 +484,18 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 }
 
 func (b *resumingBody) Close() error { return b.body.Close() }
+
+// redactURL removes a pre-authenticated URL (a credential: its query or
+// path carries the grant) from an *url.Error, keeping scheme and host, so
+// that the error can be logged.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = u.Scheme + "://" + u.Host + "/…"
+		} else {
+			ue.URL = "(pre-authenticated URL)"
+		}
+	}
+	return err
+}

@@ -1,6 +1,9 @@
 package graph
 
 import (
+	"errors"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,5 +31,16 @@ func TestOrderChanges(t *testing.T) {
 	want := []string{"root:", "outside:", "a:", "b:", "c:", "f1:new", "f2:", "gone:"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("orderChanges (-want +got):\n%s", diff)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	secret := "https://contoso.sharepoint.com/_layouts/15/download.aspx?UniqueId=1&tempauth=SECRET"
+	err := redactURL(&url.Error{Op: "Get", URL: secret, Err: errors.New("connection reset")})
+	if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "download.aspx") {
+		t.Errorf("redacted error %q still shows the URL", err)
+	}
+	if !strings.Contains(err.Error(), "contoso.sharepoint.com") || !strings.Contains(err.Error(), "connection reset") {
+		t.Errorf("redacted error %q lost the host or the cause", err)
 	}
 }
