@@ -72,7 +72,11 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(it.Name))
 	h.Set("ETag", ctag(it))
 	h.Set("Accept-Ranges", "bytes")
-	http.ServeContent(w, r, "", it.Modified, &readAhead{f: file, buf: make([]byte, readAheadSize)})
+	var content io.ReadSeeker = file
+	if f, ok := file.(*os.File); ok {
+		content = &readAhead{f: f, buf: make([]byte, readAheadSize)}
+	}
+	http.ServeContent(w, r, "", it.Modified, content)
 	return nil
 }
 
@@ -304,6 +308,18 @@ func (s *Server) commitContent(r *http.Request, c *call, d *drive, a itemAddr, i
 				return errNameExists(it.Name)
 			}
 			return err
+		}
+		if err := tx.PutBlob(info); err != nil {
+			return err
+		}
+		if oldBlob != "" {
+			isFile, err := tx.DropBlob(oldBlob)
+			if err != nil {
+				return err
+			}
+			if !isFile {
+				oldBlob = ""
+			}
 		}
 		if err := tx.PutDrive(t.ds); err != nil {
 			return err

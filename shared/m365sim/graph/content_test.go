@@ -326,3 +326,14 @@ func TestSimpleUploadIfNoneMatchStarOnlyCreates(t *testing.T) {
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/once.txt:/content", tok: e.alice(), body: "1", hdr: star}).want(t, 201)
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/once.txt:/content", tok: e.alice(), body: "2", hdr: star}).want(t, 412)
 }
+
+func TestEmptyFilesUploadAndDownload(t *testing.T) {
+	e := newEnv(t)
+	r := e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/empty.txt:/content", tok: e.alice(), body: ""}).want(t, 201)
+	if r.get("size").(float64) != 0 || r.str("file", "hashes", "quickXorHash") != "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" {
+		t.Errorf("empty file = %s", r.raw)
+	}
+	if got := e.call(req{path: r.str("@microsoft.graph.downloadUrl")}).want(t, 200); len(got.raw) != 0 {
+		t.Errorf("downloaded %q", got.raw)
+	}
+}

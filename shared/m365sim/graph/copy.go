@@ -170,7 +170,7 @@ func (s *Server) runCopy(c *call, dst *drive, src *store.Item, parentID, name, b
 		return "", err
 	}
 	// Clone content first, outside the transaction.
-	blobs := map[string]string{}
+	blobs := map[string]store.BlobInfo{}
 	var cloned []string
 	done := 0
 	var clone func(n *node) error
@@ -184,7 +184,7 @@ func (s *Server) runCopy(c *call, dst *drive, src *store.Item, parentID, name, b
 				return err
 			}
 			blobs[n.it.ID] = nb
-			cloned = append(cloned, nb)
+			cloned = append(cloned, nb.Name)
 		}
 		done++
 		job.set(func(j *copyJob) { j.percent = 90 * float64(done) / float64(count) })
@@ -235,7 +235,10 @@ func (s *Server) runCopy(c *call, dst *drive, src *store.Item, parentID, name, b
 			it := s.newItem(ds, parentID, name, n.it.Folder, by)
 			it.FSCreated, it.FSModified = n.it.FSCreated, n.it.FSModified
 			if !n.it.Folder {
-				it.Size, it.Hash, it.Blob, it.MimeType = n.it.Size, n.it.Hash, blobs[n.it.ID], n.it.MimeType
+				it.Size, it.Hash, it.Blob, it.MimeType = n.it.Size, n.it.Hash, blobs[n.it.ID].Name, n.it.MimeType
+				if err := tx.PutBlob(blobs[n.it.ID]); err != nil {
+					return "", err
+				}
 			}
 			if err := tx.Save(ds, nil, it); err != nil {
 				return "", err

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -134,18 +135,8 @@ func (s *Server) seedDrive(ref directory.DriveRef) error {
 	for start := 0; start < len(batch); start += seedBatch {
 		part := batch[start:min(start+seedBatch, len(batch))]
 		infos := make([]store.BlobInfo, len(part))
-		for i, sf := range part {
-			var r io.Reader
-			if sf.content != nil {
-				r = strings.NewReader(*sf.content)
-			} else {
-				r = SeedContent(sf.path, sf.size)
-			}
-			info, err := s.st.WriteBlob(r, -1, -1)
-			if err != nil {
-				return err
-			}
-			infos[i] = info
+		if err := s.writeSeedBlobs(part, infos); err != nil {
+			return err
 		}
 		err := s.st.Update(func(tx *store.Tx) error {
 			for i, sf := range part {
@@ -171,6 +162,16 @@ func (s *Server) seedDrive(ref directory.DriveRef) error {
 				}
 				if err := tx.Save(ds, prev, it); err != nil {
 					return fmt.Errorf("seed file: %w", err)
+				}
+				if err := tx.PutBlob(infos[i]); err != nil {
+					return err
+				}
+				if prev != nil {
+					if isFile, err := tx.DropBlob(prev.Blob); err != nil {
+						return err
+					} else if isFile {
+						s.st.RemoveBlob(prev.Blob) // only seeding reads it
+					}
 				}
 			}
 			return tx.PutDrive(ds)
@@ -214,4 +215,44 @@ func (s *Server) seedFolder(tx *store.Tx, ds *store.Drive, folders map[string]st
 	}
 	folders[key] = f.ID
 	return f.ID, nil
+}
+
+// seedWriters bounds the goroutines writing seed blobs: creating many small
+// files is latency-bound, so a few in parallel finish sooner even on two
+// cores.
+const seedWriters = 4
+
+// writeSeedBlobs writes the content of files into new blobs, filling infos.
+func (s *Server) writeSeedBlobs(files []seedFile, infos []store.BlobInfo) error {
+	var wg sync.WaitGroup
+	errs := make([]error, seedWriters)
+	for w := range seedWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(files); i += seedWriters {
+				sf := files[i]
+				var r io.Reader
+				if sf.content != nil {
+					r = strings.NewReader(*sf.content)
+				} else {
+					r = SeedContent(sf.path, sf.size)
+				}
+				info, err := s.st.WriteBlob(r, -1, -1)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				infos[i] = info
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, in := range infos {
+			s.st.RemoveBlob(in.Name)
+		}
+		return err
+	}
+	return nil
 }

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mapdrive/mapdrive/shared/quickxorhash"
 )
@@ -19,7 +21,27 @@ type BlobInfo struct {
 	Name string
 	Size int64
 	Hash string // quickXorHash, base64
+	// Data is the content of a small blob that lives in the database
+	// rather than in a file; the caller stores it with Tx.PutBlob in the
+	// transaction that commits the metadata naming it.
+	Data []byte
 }
+
+// InlineMax is the largest content kept in the database instead of a blob
+// file. Creating many small files is what makes seeding "10,000 files of
+// 4 KiB" slow on a busy disk; small content in bbolt costs one batched
+// transaction instead. Large content always goes to files.
+const InlineMax = 64 << 10
+
+// headPool holds the buffers WriteBlob reads a blob's first InlineMax+1
+// bytes into.
+var headPool = sync.Pool{New: func() any { b := make([]byte, InlineMax+1); return &b }}
+
+// inlinePrefix marks the names of blobs kept in the database.
+const inlinePrefix = "~"
+
+// IsInline reports whether the blob called name lives in the database.
+func IsInline(name string) bool { return strings.HasPrefix(name, inlinePrefix) }
 
 func (s *Store) blobPath(name string) string {
 	return filepath.Join(s.blob, name[:2], name)
@@ -40,41 +62,64 @@ func (s *Store) TempPath(name string) string { return filepath.Join(s.tmp, filep
 
 // WriteBlob streams r into a new blob, hashing it on the way. With limit
 // >= 0, content longer than limit gives ErrTooLarge; with want >= 0, content
-// of another length gives io.ErrUnexpectedEOF. The blob is written in
-// place under a fresh name: nothing refers to it until the caller commits
-// metadata naming it, so no temporary file and rename are needed.
+// of another length gives io.ErrUnexpectedEOF. Content up to InlineMax is
+// returned in BlobInfo.Data for the caller to store (Tx.PutBlob); larger
+// content is written in place to a file under a fresh name: nothing refers
+// to it until the caller commits metadata naming it, so no temporary file
+// and rename are needed.
 func (s *Store) WriteBlob(r io.Reader, limit, want int64) (BlobInfo, error) {
+	src := r
+	if limit >= 0 {
+		src = io.LimitReader(r, limit+1)
+	}
+	bp := headPool.Get().(*[]byte)
+	defer headPool.Put(bp)
+	head := *bp
+	n, err := io.ReadFull(src, head)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		info := BlobInfo{Name: inlinePrefix + NewToken(20), Size: int64(n), Data: bytes.Clone(head[:n])}
+		switch {
+		case limit >= 0 && info.Size > limit:
+			return BlobInfo{}, fmt.Errorf("write blob: %w", ErrTooLarge)
+		case want >= 0 && info.Size != want:
+			return BlobInfo{}, fmt.Errorf("write blob: %w", io.ErrUnexpectedEOF)
+		}
+		h := quickxorhash.New()
+		h.Write(info.Data)
+		info.Hash = h.String()
+		return info, nil
+	}
+	if err != nil {
+		return BlobInfo{}, fmt.Errorf("write blob: %w", err)
+	}
 	name := NewToken(20)
 	dst, err := s.newBlobFile(name)
 	if err != nil {
 		return BlobInfo{}, err
 	}
 	h := quickxorhash.New()
-	src := r
-	if limit >= 0 {
-		src = io.LimitReader(r, limit+1)
+	w := io.MultiWriter(dst, h)
+	_, err = w.Write(head)
+	var rest int64
+	if err == nil {
+		rest, err = io.CopyBuffer(w, src, make([]byte, 256<<10))
 	}
-	var n int64
-	if sr, ok := r.(*strings.Reader); ok && sr.Len() < 64<<10 {
-		n, err = io.Copy(io.MultiWriter(dst, h), src)
-	} else {
-		n, err = io.CopyBuffer(io.MultiWriter(dst, h), src, make([]byte, 256<<10))
-	}
+	total := int64(len(head)) + rest
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
 	switch {
 	case err != nil:
-	case limit >= 0 && n > limit:
+	case limit >= 0 && total > limit:
 		err = ErrTooLarge
-	case want >= 0 && n != want:
+	case want >= 0 && total != want:
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
 		os.Remove(dst.Name())
 		return BlobInfo{}, fmt.Errorf("write blob: %w", err)
 	}
-	return BlobInfo{Name: name, Size: n, Hash: h.String()}, nil
+	return BlobInfo{Name: name, Size: total, Hash: h.String()}, nil
 }
 
 // newBlobFile creates the file of a new blob, making its fan-out
@@ -121,41 +166,82 @@ func (s *Store) ImportBlob(tmp string) (BlobInfo, error) {
 	return BlobInfo{Name: name, Size: n, Hash: h.String()}, nil
 }
 
-// CloneBlob returns a new blob with the same content (a hard link when the
-// file system allows, since blobs are never modified in place).
-func (s *Store) CloneBlob(name string) (string, error) {
+// CloneBlob returns a new blob with the same content. A file blob is hard
+// linked where the file system allows (blobs are never modified in place);
+// a database blob comes back with its Data for the caller to store with
+// Tx.PutBlob.
+func (s *Store) CloneBlob(name string) (BlobInfo, error) {
 	if name == "" {
-		return "", nil
+		return BlobInfo{}, nil
+	}
+	if IsInline(name) {
+		var data []byte
+		err := s.View(func(tx *Tx) error {
+			v := tx.tx.Bucket(bInline).Get([]byte(name))
+			if v == nil {
+				return ErrNotFound
+			}
+			data = bytes.Clone(v)
+			return nil
+		})
+		if err != nil {
+			return BlobInfo{}, fmt.Errorf("clone blob: %w", err)
+		}
+		return BlobInfo{Name: inlinePrefix + NewToken(20), Size: int64(len(data)), Data: data}, nil
 	}
 	nn := NewToken(20)
 	dst := s.blobPath(nn)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return "", fmt.Errorf("clone blob: %w", err)
+		return BlobInfo{}, fmt.Errorf("clone blob: %w", err)
 	}
 	if err := os.Link(s.blobPath(name), dst); err == nil {
-		return nn, nil
+		return BlobInfo{Name: nn}, nil
 	}
 	src, err := os.Open(s.blobPath(name))
 	if err != nil {
-		return "", fmt.Errorf("clone blob: %w", err)
+		return BlobInfo{}, fmt.Errorf("clone blob: %w", err)
 	}
 	defer src.Close()
 	out, err := os.Create(dst)
 	if err != nil {
-		return "", fmt.Errorf("clone blob: %w", err)
+		return BlobInfo{}, fmt.Errorf("clone blob: %w", err)
 	}
 	if _, err := io.Copy(out, src); err != nil {
 		out.Close()
 		os.Remove(dst)
-		return "", fmt.Errorf("clone blob: %w", err)
+		return BlobInfo{}, fmt.Errorf("clone blob: %w", err)
 	}
-	return nn, out.Close()
+	return BlobInfo{Name: nn}, out.Close()
 }
 
-// OpenBlob opens a blob for reading. An empty name is empty content.
-func (s *Store) OpenBlob(name string) (*os.File, error) {
+// Blob is open content: a file, or a database blob read into memory.
+type Blob interface {
+	io.ReadSeekCloser
+}
+
+type memBlob struct{ *bytes.Reader }
+
+func (memBlob) Close() error { return nil }
+
+// OpenBlob opens a blob for reading.
+func (s *Store) OpenBlob(name string) (Blob, error) {
 	if name == "" {
 		return nil, ErrNotFound
+	}
+	if IsInline(name) {
+		var data []byte
+		err := s.View(func(tx *Tx) error {
+			v := tx.tx.Bucket(bInline).Get([]byte(name))
+			if v == nil {
+				return ErrNotFound
+			}
+			data = bytes.Clone(v)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open blob: %w", err)
+		}
+		return memBlob{bytes.NewReader(data)}, nil
 	}
 	f, err := os.Open(s.blobPath(name))
 	if err != nil {
@@ -164,9 +250,34 @@ func (s *Store) OpenBlob(name string) (*os.File, error) {
 	return f, nil
 }
 
-// RemoveBlob deletes a blob; readers that have it open keep reading.
+// RemoveBlob deletes a file blob; readers that have it open keep reading.
+// It is for content no committed metadata names, or that a committed
+// transaction dropped (Tx.DropBlob).
 func (s *Store) RemoveBlob(name string) {
-	if name != "" {
+	// A database blob exists only once a transaction stored it with its
+	// metadata, and goes with Tx.DropBlob; there is nothing to undo here.
+	if name != "" && !IsInline(name) {
 		os.Remove(s.blobPath(name))
 	}
+}
+
+// PutBlob stores the Data of a database blob; it does nothing for files.
+func (t *Tx) PutBlob(info BlobInfo) error {
+	if !IsInline(info.Name) {
+		return nil
+	}
+	return t.tx.Bucket(bInline).Put([]byte(info.Name), info.Data)
+}
+
+// DropBlob deletes a database blob in the transaction and reports whether
+// name is a file blob, which the caller removes with RemoveBlob once the
+// transaction has committed.
+func (t *Tx) DropBlob(name string) (isFile bool, err error) {
+	if name == "" {
+		return false, nil
+	}
+	if IsInline(name) {
+		return false, t.tx.Bucket(bInline).Delete([]byte(name))
+	}
+	return true, nil
 }

@@ -35,6 +35,7 @@ var (
 	bDrives   = []byte("drives")   // drive id -> Drive
 	bSessions = []byte("sessions") // upload session id -> Session
 	bMeta     = []byte("meta")     // misc server state
+	bInline   = []byte("inline")   // small blob name -> content
 )
 
 // Identity names who created or changed an item.
@@ -135,7 +136,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bItems, bChildren, bChanges, bDrives, bSessions, bMeta} {
+		for _, b := range [][]byte{bItems, bChildren, bChanges, bDrives, bSessions, bMeta, bInline} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

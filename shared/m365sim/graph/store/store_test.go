@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -137,29 +138,57 @@ func TestBlobsRoundTripAndLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	info, err := s.WriteBlob(strings.NewReader("hello"), 10, 5)
-	if err != nil || info.Size != 5 || info.Hash == "" {
-		t.Fatalf("WriteBlob = %+v, %v", info, err)
+	big := strings.Repeat("x", InlineMax+10)
+	for _, content := range []string{"hello", big} {
+		info, err := s.WriteBlob(strings.NewReader(content), int64(len(content)), int64(len(content)))
+		if err != nil || info.Size != int64(len(content)) || info.Hash == "" {
+			t.Fatalf("WriteBlob = %+v, %v", info, err)
+		}
+		if IsInline(info.Name) != (len(content) <= InlineMax) {
+			t.Errorf("%d bytes inline = %v", len(content), IsInline(info.Name))
+		}
+		if err := s.Update(func(tx *Tx) error { return tx.PutBlob(info) }); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.CloneBlob(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(func(tx *Tx) error { return tx.PutBlob(c) }); err != nil {
+			t.Fatal(err)
+		}
+		s.Update(func(tx *Tx) error {
+			if isFile, err := tx.DropBlob(info.Name); err != nil || isFile != !IsInline(info.Name) {
+				t.Errorf("DropBlob = %v, %v", isFile, err)
+			}
+			return nil
+		})
+		s.RemoveBlob(info.Name)
+		if _, err := s.OpenBlob(info.Name); err == nil {
+			t.Errorf("dropped blob still opens")
+		}
+		f, err := s.OpenBlob(c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(f)
+		f.Close()
+		if string(got) != content {
+			t.Errorf("clone of %d bytes holds %d bytes", len(content), len(got))
+		}
 	}
-	if _, err := s.WriteBlob(strings.NewReader("hello world"), 5, -1); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("over limit: %v", err)
-	}
-	if _, err := s.WriteBlob(strings.NewReader("hey"), -1, 5); err == nil {
-		t.Errorf("short body accepted")
-	}
-	c, err := s.CloneBlob(info.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.RemoveBlob(info.Name)
-	f, err := s.OpenBlob(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 10)
-	n, _ := f.Read(buf)
-	if string(buf[:n]) != "hello" {
-		t.Errorf("clone holds %q", buf[:n])
+	for _, tc := range []struct {
+		content     string
+		limit, want int64
+		err         error
+	}{
+		{"hello world", 5, -1, ErrTooLarge},
+		{big, InlineMax, -1, ErrTooLarge},
+		{"hey", -1, 5, io.ErrUnexpectedEOF},
+		{big, -1, int64(len(big)) + 1, io.ErrUnexpectedEOF},
+	} {
+		if _, err := s.WriteBlob(strings.NewReader(tc.content), tc.limit, tc.want); !errors.Is(err, tc.err) {
+			t.Errorf("WriteBlob(%d bytes, limit %d, want %d) = %v, want %v", len(tc.content), tc.limit, tc.want, err, tc.err)
+		}
 	}
 }
