@@ -60,6 +60,8 @@ type Validator struct {
 	cfg Config // immutable
 	kf  keyfunc.Keyfunc
 
+	issuers *keyIssuers
+
 	mu    sync.Mutex // guards cache
 	cache map[[32]byte]*Principal
 }
@@ -96,8 +98,15 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 		hc = http.DefaultClient
 	}
 	log := cfg.Log
+	issuers := &keyIssuers{iss: map[string]string{}}
+	tapped := *hc
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	tapped.Transport = issuerTap{next: next, keys: issuers}
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
-		Client:            hc,
+		Client:            &tapped,
 		HTTPTimeout:       10 * time.Second,
 		RefreshInterval:   time.Hour,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(cfg.RefreshUnknownKID), 1),
@@ -113,7 +122,7 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authn: JWKS %s: %w", cfg.JWKSURL, err)
 	}
-	return &Validator{cfg: cfg, kf: kf, cache: map[[32]byte]*Principal{}}, nil
+	return &Validator{cfg: cfg, kf: kf, issuers: issuers, cache: map[[32]byte]*Principal{}}, nil
 }
 
 // Error is a refused token. Reason is safe to show and log: it never holds
@@ -228,6 +237,7 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Principal, error
 // parse verifies raw and builds its principal.
 func (v *Validator) parse(ctx context.Context, raw string) (*Principal, error) {
 	var c claims
+	var kid string
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithLeeway(v.cfg.Leeway),
@@ -235,7 +245,7 @@ func (v *Validator) parse(ctx context.Context, raw string) (*Principal, error) {
 		jwt.WithExpirationRequired(),
 	)
 	_, err := parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid == "" {
+		if kid, _ = t.Header["kid"].(string); kid == "" {
 			return nil, errors.New("no kid")
 		}
 		return v.kf.KeyfuncCtx(ctx)(t)
@@ -261,6 +271,9 @@ func (v *Validator) parse(ctx context.Context, raw string) (*Principal, error) {
 	}
 	if c.Issuer != v.cfg.AuthorityHost+"/"+c.Tid+"/v2.0" {
 		return nil, refuse("wrong issuer")
+	}
+	if !v.issuers.allows(kid, c.Tid, c.Issuer) {
+		return nil, refuse("signing key not valid for this tenant's issuer")
 	}
 	if len(c.Audience) != 1 || !slices.Contains(v.cfg.Audiences, c.Audience[0]) {
 		return nil, refuse("wrong audience")

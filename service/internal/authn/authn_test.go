@@ -256,3 +256,31 @@ func TestCacheHonoursExpiry(t *testing.T) {
 		t.Errorf("validation after exp = %v, want expired", err)
 	}
 }
+
+// TestKeyIssuerBinding publishes a key bound to one tenant's issuer: it
+// may sign that tenant's tokens but not another tenant's.
+func TestKeyIssuerBinding(t *testing.T) {
+	keys, _ := token.NewEphemeral()
+	now := time.Now()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(keys.JWKS(authority + "/" + tid + "/v2.0"))
+	}))
+	defer srv.Close()
+	v, err := New(t.Context(), Config{AuthorityHost: authority, JWKSURL: srv.URL, Audiences: []string{directory.DemoServiceAppID},
+		HTTPClient: srv.Client(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := keys.Sign(goodClaims(now))
+	if _, err := v.Validate(t.Context(), own); err != nil {
+		t.Fatalf("token of the key's own tenant = %v", err)
+	}
+	other := goodClaims(now)
+	other["tid"] = "d3b07384-d9a0-4c9f-8d2e-6f1a2b3c4d5e"
+	other["iss"] = authority + "/d3b07384-d9a0-4c9f-8d2e-6f1a2b3c4d5e/v2.0"
+	foreign, _ := keys.Sign(other)
+	var ae *Error
+	if _, err := v.Validate(t.Context(), foreign); !errors.As(err, &ae) || !strings.Contains(ae.Reason, "issuer") {
+		t.Errorf("token of another tenant signed by a tenant-bound key = %v", err)
+	}
+}
