@@ -71,7 +71,7 @@ func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) err
 	}
 	o := Options{Config: cfg, Listener: ln, Log: log}
 	if cfg.Configured() {
-		p, err := Build(cfg, log)
+		p, err := Build(cfg, log, BuildOptions{})
 		if err != nil {
 			ln.Close()
 			return err
@@ -92,10 +92,25 @@ func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) err
 	return a.Run(ctx)
 }
 
+// BuildOptions replace parts of the real environment (tests).
+type BuildOptions struct {
+	// Secrets replaces the OS keyring.
+	Secrets *keyring.Store
+	// OpenBrowser replaces the system browser for the interactive sign-in.
+	OpenBrowser func(string) error
+}
+
 // Build makes the real components from cfg.
-func Build(cfg config.Config, log *slog.Logger) (*Parts, error) {
-	secrets := keyring.New()
-	aa := &AuthAdapter{log: log.With("component", "auth"), open: browser.OpenURL}
+func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error) {
+	secrets := bo.Secrets
+	if secrets == nil {
+		secrets = keyring.New()
+	}
+	open := bo.OpenBrowser
+	if open == nil {
+		open = browser.OpenURL
+	}
+	aa := &AuthAdapter{log: log.With("component", "auth"), open: open}
 	authority := cfg.Authority
 	if cfg.TenantID != "" {
 		if u, err := url.Parse(authority); err == nil {
@@ -215,6 +230,11 @@ func (x *AuthAdapter) account(ctx context.Context, a auth.Account, err error) (A
 		return Account{}, mapAuthErr(err)
 	}
 	out := Account{Username: a.Username, TenantID: a.TenantID, UserID: a.ObjectID}
+	// MSAL reports the authority's tenant ("organizations") as the realm;
+	// the home account id "<oid>.<tid>" has the user's real tenant.
+	if _, tid, ok := strings.Cut(a.HomeAccountID, "."); ok && tid != "" {
+		out.TenantID = tid
+	}
 	x.mu.Lock()
 	out.DisplayName = x.displayName
 	x.mu.Unlock()

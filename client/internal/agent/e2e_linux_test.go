@@ -1,0 +1,247 @@
+//go:build linux
+
+package agent
+
+// End-to-end: the real agent (auth, graph, vfs, fusefs, keyring in
+// memory) against m365sim, driven through localclient over the real socket.
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
+	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/ipc"
+	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+func requireFUSE(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		missing = append(missing, "/dev/fuse")
+	}
+	if _, err := exec.LookPath("fusermount"); err != nil {
+		missing = append(missing, "fusermount")
+	}
+	if os.Getuid() != 0 {
+		missing = append(missing, "root")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("FUSE unavailable under CI (missing %s); run make deps", strings.Join(missing, ", "))
+	}
+	t.Skipf("FUSE unavailable (missing %s)", strings.Join(missing, ", "))
+}
+
+type realAgent struct {
+	sim     *m365sim.Sim
+	c       *localclient.Client
+	cfg     config.Config
+	secrets *keyring.Memory
+	stop    func()
+}
+
+func startReal(t *testing.T, sim *m365sim.Sim, upn string) *realAgent {
+	t.Helper()
+	base := t.TempDir()
+	cfg := config.Config{
+		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
+		GraphURL: sim.GraphURL(), CAFile: sim.CAFile(), PollInterval: 2 * time.Second,
+		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
+		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
+	}
+	mem := keyring.NewMemory()
+	var logw io.Writer = io.Discard
+	if testing.Verbose() {
+		logw = os.Stderr
+	}
+	log := NewLogger(logw, "debug")
+	p, err := Build(cfg, log, BuildOptions{
+		Secrets:     keyring.New(keyring.WithBackend(mem)),
+		OpenBrowser: authtest.Browser(sim.HTTPClient(), upn),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(base, "run", "agent.sock")
+	ln, err := ipc.Listen(sock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
+		Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	c, _ := localclient.New(sock)
+	r := &realAgent{sim: sim, c: c, cfg: cfg, secrets: mem}
+	stopped := false
+	r.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent Run = %v", err)
+		}
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+func waitStatus(t *testing.T, c *localclient.Client, what string, ok func(apitype.Status) bool) apitype.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := c.WatchStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var last apitype.Status
+	for {
+		st, err := w.Next()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v; last status: %+v", what, err, last)
+		}
+		if ok(st) {
+			return st
+		}
+		last = st
+	}
+}
+
+func TestEndToEndDeviceCode(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	r := startReal(t, sim, "alice@contoso.com")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	resp, err := r.c.Login(ctx, true)
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if resp.Prompt == nil || resp.Prompt.UserCode == "" || !strings.Contains(resp.Prompt.Message, resp.Prompt.UserCode) {
+		t.Fatalf("Login = %+v, want a device-code prompt", resp)
+	}
+	if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
+		t.Fatalf("approve the device code: %v", err)
+	}
+	acct, err := r.c.WaitLogin(ctx)
+	if err != nil {
+		t.Fatalf("WaitLogin: %v", err)
+	}
+	if acct.Username != "alice@contoso.com" || acct.TenantID != directory.DemoContosoID || acct.DisplayName != "Alice Anders" {
+		t.Errorf("account = %+v, want alice of contoso", acct)
+	}
+	if r.secrets.Len() == 0 {
+		t.Errorf("no tokens in the keyring after sign-in")
+	}
+
+	st := waitStatus(t, r.c, "drives discovered", func(st apitype.Status) bool { return len(st.Drives) >= 3 })
+	var names []string
+	for _, d := range st.Drives {
+		names = append(names, d.Name)
+	}
+	t.Logf("alice's drives: %q", names)
+	for _, want := range []string{"OneDrive", "Finance Team", "Marketing"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("drives %q lack %q", names, want)
+		}
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "Finance - ") }) {
+		t.Errorf("drives %q lack the Finance site's other library", names)
+	}
+
+	mp := filepath.Join(t.TempDir(), "onedrive")
+	d, err := r.c.Mount(ctx, "OneDrive", mp)
+	if err != nil {
+		t.Fatalf("Mount OneDrive: %v", err)
+	}
+	if d.State != apitype.DriveMounted || d.Mountpoint != mp {
+		t.Errorf("Mount = %+v", d)
+	}
+	got, err := os.ReadFile(filepath.Join(mp, "Documents", "Welcome.txt"))
+	if err != nil {
+		t.Fatalf("read through the mount: %v", err)
+	}
+	if want := "Welcome to your OneDrive, mapped by Mapdrive.\n"; string(got) != want {
+		t.Errorf("Welcome.txt = %q, want %q", got, want)
+	}
+	if err := os.WriteFile(filepath.Join(mp, "Documents", "from-agent.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatalf("write through the mount: %v", err)
+	}
+	// The status shows the drive mounted with some cache in use.
+	waitStatus(t, r.c, "cache use reported", func(st apitype.Status) bool {
+		d := driveByName(st, "OneDrive")
+		return d != nil && d.State == apitype.DriveMounted && d.CacheBytes > 0
+	})
+
+	if _, err := r.c.Unmount(ctx, "OneDrive"); err != nil {
+		t.Fatalf("Unmount: %v", err)
+	}
+	if ents, err := os.ReadDir(mp); err != nil || len(ents) != 0 {
+		t.Errorf("mountpoint after unmount: %d entries, %v; want empty", len(ents), err)
+	}
+	// The file written reached the server.
+	other := sim.Admin().As("contoso", "alice@contoso.com")
+	var data []byte
+	for i := 0; i < 50; i++ {
+		if data, err = other.Download(ctx, d.DriveID, "Documents/from-agent.txt"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if string(data) != "hello\n" {
+		t.Errorf("server copy of from-agent.txt = %q, %v", data, err)
+	}
+
+	if err := r.c.Logout(ctx); err != nil {
+		t.Fatalf("Logout: %v", err)
+	}
+	if _, err := r.c.WhoAmI(ctx); localclient.Code(err) != apitype.CodeNotSignedIn {
+		t.Errorf("WhoAmI after logout = %v, want not_signed_in", err)
+	}
+}
+
+func TestEndToEndInteractive(t *testing.T) {
+	sim := m365sim.StartForTest(t)
+	r := startReal(t, sim, "bob@contoso.com")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := r.c.Login(ctx, false)
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	if resp.Account == nil {
+		if resp.Prompt == nil || !strings.HasPrefix(resp.Prompt.AuthURL, sim.BaseURL()) {
+			t.Fatalf("Login = %+v, want the sign-in page of the simulator", resp)
+		}
+		if _, err := r.c.WaitLogin(ctx); err != nil {
+			t.Fatalf("WaitLogin: %v", err)
+		}
+	}
+	acct, err := r.c.WhoAmI(ctx)
+	if err != nil || acct.Username != "bob@contoso.com" {
+		t.Errorf("WhoAmI = %+v, %v; want bob", acct, err)
+	}
+}
