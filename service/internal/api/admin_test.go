@@ -167,6 +167,21 @@ func TestRequestLimits(t *testing.T) {
 	}
 }
 
+// TestAuthFailureLimit floods the API with bogus tokens from one address:
+// past the burst it answers 429 without checking tokens.
+func TestAuthFailureLimit(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t), func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.001, 5 })
+	for i := range 5 {
+		if r := e.do("GET", "/v1/mappings", "bogus.token.x", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("refusal %d = %d", i, r.status)
+		}
+	}
+	r := e.do("GET", "/v1/mappings", e.token("contoso", "alice"), nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Errorf("after 5 refusals = %d, want 429 with Retry-After", r.status)
+	}
+}
+
 // TestOpenAPIMatchesRoutes checks the served document describes exactly
 // the routes the server has.
 func TestOpenAPIMatchesRoutes(t *testing.T) {

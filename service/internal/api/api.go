@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -48,6 +49,10 @@ type Config struct {
 	RateLimit float64        // requests per second per tenant; default 50
 	RateBurst int            // default 100
 	MaxBody   int64          // request body limit in bytes; default 64 KiB
+	// AuthFailureRate and AuthFailureBurst limit refused authentications
+	// per client IP (default 10/s, burst 50); past them, 429.
+	AuthFailureRate  float64
+	AuthFailureBurst int
 	Log       *slog.Logger   // required
 	Registry  *prometheus.Registry
 	Now       func() time.Time
@@ -60,6 +65,9 @@ type Server struct {
 	cfg     Config
 	st      *store.Store
 	limiter *httpx.RateLimiter
+	// failures limits refused authentications per client address, so a
+	// flood of bogus tokens cannot keep the CPU busy with signatures.
+	failures *httpx.RateLimiter
 	resp    httpx.Responder
 	handler http.Handler
 	mux     *http.ServeMux
@@ -86,6 +94,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 100
 	}
+	if cfg.AuthFailureRate == 0 {
+		cfg.AuthFailureRate = 10
+	}
+	if cfg.AuthFailureBurst == 0 {
+		cfg.AuthFailureBurst = 50
+	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 64 << 10
 	}
@@ -96,7 +110,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registry = prometheus.NewRegistry()
 		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s := &Server{cfg: cfg, st: cfg.Store, limiter: httpx.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now), resp: httpx.Responder{Log: cfg.Log}}
+	s := &Server{cfg: cfg, st: cfg.Store, limiter: httpx.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now),
+		failures: httpx.NewRateLimiter(cfg.AuthFailureRate, cfg.AuthFailureBurst, cfg.Now), resp: httpx.Responder{Log: cfg.Log}}
 	s.valid = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapdrive_validations_total", Help: "Licence validations by result code."}, []string{"result"})
 	cfg.Registry.MustRegister(s.valid)
 	metrics := httpx.NewMetrics(cfg.Registry)
@@ -173,8 +188,13 @@ func (s *Server) wrap(rt route) http.Handler {
 		return s.resp.Handle(rt.public)
 	}
 	return s.resp.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		ip := clientIP(r)
+		if blocked, wait := s.failures.Blocked(ip); blocked {
+			return &httpx.Error{Status: http.StatusTooManyRequests, Code: apitype.ServiceCodeRateLimited, Detail: "too many refused sign-ins from this address; retry later", RetryAfter: wait}
+		}
 		p, err := s.authenticate(r)
 		if err != nil {
+			s.failures.Allow(ip)
 			return err
 		}
 		httpx.Info(r.Context()).Tenant = p.TenantID
@@ -201,6 +221,17 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		return rt.authed(w, r, p)
 	})
+}
+
+// clientIP is the peer address. Behind a proxy that is the proxy: set
+// the limit per deployment accordingly (forwarded headers are not
+// trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (s *Server) authenticate(r *http.Request) (*authn.Principal, error) {

@@ -88,7 +88,7 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: st, Validator: v, Log: log, RateLimit: 1000, RateBurst: 1000}
+	cfg := Config{Store: st, Validator: v, Log: log, RateLimit: 1000, RateBurst: 1000, AuthFailureRate: 1000, AuthFailureBurst: 1000}
 	for _, o := range opts {
 		o(&cfg)
 	}

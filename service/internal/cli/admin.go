@@ -132,6 +132,9 @@ func cmdTenant(ctx context.Context, args []string, opts Options) error {
 	if err := st.PutTenant(ctx, t); err != nil {
 		return err
 	}
+	if err := st.Audit(ctx, t.ID, "operator-cli", "tenant."+verb, t.ID); err != nil {
+		return err
+	}
 	fmt.Fprintf(opts.Stdout, "tenant %s: %d seats until %s\n", t.ID, t.Seats, t.LicenceExpires.Format("2006-01-02"))
 	return nil
 }

@@ -162,6 +162,22 @@ func NewRateLimiter(perSecond float64, burst int, now func() time.Time) *RateLim
 	return &RateLimiter{rate: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
 }
 
+// Blocked reports whether key's bucket is empty, without taking a token,
+// and how long until it is not.
+func (l *RateLimiter) Blocked(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil || b.lim.TokensAt(now) >= 1 {
+		return false, 0
+	}
+	r := b.lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return true, max(d, time.Second)
+}
+
 // Allow takes a token of key's bucket. When none is left it returns false
 // and how long until one is.
 func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
