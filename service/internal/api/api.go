@@ -53,9 +53,9 @@ type Config struct {
 	// per client IP (default 10/s, burst 50); past them, 429.
 	AuthFailureRate  float64
 	AuthFailureBurst int
-	Log       *slog.Logger   // required
-	Registry  *prometheus.Registry
-	Now       func() time.Time
+	Log              *slog.Logger // required
+	Registry         *prometheus.Registry
+	Now              func() time.Time
 	// Portal, if set, is mounted at /portal/ (the admin portal, issue 6).
 	Portal http.Handler
 }
@@ -68,10 +68,10 @@ type Server struct {
 	// failures limits refused authentications per client address, so a
 	// flood of bogus tokens cannot keep the CPU busy with signatures.
 	failures *httpx.RateLimiter
-	resp    httpx.Responder
-	handler http.Handler
-	mux     *http.ServeMux
-	valid   *prometheus.CounterVec
+	resp     httpx.Responder
+	handler  http.Handler
+	mux      *http.ServeMux
+	valid    *prometheus.CounterVec
 }
 
 // New builds the API handler.
