@@ -1,0 +1,184 @@
+//go:build linux
+
+package agent
+
+// End-to-end with the real mapdrive-service binary (SQLite, seeded with the
+// demo tenant and its Finance mapping) and m365sim: the assigned drive
+// mounts on its own after sign-in, and keeps working when the service stops.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
+	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/ipc"
+	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+// repoRoot is the workspace root, two levels above client/.
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// startService builds and runs mapdrive-service against sim; it returns
+// the base URL, a CA bundle trusting the service and sim, and a stop func.
+func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mapdrive-service")
+	build := exec.Command("go", "build", "-o", bin, "./service/cmd/mapdrive-service")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build mapdrive-service: %v\n%s", err, out)
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := exec.Command(bin, "seed-demo", "--data-dir", data).CombinedOutput(); err != nil {
+		t.Fatalf("seed-demo: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
+	if testing.Verbose() {
+		svc.Stderr = os.Stderr
+	}
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Process.Kill(); svc.Wait() })
+	base := fmt.Sprintf("https://localhost:%d", port)
+	// Trust both the simulator's CA and the service's dev CA.
+	bundle := filepath.Join(dir, "ca-bundle.pem")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		simCA, _ := os.ReadFile(sim.CAFile())
+		svcCA, err := os.ReadFile(filepath.Join(data, "ca.pem"))
+		if err == nil {
+			os.WriteFile(bundle, append(append(simCA, '\n'), svcCA...), 0o600)
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(svcCA)
+			hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			if resp, err := hc.Get(base + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return base, bundle, svc
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mapdrive-service did not become healthy on %s", base)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestEndToEndWithService(t *testing.T) {
+	requireFUSE(t)
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go tool to build mapdrive-service")
+	}
+	sim := m365sim.StartForTest(t)
+	svcURL, bundle, svc := startService(t, sim)
+
+	base := t.TempDir()
+	cfg := config.Config{
+		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
+		GraphURL: sim.GraphURL(), CAFile: bundle, PollInterval: 2 * time.Second,
+		ServiceURL: svcURL, ServiceScope: config.DefaultServiceScope,
+		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
+		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
+	}
+	logw := os.Stderr
+	if !testing.Verbose() {
+		logw, _ = os.Open(os.DevNull)
+	}
+	log := NewLogger(logw, "debug")
+	p, err := Build(cfg, log, BuildOptions{
+		Secrets:     keyring.New(keyring.WithBackend(keyring.NewMemory())),
+		OpenBrowser: authtest.Browser(sim.HTTPClient(), "alice@contoso.com"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(base, "run", "agent.sock")
+	ln, err := ipc.Listen(sock, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
+		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	c, _ := localclient.New(sock)
+	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer tcancel()
+
+	resp, err := c.Login(tctx, true)
+	if err != nil || resp.Prompt == nil {
+		t.Fatalf("Login = %+v, %v", resp, err)
+	}
+	if err := sim.Admin().ApproveDeviceCode(tctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitLogin(tctx); err != nil {
+		t.Fatalf("WaitLogin: %v", err)
+	}
+	st := waitStatus(t, c, "Finance mounted from the service's mapping", func(st apitype.Status) bool {
+		d := driveByName(st, "Finance")
+		return d != nil && d.State == apitype.DriveMounted || st.Licence.State == apitype.LicenceRefused
+	})
+	if st.Licence.State != apitype.LicenceValid {
+		t.Fatalf("licence = %+v, want valid", st.Licence)
+	}
+	fin := driveByName(st, "Finance")
+	if fin.Source != apitype.SourceAssigned || fin.Mountpoint != filepath.Join(cfg.MountRoot, "Finance") {
+		t.Errorf("Finance = %+v, want assigned at mount_root/Finance", fin)
+	}
+	q1, err := os.ReadFile(filepath.Join(fin.Mountpoint, "Reports", "Q1.txt"))
+	if err != nil || string(q1) != "Q1 revenue: 1,234,567\n" {
+		t.Errorf("Reports/Q1.txt through the mount = %q, %v", q1, err)
+	}
+
+	// The service goes down: the drive stays, the licence runs on the
+	// stored lease.
+	svc.Process.Kill()
+	svc.Wait()
+	a.Refresh()
+	st = waitStatus(t, c, "licence from the stored lease", func(st apitype.Status) bool { return st.Licence.State == apitype.LicenceCached })
+	if d := driveByName(st, "Finance"); d == nil || d.State != apitype.DriveMounted {
+		t.Errorf("Finance after the service stopped = %+v, want still mounted", d)
+	}
+	if _, err := os.ReadFile(filepath.Join(fin.Mountpoint, "Reports", "Q1.txt")); err != nil {
+		t.Errorf("read after the service stopped: %v", err)
+	}
+}
