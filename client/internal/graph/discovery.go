@@ -32,11 +32,16 @@ type Drive struct {
 	SiteURL string
 	// Library is the document library's name (SharePoint and Teams drives).
 	Library string
+	// GroupID is the Team's group id (Team drives).
+	GroupID string
 	// WebURL is the drive's own web URL.
 	WebURL string
 	// ReadOnly reports whether the drive is known to be read-only; false
-	// when Graph does not say.
+	// when Graph does not say (it usually does not: a read-only library
+	// shows itself by answering writes with 403 accessDenied).
 	ReadOnly bool
+	// QuotaTotal and QuotaRemaining are in bytes; zero when not reported.
+	QuotaTotal, QuotaRemaining int64
 }
 
 // MyDrive returns the signed-in user's OneDrive.
@@ -99,6 +104,34 @@ func (c *Client) Drives(ctx context.Context) ([]Drive, error) {
 	return out, errors.Join(errs...)
 }
 
+// DriveByID returns the drive with the given id (GET /drives/{id}). Its
+// kind is guessed from Graph's driveType: personal and business drives are
+// OneDrives, document libraries SharePoint.
+func (c *Client) DriveByID(ctx context.Context, id string) (Drive, error) {
+	d, err := c.sdk.Drives().ByDriveId(id).Get(ctx, nil)
+	if err != nil {
+		return Drive{}, fmt.Errorf("get drive %s: %w", id, fromSDK(err))
+	}
+	kind := KindSharePoint
+	if t := deref(d.GetDriveType()); t == "personal" || t == "business" {
+		kind = KindOneDrive
+	}
+	return toDrive(d, kind, ""), nil
+}
+
+// TeamDrive returns the files of a Team (or any Microsoft 365 group) by
+// the group's id: GET /groups/{id}/drive.
+func (c *Client) TeamDrive(ctx context.Context, groupID string) (Drive, error) {
+	d, err := c.sdk.Groups().ByGroupId(groupID).Drive().Get(ctx, nil)
+	if err != nil {
+		return Drive{}, fmt.Errorf("get the files of group %s: %w", groupID, fromSDK(err))
+	}
+	drv := toDrive(d, KindTeam, "")
+	drv.SiteURL = siteOf(drv.WebURL)
+	drv.GroupID = groupID
+	return drv, nil
+}
+
 // teamDrives lists the drives of the Teams the user joined.
 func (c *Client) teamDrives(ctx context.Context) ([]Drive, error) {
 	teams, err := c.sdk.Me().JoinedTeams().Get(ctx, nil)
@@ -116,6 +149,7 @@ func (c *Client) teamDrives(ctx context.Context) ([]Drive, error) {
 		}
 		drv := toDrive(d, KindTeam, "")
 		drv.Name = deref(t.GetDisplayName())
+		drv.GroupID = id
 		drv.SiteURL = siteOf(drv.WebURL)
 		out = append(out, drv)
 	}
@@ -228,6 +262,14 @@ func toDrive(d models.Driveable, kind DriveKind, siteURL string) Drive {
 	}
 	if out.SiteURL == "" && kind != KindOneDrive {
 		out.SiteURL = siteOf(out.WebURL)
+	}
+	if q := d.GetQuota(); q != nil {
+		if v := q.GetTotal(); v != nil {
+			out.QuotaTotal = *v
+		}
+		if v := q.GetRemaining(); v != nil {
+			out.QuotaRemaining = *v
+		}
 	}
 	return out
 }

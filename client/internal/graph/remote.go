@@ -31,6 +31,17 @@ var _ vfs.Remote = (*Remote)(nil)
 // NewDrive returns the vfs.Remote of the drive driveID, sharing c's pacer.
 func NewDrive(c *Client, driveID string) *Remote { return &Remote{c: c, driveID: driveID} }
 
+var _ vfs.QuotaRemote = (*Remote)(nil)
+
+// Quota implements vfs.QuotaRemote from GET /drives/{id}.
+func (r *Remote) Quota(ctx context.Context) (total, remaining int64, err error) {
+	d, err := r.c.DriveByID(ctx, r.driveID)
+	if err != nil {
+		return 0, 0, err
+	}
+	return d.QuotaTotal, d.QuotaRemaining, nil
+}
+
 // DriveID returns the drive's id.
 func (r *Remote) DriveID() string { return r.driveID }
 

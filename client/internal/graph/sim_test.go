@@ -111,6 +111,20 @@ func TestDiscoveryForAlice(t *testing.T) {
 			t.Errorf("Finance Documents = %s, want the Finance Team drive %s", d.ID, byName["Finance Team"].ID)
 		}
 	}
+	mkt := byName["Marketing"]
+	if td, err := gc.TeamDrive(ctx, mkt.GroupID); err != nil || mkt.GroupID == "" || td.ID != mkt.ID || td.Kind != graph.KindTeam {
+		t.Errorf("TeamDrive(%q) = %+v, %v; want the Marketing drive %s", mkt.GroupID, td, err, mkt.ID)
+	}
+	byID, err := gc.DriveByID(ctx, policies.ID)
+	if err != nil || byID.ID != policies.ID || byID.Library != "Policies" || byID.Kind != graph.KindSharePoint {
+		t.Errorf("DriveByID(Policies) = %+v, %v", byID, err)
+	}
+	if mine, err := gc.DriveByID(ctx, my.ID); err != nil || mine.Kind != graph.KindOneDrive {
+		t.Errorf("DriveByID(OneDrive) = %+v, %v", mine, err)
+	}
+	if _, err := gc.DriveByID(ctx, "b!nosuchdrive"); !errors.Is(err, vfs.ErrNotFound) && !errors.Is(err, vfs.ErrAccessDenied) {
+		t.Errorf("DriveByID(missing): err = %v, want ErrNotFound or ErrAccessDenied", err)
+	}
 	if _, err := gc.DriveByURL(ctx, policies.SiteURL, "No such library"); !errors.Is(err, vfs.ErrNotFound) {
 		t.Errorf("DriveByURL(no such library): err = %v, want ErrNotFound", err)
 	}
@@ -174,6 +188,9 @@ func TestRemoteRoundTrip(t *testing.T) {
 	root, err := r.Root(ctx)
 	if err != nil {
 		t.Fatalf("Root: %v", err)
+	}
+	if total, remaining, err := r.Quota(ctx); err != nil || total <= 0 || remaining <= 0 || remaining > total {
+		t.Errorf("Quota = %d total, %d remaining, %v", total, remaining, err)
 	}
 	if !root.IsDir || root.ParentID != "" || root.ID == "" {
 		t.Errorf("Root = %+v", root)
