@@ -72,13 +72,38 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(it.Name))
 	h.Set("ETag", ctag(it))
 	h.Set("Accept-Ranges", "bytes")
+	osf, isFile := file.(*os.File)
+	if isFile && r.Method == http.MethodGet && plainGet(r) {
+		// The common case, a whole download: copy in 1 MiB blocks, one read
+		// syscall each, without ServeContent's 32 KiB copies.
+		h.Set("Content-Length", strconv.FormatInt(it.Size, 10))
+		h.Set("Last-Modified", it.Modified.UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusOK)
+		io.CopyBuffer(writerOnly{w}, osf, make([]byte, readAheadSize))
+		return nil
+	}
 	var content io.ReadSeeker = file
-	if f, ok := file.(*os.File); ok {
-		content = &readAhead{f: f, buf: make([]byte, readAheadSize)}
+	if isFile {
+		content = &readAhead{f: osf, buf: make([]byte, readAheadSize)}
 	}
 	http.ServeContent(w, r, "", it.Modified, content)
 	return nil
 }
+
+// plainGet reports whether r has no Range or conditional headers, so that
+// ServeContent's handling of them is not needed.
+func plainGet(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if r.Header.Get(k) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// writerOnly hides a ResponseWriter's ReadFrom, whose 32 KiB buffer would
+// override the copy's.
+type writerOnly struct{ io.Writer }
 
 const readAheadSize = 1 << 20
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,5 +336,20 @@ func TestEmptyFilesUploadAndDownload(t *testing.T) {
 	}
 	if got := e.call(req{path: r.str("@microsoft.graph.downloadUrl")}).want(t, 200); len(got.raw) != 0 {
 		t.Errorf("downloaded %q", got.raw)
+	}
+}
+
+func TestSimpleUploadOver250MBIsRefusedBeforeReading(t *testing.T) {
+	e := newEnv(t)
+	r, err := http.NewRequest("PUT", e.base+"/v1.0/me/drive/root:/huge.bin:/content", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ContentLength = simpleUploadLimit + 1
+	r.Header.Set("Authorization", "Bearer "+e.alice())
+	w := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "upload session") {
+		t.Errorf("status %d, body %s", w.Code, w.Body.Bytes())
 	}
 }
