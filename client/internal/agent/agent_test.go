@@ -116,6 +116,7 @@ func (h *harness) stop() {
 	if err := <-h.done; err != nil {
 		h.t.Errorf("Run = %v", err)
 	}
+	checkNoLeaks(h.t)
 }
 
 // waitFor watches the status until ok holds.
@@ -406,4 +407,48 @@ func TestNotConfigured(t *testing.T) {
 	if !strings.Contains(err.Error(), "client_id") {
 		t.Errorf("unconfigured error %q does not name client_id", err)
 	}
+}
+
+// agentGoroutines returns the stacks of goroutines still running agent or
+// local API code.
+func agentGoroutines() []string {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "internal/agent.(*Agent)") || strings.Contains(g, "internal/localapi.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// checkNoLeaks fails the test if agent goroutines outlive Run.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		left := agentGoroutines()
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d agent goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPendingLoginEndsWithAgent: a sign-in nobody finishes does not keep
+// a goroutine alive after the agent stops (checkNoLeaks in stop).
+func TestPendingLoginEndsWithAgent(t *testing.T) {
+	h := start(t, setup{})
+	if _, err := h.c.Login(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if len(agentGoroutines()) == 0 {
+		t.Fatal("no agent goroutines seen while running; the leak check would see nothing")
+	}
+	h.stop()
 }
