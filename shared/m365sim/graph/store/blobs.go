@@ -57,8 +57,6 @@ func (s *Store) TempFile() (*os.File, error) {
 	return f, nil
 }
 
-// TempPath is where a named staging file lives.
-func (s *Store) TempPath(name string) string { return filepath.Join(s.tmp, filepath.Base(name)) }
 
 // WriteBlob streams r into a new blob, hashing it on the way. With limit
 // >= 0, content longer than limit gives ErrTooLarge; with want >= 0, content
