@@ -57,7 +57,6 @@ func (s *Store) TempFile() (*os.File, error) {
 	return f, nil
 }
 
-
 // WriteBlob streams r into a new blob, hashing it on the way. With limit
 // >= 0, content longer than limit gives ErrTooLarge; with want >= 0, content
 // of another length gives io.ErrUnexpectedEOF. Content up to InlineMax is
