@@ -21,6 +21,7 @@ func main() {
 	flag.StringVar(&o.Agent, "agent", "", "the mapdrive executable to start as the agent (default: next to this one, then PATH)")
 	flag.BoolVar(&o.NoStart, "no-start-agent", false, "do not start the agent when it is not running")
 	flag.BoolVar(&o.Show, "show", false, "open the Mapdrive window at start")
+	flag.BoolVar(&o.AtLogin, "at-login", false, "started by a login entry: quit if start at login is turned off")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if *showVersion {

@@ -11,7 +11,15 @@ type Autostart struct {
 	// on Linux, the LaunchAgents folder on macOS; on Windows it is a
 	// registry key path under HKCU instead.
 	Dir string
+	// SystemDirs overrides where a machine-wide entry from the package may
+	// be (tests; Linux only): the autostart folders of $XDG_CONFIG_DIRS.
+	SystemDirs []string
 }
+
+// AtLoginFlag is the tray's argument in every login entry: a tray
+// started with it quits at once when the user turned start at login off,
+// which also covers the machine-wide entries a package or MSI installs.
+const AtLoginFlag = "--at-login"
 
 // Enabled reports whether the per-user entry exists.
 func (a Autostart) Enabled() (bool, error) { return a.enabled() }

@@ -44,6 +44,7 @@ func LaunchAgentPlist(exe string) string {
 	<key>ProgramArguments</key>
 	<array>
 		<string>` + html.EscapeString(exe) + `</string>
+		<string>` + AtLoginFlag + `</string>
 	</array>
 	<key>RunAtLoad</key>
 	<true/>

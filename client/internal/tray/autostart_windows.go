@@ -54,7 +54,7 @@ func (a Autostart) set(on bool) error {
 		}
 		return nil
 	}
-	if err := k.SetStringValue(runValue, `"`+a.Exe+`"`); err != nil {
+	if err := k.SetStringValue(runValue, `"`+a.Exe+`" `+AtLoginFlag); err != nil {
 		return fmt.Errorf("write %s: %w", a.where(), err)
 	}
 	return nil

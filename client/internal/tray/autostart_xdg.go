@@ -26,13 +26,41 @@ func (a Autostart) dir() string {
 
 func (a Autostart) where() string { return filepath.Join(a.dir(), desktopFile) }
 
+// systemEntry returns the machine-wide entry the package installs, or "".
+func (a Autostart) systemEntry() string {
+	dirs := a.SystemDirs
+	if dirs == nil {
+		x := os.Getenv("XDG_CONFIG_DIRS")
+		if x == "" {
+			x = "/etc/xdg"
+		}
+		for _, d := range filepath.SplitList(x) {
+			dirs = append(dirs, filepath.Join(d, "autostart"))
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, desktopFile)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// enabled follows the XDG rule: a user entry overrides the machine's entry
+// of the same name, and Hidden=true in it turns autostart off.
 func (a Autostart) enabled() (bool, error) {
-	_, err := os.Stat(a.where())
+	data, err := os.ReadFile(a.where())
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return a.systemEntry() != "", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("check the autostart entry: %w", err)
+		return false, fmt.Errorf("read the autostart entry: %w", err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == "Hidden=true" {
+			return false, nil
+		}
 	}
 	return true, nil
 }
@@ -45,7 +73,7 @@ func DesktopEntry(exe string) string {
 		"Type=Application\n" +
 		"Name=Mapdrive\n" +
 		"Comment=Microsoft 365 drives as local folders\n" +
-		"Exec=\"" + q + "\"\n" +
+		"Exec=\"" + q + "\" " + AtLoginFlag + "\n" +
 		"Icon=mapdrive\n" +
 		"Terminal=false\n" +
 		"Categories=Network;FileTransfer;\n" +
@@ -54,17 +82,23 @@ func DesktopEntry(exe string) string {
 
 func (a Autostart) set(on bool) error {
 	p := a.where()
+	entry := DesktopEntry(a.Exe)
 	if !on {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove the autostart entry %s: %w", p, err)
+		if a.systemEntry() == "" {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove the autostart entry %s: %w", p, err)
+			}
+			return nil
 		}
-		return nil
+		// The package's machine-wide entry would still start the tray: a
+		// hidden user entry of the same name turns it off for this user.
+		entry += "Hidden=true\n"
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("create the autostart folder: %w", err)
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(DesktopEntry(a.Exe)), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(entry), 0o644); err != nil {
 		return fmt.Errorf("write the autostart entry %s: %w", p, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/client/internal/tray"
 	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
 // AppID is the tray's application id (fyne preferences, notifications).
@@ -34,6 +35,9 @@ type Options struct {
 	NoStart bool
 	// Show opens the main window at start.
 	Show bool
+	// AtLogin says a login entry started the tray (tray.AtLoginFlag): it
+	// quits at once when the user turned start at login off.
+	AtLogin bool
 	// Log receives the tray's log; nil discards it.
 	Log *slog.Logger
 }
@@ -74,7 +78,14 @@ func Run(ctx context.Context, o Options) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		follow(ctx, lc, ui, starter, o.Log)
+		follow(ctx, lc, ui, starter, o.Log, func(st apitype.Status) {
+			if o.AtLogin && !st.Settings.Autostart {
+				o.Log.Info("started at login, but start at login is off: quitting")
+				cancel()
+				return
+			}
+			fyne.Do(ui.SyncStartAtLogin)
+		})
 	}()
 	appDone := make(chan struct{})
 	go func() {
@@ -93,7 +104,8 @@ func Run(ctx context.Context, o Options) error {
 
 // follow keeps a status stream open and feeds the UI, starting the agent
 // when nothing answers and reconnecting when the stream ends.
-func follow(ctx context.Context, lc *localclient.Client, ui *tray.UI, st *agentStarter, log *slog.Logger) {
+// first runs with the first status of the tray's life.
+func follow(ctx context.Context, lc *localclient.Client, ui *tray.UI, st *agentStarter, log *slog.Logger, first func(apitype.Status)) {
 	backoff := 500 * time.Millisecond
 	synced := false
 	for ctx.Err() == nil {
@@ -130,11 +142,11 @@ func follow(ctx context.Context, lc *localclient.Client, ui *tray.UI, st *agentS
 				}
 				break
 			}
-			ui.SetStatus(s)
 			if !synced {
 				synced = true
-				fyne.Do(ui.SyncStartAtLogin)
+				first(s)
 			}
+			ui.SetStatus(s)
 		}
 		w.Close()
 	}

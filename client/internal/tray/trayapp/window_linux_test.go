@@ -281,6 +281,21 @@ func realWindow(t *testing.T) {
 	if _, err := lc.Version(ctx); err != nil {
 		t.Errorf("the agent stopped with the tray: %v", err)
 	}
+
+	// Started by a login entry while start at login is off, the tray quits.
+	if st.Settings.Autostart {
+		t.Fatalf("start at login is on in the agent; the --at-login check needs it off")
+	}
+	atLogin := exec.CommandContext(ctx, filepath.Join(bin, "mapdrive-tray"), "--socket", sock, tray.AtLoginFlag)
+	atLogin.Env = env
+	atLogin.Stdout, atLogin.Stderr = trayLog, trayLog
+	atLogin.WaitDelay = 5 * time.Second
+	start := time.Now()
+	if err := atLogin.Run(); err != nil {
+		t.Errorf("mapdrive-tray %s: %v", tray.AtLoginFlag, err)
+	} else {
+		t.Logf("mapdrive-tray %s quit after %v", tray.AtLoginFlag, time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // checkBadge reads the tray icon (ARGB32 pixmaps) and checks the badge
