@@ -30,6 +30,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"golang.org/x/sys/unix"
 
+	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
 	"github.com/mapdrive/mapdrive/client/internal/tray"
 	"github.com/mapdrive/mapdrive/client/internal/tray/sniwatch"
 	"github.com/mapdrive/mapdrive/client/localclient"
@@ -159,7 +160,47 @@ func realWindow(t *testing.T) {
 		return err
 	})
 	defer stopAgent(t, sock)
-	signIn(t, ctx, lc, sim)
+	// Signed out, the tray menu offers to sign in; the window is hidden.
+	item, err := watcher.WaitItem(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	menu := waitMenu(t, ctx, watcher, item, "the signed-out menu", func(labels []string) error {
+		if !slices.Contains(labels, tray.LabelSignIn) {
+			return fmt.Errorf("no %q in %q", tray.LabelSignIn, labels)
+		}
+		return nil
+	})
+	t.Logf("signed-out tray menu: %q", menu.Labels())
+	if mapped(display) {
+		t.Fatalf("the main window is visible before Open Mapdrive was clicked")
+	}
+	click(t, ctx, watcher, item, menu, tray.LabelOpen)
+	waitFor(t, ctx, 20*time.Second, "the main window to appear", func() error {
+		if !mapped(display) {
+			return fmt.Errorf("no viewable Mapdrive window")
+		}
+		return nil
+	})
+
+	// Sign in from the menu: the agent opens the "browser" (BROWSER=true)
+	// and puts the sign-in page in its status; the test plays the browser.
+	click(t, ctx, watcher, item, menu, tray.LabelSignIn)
+	var authURL string
+	waitFor(t, ctx, 60*time.Second, "the agent to start the browser sign-in", func() error {
+		st, err := lc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Login == nil || st.Login.AuthURL == "" {
+			return fmt.Errorf("no sign-in page in the status (sign-in %s)", st.SignIn)
+		}
+		authURL = st.Login.AuthURL
+		return nil
+	})
+	if err := authtest.Browser(sim.HTTPClient(), "alice@contoso.com")(authURL); err != nil {
+		t.Fatalf("sign in on the sign-in page: %v", err)
+	}
 
 	var st apitype.Status
 	waitFor(t, ctx, 60*time.Second, "the agent to list alice's drives", func() error {
@@ -179,17 +220,7 @@ func realWindow(t *testing.T) {
 	t.Logf("drives: %q", names)
 
 	// The tray menu, as a desktop's tray reads it.
-	item, err := watcher.WaitItem(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var menu sniwatch.MenuNode
-	waitFor(t, ctx, 30*time.Second, "the tray menu to list the drives", func() error {
-		menu, err = watcher.Layout(ctx, item)
-		if err != nil {
-			return err
-		}
-		labels := menu.Labels()
+	menu = waitMenu(t, ctx, watcher, item, "the tray menu to list the drives", func(labels []string) error {
 		for _, d := range st.Drives {
 			if !slices.ContainsFunc(labels, func(l string) bool { return strings.HasPrefix(l, d.Name+" ") }) {
 				return fmt.Errorf("menu %q lacks drive %s", labels, d.Name)
@@ -205,23 +236,6 @@ func realWindow(t *testing.T) {
 		}
 	}
 	checkBadge(t, ctx, watcher, item, st)
-
-	if mapped(display) {
-		t.Fatalf("the main window is visible before Open Mapdrive was clicked")
-	}
-	open, ok := menu.Find(tray.LabelOpen)
-	if !ok {
-		t.Fatalf("no %q entry in the menu", tray.LabelOpen)
-	}
-	if err := watcher.Click(ctx, item, open.ID); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ctx, 20*time.Second, "the main window to appear", func() error {
-		if !mapped(display) {
-			return fmt.Errorf("no viewable Mapdrive window")
-		}
-		return nil
-	})
 
 	// Screenshot until the drive names are on screen (the first frames may
 	// still be drawing).
@@ -262,13 +276,7 @@ func realWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quit, ok := menu.Find(tray.LabelQuit)
-	if !ok {
-		t.Fatalf("no %q entry in the menu", tray.LabelQuit)
-	}
-	if err := watcher.Click(ctx, item, quit.ID); err != nil {
-		t.Fatal(err)
-	}
+	click(t, ctx, watcher, item, menu, tray.LabelQuit)
 	select {
 	case err := <-trayDone:
 		trayDone <- err // for the deferred stop
@@ -295,6 +303,32 @@ func realWindow(t *testing.T) {
 		t.Errorf("mapdrive-tray %s: %v", tray.AtLoginFlag, err)
 	} else {
 		t.Logf("mapdrive-tray %s quit after %v", tray.AtLoginFlag, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// waitMenu reads the tray menu until ok accepts its labels.
+func waitMenu(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, what string, ok func([]string) error) sniwatch.MenuNode {
+	t.Helper()
+	var menu sniwatch.MenuNode
+	waitFor(t, ctx, 30*time.Second, what, func() error {
+		var err error
+		if menu, err = w.Layout(ctx, it); err != nil {
+			return err
+		}
+		return ok(menu.Labels())
+	})
+	return menu
+}
+
+// click picks the menu entry labelled label, as the user would in the tray.
+func click(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, menu sniwatch.MenuNode, label string) {
+	t.Helper()
+	n, ok := menu.Find(label)
+	if !ok {
+		t.Fatalf("no %q entry in the tray menu %q", label, menu.Labels())
+	}
+	if err := w.Click(ctx, it, n.ID); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -333,31 +367,6 @@ func checkBadge(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwa
 	}[badge]
 	if !want() {
 		t.Errorf("the tray icon's badge pixel rgb(%d,%d,%d) does not have the %v colour", r, g, b, badge)
-	}
-}
-
-// signIn signs the agent in as alice through the device-code flow,
-// approving the code through m365sim's admin API (as alice would in a
-// browser).
-func signIn(t *testing.T, ctx context.Context, lc *localclient.Client, sim *m365sim.Sim) {
-	t.Helper()
-	resp, err := lc.Login(ctx, true)
-	if err != nil {
-		t.Fatalf("start the device-code sign-in: %v", err)
-	}
-	if resp.Account != nil {
-		return
-	}
-	if resp.Prompt == nil || resp.Prompt.UserCode == "" {
-		t.Fatalf("sign-in gave no device code: %+v", resp)
-	}
-	if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-		t.Fatalf("approve the device code: %v", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if _, err := lc.WaitLogin(wctx); err != nil {
-		t.Fatalf("finish the sign-in: %v", err)
 	}
 }
 
