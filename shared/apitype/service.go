@@ -27,6 +27,7 @@ const (
 	RouteAdminPolicies = "/v1/tenants/{tid}/policies"      // GET, PUT Policies
 	RouteAdminAudit    = "/v1/tenants/{tid}/audit"         // GET → AuditList
 	RouteAdminExport   = "/v1/tenants/{tid}/export"        // GET → TenantExport
+	RouteAdminUsage    = "/v1/tenants/{tid}/seat-usage"    // GET ?days=90 → SeatUsageList
 )
 
 // ValidateRequest is the body of POST /v1/validate. All fields are optional.
@@ -155,6 +156,19 @@ type AuditEntry struct {
 // AuditList is the answer of GET /v1/tenants/{tid}/audit.
 type AuditList struct {
 	Entries []AuditEntry `json:"entries"`
+}
+
+// SeatUsage is the number of seats in use on one UTC day.
+type SeatUsage struct {
+	Day  string `json:"day"` // "2026-11-25"
+	Used int    `json:"used"`
+}
+
+// SeatUsageList is the answer of GET /v1/tenants/{tid}/seat-usage, oldest
+// day first; days without a record are absent.
+type SeatUsageList struct {
+	Seats int         `json:"seats"` // licensed seats today
+	Days  []SeatUsage `json:"days"`
 }
 
 // TenantExport is everything the service holds about a tenant (GDPR

@@ -163,3 +163,23 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, p *authn.Princip
 	w.Header().Set("Content-Disposition", `attachment; filename="mapdrive-export-`+p.TenantID+`.json"`)
 	return httpx.WriteJSON(w, http.StatusOK, exp)
 }
+
+func (s *Server) seatUsage(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	days := 90
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3660 {
+			return httpx.Errorf(http.StatusBadRequest, apitype.ServiceCodeBadRequest, "days must be 1..3660")
+		}
+		days = n
+	}
+	t, err := s.st.Tenant(r.Context(), p.TenantID)
+	if err != nil {
+		return storeError(err)
+	}
+	us, err := s.st.SeatUsage(r.Context(), p.TenantID, days)
+	if err != nil {
+		return storeError(err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, apitype.SeatUsageList{Seats: t.Seats, Days: us})
+}

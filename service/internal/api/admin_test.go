@@ -97,6 +97,17 @@ func TestAdminLifecycle(t *testing.T) {
 		if len(audit.Entries) != 1 || audit.Entries[0].Target != bm.ID {
 			t.Errorf("filtered audit = %+v", audit.Entries)
 		}
+		if err := e.st.RecordSeatUsage(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var usage apitype.SeatUsageList
+		e.decode(e.do("GET", base+"/seat-usage?days=30", adm, nil), &usage)
+		if usage.Seats != 25 || len(usage.Days) != 1 {
+			t.Errorf("seat usage = %+v", usage)
+		}
+		if r := e.do("GET", base+"/seat-usage?days=0", adm, nil); r.status != http.StatusBadRequest {
+			t.Errorf("seat usage with days=0 = %d", r.status)
+		}
 		// GDPR export, then erasure.
 		e.do("POST", "/v1/validate", e.token("contoso", "alice"), nil)
 		r = e.do("GET", base+"/export", adm, nil)

@@ -179,6 +179,7 @@ func (s *Server) routes() []route {
 		{method: "PUT", pattern: apitype.RouteAdminPolicies, access: admin, authed: s.putPolicies},
 		{method: "GET", pattern: apitype.RouteAdminAudit, access: admin, authed: s.audit},
 		{method: "GET", pattern: apitype.RouteAdminExport, access: admin, authed: s.export},
+		{method: "GET", pattern: apitype.RouteAdminUsage, access: admin, authed: s.seatUsage},
 	}
 }
 

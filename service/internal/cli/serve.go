@@ -133,8 +133,9 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	return nil
 }
 
-// releaseSeats deletes seats unused for 30 days, hourly. Seats past the
-// window already do not count; this only keeps the table small.
+// releaseSeats deletes seats unused for 30 days and records each tenant's
+// daily seat usage, hourly. Seats past the window already do not count;
+// the deletion only keeps the table small.
 func releaseSeats(ctx context.Context, st *store.Store, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
@@ -146,6 +147,9 @@ func releaseSeats(ctx context.Context, st *store.Store, log interface {
 			log.Warn("release stale seats", "err", err)
 		} else if n > 0 {
 			log.Info("released stale seats", "count", n)
+		}
+		if err := st.RecordSeatUsage(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("record seat usage", "err", err)
 		}
 		select {
 		case <-ctx.Done():

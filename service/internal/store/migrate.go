@@ -31,6 +31,14 @@ var migrations = []migration{
 		}
 		return tx.Exec("CREATE INDEX idx_audit_tenant_at ON audit_log (tenant_id, at)").Error
 	}},
+	{3, "daily seat usage", func(tx *gorm.DB) error {
+		type seatUsageV3 struct {
+			TenantID string `gorm:"primaryKey;size:36"`
+			Day      string `gorm:"primaryKey;size:10"`
+			Used     int
+		}
+		return tx.Table("seat_usage").Migrator().CreateTable(&seatUsageV3{})
+	}},
 }
 
 // SchemaVersion is the version Migrate brings the database to.

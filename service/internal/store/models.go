@@ -114,3 +114,11 @@ type migrationRow struct {
 }
 
 func (migrationRow) TableName() string { return "schema_migrations" }
+
+type seatUsageRow struct {
+	TenantID string `gorm:"primaryKey;size:36"`
+	Day      string `gorm:"primaryKey;size:10"` // YYYY-MM-DD, UTC
+	Used     int
+}
+
+func (seatUsageRow) TableName() string { return "seat_usage" }

@@ -200,3 +200,46 @@ func (t *Tenant) API(seatsUsed int) apitype.Tenant {
 	return apitype.Tenant{ID: t.ID, DisplayName: t.DisplayName, Domains: t.Domains, Seats: t.Seats, SeatsUsed: seatsUsed,
 		LicenceExpires: t.LicenceExpires, Policies: t.Policies}
 }
+
+// RecordSeatUsage stores today's seats-in-use count of every tenant (one
+// row per tenant and UTC day, overwritten during the day), for the
+// portal's usage chart.
+func (s *Store) RecordSeatUsage(ctx context.Context) error {
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&tenantRow{}).Pluck("id", &ids).Error; err != nil {
+		return fmt.Errorf("record seat usage: %w", err)
+	}
+	day := s.now().UTC().Format("2006-01-02")
+	for _, id := range ids {
+		n, err := s.SeatsUsed(ctx, id)
+		if err != nil {
+			return err
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			res := tx.Model(&seatUsageRow{}).Where("tenant_id = ? AND day = ?", id, day).Update("used", n)
+			if res.Error != nil || res.RowsAffected > 0 {
+				return res.Error
+			}
+			return tx.Create(&seatUsageRow{TenantID: id, Day: day, Used: n}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("record seat usage of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SeatUsage returns the tenant's daily seat counts of the last days days,
+// oldest first.
+func (s *Store) SeatUsage(ctx context.Context, tid string, days int) ([]apitype.SeatUsage, error) {
+	since := s.now().UTC().AddDate(0, 0, -days).Format("2006-01-02")
+	var rows []seatUsageRow
+	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND day > ?", tid, since).Order("day").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read seat usage of %s: %w", tid, err)
+	}
+	out := make([]apitype.SeatUsage, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, apitype.SeatUsage{Day: r.Day, Used: r.Used})
+	}
+	return out, nil
+}

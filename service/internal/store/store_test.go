@@ -450,3 +450,32 @@ func TestGuardRefusesPlaintext(t *testing.T) {
 		}
 	})
 }
+
+func TestSeatUsage(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		st := fx.st
+		if err := st.PutTenant(ctx, contoso(fx.clock)); err != nil {
+			t.Fatal(err)
+		}
+		st.TouchSeat(ctx, tidA, "a", 2)
+		if err := st.RecordSeatUsage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st.TouchSeat(ctx, tidA, "b", 2)
+		if err := st.RecordSeatUsage(ctx); err != nil { // same day: overwritten
+			t.Fatal(err)
+		}
+		fx.clock.add(24 * time.Hour)
+		if err := st.RecordSeatUsage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.SeatUsage(ctx, tidA, 30)
+		if err != nil || len(got) != 2 || got[0].Used != 2 || got[0].Day != "2026-11-01" || got[1].Day != "2026-11-02" {
+			t.Errorf("SeatUsage = %+v, %v", got, err)
+		}
+		if got, _ := st.SeatUsage(ctx, tidA, 0); len(got) != 0 {
+			t.Errorf("SeatUsage(0 days) = %+v", got)
+		}
+	})
+}

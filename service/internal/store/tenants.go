@@ -246,7 +246,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tid string) error {
 			return res.Error
 		}
 		n = res.RowsAffected
-		for _, m := range []any{&assignmentRow{}, &mappingRow{}, &domainRow{}, &seatRow{}, &auditRow{}, &tenantKeyRow{}} {
+		for _, m := range []any{&assignmentRow{}, &mappingRow{}, &domainRow{}, &seatRow{}, &seatUsageRow{}, &auditRow{}, &tenantKeyRow{}} {
 			if err := tx.Where("tenant_id = ?", tid).Delete(m).Error; err != nil {
 				return err
 			}
