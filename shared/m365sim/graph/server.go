@@ -4,8 +4,22 @@
 // error bodies, as the contract in shared/reference/graph-contract.md
 // describes them. State lives in a store under DataDir/graph.
 //
-// Pre-authenticated URLs (/_download, /_upload, /_monitor) are served by
-// the same handler and need no Authorization header.
+// Routes (all below /v1.0 need a Graph access token):
+//
+//	/me, /me/drive, /me/drives, /me/memberOf, /me/followedSites, /me/joinedTeams
+//	/users/{id|upn}[/drive...], /groups/{id}/drive[...], /groups/{id}/drives
+//	/sites?search=, /sites/{host,guid,guid}, /sites/{host}:/{path}[:], .../drives, .../drive
+//	/drives/{id}, and below any drive: /root, /items/{id}, ":/relative/path:",
+//	then /children (GET list, POST folder), /content (GET 302, PUT upload),
+//	/createUploadSession, /copy, /delta (root only; "delta()" too)
+//	/$batch
+//
+// Pre-authenticated URLs need no Authorization header: /_download/{signed}
+// (Range, expiry, bound to a content version), /_upload/{session}
+// (fragments; an Authorization header is refused with 401, as the
+// contract allows) and /_monitor/{job} (copy progress).
+//
+// Request bodies may be gzip-encoded, as the Graph SDKs send them.
 package graph
 
 import (
