@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -59,6 +62,34 @@ func BenchmarkDownload1GiB(b *testing.B) {
 			}
 		})
 	}
+	// curl as the client, in its own process: cpu-s/op is then the
+	// simulator's own cost per GiB, the figure that says whether it can be
+	// the bottleneck.
+	b.Run("curl", func(b *testing.B) {
+		curl, err := exec.LookPath("curl")
+		if err != nil {
+			b.Skipf("curl is not installed: %v", err)
+		}
+		c := h1Client(s)
+		b.SetBytes(size)
+		cpu0, child0, iters := processCPU(), childrenCPU(), 0
+		for b.Loop() {
+			iters++
+			r := do(b, c, http.MethodGet, s.GraphURL()+"/me/drive/root:/big.bin:/content", tok, nil)
+			if r.status != http.StatusFound {
+				b.Fatalf("content = %d %s", r.status, r.body)
+			}
+			out, err := exec.Command(curl, "--silent", "--show-error", "--fail", "--http1.1", "--cacert", s.CAFile(),
+				"--output", "/dev/null", "--write-out", "%{size_download}", r.header.Get("Location")).CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(size) {
+				b.Fatalf("curl: %v: %s", err, out)
+			}
+		}
+		if cpu := processCPU() - cpu0; cpu > 0 {
+			b.ReportMetric(cpu.Seconds()/float64(iters), "sim-cpu-s/op")
+			b.ReportMetric((childrenCPU()-child0).Seconds()/float64(iters), "curl-cpu-s/op")
+		}
+	})
 }
 
 // discard is io.Discard without ReadFrom, whose 8 KiB buffer would make
