@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -286,6 +287,7 @@ type Config struct {
 type configCache struct {
 	mu      sync.Mutex // guards entries
 	entries map[string]configEntry
+	load    singleflight.Group // one reload per tenant at a time
 }
 
 type configEntry struct {
@@ -310,22 +312,31 @@ func (s *Store) Config(ctx context.Context, tid string) (*Config, error) {
 	if ok && s.now().Sub(e.loaded) < s.ttl {
 		return e.cfg, nil
 	}
-	t, err := s.loadTenant(ctx, s.db, tid)
+	// Requests arriving while the entry reloads share one load instead of
+	// each querying the database.
+	v, err, _ := s.cfg.load.Do(tid, func() (any, error) {
+		ctx := context.WithoutCancel(ctx) // shared: one caller's cancel must not fail the others
+		t, err := s.loadTenant(ctx, s.db, tid)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := s.Mappings(ctx, tid)
+		if err != nil {
+			return nil, err
+		}
+		c := &Config{Tenant: t, Domains: map[string]bool{}, Mappings: ms, index: s.secrets.BlindIndex}
+		for _, d := range t.Domains {
+			c.Domains[s.secrets.BlindIndex("domain", d)] = true
+		}
+		s.cfg.mu.Lock()
+		s.cfg.entries[tid] = configEntry{loaded: s.now(), cfg: c}
+		s.cfg.mu.Unlock()
+		return c, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.Mappings(ctx, tid)
-	if err != nil {
-		return nil, err
-	}
-	c := &Config{Tenant: t, Domains: map[string]bool{}, Mappings: ms, index: s.secrets.BlindIndex}
-	for _, d := range t.Domains {
-		c.Domains[s.secrets.BlindIndex("domain", d)] = true
-	}
-	s.cfg.mu.Lock()
-	s.cfg.entries[tid] = configEntry{loaded: s.now(), cfg: c}
-	s.cfg.mu.Unlock()
-	return c, nil
+	return v.(*Config), nil
 }
 
 // HasDomain reports whether domain is one of the tenant's verified domains.
