@@ -384,6 +384,7 @@ func (s *Sim) Info() *Info {
 func (s *Sim) WriteBanner(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "m365sim listening on %s\n", s.baseURL)
+	fmt.Fprintf(&b, "  Entra authority (any tenant): %s\n", s.AuthorityURL("organizations"))
 	for _, t := range s.dir.Tenants() {
 		fmt.Fprintf(&b, "  Entra authority (%s): %s\n", t.Name, s.AuthorityURL(t.Name))
 	}
