@@ -34,6 +34,7 @@ func TestFacesThroughOneListener(t *testing.T) {
 				wantBody        string
 			}{
 				{"entra discovery", "/contoso/v2.0/.well-known/openid-configuration", "", http.StatusOK, `"issuer"`},
+				{"entra multi-tenant discovery", "/organizations/v2.0/.well-known/openid-configuration", "", http.StatusOK, `{tenantid}`},
 				{"graph without token", "/v1.0/me", "", http.StatusUnauthorized, ""},
 				{"graph with token", "/v1.0/me", tok, http.StatusOK, ""},
 				{"admin", "/_admin/info", "", http.StatusOK, `"graphUrl"`},
