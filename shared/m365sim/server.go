@@ -46,6 +46,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +62,24 @@ import (
 // DefaultAddr is where the simulator listens unless told otherwise. It is
 // fixed because MSAL keys its token cache on the authority's host and port.
 const DefaultAddr = "localhost:9443"
+
+// DefaultDataDir is where the m365sim command keeps its state unless told
+// otherwise: $XDG_STATE_HOME/m365sim, else ~/.local/state/m365sim (on
+// Windows %LocalAppData%\m365sim), else ./m365sim-data.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "m365sim")
+	}
+	if runtime.GOOS == "windows" {
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "m365sim")
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "m365sim")
+	}
+	return "m365sim-data"
+}
 
 // Config configures a simulator.
 type Config struct {

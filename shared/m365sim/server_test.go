@@ -255,3 +255,15 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestDefaultDataDir(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/var/state")
+	if got := DefaultDataDir(); got != filepath.Join("/var/state", "m365sim") {
+		t.Errorf("DefaultDataDir() with XDG_STATE_HOME = %s", got)
+	}
+	t.Setenv("XDG_STATE_HOME", "relative") // ignored, as the XDG spec says
+	t.Setenv("HOME", "/home/u")
+	if got := DefaultDataDir(); runtime.GOOS != "windows" && got != "/home/u/.local/state/m365sim" {
+		t.Errorf("DefaultDataDir() with HOME = %s", got)
+	}
+}

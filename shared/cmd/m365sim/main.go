@@ -17,7 +17,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", m365sim.DefaultAddr, "listen address host:port (port 0 picks a free one)")
-	data := flag.String("data", "m365sim-data", "data directory (state, CA certificate ca.pem)")
+	data := flag.String("data", m365sim.DefaultDataDir(), "data directory (state, CA certificate ca.pem)")
 	seed := flag.String("seed", "demo", `seed file (YAML or JSON) used on first start, or "demo"`)
 	level := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	flag.Parse()
