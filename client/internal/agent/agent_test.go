@@ -452,3 +452,28 @@ func TestPendingLoginEndsWithAgent(t *testing.T) {
 	}
 	h.stop()
 }
+
+func TestOfflineGraph(t *testing.T) {
+	h := start(t, setup{auth: newFakeAuth().signedIn(), offline: true})
+	st := h.waitFor("offline reported", func(st apitype.Status) bool { return len(st.Errors) > 0 })
+	if st.Online || st.Errors[0].Code != apitype.CodeOffline || !strings.Contains(st.Errors[0].Action, "network") {
+		t.Errorf("status online=%v errors=%+v, want offline with advice", st.Online, st.Errors)
+	}
+	// Finance was never resolved: a clear error rather than a mount.
+	if d := driveByName(st, "Finance"); d == nil || d.State != apitype.DriveError || d.Error == nil || d.Error.Code != apitype.CodeOffline {
+		t.Errorf("Finance = %+v, want an offline error", d)
+	}
+	_, err := h.c.Mount(context.Background(), "Finance", "")
+	wantCode(t, "Mount of an unresolved drive", err, apitype.CodeUnknownDrive)
+	// Back online: the problem clears and Finance mounts.
+	h.dir.mu.Lock()
+	h.dir.offline = false
+	h.dir.mu.Unlock()
+	h.a.Refresh()
+	st = h.waitFor("back online", mounted("Finance"))
+	for _, p := range st.Errors {
+		if p.Code == apitype.CodeOffline {
+			t.Errorf("offline problem kept after reconnecting: %+v", p)
+		}
+	}
+}

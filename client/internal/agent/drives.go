@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/config"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -123,6 +125,7 @@ func (a *Agent) refreshLicence(ctx context.Context) ([]apitype.Mapping, bool) {
 				a.st.signIn = apitype.SignedIn
 			}
 		}
+		a.st.policies = res.Policies
 		return res.Mappings, true
 	}
 	a.log.Warn("licence check failed", "err", err)
@@ -203,8 +206,17 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping) {
 	defer a.changedLocked()
 	if !online {
 		a.st.online = false
-	} else if len(a.mountedLocked()) == 0 {
-		a.st.online = true
+		p := problem("list your drives", derr).Problem
+		if p.Code == apitype.CodeOffline {
+			p.Message = "Microsoft 365 cannot be reached, so the drive list may be out of date"
+			p.Action = "Check the network connection. Mounted drives keep working from the cache and Mapdrive retries on its own."
+		}
+		a.problemLocked(p)
+	} else {
+		a.clearProblemsLocked(apitype.CodeOffline)
+		if len(a.mountedLocked()) == 0 {
+			a.st.online = true
+		}
 	}
 	for _, d := range a.st.drives {
 		d.seen = false
@@ -339,7 +351,8 @@ func (a *Agent) findLocked(ref string) (string, *apitype.Error) {
 	}
 	var hits []string
 	for k, d := range a.st.drives {
-		if strings.EqualFold(d.info.Name, ref) || (d.info.Mountpoint != "" && samePath(d.info.Mountpoint, ref)) {
+		if strings.EqualFold(d.info.Name, ref) || (d.info.DriveID != "" && d.info.DriveID == ref) ||
+			(d.info.Mountpoint != "" && samePath(d.info.Mountpoint, ref)) {
 			hits = append(hits, k)
 		}
 	}
@@ -442,6 +455,10 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
 		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
 		Poll:     a.o.Config.PollInterval,
+	}
+	// The tenant's delta poll policy applies unless the user set one.
+	if secs := a.st.policies.DeltaPollSeconds; secs > 0 && a.o.Config.Sources["poll_interval"] == config.FromDefault {
+		spec.Poll = time.Duration(secs) * time.Second
 	}
 	if d.mapping != nil {
 		if d.mapping.CacheLimitBytes > 0 {

@@ -15,6 +15,8 @@ type state struct {
 	signIn  apitype.SignInState
 	account *apitype.Account
 	licence apitype.Licence
+	// policies are the tenant's, from the last licence check.
+	policies apitype.Policies
 	// licenceErr is why mounting is refused when licence is not valid.
 	licenceErr *apitype.Error
 	online     bool
