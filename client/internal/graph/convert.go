@@ -102,3 +102,62 @@ func decodeSession(resp *http.Response) (sessionStatus, error) {
 	}
 	return s, nil
 }
+
+// itemJSON is the part of a driveItem the vfs needs, for the pages decoded
+// without the SDK (listings and delta).
+type itemJSON struct {
+	ID                   string    `json:"id"`
+	Name                 string    `json:"name"`
+	ETag                 string    `json:"eTag"`
+	CTag                 string    `json:"cTag"`
+	Size                 int64     `json:"size"`
+	LastModifiedDateTime time.Time `json:"lastModifiedDateTime"`
+	ParentReference      *struct {
+		ID string `json:"id"`
+	} `json:"parentReference"`
+	FileSystemInfo *struct {
+		LastModifiedDateTime time.Time `json:"lastModifiedDateTime"`
+	} `json:"fileSystemInfo"`
+	File *struct {
+		Hashes *struct {
+			QuickXorHash string `json:"quickXorHash"`
+		} `json:"hashes"`
+	} `json:"file"`
+	Folder  *struct{} `json:"folder"`
+	Package *struct{} `json:"package"`
+	Root    *struct{} `json:"root"`
+	Deleted *struct{} `json:"deleted"`
+}
+
+// item converts like toItem does for the SDK's model.
+func (j *itemJSON) item() vfs.Item {
+	it := vfs.Item{
+		ID:      j.ID,
+		Name:    j.Name,
+		ETag:    j.ETag,
+		CTag:    j.CTag,
+		IsDir:   j.Folder != nil || j.Root != nil || j.Package != nil,
+		Deleted: j.Deleted != nil,
+		ModTime: j.LastModifiedDateTime,
+	}
+	if j.Root == nil && j.ParentReference != nil {
+		it.ParentID = j.ParentReference.ID
+	}
+	if !it.IsDir {
+		it.Size = j.Size
+	}
+	if j.FileSystemInfo != nil && !j.FileSystemInfo.LastModifiedDateTime.IsZero() {
+		it.ModTime = j.FileSystemInfo.LastModifiedDateTime
+	}
+	if j.File != nil && j.File.Hashes != nil {
+		it.QuickXorHash = j.File.Hashes.QuickXorHash
+	}
+	return it
+}
+
+// pageJSON is one page of a collection (children or delta).
+type pageJSON struct {
+	Value     []itemJSON `json:"value"`
+	NextLink  string     `json:"@odata.nextLink"`
+	DeltaLink string     `json:"@odata.deltaLink"`
+}

@@ -14,6 +14,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -142,4 +143,32 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 		UserPrincipalName: deref(u.GetUserPrincipalName()),
 		Mail:              deref(u.GetMail()),
 	}, nil
+}
+
+// pages GETs link and every @odata.nextLink after it (verbatim), handing
+// each decoded page to fn.
+func (c *Client) pages(ctx context.Context, link string, fn func(*pageJSON)) error {
+	for link != "" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode >= 400 {
+			return decodeError(resp)
+		}
+		var p pageJSON
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("decode page: %w", err)
+		}
+		fn(&p)
+		link = p.NextLink
+	}
+	return nil
 }

@@ -90,26 +90,22 @@ func (r *Remote) Get(ctx context.Context, id string) (vfs.Item, error) {
 }
 
 // List implements vfs.Remote. It follows @odata.nextLink verbatim.
+//
+// Listing and delta pages go over plain HTTP and encoding/json rather than
+// the SDK: the SDK's models (a backing store per object) made a
+// 10,000-item listing about 2.4 times slower than plain paging, and the
+// filesystem's cold "ls -l" must stay within 1.3 times of it.
 func (r *Remote) List(ctx context.Context, folderID string) ([]vfs.Item, error) {
-	top := int32(1000)
-	b := r.item(folderID).Children()
-	page, err := b.Get(ctx, &drives.ItemItemsItemChildrenRequestBuilderGetRequestConfiguration{
-		QueryParameters: &drives.ItemItemsItemChildrenRequestBuilderGetQueryParameters{Top: &top},
-	})
 	var out []vfs.Item
-	for {
-		if err != nil {
-			return nil, fmt.Errorf("list children of %s: %w", folderID, fromSDK(err))
+	err := r.c.pages(ctx, r.itemURL(folderID)+"/children?$top=1000", func(p *pageJSON) {
+		for i := range p.Value {
+			out = append(out, p.Value[i].item())
 		}
-		for _, d := range page.GetValue() {
-			out = append(out, toItem(d))
-		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
-			return out, nil
-		}
-		page, err = b.WithUrl(next).Get(ctx, nil)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list children of %s: %w", folderID, err)
 	}
+	return out, nil
 }
 
 // Delta implements vfs.Remote. token is the @odata.deltaLink of the
@@ -123,70 +119,20 @@ func (r *Remote) Delta(ctx context.Context, token string) ([]vfs.Item, string, e
 		link = r.c.base + "/drives/" + url.PathEscape(r.driveID) + "/root/delta"
 	}
 	var out []vfs.Item
-	b := r.item("root").Delta()
-	for {
-		page, err := b.WithUrl(link).GetAsDeltaGetResponse(ctx, nil)
-		if err != nil {
-			return nil, "", fmt.Errorf("read changes of drive: %w", fromSDK(err))
+	var delta string
+	err := r.c.pages(ctx, link, func(p *pageJSON) {
+		for i := range p.Value {
+			out = append(out, p.Value[i].item())
 		}
-		for _, d := range page.GetValue() {
-			out = append(out, toItem(d))
-		}
-		if next := deref(page.GetOdataNextLink()); next != "" {
-			link = next
-			continue
-		}
-		delta := deref(page.GetOdataDeltaLink())
-		if delta == "" {
-			return nil, "", errors.New("read changes of drive: last page has neither nextLink nor deltaLink")
-		}
-		return orderChanges(out), delta, nil
-	}
-}
-
-// orderChanges makes a delta feed easy to apply in order: one entry per
-// item (its last state wins, as Graph documents), folders before what they
-// contain when both are in the feed, and tombstones last.
-func orderChanges(items []vfs.Item) []vfs.Item {
-	last := make(map[string]int, len(items))
-	for i, it := range items {
-		last[it.ID] = i
-	}
-	out := make([]vfs.Item, 0, len(last))
-	parent := make(map[string]string, len(last))
-	for i, it := range items {
-		if last[it.ID] == i {
-			out = append(out, it)
-			parent[it.ID] = it.ParentID
-		}
-	}
-	depth := make(map[string]int, len(out))
-	var depthOf func(id string, guard int) int
-	depthOf = func(id string, guard int) int {
-		if d, ok := depth[id]; ok {
-			return d
-		}
-		p, ok := parent[id]
-		if !ok || p == "" || guard > 10000 {
-			return 0
-		}
-		if _, inFeed := parent[p]; !inFeed {
-			return 0
-		}
-		d := 1 + depthOf(p, guard+1)
-		depth[id] = d
-		return d
-	}
-	for _, it := range out {
-		depthOf(it.ID, 0)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Deleted != out[j].Deleted {
-			return !out[i].Deleted
-		}
-		return depth[out[i].ID] < depth[out[j].ID]
+		delta = p.DeltaLink
 	})
-	return out
+	if err != nil {
+		return nil, "", fmt.Errorf("read changes of drive: %w", err)
+	}
+	if delta == "" {
+		return nil, "", errors.New("read changes of drive: last page has neither nextLink nor deltaLink")
+	}
+	return orderChanges(out), delta, nil
 }
 
 // DownloadURL implements vfs.Remote: GET .../content answers 302 with a
@@ -509,4 +455,49 @@ func redactURL(err error) error {
 		}
 	}
 	return err
+}
+
+// orderChanges makes a delta feed easy to apply in order: one entry per
+// item (its last state wins, as Graph documents), folders before what they
+// contain when both are in the feed, and tombstones last.
+func orderChanges(items []vfs.Item) []vfs.Item {
+	last := make(map[string]int, len(items))
+	for i, it := range items {
+		last[it.ID] = i
+	}
+	out := make([]vfs.Item, 0, len(last))
+	parent := make(map[string]string, len(last))
+	for i, it := range items {
+		if last[it.ID] == i {
+			out = append(out, it)
+			parent[it.ID] = it.ParentID
+		}
+	}
+	depth := make(map[string]int, len(out))
+	var depthOf func(id string, guard int) int
+	depthOf = func(id string, guard int) int {
+		if d, ok := depth[id]; ok {
+			return d
+		}
+		p, ok := parent[id]
+		if !ok || p == "" || guard > 10000 {
+			return 0
+		}
+		if _, inFeed := parent[p]; !inFeed {
+			return 0
+		}
+		d := 1 + depthOf(p, guard+1)
+		depth[id] = d
+		return d
+	}
+	for _, it := range out {
+		depthOf(it.ID, 0)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Deleted != out[j].Deleted {
+			return !out[i].Deleted
+		}
+		return depth[out[i].ID] < depth[out[j].ID]
+	})
+	return out
 }
