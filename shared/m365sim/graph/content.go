@@ -68,7 +68,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 	}
 	defer file.Close()
 	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Type", it.MimeType)
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(it.Name))
 	h.Set("ETag", ctag(it))
 	h.Set("Accept-Ranges", "bytes")
