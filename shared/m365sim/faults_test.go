@@ -141,9 +141,10 @@ func slicesEqual(a, b []int) bool {
 }
 
 func TestLatency(t *testing.T) {
+	const latency = 800 * time.Millisecond
 	s := StartForTest(t)
 	ctx := ctxT(t)
-	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultLatency, LatencyMS: 300, Methods: []string{"get"}}); err != nil {
+	if _, err := s.Admin().AddFault(ctx, Fault{Kind: FaultLatency, LatencyMS: latency.Milliseconds(), Methods: []string{"get"}}); err != nil {
 		t.Fatal(err)
 	}
 	tok := userToken(t, s, "contoso", "alice")
@@ -153,13 +154,17 @@ func TestLatency(t *testing.T) {
 	if r := do(t, c, http.MethodGet, s.GraphURL()+"/me", tok, nil); r.status != http.StatusOK {
 		t.Fatalf("GET /me = %d", r.status)
 	}
-	if d := time.Since(start); d < 300*time.Millisecond {
-		t.Errorf("request with 300ms latency took %v", d)
+	if d := time.Since(start); d < latency {
+		t.Errorf("request with %v latency took %v", latency, d)
 	}
 	start = time.Now()
 	do(t, c, http.MethodGet, s.BaseURL()+"/contoso/v2.0/.well-known/openid-configuration", "", nil)
-	if d := time.Since(start); d >= 300*time.Millisecond {
+	if d := time.Since(start); d >= latency {
 		t.Errorf("Entra request delayed by a rule without the token route: %v", d)
+	}
+	fs, _ := s.Admin().Faults(ctx)
+	if fs.Faults[0].Fired != 2 {
+		t.Errorf("latency rule fired %d times, want 2 (the two Graph GETs)", fs.Faults[0].Fired)
 	}
 }
 
