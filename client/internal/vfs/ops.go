@@ -128,10 +128,26 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 			return fmt.Errorf("rmdir %s: %w", p, ErrNotEmpty)
 		}
 	}
+	// Delete locally first and take the remote id the record has at that
+	// moment: an upload finishing concurrently either recorded its id
+	// before (and it is deleted here) or finds the record gone (and
+	// deletes what it created).
+	err = fs.updateNS(func(tx *cache.Tx) error {
+		cur, err := tx.Get(r.Key)
+		if err != nil {
+			return err
+		}
+		r = cur
+		return fs.deleteTreeLocked(tx, cur)
+	})
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	fs.log.Debug("removed", "key", r.Key, "id", r.RemoteID)
 	if err := fs.deleteRemote(ctx, r); err != nil {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
-	return fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, r) })
+	return nil
 }
 
 // deleteRemote deletes r's server copy now, or queues it when offline.

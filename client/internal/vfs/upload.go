@@ -133,15 +133,22 @@ func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
 	return fs.setRemote(rec.Key, it)
 }
 
-// setRemote records that key is it on the server.
+// setRemote records that key is it on the server; found is false when
+// the record no longer exists.
 func (fs *FS) setRemote(key string, it Item) error {
+	_, err := fs.setRemoteFound(key, it)
+	return err
+}
+
+func (fs *FS) setRemoteFound(key string, it Item) (found bool, err error) {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return fs.store.Update(func(tx *cache.Tx) error {
+	return found, fs.store.Update(func(tx *cache.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil {
 			return nil
 		}
+		found = true
 		r.RemoteID, r.RemoteName, r.ETag, r.CTag = it.ID, it.Name, it.ETag, it.CTag
 		if !r.IsDir {
 			r.Size, r.QuickXorHash = it.Size, it.QuickXorHash
@@ -238,14 +245,19 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 		rewritten = true
 	}
 	fs.quotaFull.Store(false)
-	if err := fs.setRemote(rec.Key, it); err != nil {
+	found, err := fs.setRemoteFound(rec.Key, it)
+	if err != nil {
 		return err
 	}
-	if _, err := fs.get(rec.Key); errors.Is(err, ErrNotFound) {
+	fs.log.Debug("uploaded", "key", rec.Key, "id", it.ID, "found", found)
+	if !found {
 		// Deleted or renamed over another item while uploading: the
 		// copy just created on the server must not linger.
 		if err := fs.remote.Delete(ctx, it.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("remove orphaned upload: %w", err)
+			// This job was dropped with its record: retry the delete as
+			// a job of its own.
+			fs.log.Warn("remove orphaned upload; queued", "err", err)
+			return fs.queue.Add(newLocalKey(), cache.OpDelete, it.ID, "")
 		}
 		return nil
 	}

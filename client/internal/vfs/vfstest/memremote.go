@@ -443,7 +443,8 @@ func (m *MemRemote) CreateUploadSession(ctx context.Context, parentID, name stri
 		return vfs.UploadSession{}, fmt.Errorf("create session: %w", err)
 	}
 	url := "mem-upload://" + m.newIDLocked()
-	m.sessions[url] = &session{parentID: parentID, name: name, ifMatch: ifMatch, size: size, expires: m.Now().Add(m.sessionLife())}
+	m.sessions[url] = &session{parentID: parentID, name: name, ifMatch: ifMatch, size: size, expires: m.Now().Add(m.sessionLife()),
+		data: make([]byte, 0, size)}
 	return vfs.UploadSession{URL: url, Expiration: m.sessions[url].expires}, nil
 }
 
