@@ -240,9 +240,10 @@ func hint(goos string) string {
 	case "darwin":
 		return "Mapdrive keeps its sign-in in the login Keychain; unlock it (Keychain Access) and try again"
 	default:
-		return "Mapdrive keeps its sign-in in the Secret Service; start a desktop session, or on a headless machine run " +
-			"`dbus-run-session -- sh -c 'printf secret | gnome-keyring-daemon --unlock --components=secrets; exec mapdrive agent'` " +
-			"(any password unlocks a keyring it creates)"
+		return "Mapdrive keeps its sign-in in the Secret Service (gnome-keyring or KWallet); start a desktop session, " +
+			"or on a headless machine run the agent inside a session bus with an unlocked keyring: " +
+			"`dbus-run-session -- sh -c 'printf %s \"$KEYRING_PASSWORD\" | gnome-keyring-daemon --unlock --components=secrets; exec mapdrive agent'` " +
+			"(the first run creates the login keyring with that password; use the same password every time)"
 	}
 }
 
