@@ -70,7 +70,7 @@ func problem(what string, err error) *apitype.Error {
 			"Check the network connection; Mapdrive retries on its own.")
 	case errors.Is(err, ErrKeyringUnavailable):
 		return apitype.NewError(apitype.CodeKeyringUnavailable, err.Error(),
-			"Start the OS keyring (on Linux: gnome-keyring or KWallet with the Secret Service), then try again.")
+			"Once the OS keyring runs, restart the agent and sign in again with `mapdrive login`.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apitype.NewError(apitype.CodeInternal, what+": the operation was cancelled or timed out", "Try again.")
 	}

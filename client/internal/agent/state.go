@@ -49,6 +49,7 @@ const maxProblems = 20
 func newState(o Options) state {
 	return state{
 		signIn:        apitype.SignedOut,
+		online:        true, // until a request fails
 		licence:       apitype.Licence{State: apitype.LicenceUnknown},
 		drives:        map[string]*drive{},
 		userUnmounted: map[string]bool{},
