@@ -4,7 +4,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +64,11 @@ func benchClient(b *testing.B, db testenv.DB, method, path string) {
 	client := &http.Client{Transport: tr}
 	var mu sync.Mutex
 	var lat []time.Duration
-	b.SetParallelism(8) // 8 × GOMAXPROCS concurrent clients
+	par := 8 // × GOMAXPROCS concurrent clients
+	if v, err := strconv.Atoi(os.Getenv("MAPDRIVE_BENCH_PARALLELISM")); err == nil && v > 0 {
+		par = v
+	}
+	b.SetParallelism(par)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
