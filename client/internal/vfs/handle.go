@@ -92,7 +92,7 @@ func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
 		return nil, fmt.Errorf("create %s: %w", p, ErrNotDir)
 	}
 	fs.nsMu.Lock()
-	if _, err := fs.child(parent.Key, name); err == nil {
+	if _, err := fs.child(parent.Key, name); err == nil || fs.caseTwin(parent.Key, name, "") {
 		fs.nsMu.Unlock()
 		return nil, fmt.Errorf("create %s: %w", p, ErrExist)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
@@ -60,7 +61,7 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 	if !parent.IsDir {
 		return fmt.Errorf("mkdir %s: %w", p, ErrNotDir)
 	}
-	if _, err := fs.child(parent.Key, name); err == nil {
+	if _, err := fs.child(parent.Key, name); err == nil || fs.caseTwin(parent.Key, name, "") {
 		return fmt.Errorf("mkdir %s: %w", p, ErrExist)
 	}
 	now := fs.clock.Now()
@@ -245,6 +246,8 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		if err != nil {
 			return err
 		}
+	} else if fs.caseTwin(parent.Key, name, src.Key) {
+		return fmt.Errorf("rename to %s: %w", newp, ErrExist)
 	} else if !src.IsDir && !IsLocalOnly(name) && fs.hasLocalContent(src) {
 		// Word's pattern: the original was renamed to a temp name first.
 		if det, ok := fs.detached(parent.Key, name); ok && det.Key != src.Key {
@@ -252,6 +255,26 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		}
 	}
 	return fs.move(ctx, src, parent, name)
+}
+
+// caseTwin reports whether folder parentKey has another item (not
+// except) whose name differs from name only in case: SharePoint names
+// are case-insensitive, so both would be one item on the server.
+func (fs *FS) caseTwin(parentKey, name, except string) bool {
+	if IsLocalOnly(name) {
+		return false
+	}
+	twin := false
+	_ = fs.store.View(func(tx *cache.Tx) error {
+		kids, err := tx.Children(parentKey)
+		for _, k := range kids {
+			if k.Key != except && k.Name != name && strings.EqualFold(k.Name, name) {
+				twin = true
+			}
+		}
+		return err
+	})
+	return twin
 }
 
 // hasLocalContent reports whether src's whole content is here (new,

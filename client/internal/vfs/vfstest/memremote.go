@@ -59,6 +59,8 @@ type MemRemote struct {
 
 	mu       sync.Mutex // guards everything below
 	nodes    map[string]*node
+	kids     map[string]map[string]string // parent id -> lower-case name -> id
+	used     int64                        // content bytes stored
 	rootID   string
 	seq      int64
 	log      []change // ordered by seq
@@ -84,7 +86,7 @@ type change struct {
 
 // NewMemRemote returns an empty drive.
 func NewMemRemote() *MemRemote {
-	m := &MemRemote{Now: time.Now, nodes: map[string]*node{}, sessions: map[string]*session{},
+	m := &MemRemote{Now: time.Now, nodes: map[string]*node{}, kids: map[string]map[string]string{}, sessions: map[string]*session{},
 		failNext: map[string][]error{}, hooks: map[string]func() error{}, calls: map[string]int{},
 		rng: rand.New(rand.NewPCG(1, 2))}
 	m.rootID = m.newIDLocked()
@@ -209,27 +211,31 @@ func (m *MemRemote) touchLocked(id string) {
 }
 
 func (m *MemRemote) childLocked(parentID, name string) *node {
-	for _, n := range m.nodes {
-		if n.item.ParentID == parentID && strings.EqualFold(n.item.Name, name) {
-			return n
-		}
-	}
-	return nil
+	return m.nodes[m.kids[parentID][strings.ToLower(name)]]
 }
 
-func (m *MemRemote) usedLocked() int64 {
-	var u int64
-	for _, n := range m.nodes {
-		u += int64(len(n.content))
+// linkLocked adds n to its parent's name index; unlinkLocked removes it.
+func (m *MemRemote) linkLocked(n *node) {
+	k := m.kids[n.item.ParentID]
+	if k == nil {
+		k = map[string]string{}
+		m.kids[n.item.ParentID] = k
 	}
-	return u
+	k[strings.ToLower(n.item.Name)] = n.item.ID
 }
+
+func (m *MemRemote) unlinkLocked(n *node) {
+	delete(m.kids[n.item.ParentID], strings.ToLower(n.item.Name))
+}
+
+func (m *MemRemote) usedLocked() int64 { return m.used }
 
 func (m *MemRemote) setContentLocked(n *node, data []byte) {
 	if m.RewriteOffice && vfs.IsOfficeDocument(n.item.Name) {
 		data = append(append([]byte(nil), data...), []byte("<sharepoint-properties/>")...)
 	}
-	n.content = append([]byte(nil), data...)
+	m.used += int64(len(data)) - int64(len(n.content))
+	n.content = data
 	n.item.Size = int64(len(data))
 	n.item.QuickXorHash = quickxorhash.Sum(data)
 	n.item.ETag = m.etag(n.item.ID)
@@ -270,10 +276,8 @@ func (m *MemRemote) List(ctx context.Context, folderID string) ([]vfs.Item, erro
 		return nil, fmt.Errorf("list %s: %w", folderID, vfs.ErrNotFound)
 	}
 	var out []vfs.Item
-	for _, n := range m.nodes {
-		if n.item.ParentID == folderID {
-			out = append(out, n.item)
-		}
+	for _, id := range m.kids[folderID] {
+		out = append(out, m.nodes[id].item)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -405,6 +409,7 @@ func (m *MemRemote) commitLocked(parentID, name string, data []byte, ifMatch str
 	if n == nil {
 		n = &node{item: vfs.Item{ID: m.newIDLocked(), ParentID: parentID, Name: name}}
 		m.nodes[n.item.ID] = n
+		m.linkLocked(n)
 	}
 	if m.corrupt > 0 && len(data) > 0 {
 		m.corrupt--
@@ -424,7 +429,7 @@ func (m *MemRemote) PutSmall(ctx context.Context, parentID, name string, data []
 	if len(data) > 250<<20 {
 		return vfs.Item{}, errors.New("simple upload over 250 MB")
 	}
-	return m.commitLocked(parentID, name, data, ifMatch)
+	return m.commitLocked(parentID, name, append([]byte(nil), data...), ifMatch)
 }
 
 // CreateUploadSession implements vfs.Remote.
@@ -547,6 +552,7 @@ func (m *MemRemote) mkdirLocked(parentID, name string) (vfs.Item, error) {
 	n := &node{item: vfs.Item{ID: id, ParentID: parentID, Name: name, IsDir: true, ModTime: m.Now()}}
 	n.item.ETag = m.etag(id)
 	m.nodes[id] = n
+	m.linkLocked(n)
 	m.touchLocked(id)
 	return n.item, nil
 }
@@ -573,7 +579,9 @@ func (m *MemRemote) Move(ctx context.Context, id, newParentID, newName, ifMatch 
 	if c := m.childLocked(newParentID, newName); c != nil && c != n {
 		return vfs.Item{}, fmt.Errorf("move to %s: %w", newName, vfs.ErrNameConflict)
 	}
+	m.unlinkLocked(n)
 	n.item.ParentID, n.item.Name = newParentID, newName
+	m.linkLocked(n)
 	n.item.ETag = m.etag(id)
 	m.touchLocked(id)
 	return n.item, nil
@@ -597,12 +605,13 @@ func (m *MemRemote) Delete(ctx context.Context, id, ifMatch string) error {
 }
 
 func (m *MemRemote) deleteLocked(id string) {
-	for cid, c := range m.nodes {
-		if c.item.ParentID == id {
-			m.deleteLocked(cid)
-		}
+	for _, cid := range m.kids[id] {
+		m.deleteLocked(cid)
 	}
+	delete(m.kids, id)
 	n := m.nodes[id]
+	m.unlinkLocked(n)
+	m.used -= int64(len(n.content))
 	delete(m.nodes, id)
 	m.seq++
 	tomb := vfs.Item{ID: id, ParentID: n.item.ParentID, IsDir: n.item.IsDir, Deleted: true}
@@ -657,7 +666,7 @@ func (m *MemRemote) WriteFile(p string, data []byte) vfs.Item {
 		}
 		parent = c
 	}
-	it, err := m.commitLocked(parent.item.ID, name, data, "")
+	it, err := m.commitLocked(parent.item.ID, name, append([]byte(nil), data...), "")
 	if err != nil {
 		panic(fmt.Sprintf("WriteFile %s: %v", p, err))
 	}
@@ -707,10 +716,8 @@ func (m *MemRemote) Names(p string) []string {
 		return nil
 	}
 	var out []string
-	for _, c := range m.nodes {
-		if c.item.ParentID == n.item.ID {
-			out = append(out, c.item.Name)
-		}
+	for _, id := range m.kids[n.item.ID] {
+		out = append(out, m.nodes[id].item.Name)
 	}
 	sort.Strings(out)
 	return out

@@ -872,6 +872,14 @@ func TestNamespaceOperations(t *testing.T) {
 		if _, err := e.fs.Open(ctx, "/g.txt", vfs.OpenFlags{Create: true, Excl: true, Write: true}); !errors.Is(err, vfs.ErrExist) {
 			t.Errorf("exclusive create of existing = %v", err)
 		}
+		// SharePoint names are case-insensitive: a case twin would be the
+		// same item on the server.
+		if _, err := e.fs.Create(ctx, "/G.TXT"); !errors.Is(err, vfs.ErrExist) {
+			t.Errorf("Create of a case twin = %v, want ErrExist", err)
+		}
+		if err := e.fs.Mkdir(ctx, "/A"); !errors.Is(err, vfs.ErrExist) {
+			t.Errorf("Mkdir of a case twin = %v, want ErrExist", err)
+		}
 		if _, err := e.fs.Stat(ctx, "/nope"); !errors.Is(err, vfs.ErrNotFound) {
 			t.Errorf("Stat(missing) = %v", err)
 		}
