@@ -93,6 +93,8 @@ type Status struct {
 
 // StatusDetail holds rarely needed diagnostics.
 type StatusDetail struct {
+	Authority  string `json:"authority,omitempty"`
+	ClientID   string `json:"client_id,omitempty"`
 	ServiceURL string `json:"service_url,omitempty"`
 	GraphURL   string `json:"graph_url,omitempty"`
 	Socket     string `json:"socket,omitempty"`

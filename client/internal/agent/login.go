@@ -66,7 +66,7 @@ func (a *Agent) Login(ctx context.Context, req apitype.LoginRequest) (apitype.Lo
 	select {
 	case <-run.done:
 		if run.err != nil {
-			return apitype.LoginResponse{}, problem("sign in", run.err)
+			return apitype.LoginResponse{}, loginProblem(run.err)
 		}
 		acct := run.acct
 		return apitype.LoginResponse{Account: &acct}, nil
@@ -129,8 +129,7 @@ func (a *Agent) finishLogin(run *loginRun, acct Account, err error) {
 		if a.st.account != nil {
 			a.st.signIn = apitype.SignedIn
 		}
-		p := problem("sign in", err)
-		a.problemLocked(p.Problem)
+		a.problemLocked(loginProblem(err).Problem)
 		return
 	}
 	a.log.Info("signed in", "tenant", acct.TenantID)
@@ -159,7 +158,7 @@ func (a *Agent) WaitLogin(ctx context.Context) (apitype.Account, error) {
 		return apitype.Account{}, ctx.Err()
 	}
 	if run.err != nil {
-		return apitype.Account{}, problem("sign in", run.err)
+		return apitype.Account{}, loginProblem(run.err)
 	}
 	return run.acct, nil
 }
@@ -211,4 +210,16 @@ func (a *Agent) WhoAmI(ctx context.Context) (apitype.Account, error) {
 		return apitype.Account{}, problem("read the signed-in account", err)
 	}
 	return acct, nil
+}
+
+// loginProblem explains a failed sign-in; an unclassified failure is most
+// often a wrong authority or client id.
+func loginProblem(err error) *apitype.Error {
+	p := problem("sign in", err)
+	if p.Code == apitype.CodeInternal {
+		e := *p
+		e.Action = "Check the authority, client_id and ca_file settings (shown under "detail" by `mapdrive status --json`), then run `mapdrive login` again."
+		return &e
+	}
+	return p
 }

@@ -117,6 +117,8 @@ func (a *Agent) statusLocked() apitype.Status {
 		Updated:       a.o.Now().UTC(),
 		Seq:           a.st.seq,
 		Detail: &apitype.StatusDetail{
+			Authority:  a.o.Config.Authority,
+			ClientID:   a.o.Config.ClientID,
 			ServiceURL: a.o.Config.ServiceURL,
 			GraphURL:   a.o.Config.GraphURL,
 			Socket:     a.o.Listener.Addr().String(),
