@@ -218,7 +218,7 @@ func loginProblem(err error) *apitype.Error {
 	p := problem("sign in", err)
 	if p.Code == apitype.CodeInternal {
 		e := *p
-		e.Action = "Check the authority, client_id and ca_file settings (shown under "detail" by `mapdrive status --json`), then run `mapdrive login` again."
+		e.Action = "Check the authority, client_id and ca_file settings (shown under detail by `mapdrive status --json`), then run `mapdrive login` again."
 		return &e
 	}
 	return p
