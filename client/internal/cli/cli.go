@@ -160,8 +160,11 @@ func (a *app) printError(err error) {
 		ae = apitype.NewError("agent_not_running", "the Mapdrive agent is not running", localclient.NotRunningHint)
 	case errors.As(err, &ue):
 		ae = apitype.NewError(apitype.CodeBadRequest, ue.Error(), "Run `"+ue.cmd+" --help` for the usage.")
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		ae = apitype.NewError(apitype.CodeBadRequest, err.Error(), "Run `mapdrive --help` to see the commands.")
 	default:
-		ae = apitype.NewError(apitype.CodeInternal, err.Error(), "")
+		ae = apitype.NewError(apitype.CodeInternal, err.Error(),
+			"Run `mapdrive --help` for the usage, or `mapdrive status` to see what the agent reports.")
 	}
 	if a.jsonOut {
 		a.printJSON(struct {

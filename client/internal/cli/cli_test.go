@@ -208,7 +208,7 @@ func TestFirstRun(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	tests := [][]string{{"mount"}, {"unmount", "a", "b"}, {"status", "--bogus"}, {"pin", "x"}}
+	tests := [][]string{{"mount"}, {"unmount", "a", "b"}, {"status", "--bogus"}, {"pin", "x"}, {"frobnicate"}}
 	for _, args := range tests {
 		_, stderr, code := run(t, nil, args...)
 		if code != 1 || !strings.Contains(stderr, "--help") {
