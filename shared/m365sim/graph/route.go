@@ -26,6 +26,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, c *call) err
 		return s.serveJoinedTeams(w, r, c)
 	case "/sites":
 		return s.serveSiteSearch(w, r, c)
+	case "/groups":
+		return s.serveGroups(w, r, c)
 	}
 	if rest, ok := cutSegment(p, "/me/drive"); ok {
 		if c.user.Drive == nil {
