@@ -189,7 +189,7 @@ func TestOpenMapdriveShowsWindow(t *testing.T) {
 		t.Fatalf("the window content is hidden after Open Mapdrive")
 	}
 	for _, want := range []string{"Alice Example (alice@contoso.example)", "Syncing 1 file", "Finance", "SharePoint · Finance › Documents",
-		"/home/alice/Mapdrive/Sales · Connected · cache 1.5 MB", "Teams · Sales › General"} {
+		"Connected · cache 1.5 MB · /home/alice/Mapdrive/Sales", "Teams · Sales › General"} {
 		if !h.hasText(want) {
 			t.Errorf("window lacks %q; it shows %q", want, h.texts())
 		}

@@ -249,7 +249,7 @@ func (v *mainView) driveRow(d apitype.Drive) fyne.CanvasObject {
 	if where == "" {
 		where = "no mount point yet"
 	}
-	details := widget.NewLabel(fmt.Sprintf("%s · %s · cache %s", where, StateLabel(d), Bytes(d.CacheBytes)))
+	details := widget.NewLabel(fmt.Sprintf("%s · cache %s · %s", StateLabel(d), Bytes(d.CacheBytes), where))
 	details.Truncation = fyne.TextTruncateEllipsis
 	var buttons []fyne.CanvasObject
 	switch d.State {

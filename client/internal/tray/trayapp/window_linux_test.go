@@ -237,6 +237,32 @@ func realWindow(t *testing.T) {
 	}
 	checkBadge(t, ctx, watcher, item, st)
 
+	// Clicking a drive in the menu mounts it (FUSE) and opens it.
+	d0 := st.Drives[0]
+	mountFromMenu(t, ctx, watcher, item, menu, d0)
+	waitFor(t, ctx, 60*time.Second, d0.Name+" to be connected", func() error {
+		if st, err = lc.Status(ctx); err != nil {
+			return err
+		}
+		for _, d := range st.Drives {
+			if d.ID == d0.ID && d.State == apitype.DriveMounted {
+				d0 = d
+				return nil
+			}
+		}
+		return fmt.Errorf("%s not mounted yet", d0.Name)
+	})
+	t.Cleanup(func() { exec.Command("fusermount", "-u", "-z", d0.Mountpoint).Run() })
+	if ents, err := os.ReadDir(d0.Mountpoint); err != nil || len(ents) == 0 {
+		t.Errorf("the mounted %s at %s lists %d entries, %v; want its files", d0.Name, d0.Mountpoint, len(ents), err)
+	}
+	menu = waitMenu(t, ctx, watcher, item, "the menu to show the drive connected", func(labels []string) error {
+		if want := tray.MenuLabel(d0); !slices.Contains(labels, want) {
+			return fmt.Errorf("no %q in %q", want, labels)
+		}
+		return nil
+	})
+
 	// Screenshot until the drive names are on screen (the first frames may
 	// still be drawing).
 	var shot image.Image
@@ -304,6 +330,27 @@ func realWindow(t *testing.T) {
 	} else {
 		t.Logf("mapdrive-tray %s quit after %v", tray.AtLoginFlag, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// mountFromMenu clicks d's entry in the tray menu. It needs FUSE: without
+// /dev/fuse the test fails under CI and skips elsewhere.
+func mountFromMenu(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, menu sniwatch.MenuNode, d apitype.Drive) {
+	t.Helper()
+	for _, need := range []string{"/dev/fuse", "fusermount"} {
+		if _, err := os.Stat(need); need == "fusermount" {
+			_, err = exec.LookPath(need)
+			if err == nil {
+				continue
+			}
+		} else if err == nil {
+			continue
+		}
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: the tray's mount check must run in CI", need)
+		}
+		t.Skipf("%s is missing (FUSE); the rest of the tray test needs a mount", need)
+	}
+	click(t, ctx, w, it, menu, tray.MenuLabel(d))
 }
 
 // waitMenu reads the tray menu until ok accepts its labels.
