@@ -103,7 +103,9 @@ type Mount interface {
 	Unmount(ctx context.Context) error
 	Stats() MountStats
 	Pin(ctx context.Context, path string, pinned bool) error
-	SetUploadsPaused(paused bool)
+	// SetUploadsPaused holds or releases the upload queue. It returns
+	// ErrUnsupported when the filesystem cannot pause.
+	SetUploadsPaused(paused bool) error
 }
 
 // Mounter mounts drives.

@@ -501,7 +501,9 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 	}
 	d.mount = m
 	if paused {
-		m.SetUploadsPaused(true)
+		if err := m.SetUploadsPaused(true); err != nil {
+			a.log.Warn("could not pause uploads of a new mount", "drive", key, "err", err)
+		}
 	}
 	d.info.State = apitype.DriveMounted
 	a.log.Info("mounted", "drive", key)
@@ -654,8 +656,22 @@ func (a *Agent) SetUploadsPaused(ctx context.Context, paused bool) error {
 	}
 	a.changedLocked()
 	a.mu.Unlock()
+	var failed error
 	for _, m := range mounts {
-		m.SetUploadsPaused(paused)
+		if err := m.SetUploadsPaused(paused); err != nil {
+			failed = err
+		}
+	}
+	if errors.Is(failed, ErrUnsupported) {
+		a.mu.Lock()
+		a.st.paused = false
+		a.changedLocked()
+		a.mu.Unlock()
+		return apitype.NewError(apitype.CodeNotImplemented, "this build of Mapdrive cannot pause uploads of mounted drives yet",
+			"Uploads carry on; to stop them, unmount the drive (its changes stay queued in the cache).")
+	}
+	if failed != nil {
+		return problem("pause uploads", failed)
 	}
 	return nil
 }

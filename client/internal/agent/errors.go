@@ -18,6 +18,7 @@ var (
 	ErrOffline            = errors.New("Microsoft 365 is unreachable")
 	ErrKeyringUnavailable = errors.New("the OS keyring is not available")
 	ErrNotFound           = errors.New("not found")
+	ErrUnsupported        = errors.New("not supported by this build")
 )
 
 // ConsentError is a tenant requiring an administrator to approve Mapdrive.

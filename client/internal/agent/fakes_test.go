@@ -165,10 +165,11 @@ func (m *fakeMount) Pin(ctx context.Context, path string, pinned bool) error {
 	m.pins[path] = pinned
 	return nil
 }
-func (m *fakeMount) SetUploadsPaused(p bool) {
+func (m *fakeMount) SetUploadsPaused(p bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.paused = p
+	return nil
 }
 
 // leaseService signs real leases, as mapdrive-service does.

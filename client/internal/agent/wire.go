@@ -399,11 +399,14 @@ func (m *fuseMount) Pin(ctx context.Context, path string, pinned bool) error {
 	return m.fs.Pin(ctx, path, pinned)
 }
 
-// SetUploadsPaused pauses the upload queue when the vfs supports it.
-func (m *fuseMount) SetUploadsPaused(paused bool) {
+// SetUploadsPaused pauses the upload queue when the vfs supports it (it
+// does not yet: vfs.FS has no pause; this picks it up once it does).
+func (m *fuseMount) SetUploadsPaused(paused bool) error {
 	if p, ok := any(m.fs).(interface{ SetUploadsPaused(bool) }); ok {
 		p.SetUploadsPaused(paused)
+		return nil
 	}
+	return ErrUnsupported
 }
 
 func (m *fuseMount) Stats() MountStats {
