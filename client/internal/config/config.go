@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -263,7 +264,7 @@ func (c *Config) set(key, v string) error {
 	switch key {
 	case "cache_max_gb":
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
+		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("cache_max_gb = %q: want a number of gigabytes, such as 20", v)
 		}
 		c.CacheMaxGB = f

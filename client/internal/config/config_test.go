@@ -89,6 +89,7 @@ func TestBadValues(t *testing.T) {
 		{"bad toml", `client_id = `, nil, "not valid TOML"},
 		{"bad duration", ``, map[string]string{"poll_interval": "soon"}, "poll_interval"},
 		{"negative cache", ``, map[string]string{"cache_max_gb": "-1"}, "cache_max_gb"},
+		{"nan cache", `cache_max_gb = nan`, nil, "cache_max_gb"},
 		{"not a url", ``, map[string]string{"graph_url": "graph.example"}, "is not a URL"},
 		{"bad bool", `autostart = "perhaps"`, nil, "autostart"},
 	}
