@@ -112,6 +112,11 @@ func realWindow(t *testing.T) {
 
 	sim := m365sim.StartForTest(t)
 	home := os.Getenv("HOME")
+	t.Cleanup(func() { // keep the tray-started agent's log with the artifacts
+		if data, err := os.ReadFile(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "mapdrive", "agent.log")); err == nil {
+			os.WriteFile(filepath.Join(art, "tray-e2e-agent.log"), data, 0o644)
+		}
+	})
 	sock := filepath.Join(home, "agent.sock")
 	env := append(os.Environ(),
 		"DISPLAY="+display,
@@ -281,9 +286,11 @@ func realWindow(t *testing.T) {
 		if n := distinctColours(win); n < 32 {
 			return fmt.Errorf("the window looks blank: %d colours", n)
 		}
-		if score, at := findTemplate(win, tmpl); score > 12 {
+		score, at := findTemplate(win, tmpl)
+		if score > 12 {
 			return fmt.Errorf("drive name %q not found in the window (best mean difference %.1f at %v)", st.Drives[0].Name, score, at)
 		}
+		t.Logf("drive name %q found at %v in the window (mean difference %.2f of 255)", st.Drives[0].Name, at, score)
 		return nil
 	})
 	// The search must be able to fail: a name not on screen is not found.
