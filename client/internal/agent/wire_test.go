@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/localclient"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunFromConfigUnconfigured runs `mapdrive agent` with no client id:
+// it serves the local API, says what to configure, and a second agent on
+// the same socket is refused with a clear message.
+func TestRunFromConfigUnconfigured(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Socket: filepath.Join(dir, "run", "agent.sock"), StateDir: filepath.Join(dir, "state"),
+		UserFile: filepath.Join(dir, "config.toml"), LogLevel: "info"}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunFromConfig(ctx, cfg, &logs) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunFromConfig = %v", err)
+		}
+		checkNoLeaks(t)
+	}()
+	c, _ := localclient.New(cfg.Socket)
+	var st apitype.Status
+	var err error
+	for i := 0; i < 100; i++ {
+		if st, err = c.Status(context.Background()); err == nil && len(st.Errors) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || len(st.Errors) == 0 || !strings.Contains(st.Errors[0].Action, "client_id") {
+		t.Fatalf("status of an unconfigured agent = %+v, %v; want advice naming client_id", st.Errors, err)
+	}
+	err = RunFromConfig(context.Background(), cfg, &logs)
+	if err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second agent = %v, want an already-running refusal", err)
+	}
+	if !strings.Contains(logs.String(), "not configured") {
+		t.Errorf("log lacks the not-configured warning:\n%s", logs.String())
+	}
+}
