@@ -10,12 +10,13 @@ import (
 	"syscall"
 
 	"github.com/mapdrive/mapdrive/service/internal/cli"
+	"github.com/mapdrive/mapdrive/service/internal/portal"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.Options{
-		// Portal: portal.New, // the admin portal (issue 6) plugs in here
+		Portal: portal.New, // the admin portal (issue 6) at /portal/
 	})
 	stop()
 	os.Exit(code)
