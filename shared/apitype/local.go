@@ -121,17 +121,20 @@ type Drive struct {
 	// ID is the key the CLI and tray use (the mapping id for an assigned
 	// drive, the Graph drive id otherwise).
 	ID         string      `json:"id"`
-	Name       string      `json:"name"`            // display name, e.g. "Finance"
-	Kind       string      `json:"kind"`            // "onedrive", "sharepoint" or "team"
-	Target     string      `json:"target"`          // human description, e.g. "Finance › Documents"
-	DriveID    string      `json:"drive_id"`        // Graph drive id, when resolved
-	Source     DriveSource `json:"source"`          // assigned or discovered
-	AutoMount  bool        `json:"auto_mount"`      // mounted at agent start
-	ReadOnly   bool        `json:"read_only"`       // library or mapping is read-only
-	State      DriveState  `json:"state"`           // unmounted, mounting, mounted, error
-	Mountpoint string      `json:"mountpoint"`      // path or drive letter ("X:") when mounted or planned
-	CacheBytes int64       `json:"cache_bytes"`     // content cache use on disk
-	Error      *Problem    `json:"error,omitempty"` // why State is DriveError
+	Name       string      `json:"name"`        // display name, e.g. "Finance"
+	Kind       string      `json:"kind"`        // "onedrive", "sharepoint" or "team"
+	Target     string      `json:"target"`      // human description, e.g. "Finance › Documents"
+	DriveID    string      `json:"drive_id"`    // Graph drive id, when resolved
+	Source     DriveSource `json:"source"`      // assigned or discovered
+	AutoMount  bool        `json:"auto_mount"`  // mounted at agent start
+	ReadOnly   bool        `json:"read_only"`   // library or mapping is read-only
+	State      DriveState  `json:"state"`       // unmounted, mounting, mounted, error
+	Mountpoint string      `json:"mountpoint"`  // path or drive letter ("X:") when mounted or planned
+	CacheBytes int64       `json:"cache_bytes"` // content cache use on disk
+	// PendingUploads counts changes waiting in the upload queue (while
+	// offline, paused or retrying).
+	PendingUploads int      `json:"pending_uploads"`
+	Error          *Problem `json:"error,omitempty"` // why State is DriveError
 }
 
 // DriveList is the answer of RouteDrives.

@@ -91,6 +91,7 @@ type MountSpec struct {
 type MountStats struct {
 	Online     bool
 	CacheBytes int64
+	Pending    int // uploads queued
 	Transfers  []apitype.Transfer
 	Conflicts  []apitype.Conflict
 	Errors     []apitype.Problem

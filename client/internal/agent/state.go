@@ -182,6 +182,7 @@ func (a *Agent) drivesLocked() []apitype.Drive {
 		d := a.st.drives[k]
 		info := d.info
 		info.CacheBytes = d.stats.CacheBytes
+		info.PendingUploads = d.stats.Pending
 		if info.Error != nil {
 			e := *info.Error
 			info.Error = &e

@@ -411,7 +411,7 @@ func (m *fuseMount) SetUploadsPaused(paused bool) error {
 
 func (m *fuseMount) Stats() MountStats {
 	s := m.fs.Status()
-	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed}
+	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed, Pending: s.QueueLength}
 	for _, t := range s.Transfers {
 		dir := apitype.Download
 		if t.Upload {

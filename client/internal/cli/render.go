@@ -90,13 +90,13 @@ func renderStatus(w io.Writer, st apitype.Status) {
 	if len(st.Drives) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DRIVE\tSTATE\tMOUNTPOINT\tCACHE")
+		fmt.Fprintln(tw, "DRIVE\tSTATE\tMOUNTPOINT\tCACHE\tTO UPLOAD")
 		for _, d := range st.Drives {
 			mp := d.Mountpoint
 			if d.State != apitype.DriveMounted {
 				mp = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.State, mp, humanBytes(d.CacheBytes))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", d.Name, d.State, mp, humanBytes(d.CacheBytes), d.PendingUploads)
 		}
 		tw.Flush()
 	}
