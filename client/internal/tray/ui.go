@@ -52,8 +52,8 @@ type Options struct {
 	// Open opens a folder in the file manager or a URL in the browser
 	// (OpenInFileManager when nil).
 	Open func(target string) error
-	// StartAtLogin manages the login entry; nil hides nothing but makes
-	// the setting change only the agent's record.
+	// StartAtLogin manages the login entry. When nil, the setting only
+	// changes the agent's record (tests, platforms without an entry).
 	StartAtLogin StartAtLogin
 	// Now is the clock for notification rate limits (time.Now when nil).
 	Now func() time.Time

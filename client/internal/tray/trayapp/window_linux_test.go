@@ -144,6 +144,15 @@ func realWindow(t *testing.T) {
 	if err := trayCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// However the test ends: stop the tray (deferred below), then the agent
+	// it started, then drop a mount the agent left behind.
+	var mounted string
+	t.Cleanup(func() {
+		stopAgent(t, sock)
+		if mounted != "" {
+			exec.Command("fusermount", "-u", "-z", mounted).Run()
+		}
+	})
 	trayDone := make(chan error, 1)
 	go func() { trayDone <- trayCmd.Wait() }()
 	defer func() {
@@ -164,7 +173,6 @@ func realWindow(t *testing.T) {
 		_, err := lc.Version(ctx)
 		return err
 	})
-	defer stopAgent(t, sock)
 	// Signed out, the tray menu offers to sign in; the window is hidden.
 	item, err := watcher.WaitItem(ctx)
 	if err != nil {
@@ -257,7 +265,7 @@ func realWindow(t *testing.T) {
 		}
 		return fmt.Errorf("%s not mounted yet", d0.Name)
 	})
-	t.Cleanup(func() { exec.Command("fusermount", "-u", "-z", d0.Mountpoint).Run() })
+	mounted = d0.Mountpoint
 	if ents, err := os.ReadDir(d0.Mountpoint); err != nil || len(ents) == 0 {
 		t.Errorf("the mounted %s at %s lists %d entries, %v; want its files", d0.Name, d0.Mountpoint, len(ents), err)
 	}
