@@ -1,0 +1,560 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+const (
+	clientID = directory.DemoClientID
+	aliceUPN = "alice@contoso.com"
+	// poll is the agent's remote-change poll interval in this test.
+	poll = 2 * time.Second
+)
+
+// TestSystem runs the whole product together: an admin assigns a library
+// through the service API; alice's agent mounts it after she signs in;
+// alice and bob exchange files through the mount and Graph; a large copy
+// survives the service stopping, throttling and 10% failed requests, and
+// a SIGKILL of the agent; alice's UPN never reaches the service's
+// database, logs or metrics.
+//
+// MAPDRIVE_E2E_COPY_MB sizes the chaos copy (default 500).
+func TestSystem(t *testing.T) {
+	require(t, buildErr == nil, fmt.Sprint("building the binaries: ", buildErr))
+	require(t, os.Geteuid() == 0, "root (FUSE mounts and the agent's mount cleanup)")
+	_, err := os.Stat("/dev/fuse")
+	require(t, err == nil, "/dev/fuse")
+	for _, c := range []string{"fusermount", "dbus-daemon", "dbus-send", "gnome-keyring-daemon", "psql", "pg_dump"} {
+		require(t, haveCmd(c), c+" (make deps installs it)")
+	}
+	pgDSN := os.Getenv("MAPDRIVE_TEST_PG_DSN")
+	require(t, pgDSN != "", "MAPDRIVE_TEST_PG_DSN (scripts/test-env.sh starts PostgreSQL and exports it)")
+	copyMB := 500
+	if v := os.Getenv("MAPDRIVE_E2E_COPY_MB"); v != "" {
+		if copyMB, err = strconv.Atoi(v); err != nil || copyMB < 4 {
+			t.Fatalf("MAPDRIVE_E2E_COPY_MB=%q: want a number of MB, at least 4", v)
+		}
+	}
+	began := time.Now()
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	seed := directory.DemoSeed()
+	dirx, err := directory.New(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contoso := dirx.Tenant("contoso")
+	marketing := contoso.Site("Marketing")
+
+	// --- The three parts, as separate processes. ---
+	sim := startSim(t, dir)
+	info, err := sim.admin.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driveID := libraryID(t, info, "contoso", "Marketing", "Documents")
+	bob := sim.admin.As("contoso", "bob")
+
+	svc := newService(t, dir, sim, freshDatabase(t, pgDSN))
+	svc.cli(t, "migrate")
+	svc.cli(t, "tenant", "add", "--id", contoso.ID, "--name", contoso.DisplayName,
+		"--domain", "contoso.com", "--domain", "contoso.onmicrosoft.com", "--seats", "25")
+	svc.start(t)
+
+	sess := startSession(t, dir)
+	alice := newAgent(t, dir, sess, sim, svc, poll)
+	alice.start(t)
+	t.Logf("parts up after %v", time.Since(began).Round(time.Millisecond))
+
+	// --- An admin assigns the Marketing library to the Marketing group. ---
+	adminTok := sim.token(t, ctx, "contoso", clientID, "admin@contoso.com", directory.DemoServiceAppURI+"/"+directory.DemoServiceScope)
+	var created apitype.AdminMapping
+	code := svc.call(t, http.MethodPost, "/v1/tenants/"+contoso.ID+"/mappings", adminTok, apitype.AdminMapping{
+		Mapping: apitype.Mapping{DisplayName: "Projects", MountName: "Projects", DriveLetter: "P", OfflinePin: apitype.PinAllowed,
+			Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: contoso.SiteURL(marketing), LibraryName: "Documents"}},
+		Groups: []string{contoso.Group("Marketing").ID},
+	}, &created)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("admin creates a mapping: status %d", code)
+	}
+	// A user of the tenant is not an admin.
+	bobTok := sim.token(t, ctx, "contoso", clientID, "bob@contoso.com", directory.DemoServiceAppURI+"/"+directory.DemoServiceScope)
+	if code := svc.call(t, http.MethodPost, "/v1/tenants/"+contoso.ID+"/mappings", bobTok, created, nil); code != http.StatusForbidden {
+		t.Errorf("bob creating a mapping: status %d, want 403", code)
+	}
+
+	// --- alice signs in (device code through the CLI, approved through
+	// the simulator); her agent fetches the mapping and mounts it. ---
+	signIn(t, ctx, alice, sim)
+	st := alice.waitStatus(t, "the Projects mapping mounted", 60*time.Second, func(st apitype.Status) bool {
+		d := driveNamed(st, "Projects")
+		return d != nil && d.State == apitype.DriveMounted
+	})
+	proj := driveNamed(st, "Projects")
+	if proj.Source != apitype.SourceAssigned || proj.Mountpoint != filepath.Join(alice.mountRoot, "Projects") || st.Licence.State != apitype.LicenceValid {
+		t.Fatalf("Projects = %+v, licence %+v; want assigned at mount_root/Projects with a valid licence", proj, st.Licence)
+	}
+	mnt := proj.Mountpoint
+	if _, err := os.Stat(filepath.Join(mnt, "General", "Campaign.txt")); err != nil {
+		t.Errorf("a seeded file through the mount: %v", err)
+	}
+	metricsBefore := svc.metrics(t)
+
+	// --- alice writes through the mount; bob sees it through Graph. ---
+	started := time.Now()
+	shared := map[string][]byte{
+		"From alice/note.txt":           []byte("hello bob\n"),
+		"From alice/numbers.csv":        bytes.Repeat([]byte("1,2,3\n"), 20000),
+		"From alice/deep/er/report.bin": pseudoRandom(11, 6<<20), // over 4 MiB: an upload session
+	}
+	for name, data := range shared {
+		p := filepath.Join(mnt, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatalf("write %s through the mount: %v", name, err)
+		}
+	}
+	for name, data := range shared {
+		waitRemote(t, ctx, bob, driveID, name, sha(data), int64(len(data)), 90*time.Second)
+	}
+	t.Logf("bob saw alice's %d files through Graph %v after she wrote them", len(shared), time.Since(started).Round(time.Millisecond))
+
+	// --- bob changes a file; alice sees it within a poll interval. ---
+	changed := []byte("hello alice, bob was here\n")
+	if _, err := bob.Upload(ctx, driveID, "From alice/note.txt", changed); err != nil {
+		t.Fatal(err)
+	}
+	started = time.Now()
+	notePath := filepath.Join(mnt, "From alice", "note.txt")
+	waitFor(t, "bob's change in alice's mount", 30*time.Second, func() bool {
+		b, err := os.ReadFile(notePath)
+		return err == nil && bytes.Equal(b, changed)
+	})
+	seen := time.Since(started)
+	t.Logf("bob's change showed in the mount after %v (poll interval %v)", seen.Round(time.Millisecond), poll)
+	if seen > poll+3*time.Second {
+		t.Errorf("bob's change took %v to show; want within the poll interval (%v) plus 3 s of slack", seen, poll)
+	}
+
+	// --- Chaos during a large copy. ---
+	chaos(t, ctx, sim, svc, alice, bob, driveID, copyMB)
+
+	// --- alice's UPN appears nowhere in the service's keeping. ---
+	svc.start(t) // back up, to scrape its metrics once more
+	checkNoUPN(t, svc, metricsBefore+svc.metrics(t))
+	t.Logf("system test took %v", time.Since(began).Round(time.Second))
+}
+
+// signIn runs `mapdrive login --device-code --json` and approves the code
+// it prints through the simulator's admin API, as alice would in a browser.
+func signIn(t *testing.T, ctx context.Context, a *agent, s *sim) {
+	t.Helper()
+	cmd := exec.Command(bins["mapdrive"], "login", "--device-code", "--json")
+	cmd.Env = a.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dec := jsonLines(out)
+	var first apitype.LoginResponse
+	if err := dec(&first); err != nil || first.Prompt == nil || first.Prompt.UserCode == "" {
+		cmd.Wait()
+		t.Fatalf("mapdrive login --device-code --json: first line %+v, %v; stderr %s", first, err, stderr.Bytes())
+	}
+	if err := s.admin.ApproveDeviceCode(ctx, first.Prompt.UserCode, aliceUPN); err != nil {
+		t.Fatal(err)
+	}
+	var acct apitype.Account
+	if err := dec(&acct); err != nil {
+		t.Fatalf("mapdrive login: second line: %v; stderr %s", err, stderr.Bytes())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("mapdrive login: %v; stderr %s", err, stderr.Bytes())
+	}
+	if !strings.EqualFold(acct.Username, aliceUPN) {
+		t.Fatalf("signed in as %q, want %s", acct.Username, aliceUPN)
+	}
+}
+
+// copyFile is one file of the chaos copy: its content is the stream of a
+// seeded generator, so it can be written again and checked without being
+// kept anywhere.
+type copyFile struct {
+	name string
+	size int64
+	seed uint64
+}
+
+func (f copyFile) reader() io.Reader {
+	return io.LimitReader(rand.NewChaCha8(seedBytes(f.seed)), f.size)
+}
+
+func (f copyFile) sum() [32]byte {
+	h := sha256.New()
+	io.Copy(h, f.reader())
+	var s [32]byte
+	h.Sum(s[:0])
+	return s
+}
+
+// chaos copies copyMB MB into the mount (two large files and many 1 MiB
+// ones) while the service stops, the simulator throttles and fails 10% of
+// requests, and the agent is SIGKILLed and restarted; then it checks every
+// file on the server.
+func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, bob *m365sim.UserClient, driveID string, copyMB int) {
+	t.Helper()
+	total := int64(copyMB) << 20
+	files := []copyFile{{"big-1.bin", total * 2 / 5, 1}, {"big-2.bin", total / 5, 2}}
+	rest := total - files[0].size - files[1].size
+	for i := 0; rest > 0; i++ {
+		n := min(rest, 1<<20)
+		files = append(files, copyFile{fmt.Sprintf("small/part-%04d.bin", i), n, uint64(100 + i)})
+		rest -= n
+	}
+	mnt := filepath.Join(a.mountRoot, "Projects")
+	dst := filepath.Join(mnt, "chaos")
+	if err := os.MkdirAll(filepath.Join(dst, "small"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The copier pauses at each chaos milestone until the step is done, so
+	// the chaos lands mid-copy however fast the machine writes.
+	var written atomic.Int64
+	var rewrites atomic.Int32
+	marks := []int64{total * 15 / 100, total * 30 / 100, total * 50 / 100}
+	reached, resume := make(chan int), make(chan struct{})
+	next := 0
+	pace := func() {
+		for next < len(marks) && written.Load() >= marks[next] {
+			reached <- next
+			<-resume
+			next++
+		}
+	}
+	var wg sync.WaitGroup
+	copyErr := make(chan error, 1)
+	started := time.Now()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(reached)
+		for _, f := range files {
+			for attempt := 1; ; attempt++ {
+				err := writeFile(filepath.Join(dst, filepath.FromSlash(f.name)), f, &written, pace)
+				if err == nil {
+					break
+				}
+				// The mount went away (the agent was killed): like a user
+				// whose cp failed, wait for the drive and copy the file again.
+				t.Logf("chaos: writing %s failed (%v); writing it again once the drive is back", f.name, err)
+				if attempt == 5 {
+					copyErr <- fmt.Errorf("copy %s: %w (after %d attempts)", f.name, err, attempt)
+					return
+				}
+				rewrites.Add(1)
+				deadline := time.Now().Add(2 * time.Minute)
+				for time.Now().Before(deadline) {
+					if _, err := os.Stat(filepath.Join(dst, "small")); err == nil && mounted(mnt) {
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+		}
+		copyErr <- nil
+	}()
+	at := func(step int) bool {
+		i, ok := <-reached
+		if !ok {
+			return false
+		}
+		if i != step {
+			t.Fatalf("chaos step %d reached, want %d", i, step)
+		}
+		return true
+	}
+
+	// 15%: the service stops. The drive keeps working.
+	if at(0) {
+		svc.p.stop(t)
+		t.Logf("chaos: service stopped at %d MB", written.Load()>>20)
+		if _, err := os.ReadDir(mnt); err != nil {
+			t.Errorf("the drive with the service down: %v", err)
+		}
+		resume <- struct{}{}
+	}
+
+	// 30%: the simulator throttles and fails 10% of Graph requests.
+	if at(1) {
+		if _, err := sim.admin.SetFaults(ctx, m365sim.FaultSet{Seed: 42, Faults: []m365sim.Fault{
+			{Kind: m365sim.FaultThrottle, Status: 429, RetryAfter: 1, Times: 6},
+			{Kind: m365sim.FaultError, Status: 503, Rate: 0.05},
+			{Kind: m365sim.FaultError, Status: 500, Rate: 0.05},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("chaos: faults on at %d MB", written.Load()>>20)
+		resume <- struct{}{}
+	}
+
+	// 50%, in the middle of a file: the agent is SIGKILLed, then started
+	// again. With the service still down, it mounts the drive from the
+	// stored mapping and lease.
+	if at(2) {
+		if st, err := a.c.Status(ctx); err == nil {
+			t.Logf("chaos: %d transfers in flight when the agent is killed", len(st.Transfers))
+		}
+		a.p.kill()
+		t.Logf("chaos: agent killed at %d MB", written.Load()>>20)
+		resume <- struct{}{}
+		time.Sleep(time.Second)
+		a.start(t)
+		st := a.waitStatus(t, "Projects mounted again after the SIGKILL, on the stored lease", 90*time.Second, func(st apitype.Status) bool {
+			d := driveNamed(st, "Projects")
+			return d != nil && d.State == apitype.DriveMounted && st.Licence.State != apitype.LicenceUnknown
+		})
+		if st.Licence.State != apitype.LicenceCached {
+			t.Errorf("licence after the restart with the service down = %+v, want cached", st.Licence)
+		}
+	}
+
+	wg.Wait()
+	if err := <-copyErr; err != nil {
+		t.Fatalf("the copy failed: %v", err)
+	}
+	copied := time.Since(started)
+	t.Logf("chaos: %d MB in %d files copied through the mount in %v (%d files written again after the kill)",
+		copyMB, len(files), copied.Round(time.Second), rewrites.Load())
+
+	// Every file reaches the server whole, once; nothing else appears.
+	want := map[string]copyFile{}
+	for _, f := range files {
+		want[f.name] = f
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		bad := remoteMismatch(t, ctx, bob, driveID, want)
+		if bad == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 minutes the server still differs from what alice copied: %s", bad)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Logf("chaos: every file on the server %v after the copy ended", (time.Since(started) - copied).Round(time.Second))
+	fs, err := sim.admin.Faults(ctx)
+	if err == nil {
+		fired := 0
+		for _, f := range fs.Faults {
+			fired += f.Fired
+		}
+		t.Logf("chaos: the simulator failed or throttled %d requests", fired)
+		if fired == 0 {
+			t.Errorf("no fault fired: the chaos did not happen")
+		}
+	}
+	if err := sim.admin.ClearFaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := bob.Download(ctx, driveID, "chaos/"+f.name)
+		if err != nil {
+			t.Fatalf("download %s: %v", f.name, err)
+		}
+		if sha256.Sum256(data) != f.sum() {
+			t.Errorf("%s: content on the server differs from what alice wrote", f.name)
+		}
+	}
+	// And the mount reads back what was written.
+	for _, f := range files[2:min(len(files), 22)] {
+		got, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(f.name)))
+		if err != nil || sha256.Sum256(got) != f.sum() {
+			t.Errorf("%s read back through the mount: %v, hash mismatch %v", f.name, err, err == nil)
+		}
+	}
+	if st, err := a.c.Status(ctx); err == nil && len(st.Conflicts) > 0 {
+		t.Errorf("conflicts reported, none made on purpose: %+v", st.Conflicts)
+	}
+}
+
+// writeFile writes f at path through the mount and closes it, counting
+// bytes written and calling pace before each MiB.
+func writeFile(path string, f copyFile, written *atomic.Int64, pace func()) error {
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	r := f.reader()
+	for {
+		pace()
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			if _, err := out.Write(buf[:n]); err != nil {
+				out.Close()
+				return err
+			}
+			written.Add(int64(n))
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	return out.Close()
+}
+
+// remoteMismatch lists the chaos folder as bob and describes the first
+// difference from want: a missing file, a wrong size, or anything extra
+// (a duplicate, a conflict copy, a leftover temporary). "" means none.
+func remoteMismatch(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID string, want map[string]copyFile) string {
+	t.Helper()
+	got := map[string]int64{}
+	for _, folder := range []string{"chaos", "chaos/small"} {
+		items, err := bob.List(ctx, driveID, folder)
+		if err != nil {
+			return err.Error()
+		}
+		for _, it := range items {
+			if it.Folder != nil {
+				continue
+			}
+			got[strings.TrimPrefix(folder+"/"+it.Name, "chaos/")] = it.Size
+		}
+	}
+	for name, f := range want {
+		size, ok := got[name]
+		if !ok {
+			return name + " is missing"
+		}
+		if size != f.size {
+			return fmt.Sprintf("%s has %d bytes, want %d", name, size, f.size)
+		}
+	}
+	var extra []string
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return "unexpected files: " + strings.Join(extra, ", ")
+	}
+	return ""
+}
+
+// waitRemote waits until bob reads name with the given size and hash.
+func waitRemote(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID, name string, sum [32]byte, size int64, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, "bob to see "+name, timeout, func() bool {
+		it, err := bob.Get(ctx, driveID, name)
+		if err != nil || it.Size != size {
+			return false
+		}
+		data, err := bob.Download(ctx, driveID, name)
+		return err == nil && sha256.Sum256(data) == sum
+	})
+}
+
+// checkNoUPN looks for alice's UPN, in any case, in a pg_dump of the
+// service's database, its log and the metrics scraped.
+func checkNoUPN(t *testing.T, svc *service, metrics string) {
+	t.Helper()
+	dump, err := exec.Command("pg_dump", "--no-owner", svc.db).Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v", err)
+	}
+	logData, err := os.ReadFile(svc.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what, text, mustHave string
+	}{
+		{"the database (pg_dump)", string(dump), "CREATE TABLE"},
+		{"the service's log", string(logData), "validat"},
+		{"the service's metrics", metrics, "mapdrive_validations_total"},
+	} {
+		// The check must be able to fail: each source holds what it should.
+		if !strings.Contains(c.text, c.mustHave) {
+			t.Errorf("%s does not contain %q: the scan looked at the wrong thing", c.what, c.mustHave)
+		}
+		lower := strings.ToLower(c.text)
+		for _, needle := range []string{aliceUPN, "alice_contoso_com"} {
+			if i := strings.Index(lower, needle); i >= 0 {
+				t.Errorf("alice's UPN (%s) found in %s: …%s…", needle, c.what, c.text[max(0, i-80):min(len(c.text), i+80)])
+			}
+		}
+	}
+	t.Logf("no UPN in %d bytes of pg_dump, %d bytes of service log, %d bytes of metrics", len(dump), len(logData), len(metrics))
+}
+
+func libraryID(t *testing.T, info *m365sim.Info, tenant, site, lib string) string {
+	t.Helper()
+	for _, tn := range info.Tenants {
+		if tn.Name != tenant {
+			continue
+		}
+		for _, s := range tn.Sites {
+			if s.Name != site {
+				continue
+			}
+			for _, l := range s.Libraries {
+				if l.Name == lib {
+					return l.ID
+				}
+			}
+		}
+	}
+	t.Fatalf("no library %s/%s/%s in the simulator", tenant, site, lib)
+	return ""
+}
+
+func sha(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func seedBytes(s uint64) [32]byte {
+	var b [32]byte
+	for i := range 8 {
+		b[i] = byte(s >> (8 * i))
+	}
+	return b
+}
+
+func pseudoRandom(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	io.ReadFull(rand.NewChaCha8(seedBytes(seed)), b)
+	return b
+}
