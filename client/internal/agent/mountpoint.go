@@ -66,3 +66,22 @@ func isDriveLetter(s string) bool {
 	s = strings.TrimSuffix(s, `\`)
 	return len(s) == 2 && s[1] == ':' && unicode.IsLetter(rune(s[0])) && s[0] < 0x80
 }
+
+// letterInUse reports whether the drive letter of mp ("X:") is set in
+// mask, a GetLogicalDrives bit mask (bit 0 is A:).
+func letterInUse(mask uint32, mp string) bool {
+	c := strings.ToUpper(mp)[0]
+	return mask&(1<<uint(c-'A')) != 0
+}
+
+// freeLetter picks the last letter from Z: down to D: that is neither in
+// mask nor in used ("X:" keys, upper case); "" when none is free.
+func freeLetter(mask uint32, used map[string]bool) string {
+	for c := 'Z'; c >= 'D'; c-- {
+		l := string(c) + ":"
+		if mask&(1<<uint(c-'A')) == 0 && !used[l] {
+			return l
+		}
+	}
+	return ""
+}

@@ -33,6 +33,16 @@ func TestMountpointHelpers(t *testing.T) {
 			t.Errorf("samePath(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
+	const cAndF = 1<<2 | 1<<5 // C: and F: taken
+	if !letterInUse(cAndF, "f:") || letterInUse(cAndF, "G:") {
+		t.Errorf("letterInUse with C: and F: taken: F=%v G=%v", letterInUse(cAndF, "f:"), letterInUse(cAndF, "G:"))
+	}
+	if got := freeLetter(cAndF|1<<25, map[string]bool{"Y:": true}); got != "X:" {
+		t.Errorf("freeLetter with Z: taken and Y: planned = %q, want X:", got)
+	}
+	if got := freeLetter(^uint32(0), nil); got != "" {
+		t.Errorf("freeLetter with every letter taken = %q, want none", got)
+	}
 	if got := cleanMountpoint("m:"); got != "M:" {
 		t.Errorf("cleanMountpoint(m:) = %q, want M:", got)
 	}

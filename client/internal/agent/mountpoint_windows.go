@@ -17,13 +17,9 @@ func defaultMountpoint(_, _, letter string, used map[string]bool) string {
 	if letter != "" {
 		return strings.ToUpper(letter[:1]) + ":"
 	}
-	inUse := windows.GetLogicalDrives
-	mask, _ := inUse()
-	for c := 'Z'; c >= 'D'; c-- {
-		l := string(c) + ":"
-		if mask&(1<<uint(c-'A')) == 0 && !used[l] {
-			return l
-		}
+	mask, _ := windows.GetLogicalDrives()
+	if l := freeLetter(mask, used); l != "" {
+		return l
 	}
 	return "Z:"
 }
@@ -41,8 +37,7 @@ func checkMountpoint(mp string) error {
 	if err != nil {
 		return fmt.Errorf("list drive letters: %w", err)
 	}
-	c := strings.ToUpper(mp)[0]
-	if mask&(1<<uint(c-'A')) != 0 {
+	if letterInUse(mask, mp) {
 		return apitype.NewError(apitype.CodeDriveLetterInUse, fmt.Sprintf("the drive letter %s is already in use", mp[:2]),
 			"Choose another letter, e.g. `mapdrive mount <drive> M:`, or disconnect the drive using it.")
 	}
