@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func requireFUSE(t *testing.T) {
+func requireFUSE(t testing.TB) {
 	t.Helper()
 	var missing []string
 	if _, err := os.Stat("/dev/fuse"); err != nil {
@@ -63,7 +63,7 @@ func requireFUSE(t *testing.T) {
 }
 
 type mountEnv struct {
-	t      *testing.T
+	t      testing.TB
 	remote *vfstest.MemRemote
 	fs     *vfs.FS
 	m      *Mounted
@@ -71,7 +71,7 @@ type mountEnv struct {
 	opt    vfs.Options
 }
 
-func newMount(t *testing.T, mods ...func(*vfs.Options, *vfstest.MemRemote)) *mountEnv {
+func newMount(t testing.TB, mods ...func(*vfs.Options, *vfstest.MemRemote)) *mountEnv {
 	t.Helper()
 	requireFUSE(t)
 	mem := vfstest.NewMemRemote()
@@ -80,7 +80,7 @@ func newMount(t *testing.T, mods ...func(*vfs.Options, *vfstest.MemRemote)) *mou
 
 // mountRemote mounts a vfs over remote; mem is the in-memory remote when
 // that is what remote is, else nil.
-func mountRemote(t *testing.T, remote vfs.Remote, mem *vfstest.MemRemote, mods ...func(*vfs.Options, *vfstest.MemRemote)) *mountEnv {
+func mountRemote(t testing.TB, remote vfs.Remote, mem *vfstest.MemRemote, mods ...func(*vfs.Options, *vfstest.MemRemote)) *mountEnv {
 	t.Helper()
 	e := &mountEnv{t: t, remote: mem, dir: filepath.Join(t.TempDir(), "mnt")}
 	key := make([]byte, 32)
@@ -188,7 +188,7 @@ func sum(b []byte) string {
 }
 
 // eventually polls cond every 50 ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

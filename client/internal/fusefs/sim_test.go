@@ -35,9 +35,10 @@ type simMount struct {
 	sim     *m365sim.Sim
 	other   *m365sim.UserClient // the same user on another device
 	driveID string
+	graph   *graph.Remote // the mount's Remote, for direct measurements
 }
 
-func newSimMount(t *testing.T, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
+func newSimMount(t testing.TB, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
 	t.Helper()
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
@@ -53,8 +54,8 @@ func newSimMount(t *testing.T, mods ...func(*vfs.Options, *vfstest.MemRemote)) *
 	if err != nil {
 		t.Fatalf("MyDrive: %v", err)
 	}
-	s := &simMount{sim: sim, other: sim.Admin().As("contoso", "alice@contoso.com"), driveID: d.ID}
-	s.mountEnv = mountRemote(t, graph.NewDrive(gc, d.ID), nil, mods...)
+	s := &simMount{sim: sim, other: sim.Admin().As("contoso", "alice@contoso.com"), driveID: d.ID, graph: graph.NewDrive(gc, d.ID)}
+	s.mountEnv = mountRemote(t, s.graph, nil, mods...)
 	return s
 }
 

@@ -186,6 +186,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		store.Close()
 		return nil, err
 	}
+	fs.requeueDirty()
 	fs.ctx, fs.cancel = context.WithCancel(context.Background())
 	for range o.UploadWorkers {
 		fs.wg.Go(fs.uploadWorker)
@@ -222,6 +223,23 @@ func (fs *FS) initRoot(ctx context.Context) error {
 		}
 		return tx.SetKV("root", root.ID)
 	})
+}
+
+// requeueDirty journals an upload for local changes that have none (a
+// crash between saving content and journaling its upload): a write is
+// never lost.
+func (fs *FS) requeueDirty() {
+	for _, key := range fs.content.Keys() {
+		if _, dirty := fs.content.DirtySize(key); !dirty || fs.queue.Pending(key) {
+			continue
+		}
+		if r, err := fs.get(key); err == nil && !r.IsDir && !IsLocalOnly(r.Name) {
+			fs.log.Info("re-queuing an upload of local changes", "key", key)
+			if err := fs.queue.Add(key, cache.OpUpload, "", ""); err != nil {
+				fs.log.Error("journal upload", "key", key, "err", err)
+			}
+		}
+	}
 }
 
 // Close stops the background work, persists the cache and closes the

@@ -242,18 +242,11 @@ func (h *Handle) Flush(ctx context.Context) error {
 	if !dirty {
 		return nil
 	}
-	if err := h.file.Sync(); err != nil {
+	if err := h.fs.commitFlush(h.file); err != nil {
 		h.mu.Lock()
 		h.dirty = true
 		h.mu.Unlock()
 		return fmt.Errorf("save local copy: %w", err)
-	}
-	key := h.file.Key()
-	if err := h.fs.touch(key); err != nil {
-		return err
-	}
-	if err := h.fs.enqueueUpload(key); err != nil {
-		return err
 	}
 	if h.fs.quotaFull.Load() && !h.localOnly() {
 		return ErrQuotaExceeded
@@ -285,17 +278,39 @@ func (h *Handle) Release(ctx context.Context) error {
 	return errors.Join(ferr, rerr)
 }
 
-// touch sets a locally modified file's modification time.
-func (fs *FS) touch(key string) error {
+// commitFlush makes a file's local content durable and journals its
+// upload, in one store transaction: the new modification time, the cache
+// entry and the queued job.
+func (fs *FS) commitFlush(f *cache.File) error {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
+	done := fs.queue.Begin()
+	defer done()
+	entryW, err := f.PrepareSync()
+	if err != nil {
+		return err
+	}
+	key := f.Key()
+	r, err := fs.get(key)
+	if err != nil {
+		return fs.store.Update(entryW) // deleted meanwhile: nothing to upload
+	}
+	var jobW func(*cache.Tx) error
+	if !IsLocalOnly(r.Name) {
+		jobW = fs.queue.AddPrepared(key, cache.OpUpload, "", "")
+	}
 	return fs.store.Update(func(tx *cache.Tx) error {
-		r, err := tx.Get(key)
-		if err != nil {
-			return nil // deleted meanwhile
-		}
 		r.ModTime = fs.clock.Now()
-		return tx.Put(r)
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+		if err := entryW(tx); err != nil {
+			return err
+		}
+		if jobW != nil {
+			return jobW(tx)
+		}
+		return nil
 	})
 }
 

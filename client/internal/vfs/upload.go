@@ -133,6 +133,36 @@ func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
 	return fs.setRemote(rec.Key, it)
 }
 
+// finishUpload records in one transaction that key is it on the server
+// and that generation gen of its content is clean. found is false when
+// the record no longer exists; invalidate is true when the server's
+// rewritten version must replace the clean local copy.
+func (fs *FS) finishUpload(key string, it Item, f *cache.File, gen uint64, rewritten bool) (found, invalidate bool, err error) {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	cleanW, apply := f.PrepareClean(gen, itemVersion(it))
+	err = fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(key)
+		if err != nil {
+			return nil
+		}
+		found = true
+		r.RemoteID, r.RemoteName, r.ETag, r.CTag = it.ID, it.Name, it.ETag, it.CTag
+		r.Size, r.QuickXorHash = it.Size, it.QuickXorHash
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+		if cleanW != nil {
+			return cleanW(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return found, false, err
+	}
+	return found, apply() && rewritten, nil
+}
+
 // setRemote records that key is it on the server; found is false when
 // the record no longer exists.
 func (fs *FS) setRemote(key string, it Item) error {
@@ -245,7 +275,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 		rewritten = true
 	}
 	fs.quotaFull.Store(false)
-	found, err := fs.setRemoteFound(rec.Key, it)
+	found, rewrittenClean, err := fs.finishUpload(rec.Key, it, f, gen, rewritten)
 	if err != nil {
 		return err
 	}
@@ -261,7 +291,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 		}
 		return nil
 	}
-	if f.MarkClean(gen, itemVersion(it)) && rewritten {
+	if rewrittenClean {
 		f.Invalidate(itemVersion(it), it.Size)
 	}
 	fs.ev.emit(Event{Kind: EventUploaded, Path: path, Time: fs.clock.Now()})

@@ -927,21 +927,71 @@ func (f *File) Truncate(size int64) error {
 	return nil
 }
 
-// MarkClean records that generation gen was uploaded as remote version
-// version; it reports false when the content changed meanwhile.
-func (f *File) MarkClean(gen uint64, version string) bool {
+// PrepareClean prepares recording that generation gen was uploaded as
+// remote version version: write persists it in the caller's store
+// transaction, and apply, called after that commits, switches the
+// in-memory state (so no reader sees the file clean before its record
+// describes the uploaded version). apply reports false when the content
+// changed meanwhile; write is nil then.
+func (f *File) PrepareClean(gen uint64, version string) (write func(*Tx) error, apply func() bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.e.Gen != gen {
-		return false
+	if f.e.Gen != gen || f.removed {
+		return nil, func() bool { return false }
 	}
-	f.e.Dirty = false
-	f.e.Version = version
-	f.e.RemoteSize = f.e.Size
-	f.changed = true
-	f.noteDirtyLocked()
-	_ = f.syncLocked()
-	return true
+	e := f.e
+	e.Dirty, e.Version, e.RemoteSize = false, version, e.Size
+	raw, err := json.Marshal(e)
+	key := f.key
+	write = func(tx *Tx) error {
+		if err != nil {
+			return err
+		}
+		return tx.tx.Bucket(bucketEntries).Put([]byte(key), raw)
+	}
+	apply = func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.e.Gen != gen {
+			return false
+		}
+		f.e.Dirty, f.e.Version, f.e.RemoteSize = false, version, f.e.Size
+		f.noteDirtyLocked()
+		return true
+	}
+	return write, apply
+}
+
+// PrepareSync flushes buffered blocks, fsyncs the data file and returns
+// the write that persists the entry in the caller's store transaction.
+func (f *File) PrepareSync() (func(*Tx) error, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.flushHotLocked(); err != nil {
+		return nil, err
+	}
+	if f.fd != nil {
+		if err := f.fd.Sync(); err != nil {
+			return nil, fmt.Errorf("fsync cache file: %w", err)
+		}
+	}
+	return f.entryWriteLocked(), nil
+}
+
+// entryWriteLocked returns a store write of the entry as it is now.
+func (f *File) entryWriteLocked() func(*Tx) error {
+	if f.removed {
+		return func(*Tx) error { return nil }
+	}
+	raw, err := json.Marshal(f.e)
+	key := f.key
+	f.changed = false
+	return func(tx *Tx) error {
+		if err != nil {
+			return err
+		}
+		return tx.tx.Bucket(bucketEntries).Put([]byte(key), raw)
+	}
 }
 
 // Invalidate drops clean content so the next read downloads the server's

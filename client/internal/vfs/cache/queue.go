@@ -63,6 +63,11 @@ type Queue struct {
 	store *Store
 	now   func() time.Time
 
+	// wmu serializes journal writes so they reach the store in the order
+	// they were prepared. Lock order: the caller's namespace lock, wmu,
+	// mu, then the store's write transaction.
+	wmu sync.Mutex
+
 	mu       sync.Mutex // guards everything below
 	jobs     map[string]*Job
 	running  map[string]bool
@@ -100,10 +105,41 @@ func OpenQueue(store *Store, now func() time.Time) (*Queue, error) {
 	return q, nil
 }
 
-func (q *Queue) persistLocked(j *Job) error {
-	return q.store.db.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketJobs), j.Key, j)
-	})
+// jobWriteLocked returns a store write of j as it is now.
+func jobWriteLocked(j *Job) func(*Tx) error {
+	raw, err := json.Marshal(j)
+	key := j.Key
+	return func(tx *Tx) error {
+		if err != nil {
+			return err
+		}
+		return tx.tx.Bucket(bucketJobs).Put([]byte(key), raw)
+	}
+}
+
+func jobDelete(key string) func(*Tx) error {
+	return func(tx *Tx) error { return tx.tx.Bucket(bucketJobs).Delete([]byte(key)) }
+}
+
+// Begin takes the journal write lock for a caller that will write
+// prepared changes (AddPrepared) in its own store transaction; the
+// returned function releases it.
+func (q *Queue) Begin() func() {
+	q.wmu.Lock()
+	return q.wmu.Unlock
+}
+
+// write runs prepare under mu and stores its result, in order.
+func (q *Queue) write(prepare func() func(*Tx) error) error {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	q.mu.Lock()
+	w := prepare()
+	q.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	return q.store.Update(w)
 }
 
 func (q *Queue) kickLocked() {
@@ -116,8 +152,18 @@ func (q *Queue) kickLocked() {
 // Add merges ops into key's job (creating it) and makes it due now.
 // ifMatch, when set, replaces the job's eTag precondition.
 func (q *Queue) Add(key string, ops Op, remoteID, ifMatch string) error {
+	return q.write(func() func(*Tx) error { return q.addLocked(key, ops, remoteID, ifMatch) })
+}
+
+// AddPrepared is Add for a caller holding Begin: it returns the journal
+// write to run in the caller's transaction.
+func (q *Queue) AddPrepared(key string, ops Op, remoteID, ifMatch string) func(*Tx) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.addLocked(key, ops, remoteID, ifMatch)
+}
+
+func (q *Queue) addLocked(key string, ops Op, remoteID, ifMatch string) func(*Tx) error {
 	j := q.jobs[key]
 	if j == nil {
 		j = &Job{Key: key}
@@ -136,42 +182,43 @@ func (q *Queue) Add(key string, ops Op, remoteID, ifMatch string) error {
 		q.again[key] = true
 	}
 	q.kickLocked()
-	return q.persistLocked(j)
+	return jobWriteLocked(j)
 }
 
 // Drop forgets key's job (the item was deleted before it reached the
 // server).
 func (q *Queue) Drop(key string) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.running[key] {
-		q.again[key] = true
-	}
-	delete(q.jobs, key)
-	q.keys.Delete(key)
-	q.signalIdleLocked()
-	return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
+	return q.write(func() func(*Tx) error {
+		if q.running[key] {
+			q.again[key] = true
+		}
+		delete(q.jobs, key)
+		q.keys.Delete(key)
+		q.signalIdleLocked()
+		return jobDelete(key)
+	})
 }
 
 // Rekey moves a job to another key (content adopted by another item).
 func (q *Queue) Rekey(oldKey, newKey string) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j := q.jobs[oldKey]
-	if j == nil {
-		return nil
-	}
-	delete(q.jobs, oldKey)
-	q.keys.Delete(oldKey)
-	j.Key = newKey
-	j.Session = nil
-	q.jobs[newKey] = j
-	q.keys.Store(newKey, true)
-	return q.store.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketJobs).Delete([]byte(oldKey)); err != nil {
-			return err
+	return q.write(func() func(*Tx) error {
+		j := q.jobs[oldKey]
+		if j == nil {
+			return nil
 		}
-		return putJSON(tx.Bucket(bucketJobs), newKey, j)
+		delete(q.jobs, oldKey)
+		q.keys.Delete(oldKey)
+		j.Key = newKey
+		j.Session = nil
+		q.jobs[newKey] = j
+		q.keys.Store(newKey, true)
+		put := jobWriteLocked(j)
+		return func(tx *Tx) error {
+			if err := jobDelete(oldKey)(tx); err != nil {
+				return err
+			}
+			return put(tx)
+		}
 	})
 }
 
@@ -248,50 +295,52 @@ func (q *Queue) Next(ctx context.Context, wait func(time.Duration) <-chan time.T
 
 // Save journals progress of a running job (its upload session).
 func (q *Queue) Save(j Job) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	cur := q.jobs[j.Key]
-	if cur == nil {
-		return nil
-	}
-	cur.Session = j.Session
-	return q.persistLocked(cur)
+	return q.write(func() func(*Tx) error {
+		cur := q.jobs[j.Key]
+		if cur == nil {
+			return nil
+		}
+		cur.Session = j.Session
+		return jobWriteLocked(cur)
+	})
 }
 
 // Done finishes a running job: done ops are removed and the job dropped
 // when nothing is left, unless it was re-added meanwhile.
 func (q *Queue) Done(key string, done Op) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	delete(q.running, key)
-	j := q.jobs[key]
-	defer q.kickLocked()
-	defer q.signalIdleLocked()
-	if j == nil {
-		delete(q.again, key)
-		return nil
-	}
-	if q.again[key] {
-		delete(q.again, key)
-		j.Session = nil
+	return q.write(func() func(*Tx) error {
+		delete(q.running, key)
+		j := q.jobs[key]
+		defer q.kickLocked()
+		defer q.signalIdleLocked()
+		if j == nil {
+			delete(q.again, key)
+			return nil
+		}
+		if q.again[key] {
+			delete(q.again, key)
+			j.Session = nil
+			j.Attempts, j.LastErr, j.Offline = 0, "", false
+			return jobWriteLocked(j)
+		}
+		j.Ops &^= done
+		if j.Ops == 0 {
+			delete(q.jobs, key)
+			q.keys.Delete(key)
+			return jobDelete(key)
+		}
 		j.Attempts, j.LastErr, j.Offline = 0, "", false
-		return q.persistLocked(j)
-	}
-	j.Ops &^= done
-	if j.Ops == 0 {
-		delete(q.jobs, key)
-		q.keys.Delete(key)
-		return q.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketJobs).Delete([]byte(key)) })
-	}
-	j.Attempts, j.LastErr, j.Offline = 0, "", false
-	return q.persistLocked(j)
+		return jobWriteLocked(j)
+	})
 }
 
 // Retry finishes a running job unsuccessfully: done ops are removed and
 // the rest is due again after a capped exponential backoff.
 func (q *Queue) Retry(key string, done Op, cause error, offline bool) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
+	return q.write(func() func(*Tx) error { return q.retryLocked(key, done, cause, offline) })
+}
+
+func (q *Queue) retryLocked(key string, done Op, cause error, offline bool) func(*Tx) error {
 	delete(q.running, key)
 	defer q.signalIdleLocked()
 	j := q.jobs[key]
@@ -312,7 +361,7 @@ func (q *Queue) Retry(key string, done Op, cause error, offline bool) error {
 	}
 	j.NextAt = q.now().Add(d)
 	q.kickLocked()
-	return q.persistLocked(j)
+	return jobWriteLocked(j)
 }
 
 // Wake makes every job due now (the network came back).
