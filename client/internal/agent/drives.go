@@ -478,15 +478,18 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 	m, err := a.doMount(ctx, spec)
 
 	a.mu.Lock()
+	if cur := a.st.drives[key]; cur != d {
+		// Signed out meanwhile: undo the mount.
+		a.mu.Unlock()
+		if m != nil {
+			if err := m.Unmount(ctx); err != nil {
+				a.log.Error("could not unmount a drive mounted during sign-out", "drive", key, "err", err)
+			}
+		}
+		return apitype.Drive{}, apitype.NewError(apitype.CodeNotSignedIn, "you signed out while the drive was mounting", "Sign in again with `mapdrive login`.")
+	}
 	defer a.mu.Unlock()
 	defer a.changedLocked()
-	if cur := a.st.drives[key]; cur != d {
-		// Signed out meanwhile.
-		if m != nil {
-			go m.Unmount(context.Background())
-		}
-		return apitype.Drive{}, apitype.NewError(apitype.CodeNotSignedIn, "signed out while mounting", "Sign in again.")
-	}
 	if err != nil {
 		p := problem("mount "+d.info.Name, err)
 		if p.Code == apitype.CodeInternal {
