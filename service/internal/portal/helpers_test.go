@@ -245,3 +245,5 @@ func (p page) mustContain(t testing.TB, needles ...string) {
 }
 
 func ciMode() bool { return os.Getenv("CI") != "" }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

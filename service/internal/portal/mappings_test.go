@@ -1,0 +1,175 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/mapdrive/mapdrive/service/internal/store"
+	"github.com/mapdrive/mapdrive/service/internal/testenv"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+)
+
+const financeSite = "https://contoso.sharepoint.com/sites/Finance"
+
+// TestMappingValidation: the form shows what is wrong next to the field
+// and saves nothing.
+func TestMappingValidation(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	if _, err := e.st.CreateMapping(t.Context(), e.contoso.ID, store.Mapping{Mapping: apitype.Mapping{DisplayName: "Existing", DriveLetter: "F", MountName: "Existing",
+		Target: apitype.Target{Kind: apitype.TargetOneDrive}}, Everyone: true}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	good := func() url.Values {
+		return url.Values{"op": {"save"}, "name": {"Finance"}, "kind": {"sharepoint"}, "siteUrl": {financeSite}, "library": {"Documents"},
+			"letter": {"G"}, "mount": {"Finance"}, "pin": {"allowed"}, "group": {e.finance + "|Finance Team"}}
+	}
+	tests := []struct {
+		name string
+		edit func(url.Values)
+		want []string
+	}{
+		{"duplicate letter", func(v url.Values) { v.Set("letter", "F") }, []string{`id="letter-error"`, "Drive letter F: is already used by “Existing”"}},
+		{"duplicate mount name", func(v url.Values) { v.Set("mount", "existing") }, []string{`id="mount-error"`, "already used by “Existing”"}},
+		{"malformed URL", func(v url.Values) { v.Set("siteUrl", "contoso finance") }, []string{`id="siteUrl-error"`, "Enter the site&#39;s address as an https URL"}},
+		{"http URL", func(v url.Values) { v.Set("siteUrl", "http://contoso.sharepoint.com/sites/Finance") }, []string{`id="siteUrl-error"`, "as an https URL"}},
+		{"unknown site", func(v url.Values) { v.Set("siteUrl", "https://contoso.sharepoint.com/sites/Nope") }, []string{`id="siteUrl-error"`, "No SharePoint site at this address"}},
+		{"other tenant's site", func(v url.Values) { v.Set("siteUrl", "https://fabrikam.sharepoint.com/sites/Sales") }, []string{"No SharePoint site at this address"}},
+		{"library not of the site", func(v url.Values) { v.Set("library", "Nope") }, []string{"Choose one of the site&#39;s libraries."}},
+		{"no name", func(v url.Values) { v.Set("name", " ") }, []string{`id="name-error"`}},
+		{"no letter nor mount", func(v url.Values) { v.Del("letter"); v.Del("mount") }, []string{"Give a drive letter (Windows) or a mount name"}},
+		{"bad mount", func(v url.Values) { v.Set("mount", "a/b") }, []string{`id="mount-error"`, "A plain folder name"}},
+		{"bad cache", func(v url.Values) { v.Set("cacheGb", "lots") }, []string{`id="cache-error"`}},
+		{"nobody assigned", func(v url.Values) { v.Del("group") }, []string{"Assign the mapping to at least one group"}},
+		{"bad group id", func(v url.Values) { v.Set("group", "nope|Nope") }, []string{"is not a group id"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := good()
+			tc.edit(v)
+			v.Set("csrf", b.csrf)
+			p := b.post("/portal/mappings/new", v, false)
+			if p.status != http.StatusUnprocessableEntity {
+				t.Fatalf("status = %d, want 422: %s", p.status, p.body)
+			}
+			p.mustContain(t, tc.want...)
+			p.mustContain(t, `role="alert"`)
+		})
+	}
+	t.Run("graph down", func(t *testing.T) {
+		if _, err := e.sim.Admin().AddFault(t.Context(), m365sim.Fault{Kind: m365sim.FaultError, Status: 503}); err != nil {
+			t.Fatal(err)
+		}
+		defer e.sim.Admin().ClearFaults(t.Context())
+		v := good()
+		v.Set("csrf", b.csrf)
+		p := b.post("/portal/mappings/new", v, false)
+		if p.status != http.StatusUnprocessableEntity {
+			t.Fatalf("status = %d", p.status)
+		}
+		p.mustContain(t, "could not be reached through Microsoft Graph")
+	})
+	if ms, _ := e.st.Mappings(t.Context(), e.contoso.ID); len(ms) != 1 {
+		t.Errorf("invalid forms stored mappings: %+v", ms)
+	}
+	v := good()
+	v.Set("csrf", b.csrf)
+	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {
+		t.Fatalf("valid form = %d: %s", p.status, p.body)
+	}
+}
+
+// TestMappingEditReorderDelete runs the list's actions and checks the
+// store and the audit log after each.
+func TestMappingEditReorderDelete(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	var ids []string
+	for _, n := range []string{"One", "Two", "Three"} {
+		m, err := e.st.CreateMapping(t.Context(), e.contoso.ID, store.Mapping{Mapping: apitype.Mapping{DisplayName: n, MountName: n,
+			Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: financeSite, LibraryName: "Documents"}}, Groups: []string{e.finance}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	order := func() string {
+		ms, _ := e.st.Mappings(t.Context(), e.contoso.ID)
+		var ns []string
+		for _, m := range ms {
+			ns = append(ns, m.DisplayName)
+		}
+		return strings.Join(ns, ",")
+	}
+	p := b.get("/portal/mappings/"+ids[1]+"/edit", false)
+	p.mustContain(t, `value="Two"`, `value="`+e.finance+`|Finance Team" checked`, `<option value="Documents" selected>`)
+	form := url.Values{"csrf": {b.csrf}, "op": {"save"}, "name": {"Two renamed"}, "kind": {"sharepoint"}, "siteUrl": {financeSite}, "library": {"Policies"},
+		"letter": {"T"}, "mount": {"Two"}, "pin": {"none"}, "readOnly": {"on"}, "cacheGb": {"2"}, "group": {e.finance + "|Finance Team"}}
+	if p := b.post("/portal/mappings/"+ids[1]+"/edit", form, true); p.status != 200 {
+		t.Fatalf("edit = %d %s", p.status, p.body)
+	}
+	m, _ := e.st.Mapping(t.Context(), e.contoso.ID, ids[1])
+	if m.DisplayName != "Two renamed" || m.Target.LibraryName != "Policies" || m.DriveLetter != "T" || !m.ReadOnly || m.OfflinePin != apitype.PinNone || m.CacheLimitBytes != 2<<30 || m.Position != 1 {
+		t.Errorf("edited mapping = %+v", m)
+	}
+	steps := []struct {
+		id, dir, want string
+	}{
+		{ids[2], "up", "One,Three,Two renamed"},
+		{ids[2], "up", "Three,One,Two renamed"},
+		{ids[2], "up", "Three,One,Two renamed"}, // already first
+		{ids[0], "down", "Three,Two renamed,One"},
+	}
+	for _, s := range steps {
+		if p := b.post("/portal/mappings/"+s.id+"/move", url.Values{"csrf": {b.csrf}, "dir": {s.dir}}, false); p.status != http.StatusSeeOther {
+			t.Fatalf("move = %d", p.status)
+		}
+		if got := order(); got != s.want {
+			t.Errorf("after moving %s %s: %s, want %s", s.id, s.dir, got, s.want)
+		}
+	}
+	p = b.post("/portal/mappings/"+ids[0]+"/delete", url.Values{"csrf": {b.csrf}}, true)
+	p.mustContain(t, "Deleted mapping “One”")
+	if got := order(); got != "Three,Two renamed" {
+		t.Errorf("after delete: %s", got)
+	}
+	if p := b.post("/portal/mappings/"+ids[0]+"/delete", url.Values{"csrf": {b.csrf}}, false); p.status != http.StatusNotFound {
+		t.Errorf("second delete = %d, want 404", p.status)
+	}
+	es, _ := e.st.AuditLog(t.Context(), e.contoso.ID, "", 0)
+	var acts []string
+	for _, a := range es {
+		acts = append(acts, a.Action)
+	}
+	if got := strings.Join(acts, ","); got != "mapping.delete,mapping.reorder,mapping.reorder,mapping.reorder,mapping.update" {
+		t.Errorf("audit = %s", got)
+	}
+	p = b.get("/portal/audit?action=mapping.reorder", false)
+	if n := strings.Count(p.body, "<td>mapping.reorder</td>"); n != 3 || strings.Contains(p.body, "<td>mapping.delete</td>") {
+		t.Errorf("filtered audit shows %d reorders: %s", n, p.body)
+	}
+	if p := b.get("/portal/audit?action=drop.tables", false); p.status != http.StatusBadRequest {
+		t.Errorf("unknown audit filter = %d", p.status)
+	}
+}
+
+// TestFragments: the htmx endpoints answer with the picker fragments.
+func TestFragments(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	p := b.get("/portal/libraries?siteUrl="+url.QueryEscape(financeSite)+"&library=Policies", false)
+	p.mustContain(t, `<div id="libraries">`, `<option value="Policies" selected>`)
+	if strings.Contains(p.body, "<html") {
+		t.Error("fragment is a whole page")
+	}
+	p = b.get("/portal/libraries?siteUrl=nope", false)
+	p.mustContain(t, "as an https URL")
+	p = b.get("/portal/groups?groupSearch=staff", false)
+	p.mustContain(t, `<div id="group-results"`, "All Staff")
+}
