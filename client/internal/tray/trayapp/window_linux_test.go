@@ -250,6 +250,25 @@ func realWindow(t *testing.T) {
 	}
 	checkBadge(t, ctx, watcher, item, st)
 
+	// Pause uploads is a check item that follows the agent's state (before
+	// any mount: the agent cannot pause a mounted drive's uploads yet).
+	for _, paused := range []bool{true, false} {
+		click(t, ctx, watcher, item, menu, tray.LabelPause)
+		waitFor(t, ctx, 20*time.Second, fmt.Sprintf("uploads paused = %v", paused), func() error {
+			if st, err = lc.Status(ctx); err != nil {
+				return err
+			}
+			if menu, err = watcher.Layout(ctx, item); err != nil {
+				return err
+			}
+			n, _ := menu.Find(tray.LabelPause)
+			if st.UploadsPaused != paused || (n.Toggle == 1) != paused {
+				return fmt.Errorf("agent paused = %v, menu check state %d", st.UploadsPaused, n.Toggle)
+			}
+			return nil
+		})
+	}
+
 	// Clicking a drive in the menu mounts it (FUSE) and opens it.
 	d0 := st.Drives[0]
 	mountFromMenu(t, ctx, watcher, item, menu, d0)
@@ -312,11 +331,23 @@ func realWindow(t *testing.T) {
 	writePNG(filepath.Join(art, "tray-screen.png"), shot)
 	t.Logf("screenshot of the main window (%v) in %s", geo, path)
 
-	// Quit from the menu ends the tray cleanly; the agent stays.
-	menu, err = watcher.Layout(ctx, item)
-	if err != nil {
+	// Sign out from the menu: the agent forgets alice, the menu offers to
+	// sign in again.
+	if menu, err = watcher.Layout(ctx, item); err != nil {
 		t.Fatal(err)
 	}
+	click(t, ctx, watcher, item, menu, tray.LabelSignOut)
+	menu = waitMenu(t, ctx, watcher, item, "the menu after signing out", func(labels []string) error {
+		if !slices.Contains(labels, tray.LabelSignIn) {
+			return fmt.Errorf("no %q in %q", tray.LabelSignIn, labels)
+		}
+		return nil
+	})
+	if st, err = lc.Status(ctx); err != nil || st.SignIn != apitype.SignedOut {
+		t.Errorf("after Sign out the agent is %v (%v), want signed out", st.SignIn, err)
+	}
+
+	// Quit from the menu ends the tray cleanly; the agent stays.
 	click(t, ctx, watcher, item, menu, tray.LabelQuit)
 	select {
 	case err := <-trayDone:
