@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,6 +59,7 @@ type setup struct {
 	stateDir string        // "": a new one
 	secrets  Secrets
 	offline  bool // Graph unreachable from the start
+	logs     io.Writer
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -94,6 +97,7 @@ func start(t *testing.T, s setup) *harness {
 	h.a, err = New(Options{
 		Config: h.cfg, Auth: h.auth, Directory: h.dir, Mounter: h.mnt, Service: sc, Secrets: s.secrets,
 		Listener: ln, Now: h.clock.Now, StatsInterval: 20 * time.Millisecond, RefreshInterval: time.Hour,
+		Log: logger(s.logs),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -475,5 +479,38 @@ func TestOfflineGraph(t *testing.T) {
 		if p.Code == apitype.CodeOffline {
 			t.Errorf("offline problem kept after reconnecting: %+v", p)
 		}
+	}
+}
+
+func logger(w io.Writer) *slog.Logger {
+	if w == nil {
+		return nil
+	}
+	return NewLogger(w, "debug")
+}
+
+// TestLogsCarryNoUPN signs in, mounts and fails in a few ways with debug
+// logging on, then looks for alice's UPN in the log.
+func TestLogsCarryNoUPN(t *testing.T) {
+	var logs syncBuffer
+	h := start(t, setup{logs: &logs})
+	ctx := context.Background()
+	if _, err := h.c.Login(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	h.auth.approve <- struct{}{}
+	if _, err := h.c.WaitLogin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("Finance mounted", mounted("Finance"))
+	h.c.Mount(ctx, "alice@contoso.com", "")
+	h.c.Unmount(ctx, "Finance")
+	h.stop()
+	out := logs.String()
+	if !strings.Contains(out, "signed in") {
+		t.Fatalf("log lacks the sign-in line; is logging wired?\n%s", out)
+	}
+	if strings.Contains(out, alice.Username) {
+		t.Errorf("the log holds alice's UPN:\n%s", out)
 	}
 }
