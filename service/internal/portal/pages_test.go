@@ -1,0 +1,155 @@
+package portal
+
+import (
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/service/internal/testenv"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+// TestOnboarding: fabrikam is not registered; its first admin is led
+// through onboarding and gets a trial licence for the sign-in domain.
+func TestOnboarding(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	b := e.browser()
+	p := b.signIn("fiona@fabrikam.com")
+	if p.status != http.StatusOK || !strings.HasSuffix(p.url, "/portal/onboarding") {
+		t.Fatalf("fiona lands on %s (%d)", p.url, p.status)
+	}
+	p.mustContain(t, "Set up Mapdrive for your organisation", directory.DemoFabrikamID, "fabrikam.com", "adminconsent?client_id="+directory.DemoClientID)
+	if strings.Contains(p.body, `href="/portal/mappings"`) {
+		t.Error("onboarding shows the full navigation")
+	}
+	if p := b.get("/portal/licence", false); p.status != http.StatusSeeOther || p.header.Get("Location") != "/portal/onboarding" {
+		t.Errorf("licence before onboarding = %d %s", p.status, p.header.Get("Location"))
+	}
+	p = b.post("/portal/onboarding", url.Values{"csrf": {b.csrf}, "orgName": {"Fabrikam Inc"}}, false)
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "accept the trial terms") {
+		t.Errorf("onboarding without accepting = %d", p.status)
+	}
+	p = b.post("/portal/onboarding", url.Values{"csrf": {b.csrf}, "orgName": {"Fabrikam Inc"}, "accept": {"on"}}, true)
+	p.mustContain(t, "<h1>Drive mappings</h1>", "30-day trial with 10 seats")
+	tn, err := e.st.Tenant(t.Context(), directory.DemoFabrikamID)
+	if err != nil || tn.Seats != 10 || tn.DisplayName != "Fabrikam Inc" || len(tn.Domains) != 1 || tn.Domains[0] != "fabrikam.com" ||
+		tn.LicenceExpires.Sub(time.Now()) < 29*24*time.Hour {
+		t.Fatalf("registered tenant = %+v, %v", tn, err)
+	}
+	if es, _ := e.st.AuditLog(t.Context(), directory.DemoFabrikamID, "tenant.onboard", 0); len(es) != 1 {
+		t.Errorf("onboarding audit = %+v", es)
+	}
+	// Onboarding again does not reset the licence.
+	if p := b.post("/portal/onboarding", url.Values{"csrf": {b.csrf}, "orgName": {"Other"}, "accept": {"on"}}, false); p.header.Get("Location") != "/portal/mappings" {
+		t.Errorf("second onboarding = %d %s", p.status, p.header.Get("Location"))
+	}
+	if tn, _ := e.st.Tenant(t.Context(), directory.DemoFabrikamID); tn.DisplayName != "Fabrikam Inc" {
+		t.Errorf("second onboarding renamed the tenant to %q", tn.DisplayName)
+	}
+}
+
+// TestPolicies saves policies through the form, with inline errors first.
+func TestPolicies(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	p := b.get("/portal/policies", false)
+	p.mustContain(t, `value="10"`, `value="60"`, `name="coauthoring" checked`)
+	bad := url.Values{"csrf": {b.csrf}, "cacheGb": {"-1"}, "pollSeconds": {"2"}, "minVersion": {"latest"}}
+	p = b.post("/portal/policies", bad, false)
+	if p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad policies = %d", p.status)
+	}
+	p.mustContain(t, `id="cache-error"`, `id="poll-error"`, `id="version-error"`)
+	good := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, "minVersion": {"0.1.0"}}
+	p = b.post("/portal/policies", good, true)
+	p.mustContain(t, "Policies saved")
+	tn, _ := e.st.Tenant(t.Context(), e.contoso.ID)
+	want := apitype.Policies{DeltaPollSeconds: 120, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 5 << 30, OfficeCoauthoring: false}
+	if tn.Policies != want {
+		t.Errorf("policies = %+v, want %+v", tn.Policies, want)
+	}
+}
+
+// TestLicence shows seats and draws the usage chart from recorded days.
+func TestLicence(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	for _, seat := range []string{"a", "b", "c"} {
+		if err := e.st.TouchSeat(t.Context(), e.contoso.ID, seat, 25); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.st.RecordSeatUsage(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	p := b.get("/portal/licence", false)
+	p.mustContain(t, "<h1>Licence</h1>", "<dt>Seats bought</dt><dd>25</dd>", "<dt>Seats in use</dt><dd>3</dd>", "<dt>Seats free</dt><dd>22</dd>",
+		`src="/portal/licence/chart.svg"`, "peak 3, latest 3")
+	p = b.get("/portal/licence/chart.svg", false)
+	if p.status != 200 || p.header.Get("Content-Type") != "image/svg+xml" {
+		t.Fatalf("chart = %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	if err := xml.Unmarshal([]byte(p.body), new(struct{})); err != nil {
+		t.Errorf("chart is not well-formed XML: %v", err)
+	}
+	if !strings.Contains(p.body, "25 seats bought") || strings.Count(p.body, "<circle") != 1 {
+		t.Errorf("chart = %s", p.body)
+	}
+}
+
+func TestSeatChart(t *testing.T) {
+	now := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
+	us := []apitype.SeatUsage{{Day: "2026-03-01", Used: 4}, {Day: "2026-03-02", Used: 6}, {Day: "2026-03-10", Used: 8}, {Day: "2025-01-01", Used: 99}}
+	svg := string(seatChart(us, 10, now, 90))
+	if got := strings.Count(svg, "<polyline"); got != 1 {
+		t.Errorf("polylines = %d, want 1 (the gap splits runs; a lone day has none)", got)
+	}
+	if got := strings.Count(svg, "<circle"); got != 3 {
+		t.Errorf("dots = %d, want 3 (the day out of range is dropped)", got)
+	}
+	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 5}, {10, 10}, {11, 20}, {101, 200}, {499, 500}} {
+		if got := niceCeil(tc.in); got != tc.want {
+			t.Errorf("niceCeil(%d) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestDeployment: the Intune command carries this service and tenant,
+// and the detection rule's product code is the one scripts/dist.sh
+// derives.
+func TestDeployment(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	p := b.get("/portal/deployment", false)
+	cmd := `msiexec /i &#34;mapdrive-0.1.0-x64.msi&#34; /qn /norestart SERVICEURL=&#34;` + e.url + `&#34; TENANTID=&#34;` + e.contoso.ID +
+		`&#34; CLIENTID=&#34;` + directory.DemoClientID + `&#34;`
+	p.mustContain(t, cmd, "{909E7FF2-2021-558E-8553-702C0BF1B14B}", `href="/portal/download/mapdrive-0.1.0-x64.msi"`)
+	if p := b.get("/portal/download/mapdrive-0.1.0-x64.msi", false); p.status != http.StatusNotFound {
+		t.Errorf("download without MSIDir = %d", p.status)
+	}
+}
+
+func TestProductCode(t *testing.T) {
+	// Values printed by scripts/dist.sh product-code VERSION.
+	for v, want := range map[string]string{"0.1.0": "909E7FF2-2021-558E-8553-702C0BF1B14B", "0.1.0-rc1": "909E7FF2-2021-558E-8553-702C0BF1B14B",
+		"0.2.0": "52918424-F917-5324-9516-AD9EA1DFB479", "1.10.3": "3FCC5648-9046-5E66-A158-7DB9F0A571BE"} {
+		if got := productCode(v); got != want {
+			t.Errorf("productCode(%s) = %s, want %s", v, got, want)
+		}
+	}
+	raw, err := os.ReadFile("../../../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := strings.TrimSpace(string(raw)); v != ClientVersion {
+		t.Errorf("ClientVersion = %s, VERSION = %s: update portal.ClientVersion", ClientVersion, v)
+	}
+}
