@@ -77,6 +77,10 @@ type Options struct {
 	ReadAhead int64
 	// ChunkSize is the size of one range request; 0 means 4 MiB.
 	ChunkSize int64
+	// WriteBackDelay is how long a closed file waits before its upload
+	// starts, so quick successive saves upload once; 0 means 1 s,
+	// negative none.
+	WriteBackDelay time.Duration
 }
 
 // FS is a mounted drive's filesystem model. Its methods take slash
@@ -181,6 +185,12 @@ func New(ctx context.Context, o Options) (*FS, error) {
 	if err != nil {
 		store.Close()
 		return nil, err
+	}
+	switch {
+	case o.WriteBackDelay == 0:
+		fs.queue.UploadDelay = time.Second
+	case o.WriteBackDelay > 0:
+		fs.queue.UploadDelay = o.WriteBackDelay
 	}
 	if err := fs.initRoot(ctx); err != nil {
 		store.Close()

@@ -62,6 +62,9 @@ const (
 type Queue struct {
 	store *Store
 	now   func() time.Time
+	// UploadDelay postpones an added upload, so a burst of changes to a
+	// file (truncate, then open, write, close) uploads once. Set before use.
+	UploadDelay time.Duration
 
 	// wmu serializes journal writes so they reach the store in the order
 	// they were prepared. Lock order: the caller's namespace lock, wmu,
@@ -178,6 +181,9 @@ func (q *Queue) addLocked(key string, ops Op, remoteID, ifMatch string) func(*Tx
 		j.IfMatch = ifMatch
 	}
 	j.NextAt = time.Time{}
+	if ops&OpUpload != 0 && q.UploadDelay > 0 {
+		j.NextAt = q.now().Add(q.UploadDelay)
+	}
 	if q.running[key] {
 		q.again[key] = true
 	}
