@@ -166,6 +166,9 @@ func TestSystem(t *testing.T) {
 	// --- Chaos during a large copy. ---
 	chaos(t, ctx, sim, svc, alice, bob, driveID, copyMB)
 
+	// --- Tokens only in the keyring; cached content encrypted. ---
+	checkAgentFiles(t, dir, [][]byte{shared["From alice/numbers.csv"][:4096], pseudoRandom(100, 4096)})
+
 	// --- alice's UPN appears nowhere in the service's keeping. ---
 	svc.start(t) // back up, to scrape its metrics once more
 	checkNoUPN(t, svc, metricsBefore+svc.metrics(t))
@@ -234,7 +237,6 @@ func (f copyFile) sum() [32]byte {
 // requests, and the agent is SIGKILLed and restarted; then it checks every
 // file on the server.
 func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, bob *m365sim.UserClient, driveID string, copyMB int) {
-	t.Helper()
 	total := int64(copyMB) << 20
 	files := []copyFile{{"big-1.bin", total * 2 / 5, 1}, {"big-2.bin", total / 5, 2}}
 	rest := total - files[0].size - files[1].size
@@ -333,10 +335,19 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// again. With the service still down, it mounts the drive from the
 	// stored mapping and lease.
 	if at(2) {
-		if st, err := a.c.Status(ctx); err == nil {
-			t.Logf("chaos: %d transfers in flight when the agent is killed", len(st.Transfers))
+		// Kill it in the middle of an upload when there is one.
+		var inFlight []string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && len(inFlight) == 0; time.Sleep(20 * time.Millisecond) {
+			if st, err := a.c.Status(ctx); err == nil {
+				for _, tr := range st.Transfers {
+					if tr.Direction == apitype.Upload && tr.State == "active" {
+						inFlight = append(inFlight, fmt.Sprintf("%s %d/%d MB", tr.Path, tr.Done>>20, tr.Total>>20))
+					}
+				}
+			}
 		}
 		a.p.kill()
+		t.Logf("chaos: agent killed during the uploads of %v", inFlight)
 		t.Logf("chaos: agent killed at %d MB", written.Load()>>20)
 		resume <- struct{}{}
 		time.Sleep(time.Second)
@@ -520,6 +531,48 @@ func checkNoUPN(t *testing.T, svc *service, metrics string) {
 		}
 	}
 	t.Logf("no UPN in %d bytes of pg_dump, %d bytes of service log, %d bytes of metrics", len(dump), len(logData), len(metrics))
+}
+
+// checkAgentFiles scans every file the agent keeps on disk (state and
+// cache, and the user's config and home) for tokens and for plaintext
+// file content: the MSAL cache lives only in the keyring, and cached
+// content is encrypted at rest. The keyring's own file is not scanned.
+func checkAgentFiles(t *testing.T, dir string, plaintexts [][]byte) {
+	t.Helper()
+	needles := map[string][]byte{
+		"a refresh token": []byte("refresh_token"), "MSAL's cache": []byte(`"RefreshToken"`),
+		"a JWT": []byte("eyJhbGciOi"), "a JWT header": []byte("eyJ0eXAiOi"),
+	}
+	for i, p := range plaintexts {
+		needles[fmt.Sprintf("file content #%d in plaintext", i+1)] = p
+	}
+	var files int
+	var bytesScanned int64
+	for _, sub := range []string{"agent-state", "agent-cache", "home", "config"} {
+		filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("read %s: %v", path, err)
+				return nil
+			}
+			files++
+			bytesScanned += int64(len(data))
+			for what, n := range needles {
+				if bytes.Contains(data, n) {
+					t.Errorf("%s found in the agent's file %s", what, path)
+				}
+			}
+			return nil
+		})
+	}
+	// The scan must be able to fail: the cache holds the data written.
+	if bytesScanned < 1<<20 {
+		t.Errorf("only %d bytes in %d agent files: the scan looked in the wrong place", bytesScanned, files)
+	}
+	t.Logf("no token or plaintext content in %d agent files (%d MB)", files, bytesScanned>>20)
 }
 
 func libraryID(t *testing.T, info *m365sim.Info, tenant, site, lib string) string {
