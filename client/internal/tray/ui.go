@@ -168,6 +168,10 @@ func (u *UI) Menu() *fyne.Menu { return u.menu }
 // SetStatus applies a status from the agent. Safe from any goroutine.
 func (u *UI) SetStatus(st apitype.Status) {
 	fyne.Do(func() {
+		if len(st.Errors) > len(u.st.Errors) {
+			// A new problem outranks the outcome of an earlier action.
+			u.message, u.messageURL = "", ""
+		}
 		u.st, u.haveStatus, u.agentErr = st, true, nil
 		u.notifier.Observe(st)
 		u.refresh()

@@ -384,3 +384,25 @@ func TestNotificationsSent(t *testing.T) {
 	st.Errors = append(st.Errors, apitype.Problem{Code: apitype.CodeUploadFailed, Message: "could not upload b", Time: h.clock.t})
 	test.AssertNotificationSent(t, nil, func() { h.ui.SetStatus(st) })
 }
+
+func TestNewProblemTakesTheBanner(t *testing.T) {
+	h := newHarness(t)
+	h.ui.SetStatus(demoStatus())
+	test.Tap(h.button(t, "Unmount"))
+	if !strings.Contains(h.ui.Message(), "disconnected") {
+		t.Fatalf("message = %q, want the unmount outcome", h.ui.Message())
+	}
+	st := demoStatus()
+	st.Errors = []apitype.Problem{{Code: apitype.CodeQuotaFull, Message: "the drive is full", Drive: "d-sales"}}
+	h.ui.SetStatus(st)
+	if h.ui.Message() != "" {
+		t.Errorf("message = %q after a new problem, want it cleared", h.ui.Message())
+	}
+	if !h.hasText("Sales: The drive is full.") {
+		t.Errorf("the banner does not show the new problem: %q", h.texts())
+	}
+	test.Tap(h.button(t, "Show activity"))
+	if got := h.ui.view.tabs.Selected().Text; got != "Activity" {
+		t.Errorf("Show activity selected tab %q", got)
+	}
+}

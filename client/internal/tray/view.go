@@ -32,6 +32,9 @@ type mainView struct {
 	banner     *widget.Label
 	bannerLink *widget.Button
 	bannerCopy *widget.Button
+	bannerMore *widget.Button
+	bannerX    *widget.Button
+	bannerBtns *fyne.Container // the banner's visible buttons
 	bannerBox  *fyne.Container
 
 	tabs     *container.AppTabs
@@ -70,10 +73,12 @@ func newMainView(u *UI) *mainView {
 	v.bannerCopy = widget.NewButtonWithIcon("Copy link", theme.ContentCopyIcon(), func() {
 		u.o.App.Clipboard().SetContent(u.messageURL)
 	})
-	dismiss := widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.setMessage("", "") })
-	dismiss.Importance = widget.LowImportance
+	v.bannerMore = widget.NewButtonWithIcon("Show activity", theme.HistoryIcon(), func() { v.tabs.SelectIndex(1) })
+	v.bannerX = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.setMessage("", "") })
+	v.bannerX.Importance = widget.LowImportance
+	v.bannerBtns = container.NewHBox(v.bannerX)
 	v.bannerBox = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()),
-		container.NewVBox(layout.NewSpacer(), container.NewHBox(v.bannerLink, v.bannerCopy, dismiss), layout.NewSpacer()), v.banner)
+		container.NewVBox(layout.NewSpacer(), v.bannerBtns, layout.NewSpacer()), v.banner)
 
 	v.account.TextStyle = fyne.TextStyle{Bold: true}
 	head := container.NewBorder(nil, nil, logo,
@@ -202,6 +207,7 @@ func (v *mainView) updateBanner() {
 	if u.agentErr != nil {
 		text, link = "Mapdrive cannot reach its agent: "+u.agentErr.Error(), ""
 	}
+	more := false
 	if text == "" && u.haveStatus {
 		switch u.st.Licence.State {
 		case apitype.LicenceRefused, apitype.LicenceExpired:
@@ -211,10 +217,26 @@ func (v *mainView) updateBanner() {
 			}
 		}
 	}
+	if text == "" && u.haveStatus && u.agentErr == nil && len(u.st.Errors) > 0 {
+		p := u.st.Errors[len(u.st.Errors)-1] // the newest
+		text, link, more = problemLine(p, u.st.Drives), p.URL, true
+	}
 	v.banner.SetText(text)
 	showIf(v.bannerBox, text != "")
-	showIf(v.bannerLink, link != "")
-	showIf(v.bannerCopy, link != "")
+	// Only the buttons that apply are laid out, so a hidden one takes no
+	// room from the message.
+	var btns []fyne.CanvasObject
+	if more {
+		btns = append(btns, v.bannerMore)
+	}
+	if link != "" {
+		btns = append(btns, v.bannerLink, v.bannerCopy)
+	}
+	if !more {
+		btns = append(btns, v.bannerX)
+	}
+	v.bannerBtns.Objects = btns
+	v.bannerBtns.Refresh()
 }
 
 func (v *mainView) updateDrives() {

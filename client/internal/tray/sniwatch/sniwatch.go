@@ -2,7 +2,9 @@
 // takes the watcher's name on a (private) session bus, records the status
 // notifier items that register, and reads and clicks their menus through
 // com.canonical.dbusmenu, as a desktop's tray would. Real desktops
-// (KDE, GNOME with the AppIndicator extension) provide the watcher.
+// (KDE, GNOME with the AppIndicator extension) provide the watcher. It also
+// has a stand-in notification server (org.freedesktop.Notifications) that
+// records what apps send.
 package sniwatch
 
 import (

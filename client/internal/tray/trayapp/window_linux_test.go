@@ -33,6 +33,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
 	"github.com/mapdrive/mapdrive/client/internal/tray"
 	"github.com/mapdrive/mapdrive/client/internal/tray/sniwatch"
+	"github.com/mapdrive/mapdrive/client/internal/tray/trayapp"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
@@ -109,6 +110,11 @@ func realWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer watcher.Close()
+	notes, err := sniwatch.StartNotifications()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notes.Close()
 
 	sim := m365sim.StartForTest(t)
 	home := os.Getenv("HOME")
@@ -331,6 +337,38 @@ func realWindow(t *testing.T) {
 	writePNG(filepath.Join(art, "tray-screen.png"), shot)
 	t.Logf("screenshot of the main window (%v) in %s", geo, path)
 
+	// A full drive: the upload of a new file fails with quotaLimitReached;
+	// the tray sends a notification and its badge asks for attention.
+	if _, err := sim.Admin().AddFault(ctx, m365sim.Fault{Kind: m365sim.FaultQuotaFull, User: "alice@contoso.com"}); err != nil {
+		t.Fatalf("add the quota fault: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(d0.Mountpoint, "quarterly-report.txt"), []byte("Q3 figures\n"), 0o644); err != nil {
+		t.Fatalf("write a file into the mounted drive: %v", err)
+	}
+	nctx, ncancel := context.WithTimeout(ctx, 90*time.Second)
+	note, err := notes.Wait(nctx, "Storage full")
+	ncancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("notification: %q: %q", note.Summary, note.Body)
+	if note.App != trayapp.AppID || !strings.Contains(note.Body, "Free") {
+		t.Errorf("notification %+v: want one from %s saying what to do", note, trayapp.AppID)
+	}
+	waitFor(t, ctx, 20*time.Second, "the attention badge", func() error {
+		st, err := lc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		return badgeColour(ctx, watcher, item, st, tray.BadgeAttention)
+	})
+	if shot, err := screenshot(display); err == nil {
+		writePNG(filepath.Join(art, "tray-main-window-problem.png"), crop(shot, geo))
+	}
+	if err := sim.Admin().ClearFaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	// Sign out from the menu: the agent forgets alice, the menu offers to
 	// sign in again.
 	if menu, err = watcher.Layout(ctx, item); err != nil {
@@ -425,33 +463,35 @@ func click(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.I
 	}
 }
 
-// checkBadge reads the tray icon (ARGB32 pixmaps) and checks the badge
-// disc has the colour BadgeFor gives st.
+// checkBadge checks the tray icon's badge has the colour BadgeFor gives st.
 func checkBadge(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, st apitype.Status) {
 	t.Helper()
+	if err := badgeColour(ctx, w, it, st, tray.BadgeFor(st)); err != nil {
+		t.Error(err)
+	}
+}
+
+// badgeColour reads the tray icon (ARGB32 pixmaps) and checks the badge
+// disc has badge's colour.
+func badgeColour(ctx context.Context, w *sniwatch.Watcher, it sniwatch.Item, st apitype.Status, badge tray.Badge) error {
 	v, err := w.Property(ctx, it, "IconPixmap")
 	if err != nil {
-		t.Errorf("read the tray icon: %v", err)
-		return
+		return fmt.Errorf("read the tray icon: %w", err)
 	}
 	pix, ok := v.Value().([][]any)
 	if !ok || len(pix) == 0 || len(pix[0]) != 3 {
-		t.Errorf("tray icon is %T %v, want [(iiay)]", v.Value(), v.Value())
-		return
+		return fmt.Errorf("tray icon is %T %v, want [(iiay)]", v.Value(), v.Value())
 	}
 	iw, _ := pix[0][0].(int32)
 	ih, _ := pix[0][1].(int32)
 	data, _ := pix[0][2].([]byte)
 	if iw <= 0 || ih <= 0 || len(data) != int(iw*ih*4) {
-		t.Errorf("tray icon is %dx%d with %d bytes", iw, ih, len(data))
-		return
+		return fmt.Errorf("tray icon is %dx%d with %d bytes", iw, ih, len(data))
 	}
 	// A point inside the disc, left of any glyph.
 	x, y := int(float64(iw)*(0.73-0.26*0.7)), int(float64(ih)*0.73)
 	o := (y*int(iw) + x) * 4
 	r, g, b := data[o+1], data[o+2], data[o+3] // ARGB, network order
-	badge := tray.BadgeFor(st)
-	t.Logf("tray icon %dx%d, badge %v, disc pixel rgb(%d,%d,%d)", iw, ih, badge, r, g, b)
 	want := map[tray.Badge]func() bool{
 		tray.BadgeOK:        func() bool { return int(g) > int(r)+40 && int(g) > int(b)+20 },
 		tray.BadgeSyncing:   func() bool { return int(b) > int(r)+60 },
@@ -459,8 +499,9 @@ func checkBadge(t *testing.T, ctx context.Context, w *sniwatch.Watcher, it sniwa
 		tray.BadgeAttention: func() bool { return int(r) > int(b)+100 },
 	}[badge]
 	if !want() {
-		t.Errorf("the tray icon's badge pixel rgb(%d,%d,%d) does not have the %v colour", r, g, b, badge)
+		return fmt.Errorf("the tray icon's badge pixel rgb(%d,%d,%d) does not have the %v colour", r, g, b, badge)
 	}
+	return nil
 }
 
 // stopAgent ends the agent the tray started (it outlives the tray by
