@@ -207,6 +207,9 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping) {
 	if !online {
 		a.st.online = false
 		p := problem("list your drives", derr).Problem
+		if p.Code == apitype.CodeSignInExpired {
+			a.st.signIn = apitype.SignInExpired
+		}
 		if p.Code == apitype.CodeOffline {
 			p.Message = "Microsoft 365 cannot be reached, so the drive list may be out of date"
 			p.Action = "Check the network connection. Mounted drives keep working from the cache and Mapdrive retries on its own."

@@ -52,6 +52,7 @@ type realAgent struct {
 	c       *localclient.Client
 	cfg     config.Config
 	secrets *keyring.Memory
+	agent   *Agent
 	stop    func()
 }
 
@@ -91,7 +92,7 @@ func startReal(t *testing.T, sim *m365sim.Sim, upn string) *realAgent {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	c, _ := localclient.New(sock)
-	r := &realAgent{sim: sim, c: c, cfg: cfg, secrets: mem}
+	r := &realAgent{sim: sim, c: c, cfg: cfg, secrets: mem, agent: a}
 	stopped := false
 	r.stop = func() {
 		if stopped {
@@ -224,7 +225,8 @@ func TestEndToEndDeviceCode(t *testing.T) {
 }
 
 func TestEndToEndInteractive(t *testing.T) {
-	sim := m365sim.StartForTest(t)
+	simClock := &clock{}
+	sim := m365sim.StartForTest(t, m365sim.WithNow(simClock.Now))
 	r := startReal(t, sim, "bob@contoso.com")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -243,5 +245,22 @@ func TestEndToEndInteractive(t *testing.T) {
 	acct, err := r.c.WhoAmI(ctx)
 	if err != nil || acct.Username != "bob@contoso.com" {
 		t.Errorf("WhoAmI = %+v, %v; want bob", acct, err)
+	}
+	waitStatus(t, r.c, "bob's drives", func(st apitype.Status) bool { return len(st.Drives) > 0 })
+
+	// The administrator revokes bob's sessions: the agent says the sign-in
+	// expired and what to do, and keeps running.
+	if err := sim.Admin().Revoke(ctx, "contoso", "bob@contoso.com"); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	simClock.advance(2 * time.Hour) // the access token expires too
+	r.agent.Refresh()
+	st := waitStatus(t, r.c, "sign-in expired", func(st apitype.Status) bool { return st.SignIn == apitype.SignInExpired })
+	found := false
+	for _, p := range st.Errors {
+		found = found || (p.Code == apitype.CodeSignInExpired && strings.Contains(p.Action, "mapdrive login"))
+	}
+	if !found {
+		t.Errorf("status errors %+v lack sign_in_expired with advice", st.Errors)
 	}
 }
