@@ -362,8 +362,15 @@ func realWindow(t *testing.T) {
 		}
 		return badgeColour(ctx, watcher, item, st, tray.BadgeAttention)
 	})
-	if shot, err := screenshot(display); err == nil {
-		writePNG(filepath.Join(art, "tray-main-window-problem.png"), crop(shot, geo))
+	// An artifact only: the agent may retry and clear the problem at once.
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if st, err := lc.Status(ctx); err == nil && len(st.Errors) > 0 {
+			time.Sleep(500 * time.Millisecond) // a frame or two to draw it
+			if shot, err := screenshot(display); err == nil {
+				writePNG(filepath.Join(art, "tray-main-window-problem.png"), crop(shot, geo))
+			}
+			break
+		}
 	}
 	if err := sim.Admin().ClearFaults(ctx); err != nil {
 		t.Fatal(err)
