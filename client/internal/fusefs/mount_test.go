@@ -423,6 +423,9 @@ func TestMountCacheEvictionRespectsBoundAndPins(t *testing.T) {
 	if err := e.fs.Pin(context.Background(), "/f0.bin", true); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.fs.Prefetch(context.Background(), "/f0.bin"); err != nil {
+		t.Fatal(err)
+	}
 	for i := 1; i < 8; i++ {
 		e.sh(fmt.Sprintf("cat f%d.bin > /dev/null", i))
 		if used := e.fs.Status().CacheUsed; used > 6*mib+int64(mib) {

@@ -14,6 +14,8 @@ func (fs *FS) pollLoop() {
 	for {
 		if err := fs.Refresh(fs.ctx); err != nil && fs.ctx.Err() == nil {
 			fs.log.Debug("delta poll failed", "err", err)
+		} else if err == nil && len(fs.PinnedPaths()) > 0 {
+			fs.syncPins() // keep pinned content current
 		}
 		select {
 		case <-fs.ctx.Done():

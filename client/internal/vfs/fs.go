@@ -108,6 +108,8 @@ type FS struct {
 	afterDrops   []string
 	afterUploads []string
 
+	pinning   atomic.Bool // a background download of pinned content runs
+	pinAgain  atomic.Bool // pins changed: run it once more
 	offline   atomic.Bool
 	quotaFull atomic.Bool
 	lastDelta atomic.Int64 // unix nanos of the last successful delta

@@ -465,10 +465,45 @@ func (fs *FS) Pin(ctx context.Context, p string, pinned bool) error {
 	if err := fs.store.Update(func(tx *cache.Tx) error { return tx.SetPinned(r.Key, pinned) }); err != nil {
 		return fmt.Errorf("pin %s: %w", p, err)
 	}
-	if !pinned {
-		return nil
+	if pinned {
+		fs.syncPins()
+	}
+	return nil
+}
+
+// Prefetch downloads everything under p now (what a pin does in the
+// background).
+func (fs *FS) Prefetch(ctx context.Context, p string) error {
+	r, err := fs.resolve(ctx, p)
+	if err != nil {
+		return err
 	}
 	return fs.prefetch(ctx, r, 0)
+}
+
+// syncPins downloads pinned content in the background, unless that is
+// already running (then it runs once more afterwards).
+func (fs *FS) syncPins() {
+	fs.pinAgain.Store(true)
+	if !fs.pinning.CompareAndSwap(false, true) {
+		return
+	}
+	fs.wg.Go(func() {
+		defer fs.pinning.Store(false)
+		for fs.pinAgain.Swap(false) && fs.ctx.Err() == nil {
+			var keys []string
+			_ = fs.store.View(func(tx *cache.Tx) error { keys = tx.Pins(); return nil })
+			for _, k := range keys {
+				r, err := fs.get(k)
+				if err != nil {
+					continue
+				}
+				if err := fs.prefetch(fs.ctx, r, 0); err != nil {
+					fs.log.Debug("download pinned content", "key", k, "err", err)
+				}
+			}
+		}
+	})
 }
 
 // prefetch downloads everything under r.
@@ -486,7 +521,14 @@ func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
 			return nil
 		}
 		last := (f.Size() - 1) / cache.BlockSize
-		return fs.fetch(ctx, f, 0, last, last)
+		const step = 64 // blocks per round: bounded goroutines for huge files
+		for first := int64(0); first <= last; first += step {
+			end := min(first+step-1, last)
+			if err := fs.fetch(ctx, f, first, end, end); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := fs.ensureListed(ctx, r); err != nil {
 		return err
@@ -561,6 +603,10 @@ func (fs *FS) Sync(ctx context.Context) error {
 		}
 	}
 }
+
+// SetUploadsPaused pauses (or resumes) the upload queue: changes keep
+// being saved and journaled locally, nothing is sent meanwhile.
+func (fs *FS) SetUploadsPaused(paused bool) { fs.queue.SetPaused(paused) }
 
 // QueueLen returns the number of items with pending remote work.
 func (fs *FS) QueueLen() int { return fs.queue.Len() }

@@ -60,6 +60,7 @@ type Status struct {
 	Online      bool        `json:"online"`
 	ReadOnly    bool        `json:"readOnly"`
 	QuotaFull   bool        `json:"quotaFull"`
+	Paused      bool        `json:"uploadsPaused"`
 	QueueLength int         `json:"queueLength"`
 	Transfers   []Transfer  `json:"transfers"`
 	Errors      []ItemError `json:"errors"`
@@ -167,6 +168,7 @@ func (fs *FS) Status() Status {
 		Online:      !fs.offline.Load(),
 		ReadOnly:    fs.opt.ReadOnly,
 		QuotaFull:   fs.quotaFull.Load(),
+		Paused:      fs.queue.Paused(),
 		QueueLength: fs.queue.Len(),
 		CacheUsed:   fs.content.Used(),
 		CacheMax:    fs.content.Max(),

@@ -72,6 +72,7 @@ type Queue struct {
 	wmu sync.Mutex
 
 	mu       sync.Mutex // guards everything below
+	paused   bool
 	jobs     map[string]*Job
 	running  map[string]bool
 	again    map[string]bool // Add while running: run once more
@@ -271,7 +272,7 @@ func (q *Queue) Next(ctx context.Context, wait func(time.Duration) <-chan time.T
 		q.mu.Lock()
 		var best *Job
 		for k, j := range q.jobs {
-			if q.running[k] {
+			if q.running[k] || q.paused {
 				continue
 			}
 			if best == nil || j.NextAt.Before(best.NextAt) {
@@ -368,6 +369,21 @@ func (q *Queue) retryLocked(key string, done Op, cause error, offline bool) func
 	j.NextAt = q.now().Add(d)
 	q.kickLocked()
 	return jobWriteLocked(j)
+}
+
+// SetPaused stops (or resumes) handing out jobs.
+func (q *Queue) SetPaused(paused bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.paused = paused
+	q.kickLocked()
+}
+
+// Paused reports whether the queue is paused.
+func (q *Queue) Paused() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.paused
 }
 
 // Wake makes every job due now (the network came back).

@@ -390,6 +390,7 @@ func TestCacheEvictionRespectsBoundAndPins(t *testing.T) {
 		if err := e.fs.Pin(ctx, "/f0.bin", true); err != nil {
 			t.Fatal(err)
 		}
+		synctest.Wait() // the pin downloads in the background
 		for i := 1; i < 6; i++ {
 			e.mustRead(fmt.Sprintf("/f%d.bin", i))
 			time.Sleep(time.Second) // distinct access times
@@ -891,6 +892,22 @@ func TestNamespaceOperations(t *testing.T) {
 			t.Errorf("remote /a = %v", got)
 		}
 		e.remoteHas("/g.txt", []byte("f"))
+	})
+}
+
+func TestUploadsPause(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.fs.SetUploadsPaused(true)
+		e.write("/p.txt", []byte("p"))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if _, ok := e.remote.Lookup("/p.txt"); ok || !e.fs.Status().Paused || e.fs.QueueLen() != 1 {
+			t.Fatalf("uploaded while paused (status %+v)", e.fs.Status())
+		}
+		e.fs.SetUploadsPaused(false)
+		e.sync()
+		e.remoteHas("/p.txt", []byte("p"))
 	})
 }
 
