@@ -197,25 +197,24 @@ func TestEndToEndDeviceCode(t *testing.T) {
 		return d != nil && d.State == apitype.DriveMounted && d.CacheBytes > 0
 	})
 
+	// The file written reaches the server (uploaded on close).
+	other := sim.Admin().As("contoso", "alice@contoso.com")
+	var data []byte
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if data, err = other.Download(ctx, d.DriveID, "Documents/from-agent.txt"); err == nil {
+			break
+		}
+	}
+	if string(data) != "hello\n" {
+		t.Errorf("server copy of from-agent.txt = %q, %v", data, err)
+	}
+
 	if _, err := r.c.Unmount(ctx, "OneDrive"); err != nil {
 		t.Fatalf("Unmount: %v", err)
 	}
 	if ents, err := os.ReadDir(mp); err != nil || len(ents) != 0 {
 		t.Errorf("mountpoint after unmount: %d entries, %v; want empty", len(ents), err)
 	}
-	// The file written reached the server.
-	other := sim.Admin().As("contoso", "alice@contoso.com")
-	var data []byte
-	for i := 0; i < 50; i++ {
-		if data, err = other.Download(ctx, d.DriveID, "Documents/from-agent.txt"); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if string(data) != "hello\n" {
-		t.Errorf("server copy of from-agent.txt = %q, %v", data, err)
-	}
-
 	if err := r.c.Logout(ctx); err != nil {
 		t.Fatalf("Logout: %v", err)
 	}
