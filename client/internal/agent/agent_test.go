@@ -514,3 +514,18 @@ func TestLogsCarryNoUPN(t *testing.T) {
 		t.Errorf("the log holds alice's UPN:\n%s", out)
 	}
 }
+
+func TestAssignedDriveNotFound(t *testing.T) {
+	svc := newLeaseService(t)
+	svc.mappings = append(svc.mappings, apitype.Mapping{ID: "map-payroll", DisplayName: "Payroll", Position: 1,
+		Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Payroll"}})
+	h := start(t, setup{auth: newFakeAuth().signedIn(), svc: svc})
+	st := h.waitFor("Finance mounted", mounted("Finance"))
+	p := driveByName(st, "Payroll")
+	if p == nil || p.State != apitype.DriveError || p.Error == nil || p.Error.Code != apitype.CodeUnknownDrive ||
+		!strings.Contains(p.Error.Action, "administrator") {
+		t.Fatalf("Payroll = %+v, want an unknown_drive error telling to ask the administrator", p)
+	}
+	_, err := h.c.Mount(context.Background(), "Payroll", "")
+	wantCode(t, "Mount of an assigned drive that does not exist", err, apitype.CodeUnknownDrive)
+}
