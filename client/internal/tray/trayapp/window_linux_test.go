@@ -87,7 +87,7 @@ func TestRealWindow(t *testing.T) {
 	home := t.TempDir()
 	script := `printf mapdrive-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; exec "$0" "$@"`
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script,
-		os.Args[0], "-test.run=^TestRealWindow$", "-test.v", "-test.count=1", "-test.timeout=5m")
+		os.Args[0], "-test.run=^TestRealWindow$", "-test.v", "-test.count=1", "-test.timeout=10m")
 	cmd.Env = append(os.Environ(), childEnv+"=1", binEnv+"="+bin, artEnv+"="+art,
 		"HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home,
 		"XDG_CONFIG_HOME="+home+"/config", "XDG_CACHE_HOME="+home+"/cache")
@@ -101,7 +101,7 @@ func TestRealWindow(t *testing.T) {
 
 func realWindow(t *testing.T) {
 	bin, art := os.Getenv(binEnv), os.Getenv(artEnv)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	display := startXvfb(t)
@@ -175,7 +175,7 @@ func realWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, 60*time.Second, "the tray to start the agent", func() error {
+	waitFor(t, ctx, 120*time.Second, "the tray to start the agent", func() error {
 		_, err := lc.Version(ctx)
 		return err
 	})
@@ -222,7 +222,7 @@ func realWindow(t *testing.T) {
 	}
 
 	var st apitype.Status
-	waitFor(t, ctx, 60*time.Second, "the agent to list alice's drives", func() error {
+	waitFor(t, ctx, 120*time.Second, "the agent to list alice's drives", func() error {
 		st, err = lc.Status(ctx)
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func realWindow(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(d0.Mountpoint, "quarterly-report.txt"), []byte("Q3 figures\n"), 0o644); err != nil {
 		t.Fatalf("write a file into the mounted drive: %v", err)
 	}
-	nctx, ncancel := context.WithTimeout(ctx, 90*time.Second)
+	nctx, ncancel := context.WithTimeout(ctx, 120*time.Second)
 	note, err := notes.Wait(nctx, "Storage full")
 	ncancel()
 	if err != nil {
