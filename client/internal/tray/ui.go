@@ -63,6 +63,9 @@ type Options struct {
 	// Go runs an agent call off the UI goroutine (a plain goroutine when
 	// nil; tests run it in place).
 	Go func(func())
+	// Do runs f on the UI goroutine (fyne.Do when nil). Tests whose
+	// driver has no main loop pass one that serialises.
+	Do func(f func())
 	// CallTimeout bounds each agent call (30 s when 0). Sign-in waits are
 	// bounded by the agent instead.
 	CallTimeout time.Duration
@@ -117,6 +120,9 @@ func New(o Options) (*UI, error) {
 			f()
 		})
 	}
+	if o.Do == nil {
+		o.Do = fyne.Do
+	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
 	}
@@ -167,7 +173,7 @@ func (u *UI) Menu() *fyne.Menu { return u.menu }
 
 // SetStatus applies a status from the agent. Safe from any goroutine.
 func (u *UI) SetStatus(st apitype.Status) {
-	fyne.Do(func() {
+	u.o.Do(func() {
 		if len(st.Errors) > len(u.st.Errors) {
 			// A new problem outranks the outcome of an earlier action.
 			u.message, u.messageURL = "", ""
@@ -181,7 +187,7 @@ func (u *UI) SetStatus(st apitype.Status) {
 // SetAgentDown tells the UI the agent cannot be reached. Safe from any
 // goroutine.
 func (u *UI) SetAgentDown(err error) {
-	fyne.Do(func() {
+	u.o.Do(func() {
 		u.agentErr = err
 		u.refresh()
 	})
@@ -241,7 +247,7 @@ func (u *UI) call(what string, f func(ctx context.Context) error, done func(erro
 		ctx, cancel := context.WithTimeout(u.ctx, u.o.CallTimeout)
 		err := f(ctx)
 		cancel()
-		fyne.Do(func() {
+		u.o.Do(func() {
 			if err != nil {
 				u.log.Warn("agent call failed", "op", what, "err", err)
 			}
@@ -298,7 +304,7 @@ func (u *UI) SignIn() {
 func (u *UI) waitSignIn() {
 	u.o.Go(func() {
 		acct, err := u.o.Agent.WaitLogin(u.ctx)
-		fyne.Do(func() {
+		u.o.Do(func() {
 			if err != nil {
 				u.log.Warn("sign-in failed", "err", err)
 				u.setMessage(SignInMessage(err))
