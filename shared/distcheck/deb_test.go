@@ -27,6 +27,7 @@ var debPaths = []string{
 }
 
 func TestDebPackage(t *testing.T) {
+	t.Parallel() // with TestMSIUnderWine
 	d := buildDist(t)
 	ctx := context.Background()
 

@@ -30,6 +30,7 @@ type distArtifacts struct {
 	msi     string
 	deb     string
 	took    time.Duration
+	log     string // dist.sh's output
 }
 
 func TestMain(m *testing.M) {
@@ -102,7 +103,7 @@ func runDist(root string) (*distArtifacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &distArtifacts{root: root, version: version, dir: filepath.Join(tmpBase, "dist")}
+	d := &distArtifacts{root: root, version: version, dir: filepath.Join(tmpBase, "dist"), log: filepath.Join(tmpBase, "dist.log")}
 	signDir := filepath.Join(tmpBase, "sign")
 	if err := os.MkdirAll(signDir, 0o700); err != nil {
 		return nil, fmt.Errorf("mkdir %s: %w", signDir, err)
@@ -120,8 +121,9 @@ func runDist(root string) (*distArtifacts, error) {
 		"MAPDRIVE_SIGN_KEY="+d.sign.Key,
 		"MAPDRIVE_SIGN_CAFILE="+d.sign.CA,
 		"MAPDRIVE_SIGN_REQUIRED=1",
+		"MAPDRIVE_DEB_XZ_LEVEL=1",
 	)
-	logPath := filepath.Join(tmpBase, "dist.log")
+	logPath := d.log
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", logPath, err)
@@ -158,6 +160,15 @@ func lastLines(s string, n int) string {
 func TestDistBuild(t *testing.T) {
 	d := buildDist(t)
 	t.Logf("scripts/dist.sh took %v (built once, shared by the tests)", d.took.Round(time.Second))
+	if b, err := os.ReadFile(d.log); err == nil {
+		var steps []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "dist: [") {
+				steps = append(steps, l)
+			}
+		}
+		t.Logf("build steps:\n%s", strings.Join(steps, "\n"))
+	}
 	for _, name := range []string{
 		"windows/mapdrive.exe", "windows/mapdrive-tray.exe",
 		filepath.Base(d.msi), filepath.Base(d.deb),

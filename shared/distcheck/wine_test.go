@@ -42,6 +42,7 @@ func buildOlderMSI(t *testing.T, d *distArtifacts, version string) string {
 // uninstalls the MSI with wine's msiexec, checking the registry and files
 // after each step.
 func TestMSIUnderWine(t *testing.T) {
+	t.Parallel() // with TestDebPackage: both mostly wait on other processes
 	d := buildDist(t)
 	requireTools(t, "msiextract")
 	wineBin, err := FindWine()
@@ -52,19 +53,22 @@ func TestMSIUnderWine(t *testing.T) {
 		t.Fatalf("VERSION %s: this test needs it above 0.0.2 to upgrade from 0.0.1 and 0.0.2", d.version)
 	}
 	v1, v2, v3 := "0.0.1", "0.0.2", d.version
-	msi1, msi2, msi3 := buildOlderMSI(t, d, v1), buildOlderMSI(t, d, v2), d.msi
 	pc1, pc3 := "{"+ProductCode(v1)+"}", "{"+ProductCode(v3)+"}"
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	w := &Wine{Binary: wineBin, Prefix: filepath.Join(tmpBase, "wine")}
 	start := time.Now()
-	if err := w.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The prefix boots while the older packages are built.
+	initDone := make(chan error, 1)
+	go func() { initDone <- w.Init(ctx) }()
 	// wineserver -k fails only when no server is left to stop.
 	t.Cleanup(func() { w.Shutdown(context.Background()) })
-	t.Logf("wine prefix ready in %v", time.Since(start).Round(time.Millisecond))
+	msi1, msi2, msi3 := buildOlderMSI(t, d, v1), buildOlderMSI(t, d, v2), d.msi
+	if err := <-initDone; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("older MSIs built and wine prefix ready in %v", time.Since(start).Round(time.Millisecond))
 	addGoRuntimeShim(t, ctx, w)
 
 	logs := t.TempDir()
