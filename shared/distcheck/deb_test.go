@@ -111,9 +111,20 @@ func TestDebPackage(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), d.version) {
 			t.Errorf("mapdrive version = %q, %v; want it to print %s", out, err, d.version)
 		}
+		// postinst enables the user unit for every user; prerm undoes it.
+		const wants = "/etc/systemd/user/default.target.wants/mapdrive-agent.service"
+		hasSystemctl := MissingTools("systemctl") == nil
+		if hasSystemctl {
+			if target, err := os.Readlink(wants); err != nil || target != "/usr/lib/systemd/user/mapdrive-agent.service" {
+				t.Errorf("after dpkg -i, %s -> %q (%v), want the packaged unit: postinst did not enable it", wants, target, err)
+			}
+		}
 		runAgent(t, d)
 
 		dpkg(t, "-r", "mapdrive")
+		if _, err := os.Lstat(wants); hasSystemctl && err == nil {
+			t.Errorf("after dpkg -r, %s still exists: prerm did not disable the unit", wants)
+		}
 		for _, p := range debPaths {
 			if p == "/usr/share/doc/mapdrive/copyright" {
 				continue
