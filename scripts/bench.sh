@@ -78,7 +78,7 @@ fi
   echo
   echo "## Mount versus direct Graph calls (m365sim over loopback TLS)"
   echo
-  if [ -s "$out/vfs.md" ]; then sed '1{/^# /d}' "$out/vfs.md"; else echo "Not measured in this run."; fi
+  if [ -s "$out/vfs.md" ]; then awk 'NR == 1 && /^# / { skip = 1; next } skip && /^$/ { skip = 0; next } { skip = 0; print }' "$out/vfs.md"; else echo "Not measured in this run."; fi
 } >"$out/README.md"
 {
   printf '{"started":"%s","cpus":%s,\n"service":' "$started" "$(nproc)"
