@@ -34,6 +34,11 @@ vet:
 test: deps vet
 	@bash scripts/test.sh
 
+# e2e runs the system test alone (client/e2e, also part of test): the real
+# m365sim, mapdrive-service on PostgreSQL and the agent with a FUSE mount.
+e2e: deps
+	@source scripts/test-env.sh && go test -race -count=1 -v -timeout 20m ./client/e2e/
+
 lint: deps
 	@bash scripts/lint.sh
 
