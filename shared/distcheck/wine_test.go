@@ -24,18 +24,19 @@ const (
 func buildOlderMSI(t *testing.T, d *distArtifacts, version string) string {
 	t.Helper()
 	out := filepath.Join(tmpBase, "msi-"+version, "mapdrive-"+version+"-x64.msi")
-	cmd := exec.Command("bash", filepath.Join(d.root, "scripts", "dist.sh"), "msi", version, filepath.Join(d.dir, "windows"), out)
-	cmd.Env = append(os.Environ(),
-		"MAPDRIVE_DIST_DIR="+filepath.Dir(out),
-		"MAPDRIVE_SIGN_CERT="+d.sign.Cert,
-		"MAPDRIVE_SIGN_KEY="+d.sign.Key,
-		"MAPDRIVE_SIGN_CAFILE="+d.sign.CA,
-		"MAPDRIVE_SIGN_REQUIRED=1",
-	)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := distMSI(d, version, out,
+		"MAPDRIVE_SIGN_CERT="+d.sign.Cert, "MAPDRIVE_SIGN_KEY="+d.sign.Key, "MAPDRIVE_SIGN_CAFILE="+d.sign.CA); err != nil {
 		t.Fatalf("dist.sh msi %s: %v\n%s", version, err, b)
 	}
 	return out
+}
+
+// distMSI runs `dist.sh msi` with the signing environment env, requiring a
+// certificate.
+func distMSI(d *distArtifacts, version, out string, env ...string) ([]byte, error) {
+	cmd := exec.Command("bash", filepath.Join(d.root, "scripts", "dist.sh"), "msi", version, filepath.Join(d.dir, "windows"), out)
+	cmd.Env = append(append(os.Environ(), "MAPDRIVE_DIST_DIR="+filepath.Dir(out), "MAPDRIVE_SIGN_REQUIRED=1"), env...)
+	return cmd.CombinedOutput()
 }
 
 // TestMSIUnderWine installs, upgrades, refuses a downgrade of, and
