@@ -15,7 +15,7 @@ import (
 var (
 	ErrNotSignedIn        = errors.New("not signed in")
 	ErrSignInExpired      = errors.New("sign-in expired")
-	ErrOffline            = errors.New("Microsoft 365 is unreachable")
+	ErrOffline            = errors.New("cannot reach Microsoft 365")
 	ErrKeyringUnavailable = errors.New("the OS keyring is not available")
 	ErrNotFound           = errors.New("not found")
 	ErrUnsupported        = errors.New("not supported by this build")

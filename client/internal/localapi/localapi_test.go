@@ -22,8 +22,6 @@ type fakeBackend struct {
 	calls   []string
 	st      apitype.Status
 	changed chan struct{}
-	paused  bool
-	pins    []apitype.Pin
 	set     apitype.Settings
 }
 
