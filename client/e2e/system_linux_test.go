@@ -159,8 +159,8 @@ func TestSystem(t *testing.T) {
 	})
 	seen := time.Since(started)
 	t.Logf("bob's change showed in the mount after %v (poll interval %v)", seen.Round(time.Millisecond), poll)
-	if seen > poll+3*time.Second {
-		t.Errorf("bob's change took %v to show; want within the poll interval (%v) plus 3 s of slack", seen, poll)
+	if seen > poll+5*time.Second {
+		t.Errorf("bob's change took %v to show; want within the poll interval (%v) plus 5 s of slack for a loaded machine", seen, poll)
 	}
 
 	// --- A conflict made on purpose: alice edits a file that bob
