@@ -228,7 +228,7 @@ Try:
   cp README.md demo/mnt/OneDrive/Documents/
   . demo/env.sh && mapdrive status --watch       # live transfers; Ctrl-C to leave
   . demo/env.sh && mapdrive drives               # what alice can mount
-  portal: $SVC_URL/portal  (sign in as admin@contoso.com; trust demo/service/ca.pem)
+  portal: $SVC_URL/portal  (sign in as admin@contoso.com; your browser must trust the CAs in demo/ca-bundle.pem)
   Graph as bob: curl --cacert demo/sim/ca.pem $SIM_URL/_admin/as/contoso/bob/me/drive/root/children
 
 Logs and pid files are in demo/. Stop everything with: make demo-stop
