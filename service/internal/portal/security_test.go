@@ -128,7 +128,7 @@ func TestHeadersAndCookie(t *testing.T) {
 			t.Errorf("%s: CSP %q allows unsafe sources", path, csp)
 		}
 		for k, want := range map[string]string{"Strict-Transport-Security": "max-age=63072000; includeSubDomains", "X-Content-Type-Options": "nosniff",
-			"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+			"X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"} {
 			if path == "/portal/licence/chart.svg" && k == "Cache-Control" {
 				want = "private, no-store"
 			}

@@ -1,0 +1,393 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mapdrive/mapdrive/service/internal/cli"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+)
+
+// chromiumPath is Debian's Chromium, installed by make deps.
+const chromiumPath = "/usr/bin/chromium"
+
+// artifactsDir is where the browser test leaves its screenshots.
+var artifactsDir = filepath.Join("..", "..", "..", "artifacts", "portal")
+
+// service is mapdrive-service's serve command running in-process with
+// the portal, against m365sim.
+type service struct {
+	url    string
+	client *http.Client // trusts the service's dev CA
+	sim    *m365sim.Sim
+}
+
+// startService registers contoso with the operator CLI and runs serve
+// with the portal mounted, on a loopback port the simulator's seed lists
+// as the portal's redirect URI.
+func startService(t *testing.T) *service {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "https://" + addr
+	seed := directory.DemoSeed()
+	for i := range seed.Apps {
+		if seed.Apps[i].ClientID == directory.DemoServiceAppID {
+			seed.Apps[i].RedirectURIs = append(seed.Apps[i].RedirectURIs, base+"/portal/auth/callback")
+		}
+	}
+	sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
+	data := t.TempDir()
+	secret := filepath.Join(data, "client-secret")
+	if err := os.WriteFile(secret, []byte(directory.DemoServiceSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	common := []string{"--data-dir=" + data}
+	if code := cli.Main(t.Context(), append([]string{"migrate"}, common...), cli.Options{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("migrate: %s", out.String())
+	}
+	if code := cli.Main(t.Context(), append([]string{"tenant", "add", "--id", directory.DemoContosoID, "--name", "Contoso Ltd", "--domain", "contoso.com",
+		"--seats", "25", "--expires", time.Now().AddDate(1, 0, 0).Format("2006-01-02")}, common...), cli.Options{Stdout: &out, Stderr: &out}); code != 0 {
+		t.Fatalf("tenant add: %s", out.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--public-url=" + base, "--authority=" + sim.BaseURL(),
+			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
+			cli.Options{Portal: New, Stdout: logs, Stderr: logs})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exit %d: %s", code, logs.String())
+		}
+		for _, leak := range []string{"admin@contoso.com", "alice@contoso.com", directory.DemoServiceSecret} {
+			if strings.Contains(logs.String(), leak) {
+				t.Errorf("service log holds %q", leak)
+			}
+		}
+	})
+	s := &service{url: base, sim: sim}
+	for i := 0; ; i++ {
+		if pem, err := os.ReadFile(filepath.Join(data, "ca.pem")); err == nil {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			if resp, err := s.client.Get(base + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return s
+				}
+			}
+		}
+		if i > 200 {
+			t.Fatalf("service not ready: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// newChromium starts headless Chromium with a fresh profile. Without
+// Chromium the test fails under CI and skips elsewhere.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: make deps installs Debian's chromium (scripts/deps-apt.sh)", chromiumPath)
+		}
+		t.Skipf("%s is missing (make deps installs it); the browser test needs it", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		// The service's dev certificate and the simulator's are issued by
+		// test CAs on loopback only.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 900), // a laptop screen
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { tcancel(); cancel(); acancel() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// shot saves a full-page screenshot as artifacts/portal/<name>.png and
+// checks that it is not blank and that the page's h1 reads heading.
+func shot(t *testing.T, ctx context.Context, name, heading string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatalf("%s: no h1: %v", name, err)
+	}
+	h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil {
+		t.Fatalf("%s: h1: %v", name, err)
+	}
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if strings.TrimSpace(h1) != heading {
+		t.Errorf("%s: h1 = %q, want %q", name, h1, heading)
+	}
+	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactsDir, name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("%s: screenshot is not a PNG: %v", name, err)
+	}
+	if frac := inkFraction(img); frac < 0.01 {
+		t.Errorf("%s: screenshot looks blank (%.4f of pixels differ from the background)", name, frac)
+	}
+}
+
+// inkFraction is the share of pixels that differ from the top-left
+// pixel's colour.
+func inkFraction(img image.Image) float64 {
+	bg := color.RGBAModel.Convert(img.At(img.Bounds().Min.X, img.Bounds().Max.Y-1)).(color.RGBA)
+	var ink, all int
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 2 {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 2 {
+			all++
+			if c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA); c != bg {
+				ink++
+			}
+		}
+	}
+	return float64(ink) / float64(all)
+}
+
+// step runs actions with a time limit; on failure it saves a screenshot
+// of the page as artifacts/portal/failed-<name>.png and fails the test.
+func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		if buf, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
+			_ = os.MkdirAll(artifactsDir, 0o755)
+			_ = os.WriteFile(filepath.Join(artifactsDir, "failed-"+strings.ReplaceAll(name, " ", "-")+".png"), buf, 0o644)
+		}
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// waitJS waits until the JavaScript condition holds.
+func waitJS(t *testing.T, ctx context.Context, name, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			step(t, ctx, name, chromedp.Func(func(context.Context, *chromedp.Target) error { return fmt.Errorf("%s never held (last error %v)", cond, err) }))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signInAs goes through the simulator's sign-in page as upn.
+func signInAs(ctx context.Context, base, upn string) error {
+	return chromedp.Do(ctx,
+		chromedp.Navigate(base+"/portal/"),
+		chromedp.WaitVisible(chromedp.CSS(`a.button.primary`)),
+		chromedp.Click(chromedp.CSS(`a.button.primary`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), upn),
+		chromedp.Click(chromedp.CSS(`form p button[type="submit"]`)),
+		// The portal's layout has main#main; the sign-in page has not.
+		chromedp.WaitVisible(chromedp.CSS("#main h1")),
+	)
+}
+
+// TestBrowser drives Chromium through the portal against a real service
+// and m365sim: the contoso admin signs in, creates the Finance mapping
+// for the Finance Team group and sees it listed; alice then receives it
+// through the client API. A CSRF-less POST from the page is refused, and
+// alice, no admin, is refused the portal. Screenshots of the main pages
+// go to artifacts/portal/.
+func TestBrowser(t *testing.T) {
+	ctx := newChromium(t)
+	svc := startService(t)
+	financeGroup := strings.ToLower(svc.sim.Directory().Tenant("contoso").Group("Finance Team").ID)
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(svc.url+"/portal/")); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "01-signin", "Mapdrive admin portal")
+	if err := signInAs(ctx, svc.url, "admin@contoso.com"); err != nil {
+		t.Fatalf("admin sign-in: %v", err)
+	}
+	shot(t, ctx, "02-mappings-empty", "Drive mappings")
+
+	// The mapping form: libraries through the form's lookup button (no
+	// script needed), the group through htmx's live search.
+	step(t, ctx, "open the form", chromedp.Click(chromedp.CSS(`a[href="/portal/mappings/new"]`)), chromedp.WaitVisible(chromedp.CSS(`#siteUrl`)))
+	step(t, ctx, "look up libraries",
+		chromedp.SendKeys(chromedp.CSS(`#name`), "Finance"),
+		chromedp.SetValue(chromedp.CSS(`#siteUrl`), "https://contoso.sharepoint.com/sites/Finance"),
+		chromedp.Click(chromedp.CSS(`button[value="lookup"]`)),
+		chromedp.WaitReady(chromedp.CSS(`#library option[value="Documents"]`)))
+	step(t, ctx, "search groups with htmx",
+		chromedp.SetValue(chromedp.CSS(`#library`), "Documents"),
+		chromedp.SendKeys(chromedp.CSS(`#groupSearch`), "Fin"))
+	// htmx swaps #group-results once typing pauses; wait until it holds
+	// the group and no request is in flight.
+	waitJS(t, ctx, "htmx group results", `document.querySelector('#group-results input[value^="`+financeGroup+`|"]') !== null && document.querySelector('.htmx-request') === null`)
+	step(t, ctx, "fill the rest",
+		chromedp.Click(chromedp.CSS(`#group-results input[value^="`+financeGroup+`|"]`)),
+		chromedp.SetValue(chromedp.CSS(`#letter`), "F"),
+		chromedp.SendKeys(chromedp.CSS(`#mount`), "Finance"))
+	shot(t, ctx, "03-mapping-form", "New mapping")
+	step(t, ctx, "save the mapping", chromedp.Click(chromedp.CSS(`button.primary[value="save"]`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	rows, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table.grid tbody`)))
+	if err != nil {
+		t.Fatalf("save the mapping: %v", err)
+	}
+	for _, want := range []string{"Finance", "https://contoso.sharepoint.com/sites/Finance › Documents", "F:", "Finance Team"} {
+		if !strings.Contains(rows, want) {
+			t.Errorf("mapping list %q lacks %q", rows, want)
+		}
+	}
+	shot(t, ctx, "04-mappings", "Drive mappings")
+
+	for _, pg := range []struct{ path, name, h1 string }{
+		{"/portal/policies", "05-policies", "Policies"},
+		{"/portal/licence", "06-licence", "Licence"},
+		{"/portal/audit", "07-audit", "Audit log"},
+		{"/portal/deployment", "08-deployment", "Deploy with Intune"},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(svc.url+pg.path)); err != nil {
+			t.Fatal(err)
+		}
+		shot(t, ctx, pg.name, pg.h1)
+	}
+	cmd, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#install-command`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `SERVICEURL="` + svc.url + `" TENANTID="` + directory.DemoContosoID + `" CLIENTID="` + directory.DemoClientID + `"`; !strings.Contains(cmd, want) {
+		t.Errorf("install command %q lacks %q", cmd, want)
+	}
+
+	// A POST without the CSRF token, from the signed-in page itself.
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch("/portal/policies", {method: "POST", body: new URLSearchParams({cacheGb: "1", pollSeconds: "60"})}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusForbidden {
+		t.Errorf("CSRF-less POST = %d, want 403", status)
+	}
+
+	// Alice receives the mapping through the client API.
+	tok, err := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, svc.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := svc.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vr apitype.ValidateResponse
+	err = json.NewDecoder(resp.Body).Decode(&vr)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("alice's validate = %d, %v", resp.StatusCode, err)
+	}
+	if len(vr.Mappings) != 1 || vr.Mappings[0].DisplayName != "Finance" || vr.Mappings[0].Target.LibraryName != "Documents" ||
+		vr.Mappings[0].DriveLetter != "F" || vr.Mappings[0].Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" {
+		t.Errorf("alice's mappings = %+v", vr.Mappings)
+	}
+	bobTok, _ := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "bob", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+	req, _ = http.NewRequest(http.MethodGet, svc.url+apitype.RouteServiceMappings, nil)
+	req.Header.Set("Authorization", "Bearer "+bobTok)
+	if resp, err := svc.client.Do(req); err == nil {
+		var ml apitype.MappingList
+		_ = json.NewDecoder(resp.Body).Decode(&ml)
+		resp.Body.Close()
+		if len(ml.Mappings) != 0 {
+			t.Errorf("bob, not in Finance Team, gets %+v", ml.Mappings)
+		}
+	}
+
+	// Sign out, then alice (no admin role) is refused.
+	// Sign-out ends at Entra's "You signed out" page (the portal's sign-in
+	// page is not a registered redirect URI of the demo app).
+	step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`button.link`)), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(loc, svc.sim.BaseURL()) {
+		t.Errorf("after sign-out the browser is at %s, want the authority's sign-out page", loc)
+	}
+	step(t, ctx, "signed out", chromedp.Navigate(svc.url+"/portal/mappings"), chromedp.WaitVisible(chromedp.CSS(`#main h1`)))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/portal/signin") {
+		t.Errorf("after sign-out /portal/mappings shows %s", loc)
+	}
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := signInAs(ctx, svc.url, "alice@contoso.com"); err != nil {
+		t.Fatalf("alice's sign-in: %v", err)
+	}
+	shot(t, ctx, "09-refused", "You need the Mapdrive.Admin role")
+	if err := chromedp.Do(ctx, chromedp.Navigate(svc.url+"/portal/mappings"), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(loc, "/portal/signin") {
+		t.Errorf("alice reached %s after refusal", loc)
+	}
+	t.Logf("screenshots in %s", artifactsDir)
+}
