@@ -227,7 +227,9 @@ func waitJS(t *testing.T, ctx context.Context, name, cond string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			step(t, ctx, name, chromedp.Func(func(context.Context, *chromedp.Target) error { return fmt.Errorf("%s never held (last error %v)", cond, err) }))
+			step(t, ctx, name, chromedp.Func(func(context.Context, *chromedp.Target) error {
+				return fmt.Errorf("%s never held (last error %v)", cond, err)
+			}))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
