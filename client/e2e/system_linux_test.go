@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -120,6 +121,14 @@ func TestSystem(t *testing.T) {
 		t.Fatalf("Projects = %+v, licence %+v; want assigned at mount_root/Projects with a valid licence", proj, st.Licence)
 	}
 	mnt := proj.Mountpoint
+	// The CLI sees the same: `mapdrive drives --json`.
+	var list apitype.DriveList
+	if err := json.Unmarshal(alice.mapdrive(t, "drives", "--json"), &list); err != nil {
+		t.Fatalf("mapdrive drives --json: %v", err)
+	}
+	if d := driveNamed(apitype.Status{Drives: list.Drives}, "Projects"); d == nil || d.State != apitype.DriveMounted || d.Mountpoint != mnt {
+		t.Errorf("mapdrive drives --json: Projects = %+v, want mounted at %s", d, mnt)
+	}
 	if _, err := os.Stat(filepath.Join(mnt, "General", "Campaign.txt")); err != nil {
 		t.Errorf("a seeded file through the mount: %v", err)
 	}
