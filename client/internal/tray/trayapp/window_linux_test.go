@@ -654,7 +654,7 @@ func distinctColours(img *image.NRGBA) int {
 func textTemplate(t *testing.T, s string) *image.NRGBA {
 	t.Helper()
 	a := test.NewTempApp(t)
-	a.Settings().SetTheme(theme.LightTheme()) //nolint:staticcheck // the light variant, as FYNE_THEME=light gives the real app
+	a.Settings().SetTheme(lightTheme{theme.DefaultTheme()}) // as FYNE_THEME=light gives the real app
 	bg := theme.Color(theme.ColorNameBackground)
 	txt := canvas.NewText(s, theme.Color(theme.ColorNameForeground))
 	txt.TextStyle = fyne.TextStyle{Bold: true}
@@ -670,6 +670,13 @@ func textTemplate(t *testing.T, s string) *image.NRGBA {
 	w.Resize(size)
 	img := w.Canvas().Capture()
 	return inkBounds(crop(img, img.Bounds()), bg)
+}
+
+// lightTheme is fyne's default theme, always in its light variant.
+type lightTheme struct{ fyne.Theme }
+
+func (l lightTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return l.Theme.Color(n, theme.VariantLight)
 }
 
 // inkBounds crops img to the pixels that differ from bg.
