@@ -31,8 +31,9 @@ const BlockSize = 128 << 10
 // HeadSize is how much of a file's start the header cache keeps.
 const HeadSize = 8 << 10
 
-// maxHeads bounds the header cache's entry count.
-const maxHeads = 20000
+// maxHeads bounds the header cache: 4096 × 8 KiB = 32 MiB at most in the
+// metadata store, outside CacheMaxBytes.
+const maxHeads = 4096
 
 const (
 	nonceSize = 12
