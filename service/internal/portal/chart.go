@@ -66,8 +66,9 @@ func seatChart(us []apitype.SeatUsage, seats int, now time.Time, days int) []byt
 	}
 	flush()
 	// Date axis: first, middle, last day.
-	for _, d := range []time.Time{start, start.AddDate(0, 0, days/2), start.AddDate(0, 0, days-1)} {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-family="sans-serif" font-size="12" fill="#1f2328" text-anchor="middle">%s</text>`, x(d), chartH-padB+20, d.Format("2 Jan"))
+	for i, d := range []time.Time{start, start.AddDate(0, 0, days/2), start.AddDate(0, 0, days-1)} {
+		anchor := [...]string{"start", "middle", "end"}[i]
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-family="sans-serif" font-size="12" fill="#1f2328" text-anchor="%s">%s</text>`, x(d), chartH-padB+20, anchor, d.Format("2 Jan"))
 	}
 	if len(us) == 0 {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-family="sans-serif" font-size="14" fill="#57606a" text-anchor="middle">No usage recorded yet</text>`, chartW/2, chartH/2)
@@ -87,15 +88,16 @@ func join(pts []string) string {
 	return b.String()
 }
 
-// niceCeil rounds n up to 1, 2 or 5 times a power of ten.
+// niceCeil rounds n up to 1, 2, 2.5 or 5 times a power of ten (2.5
+// only from 25 on, to stay whole).
 func niceCeil(n int) int {
 	if n <= 1 {
 		return 1
 	}
 	for p := 1; ; p *= 10 {
-		for _, m := range []int{1, 2, 5} {
-			if m*p >= n {
-				return m * p
+		for _, m := range []int{10, 20, 25, 50} {
+			if v := m * p; v%10 == 0 && v/10 >= n {
+				return v / 10
 			}
 		}
 	}

@@ -81,14 +81,15 @@ func parseSiteURL(raw string) (norm, host, path string, err error) {
 	if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(u.Path, ":") {
 		return "", "", "", errSiteURL
 	}
-	path = strings.TrimSuffix(u.EscapedPath(), "/")
+	path = u.EscapedPath()
 	// Links copied from a library view end in /Shared Documents/Forms/AllItems.aspx.
 	if i := strings.Index(strings.ToLower(path), "/forms/"); i >= 0 {
 		path = path[:i]
-		if j := strings.LastIndex(path, "/"); j > 0 {
+		if j := strings.LastIndex(path, "/"); j >= 0 {
 			path = path[:j]
 		}
 	}
+	path = strings.TrimRight(path, "/")
 	return "https://" + u.Host + path, u.Host, path, nil
 }
 

@@ -114,7 +114,7 @@ func TestSeatChart(t *testing.T) {
 	if got := strings.Count(svg, "<circle"); got != 3 {
 		t.Errorf("dots = %d, want 3 (the day out of range is dropped)", got)
 	}
-	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {3, 5}, {10, 10}, {11, 20}, {101, 200}, {499, 500}} {
+	for _, tc := range []struct{ in, want int }{{0, 1}, {1, 1}, {2, 2}, {3, 5}, {10, 10}, {11, 20}, {21, 25}, {25, 25}, {26, 50}, {101, 200}, {240, 250}, {499, 500}} {
 		if got := niceCeil(tc.in); got != tc.want {
 			t.Errorf("niceCeil(%d) = %d, want %d", tc.in, got, tc.want)
 		}
