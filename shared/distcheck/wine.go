@@ -37,7 +37,7 @@ func WineExit(code int) int { return code & 0xff }
 
 func (w *Wine) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, w.Binary, args...)
-	env := []string{"WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml="}
+	env := []string{"WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml,winemenubuilder.exe="}
 	for _, kv := range os.Environ() {
 		// No display: wine must not try to open windows on a developer's X.
 		if strings.HasPrefix(kv, "DISPLAY=") || strings.HasPrefix(kv, "WAYLAND_DISPLAY=") ||
@@ -59,7 +59,22 @@ func (w *Wine) Init(ctx context.Context) error {
 	if out, err := w.command(ctx, "winecfg", "/v", "win10").CombinedOutput(); err != nil {
 		return fmt.Errorf("winecfg /v win10 in %s: %w: %s", w.Prefix, err, out)
 	}
+	// Let the first boot's background work finish: a program started while
+	// it runs can wait up to two minutes for wineboot's signal.
+	wait := exec.CommandContext(ctx, w.server(), "-w")
+	wait.Env = append(os.Environ(), "WINEPREFIX="+w.Prefix)
+	if out, err := wait.CombinedOutput(); err != nil {
+		return fmt.Errorf("wineserver -w in %s: %w: %s", w.Prefix, err, out)
+	}
 	return nil
+}
+
+// server returns the wineserver that goes with Binary.
+func (w *Wine) server() string {
+	if s := filepath.Join(filepath.Dir(w.Binary), "wineserver"); fileExists(s) {
+		return s
+	}
+	return "wineserver"
 }
 
 // Run runs a Windows program and returns its exit status (8 bits) and its
@@ -78,11 +93,7 @@ func (w *Wine) Run(ctx context.Context, args ...string) (int, string, error) {
 
 // Shutdown stops the prefix's wineserver and every program in it.
 func (w *Wine) Shutdown(ctx context.Context) error {
-	server := filepath.Join(filepath.Dir(w.Binary), "wineserver")
-	if !fileExists(server) {
-		server = "wineserver"
-	}
-	cmd := exec.CommandContext(ctx, server, "-k")
+	cmd := exec.CommandContext(ctx, w.server(), "-k")
 	cmd.Env = append(os.Environ(), "WINEPREFIX="+w.Prefix)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("wineserver -k in %s: %w: %s", w.Prefix, err, out)

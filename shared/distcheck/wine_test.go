@@ -83,7 +83,7 @@ func TestMSIUnderWine(t *testing.T) {
 		}
 		log, _ := os.ReadFile(logFile)
 		t.Logf("%s: msiexec exit %d in %v", step, code, time.Since(begin).Round(time.Millisecond))
-		if code != 0 && !strings.Contains(step, "downgrade") {
+		if code != 0 && !strings.HasPrefix(step, "refused-") {
 			t.Fatalf("%s: msiexec exit %d\n%s\n%s", step, code, out, lastLines(string(log), 30))
 		}
 		return code, string(log)
@@ -146,6 +146,17 @@ func TestMSIUnderWine(t *testing.T) {
 	programDir, err := w.UnixPath(installDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// 0. Bad property values are refused before anything is installed.
+	for _, bad := range [][]string{{"AUTOSTART=yes"}, {"CACHEMAXGB=lots"}, {"CACHEMAXGB=0"}} {
+		code, _ := msiexec("refused-"+strings.ReplaceAll(bad[0], "=", "-"), append([]string{"/i", WinPath(msi1)}, bad...)...)
+		if code != WineExit(1603) {
+			t.Errorf("install with %v: msiexec exit %d, want 1603 (%d under wine)", bad, code, WineExit(1603))
+		}
+		if _, found := registered(pc1); found {
+			t.Fatalf("install with %v was refused but %s is registered", bad, pc1)
+		}
 	}
 
 	// 1. Fresh install of v1 with every property but AUTOSTART (default 1).
@@ -230,7 +241,7 @@ func TestMSIUnderWine(t *testing.T) {
 	}
 
 	// 4. Downgrade to v1 is refused and changes nothing.
-	code, log4 := msiexec("downgrade-"+v1, "/i", WinPath(msi1), "CACHEMAXGB=1")
+	code, log4 := msiexec("refused-downgrade-"+v1, "/i", WinPath(msi1), "CACHEMAXGB=1")
 	if code != WineExit(1603) {
 		t.Errorf("downgrade to %s: msiexec exit %d, want 1603 (%d under wine)", v1, code, WineExit(1603))
 	}
