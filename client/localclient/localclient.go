@@ -188,6 +188,15 @@ func (c *Client) Unmount(ctx context.Context, target string) (apitype.Drive, err
 	return d, err
 }
 
+// Refresh asks the agent to fetch the licence, mappings and drive list now
+// and returns its status once that is done; newly assigned drives are
+// mounted by then.
+func (c *Client) Refresh(ctx context.Context) (apitype.Status, error) {
+	var st apitype.Status
+	err := c.do(ctx, http.MethodPost, apitype.RouteRefresh, struct{}{}, &st)
+	return st, err
+}
+
 // PauseUploads holds every upload queue; changes stay in the cache.
 func (c *Client) PauseUploads(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, apitype.RoutePause, struct{}{}, nil)

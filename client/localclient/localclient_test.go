@@ -2,6 +2,7 @@ package localclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -44,5 +45,30 @@ func TestErrorsDecoded(t *testing.T) {
 	}
 	if got, want := err.Error(), "no drive named Foo. Run mapdrive drives."; got != want {
 		t.Errorf("error text = %q, want %q", got, want)
+	}
+}
+
+// TestRefresh checks that Refresh posts to the refresh route and decodes
+// the status it answers with.
+func TestRefresh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := ipc.Listen(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.URL.Path
+		json.NewEncoder(w).Encode(apitype.Status{SignIn: apitype.SignedIn, Seq: 42})
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, _ := New(path)
+	st, err := c.Refresh(context.Background())
+	if err != nil || st.Seq != 42 || st.SignIn != apitype.SignedIn {
+		t.Fatalf("Refresh = %+v, %v; want the served status", st, err)
+	}
+	if req, want := <-got, "POST "+apitype.RouteRefresh; req != want {
+		t.Errorf("Refresh sent %s, want %s", req, want)
 	}
 }

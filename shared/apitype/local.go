@@ -26,6 +26,7 @@ const (
 	RouteUnpin       = "/v1/unpin"    // POST PinRequest → Ack
 	RouteSettings    = "/v1/settings" // GET → Settings; PUT SettingsUpdate → Settings
 	RouteVersion     = "/v1/version"  // GET → VersionInfo
+	RouteRefresh     = "/v1/refresh"  // POST → Status, after licence, mappings and drives are refreshed
 )
 
 // SignInState is where the agent is with the user's Microsoft 365 sign-in.

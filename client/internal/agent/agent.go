@@ -143,7 +143,7 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// RefreshInterval is how often the licence, mappings and drive list
-	// are refreshed; 0 means 15 minutes.
+	// are refreshed; 0 means Config.RefreshInterval, or 5 minutes.
 	RefreshInterval time.Duration
 	// StatsInterval is how often mounts' transfers are sampled; 0 means 1 s.
 	StatsInterval time.Duration
@@ -182,7 +182,10 @@ func New(o Options) (*Agent, error) {
 		o.Now = time.Now
 	}
 	if o.RefreshInterval <= 0 {
-		o.RefreshInterval = 15 * time.Minute
+		o.RefreshInterval = o.Config.RefreshInterval
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = config.DefaultRefreshInterval
 	}
 	if o.StatsInterval <= 0 {
 		o.StatsInterval = time.Second
@@ -224,7 +227,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { a.refreshLoop(gctx); return nil })
 	g.Go(func() error { a.statsLoop(gctx); return nil })
-	a.log.Info("agent started", "version", version.Version)
+	a.log.Info("agent started", "version", version.Version, "refresh_interval", a.o.RefreshInterval)
 	err := g.Wait()
 	cancel()
 	a.wg.Wait()
@@ -243,16 +246,61 @@ func (a *Agent) Refresh() {
 	}
 }
 
+// RefreshNow implements localapi.Refresher: it asks for a refresh, waits
+// until one that started after the call has finished, and returns the
+// status then.
+func (a *Agent) RefreshNow(ctx context.Context) (apitype.Status, error) {
+	a.mu.Lock()
+	target := a.st.refreshStarted + 1
+	a.mu.Unlock()
+	a.Refresh()
+	for {
+		a.mu.Lock()
+		done, wake := a.st.refreshDone, a.st.refreshWake
+		a.mu.Unlock()
+		if done >= target {
+			break
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return apitype.Status{}, fmt.Errorf("wait for the refresh: %w", ctx.Err())
+		case <-a.ctx.Done():
+			return apitype.Status{}, apitype.NewError(apitype.CodeInternal, "the agent is stopping", "Start it again with `mapdrive agent`.")
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.st.signIn == apitype.SignedOut && a.st.login == nil {
+		if a.o.Auth == nil {
+			return apitype.Status{}, a.notConfigured()
+		}
+		return apitype.Status{}, apitype.NewError(apitype.CodeNotSignedIn, "you are not signed in, so there is nothing to refresh",
+			"Sign in with `mapdrive login` (or `mapdrive login --device-code` on a machine without a browser).")
+	}
+	return a.statusLocked(), nil
+}
+
 func (a *Agent) refreshLoop(ctx context.Context) {
 	t := time.NewTicker(a.o.RefreshInterval)
 	defer t.Stop()
 	for {
+		a.mu.Lock()
+		a.st.refreshStarted++
+		a.mu.Unlock()
 		a.refresh(ctx)
+		a.mu.Lock()
+		a.st.refreshDone++
+		close(a.st.refreshWake)
+		a.st.refreshWake = make(chan struct{})
+		a.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-a.kick:
+			// A refresh on demand restarts the interval.
+			t.Reset(a.o.RefreshInterval)
 		}
 	}
 }

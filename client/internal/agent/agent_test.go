@@ -60,6 +60,9 @@ type setup struct {
 	secrets  Secrets
 	offline  bool // Graph unreachable from the start
 	logs     io.Writer
+	// refreshInterval is the agent's refresh interval; 0: an hour, so
+	// tests see only the refreshes they ask for.
+	refreshInterval time.Duration
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -94,9 +97,12 @@ func start(t *testing.T, s setup) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.refreshInterval == 0 {
+		s.refreshInterval = time.Hour
+	}
 	h.a, err = New(Options{
 		Config: h.cfg, Auth: h.auth, Directory: h.dir, Mounter: h.mnt, Service: sc, Secrets: s.secrets,
-		Listener: ln, Now: h.clock.Now, StatsInterval: 20 * time.Millisecond, RefreshInterval: time.Hour,
+		Listener: ln, Now: h.clock.Now, StatsInterval: 20 * time.Millisecond, RefreshInterval: s.refreshInterval,
 		Log: logger(s.logs),
 	})
 	if err != nil {

@@ -597,16 +597,28 @@ func (a *Agent) Unmount(ctx context.Context, target string) (apitype.Drive, erro
 func (a *Agent) unmountAll(ctx context.Context) {
 	a.mu.Lock()
 	mounts := map[string]Mount{}
+	mps := map[string]string{}
 	for k, d := range a.st.drives {
 		if d.mount != nil {
 			mounts[k] = d.mount
+			mps[k] = d.info.Mountpoint
 		}
 	}
 	a.mu.Unlock()
 	for k, m := range mounts {
+		// On SIGTERM libfuse's own handler may have unmounted the drive
+		// already; Unmount still releases its cache, and its complaint
+		// about the missing mount is expected.
+		gone := !mountPresent(mps[k])
+		if gone {
+			a.log.Debug("drive already unmounted; releasing it", "drive", k)
+		}
 		if err := m.Unmount(ctx); err != nil {
-			a.log.Error("could not unmount at shutdown", "drive", k, "err", err)
-			continue
+			if !gone && mountPresent(mps[k]) {
+				a.log.Error("could not unmount at shutdown", "drive", k, "err", err)
+				continue
+			}
+			a.log.Debug("drive was already unmounted", "drive", k, "err", err)
 		}
 		a.mu.Lock()
 		if d := a.st.drives[k]; d != nil && d.mount == m {

@@ -11,12 +11,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,7 +114,8 @@ func TestEndToEndWithService(t *testing.T) {
 	if !testing.Verbose() {
 		logw, _ = os.Open(os.DevNull)
 	}
-	log := NewLogger(logw, "debug")
+	var logs syncBuffer
+	log := NewLogger(io.MultiWriter(&logs, logw), "debug")
 	p, err := Build(cfg, log, BuildOptions{
 		Secrets:     keyring.New(keyring.WithBackend(keyring.NewMemory())),
 		OpenBrowser: authtest.Browser(sim.HTTPClient(), "alice@contoso.com"),
@@ -133,12 +136,18 @@ func TestEndToEndWithService(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	defer func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run = %v", err)
 		}
-	}()
+	}
+	defer stop()
 	c, _ := localclient.New(sock)
 	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer tcancel()
@@ -180,5 +189,22 @@ func TestEndToEndWithService(t *testing.T) {
 	}
 	if _, err := os.ReadFile(filepath.Join(fin.Mountpoint, "Reports", "Q1.txt")); err != nil {
 		t.Errorf("read after the service stopped: %v", err)
+	}
+
+	// At SIGTERM libfuse's own handler unmounts the drive before the
+	// agent's shutdown gets to it; do the same from outside. The agent's
+	// shutdown then finds the mount gone and says so at debug, not as an
+	// error.
+	if out, err := exec.Command("fusermount", "-u", fin.Mountpoint).CombinedOutput(); err != nil {
+		if out2, err2 := exec.Command("umount", fin.Mountpoint).CombinedOutput(); err2 != nil {
+			t.Fatalf("unmount from outside: fusermount: %v %s; umount: %v %s", err, out, err2, out2)
+		}
+	}
+	if mountPresent(fin.Mountpoint) {
+		t.Fatalf("%s still mounted after fusermount -u", fin.Mountpoint)
+	}
+	stop()
+	if out := logs.String(); strings.Contains(out, "level=ERROR") || !strings.Contains(out, "already unmounted") {
+		t.Errorf("shutdown after an outside unmount: want no ERROR and an \"already unmounted\" note; log:\n%s", out)
 	}
 }

@@ -110,6 +110,8 @@ func (f *fakeDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDr
 		return oneDrive, nil
 	case t.SiteURL == financeLb.SiteURL:
 		return financeLb, nil
+	case t.SiteURL == marketing.SiteURL:
+		return marketing, nil
 	}
 	return RemoteDrive{}, ErrNotFound
 }
@@ -128,6 +130,8 @@ type fakeMount struct {
 	pins    map[string]bool
 	stats   MountStats
 	unmount int
+	// unmountErr is what Unmount returns (after counting the call).
+	unmountErr error
 }
 
 func (m *fakeMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) {
@@ -152,7 +156,7 @@ func (m *fakeMount) Unmount(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.unmount++
-	return nil
+	return m.unmountErr
 }
 func (m *fakeMount) Stats() MountStats {
 	m.mu.Lock()
@@ -192,6 +196,13 @@ func newLeaseService(t *testing.T) *leaseService {
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// assign adds a mapping, as an admin does in the portal.
+func (s *leaseService) assign(m apitype.Mapping) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mappings = append(s.mappings, m)
 }
 
 func (s *leaseService) ServeHTTP(w http.ResponseWriter, r *http.Request) {

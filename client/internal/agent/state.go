@@ -29,6 +29,10 @@ type state struct {
 	userUnmounted map[string]bool
 	// refreshed reports whether one refresh has completed.
 	refreshed bool
+	// refreshStarted and refreshDone count the refresh loop's runs;
+	// refreshWake is closed and replaced when one finishes.
+	refreshStarted, refreshDone uint64
+	refreshWake                 chan struct{}
 
 	seq     uint64
 	changed chan struct{} // closed and replaced at every change
@@ -54,6 +58,7 @@ func newState(o Options) state {
 		drives:        map[string]*drive{},
 		userUnmounted: map[string]bool{},
 		changed:       make(chan struct{}),
+		refreshWake:   make(chan struct{}),
 		settings: apitype.Settings{
 			CacheMaxGB: o.Config.CacheMaxGB,
 			Autostart:  o.Config.Autostart,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pkg/browser"
 
@@ -379,18 +380,34 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 		fsys.Close()
 		return nil, err
 	}
-	return &fuseMount{fs: fsys, m: m}, nil
+	return &fuseMount{fs: fsys, m: m, log: log}, nil
 }
 
 // fuseMount is a mounted vfs.FS.
 type fuseMount struct {
-	fs *vfs.FS
-	m  *fusefs.Mounted
+	fs  *vfs.FS
+	m   *fusefs.Mounted
+	log *slog.Logger
 }
 
+// Unmount unmounts and closes the cache. A mount already gone (unmounted
+// by libfuse's signal handler or fusermount -u) is not an error: the
+// cache is still closed.
 func (m *fuseMount) Unmount(ctx context.Context) error {
+	if !mountPresent(m.m.Mountpoint()) {
+		// Gone from outside: let the FUSE loop finish first, so the
+		// host's teardown is done before fusefs touches it again.
+		select {
+		case <-m.m.Done():
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
 	if err := m.m.Unmount(); err != nil {
-		return err
+		if mountPresent(m.m.Mountpoint()) {
+			return err
+		}
+		m.log.Debug("the drive was already unmounted", "err", err)
 	}
 	return m.fs.Close()
 }

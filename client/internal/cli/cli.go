@@ -53,6 +53,7 @@ var configFlags = []struct{ flag, key, usage string }{
 	{"mount-root", "mount_root", "directory drives mount under by default"},
 	{"cache-max-gb", "cache_max_gb", "content cache size in GB (0: automatic)"},
 	{"poll-interval", "poll_interval", "how often to look for remote changes"},
+	{"refresh-interval", "refresh_interval", "how often the agent fetches assigned drives and the licence"},
 	{"state-dir", "state_dir", "where the agent keeps its state"},
 	{"cache-dir", "cache_dir", "where the agent keeps its caches"},
 	{"log-level", "log_level", "debug, info, warn or error"},
@@ -101,7 +102,8 @@ func (a *app) rootCmd() *cobra.Command {
 	}
 	a.flags = pf
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.drivesCmd(), a.mountCmd(), a.unmountCmd(),
-		a.statusCmd(), a.agentCmd(), a.versionCmd(), a.uploadsCmd(), a.pinCmd(true), a.pinCmd(false))
+		a.statusCmd(), a.agentCmd(), a.versionCmd(), a.uploadsCmd(), a.pinCmd(true), a.pinCmd(false),
+		a.refreshCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err: err, cmd: c.CommandPath()}
 	})

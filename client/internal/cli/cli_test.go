@@ -75,6 +75,10 @@ func (fakeAgent) Mount(ctx context.Context, req apitype.MountRequest) (apitype.D
 	}
 	return d, nil
 }
+func (f fakeAgent) RefreshNow(ctx context.Context) (apitype.Status, error) {
+	st, _ := f.Status()
+	return st, nil
+}
 func (fakeAgent) Unmount(ctx context.Context, target string) (apitype.Drive, error) {
 	d := drives[0]
 	d.State = apitype.DriveUnmounted
@@ -140,6 +144,7 @@ func TestJSONGolden(t *testing.T) {
 		{"mount_unknown", []string{"mount", "Payroll"}},
 		{"pause", []string{"uploads", "pause"}},
 		{"pin", []string{"pin", "Finance", "/Reports"}},
+		{"refresh", []string{"refresh"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,6 +173,10 @@ func TestHumanOutput(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
+	}
+	out, _, code = run(t, nil, "refresh", "--socket", sock, "--config", noFile)
+	if code != 0 || !strings.HasPrefix(out, "Refreshed the licence and drives.\n") || !strings.Contains(out, "Finance") {
+		t.Errorf("refresh: code %d, output:\n%s", code, out)
 	}
 	_, stderr, code := run(t, nil, "mount", "Payroll", "--socket", sock, "--config", noFile)
 	if code != 1 || stderr != "mapdrive: there is no drive \"Payroll\"\nKnown drives: \"Finance\", \"OneDrive\".\n" {
@@ -208,7 +217,7 @@ func TestFirstRun(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	tests := [][]string{{"mount"}, {"unmount", "a", "b"}, {"status", "--bogus"}, {"pin", "x"}, {"frobnicate"}}
+	tests := [][]string{{"mount"}, {"unmount", "a", "b"}, {"status", "--bogus"}, {"pin", "x"}, {"refresh", "now"}, {"frobnicate"}}
 	for _, args := range tests {
 		_, stderr, code := run(t, nil, args...)
 		if code != 1 || !strings.Contains(stderr, "--help") {

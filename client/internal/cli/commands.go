@@ -363,6 +363,33 @@ func (a *app) uploadsCmd() *cobra.Command {
 	return cmd
 }
 
+func (a *app) refreshCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "refresh",
+		Short: "Fetch newly assigned drives and the licence now, and mount new assigned drives",
+		Long: "Ask the agent to check the licence, the drives your administrator assigned and the drives\n" +
+			"you can reach now instead of at its next scheduled refresh (refresh_interval, 5 minutes by\n" +
+			"default). Newly assigned drives are mounted before the command returns.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Refresh(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(st)
+			}
+			a.printf("Refreshed the licence and drives.\n\n")
+			renderStatus(a.env.Stdout, st)
+			return nil
+		},
+	}
+}
+
 func (a *app) pinCmd(pin bool) *cobra.Command {
 	name, short, msg := "unpin", "Let the cache evict a file or folder again", "is no longer kept offline"
 	if pin {

@@ -28,6 +28,11 @@ const (
 	DefaultAuthority    = "https://login.microsoftonline.com/organizations"
 	DefaultGraphURL     = "https://graph.microsoft.com/v1.0"
 	DefaultPollInterval = 30 * time.Second
+	// DefaultRefreshInterval is how often the agent asks the service for
+	// the licence and mappings and Graph for the drive list.
+	DefaultRefreshInterval = 5 * time.Minute
+	// MinRefreshInterval keeps a typo from hammering the service.
+	MinRefreshInterval = 30 * time.Second
 	// DefaultServiceScope is the delegated scope of the service's API, as
 	// registered by the Mapdrive service app (api://mapdrive/Mapdrive.Access).
 	DefaultServiceScope = "api://mapdrive/Mapdrive.Access"
@@ -62,12 +67,14 @@ type Config struct {
 	CAFile       string        // extra CA bundle (PEM) trusted for all HTTPS
 	CacheMaxGB   float64       // content cache bound; 0: default (10% of free disk, at most 20)
 	PollInterval time.Duration // remote change polling
-	Autostart    bool          // start at login
-	MountRoot    string        // where drives mount by default (not used for drive letters)
-	Socket       string        // local API socket or pipe; empty: ipc.DefaultPath
-	StateDir     string        // lease, mappings and other agent state
-	CacheDir     string        // content and metadata caches
-	LogLevel     string        // debug, info, warn, error
+	// RefreshInterval is how often licence, mappings and drives are refreshed.
+	RefreshInterval time.Duration
+	Autostart       bool   // start at login
+	MountRoot       string // where drives mount by default (not used for drive letters)
+	Socket          string // local API socket or pipe; empty: ipc.DefaultPath
+	StateDir        string // lease, mappings and other agent state
+	CacheDir        string // content and metadata caches
+	LogLevel        string // debug, info, warn, error
 
 	// Sources records where each key's value came from.
 	Sources map[string]Source
@@ -79,7 +86,7 @@ type Config struct {
 // cased with a MAPDRIVE_ prefix, in the environment.
 var Keys = []string{
 	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
-	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "autostart", "mount_root",
+	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart", "mount_root",
 	"socket", "state_dir", "cache_dir", "log_level",
 }
 
@@ -167,11 +174,12 @@ func (l Loader) Load(flags map[string]string) (Config, error) {
 
 func (l Loader) defaults() Config {
 	c := Config{
-		Authority:    DefaultAuthority,
-		GraphURL:     DefaultGraphURL,
-		ServiceScope: DefaultServiceScope,
-		PollInterval: DefaultPollInterval,
-		LogLevel:     "info",
+		Authority:       DefaultAuthority,
+		GraphURL:        DefaultGraphURL,
+		ServiceScope:    DefaultServiceScope,
+		PollInterval:    DefaultPollInterval,
+		RefreshInterval: DefaultRefreshInterval,
+		LogLevel:        "info",
 	}
 	if l.Home != "" {
 		c.MountRoot = filepath.Join(l.Home, "Mapdrive")
@@ -274,6 +282,12 @@ func (c *Config) set(key, v string) error {
 			return fmt.Errorf("poll_interval = %q: want a duration such as 30s or 2m", v)
 		}
 		c.PollInterval = d
+	case "refresh_interval":
+		d, err := parseDuration(v)
+		if err != nil || d < MinRefreshInterval {
+			return fmt.Errorf("refresh_interval = %q: want a duration of at least %v, such as 5m or 1h", v, MinRefreshInterval)
+		}
+		c.RefreshInterval = d
 	case "autostart":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -324,6 +338,8 @@ func (c Config) Get(key string) string {
 		return strconv.FormatFloat(c.CacheMaxGB, 'g', -1, 64)
 	case "poll_interval":
 		return c.PollInterval.String()
+	case "refresh_interval":
+		return c.RefreshInterval.String()
 	case "autostart":
 		return strconv.FormatBool(c.Autostart)
 	case "mount_root":

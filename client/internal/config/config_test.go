@@ -27,6 +27,7 @@ autostart = true
 	}
 	env := map[string]string{
 		"MAPDRIVE_CLIENT_ID": "env-client", "MAPDRIVE_GRAPH_URL": "https://env.example/v1.0",
+		"MAPDRIVE_REFRESH_INTERVAL": "2m",
 	}
 	l := Loader{
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
@@ -53,6 +54,7 @@ autostart = true
 		{"autostart", "true", FromFile},                            // TOML boolean
 		{"mount_root", filepath.Join("/home/alice", "Mapdrive"), FromDefault},
 		{"service_scope", DefaultServiceScope, FromDefault},
+		{"refresh_interval", (2 * time.Minute).String(), FromEnv},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -74,6 +76,9 @@ func TestDefaults(t *testing.T) {
 	if c.Authority != DefaultAuthority || c.GraphURL != DefaultGraphURL || c.PollInterval != DefaultPollInterval {
 		t.Errorf("defaults = %q %q %v, want %q %q %v", c.Authority, c.GraphURL, c.PollInterval, DefaultAuthority, DefaultGraphURL, DefaultPollInterval)
 	}
+	if c.RefreshInterval != DefaultRefreshInterval || DefaultRefreshInterval != 5*time.Minute {
+		t.Errorf("default refresh interval = %v, want 5m", c.RefreshInterval)
+	}
 	if c.Configured() {
 		t.Errorf("Configured() = true with no client id, want false")
 	}
@@ -88,6 +93,8 @@ func TestBadValues(t *testing.T) {
 		{"unknown key in file", `clientid = "x"`, nil, `unknown setting "clientid"`},
 		{"bad toml", `client_id = `, nil, "not valid TOML"},
 		{"bad duration", ``, map[string]string{"poll_interval": "soon"}, "poll_interval"},
+		{"bad refresh interval", `refresh_interval = "often"`, nil, "refresh_interval"},
+		{"refresh interval too short", ``, map[string]string{"refresh_interval": "1s"}, "at least 30s"},
 		{"negative cache", ``, map[string]string{"cache_max_gb": "-1"}, "cache_max_gb"},
 		{"nan cache", `cache_max_gb = nan`, nil, "cache_max_gb"},
 		{"not a url", ``, map[string]string{"graph_url": "graph.example"}, "is not a URL"},

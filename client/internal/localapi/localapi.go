@@ -54,6 +54,14 @@ type Settings interface {
 	UpdateSettings(ctx context.Context, u apitype.SettingsUpdate) (apitype.Settings, error)
 }
 
+// Refresher refreshes the licence, mappings and drives on demand.
+type Refresher interface {
+	// RefreshNow runs a refresh that starts after the call, waits for it
+	// to finish (newly assigned drives are then mounted) and returns the
+	// status.
+	RefreshNow(ctx context.Context) (apitype.Status, error)
+}
+
 // Backend is everything the handlers need; the agent implements it.
 type Backend interface {
 	StatusSource
@@ -61,6 +69,7 @@ type Backend interface {
 	Drives
 	Uploads
 	Settings
+	Refresher
 }
 
 // Handler serves the local API.
@@ -94,6 +103,7 @@ var routes = []route{
 	{http.MethodGet, apitype.RouteSettings, (*Handler).serveSettings},
 	{http.MethodPut, apitype.RouteSettings, (*Handler).serveUpdateSettings},
 	{http.MethodGet, apitype.RouteVersion, (*Handler).serveVersion},
+	{http.MethodPost, apitype.RouteRefresh, (*Handler).serveRefresh},
 }
 
 // New returns the API handler over b.
@@ -390,5 +400,14 @@ func (h *Handler) serveUpdateSettings(w http.ResponseWriter, r *http.Request) er
 
 func (h *Handler) serveVersion(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, apitype.VersionInfo{Version: version.Version, OS: runtime.GOOS, Arch: runtime.GOARCH})
+	return nil
+}
+
+func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.b.RefreshNow(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
 	return nil
 }

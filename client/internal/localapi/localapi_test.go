@@ -109,6 +109,12 @@ func (f *fakeBackend) UpdateSettings(ctx context.Context, u apitype.SettingsUpda
 	return f.set, nil
 }
 
+func (f *fakeBackend) RefreshNow(ctx context.Context) (apitype.Status, error) {
+	f.record("refresh")
+	st, _ := f.Status()
+	return st, nil
+}
+
 func TestRoutes(t *testing.T) {
 	tests := []struct {
 		method, path, body string
@@ -139,6 +145,8 @@ func TestRoutes(t *testing.T) {
 		{"PUT", apitype.RouteSettings, `{"cache_max_gb":12.5}`, 200, "update settings", `"cache_max_gb": 12.5`},
 		{"PUT", apitype.RouteSettings, `{"cache_max_gb":-1}`, 400, "", `cannot be negative`},
 		{"GET", apitype.RouteVersion, "", 200, "", `"version"`},
+		{"POST", apitype.RouteRefresh, ``, 200, "refresh", `"sign_in": "signed_in"`},
+		{"GET", apitype.RouteRefresh, "", 400, "", `no such local API route GET /v1/refresh`},
 		{"GET", "/v1/nope", "", 400, "", `no such local API route`},
 		{"DELETE", apitype.RouteStatus, "", 400, "", `no such local API route DELETE`},
 	}
