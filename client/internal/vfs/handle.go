@@ -152,15 +152,27 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 	}
 	h.mu.Lock()
-	if off == h.seqEnd && off > 0 {
+	// Sequential, allowing for the kernel's parallel, slightly reordered
+	// read-ahead requests.
+	slack := max(h.window, 1<<20)
+	if off > 0 && off >= h.seqEnd-slack && off <= h.seqEnd+(1<<20) {
 		h.window = min(max(2*h.window, 4*cache.BlockSize), h.fs.opt.ReadAhead)
 	} else {
 		h.window = 0
 	}
-	h.seqEnd = end
+	h.seqEnd = max(end, h.seqEnd)
+	if h.window == 0 {
+		h.seqEnd = end
+	}
 	window := h.window
 	h.mu.Unlock()
-	raLast := min((end+window-1)/cache.BlockSize, (size-1)/cache.BlockSize)
+	lastBlock := (size - 1) / cache.BlockSize
+	raLast := min((end+window-1)/cache.BlockSize, lastBlock)
+	if per := max(h.fs.opt.ChunkSize/cache.BlockSize, 1); raLast < lastBlock && window > 0 {
+		// Read ahead in whole chunks: one range request per ChunkSize, not
+		// one per block as the window slides.
+		raLast = max((raLast+1)/per*per-1, last)
+	}
 	if err := h.fs.fetch(ctx, h.file, first, last, raLast); err != nil {
 		return 0, err
 	}

@@ -712,13 +712,15 @@ func (f *File) Claim(first, last int64) [][2]int64 {
 
 // Fill stores downloaded block idx (data may be short at the end of the
 // file) and wakes its waiters. A block written locally meanwhile wins.
+// The block is sealed outside the lock, so parallel downloads encrypt in
+// parallel.
 func (f *File) Fill(idx int64, data []byte) error {
 	plain := make([]byte, BlockSize)
 	copy(plain, data)
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	defer f.finishLocked(idx)
 	if f.e.has(idx) || f.hotIdx == idx || f.removed {
+		f.finishLocked(idx)
+		f.mu.Unlock()
 		return nil
 	}
 	// Bytes past RemoteSize were truncated locally: they read as zeros.
@@ -728,7 +730,30 @@ func (f *File) Fill(idx int64, data []byte) error {
 	if idx == 0 && !f.e.Dirty {
 		f.c.putHead(f.key, f.e.Version, plain[:min(int64(HeadSize), f.e.Size)])
 	}
-	return f.writeBlockLocked(idx, plain)
+	if err := f.openLocked(); err != nil {
+		f.finishLocked(idx)
+		f.mu.Unlock()
+		return err
+	}
+	id, fd := f.e.ID, f.fd
+	ad := f.ad(idx)
+	f.mu.Unlock()
+
+	sealed := f.c.seal(plain, ad)
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	defer f.finishLocked(idx)
+	if f.e.has(idx) || f.hotIdx == idx || f.removed || f.fd != fd || f.e.ID != id {
+		return nil // written, truncated or dropped meanwhile
+	}
+	if _, err := f.fd.WriteAt(sealed, idx*slotSize); err != nil {
+		return fmt.Errorf("write cache block %d: %w", idx, err)
+	}
+	f.e.set(idx, true)
+	f.c.used.Add(slotSize)
+	f.changed = true
+	return nil
 }
 
 // Abort releases a claimed block that could not be downloaded.
