@@ -6,6 +6,7 @@
 #   dist/mapdrive_<v>_amd64.deb                    Debian/Ubuntu package
 #   dist/mapdrive-service_<v>_linux_amd64.tar.gz   the service binary
 #   dist/mapdrive_<v>_darwin_<arch>.tar.gz         macOS CLI+agent, where it builds
+#   dist/admx/Mapdrive.admx, en-US/Mapdrive.adml   policy template for Intune/GPO
 #   dist/msi-product-code.txt, dist/SHA256SUMS
 #
 # Usage:
@@ -343,6 +344,8 @@ sign "$OUT/windows/mapdrive-tray.exe"
 MSI="$OUT/mapdrive-$(msi_version "$VERSION")-x64.msi"
 build_msi "$VERSION" "$OUT/windows" "$MSI"
 echo "{$(product_code "$VERSION")}" > "$OUT/msi-product-code.txt"
+rm -rf "$OUT/admx"
+cp -r "$REPO/installer/windows/admx" "$OUT/admx"
 
 build_linux "$OUT/linux"
 build_deb "$OUT/linux" "$OUT"

@@ -173,7 +173,7 @@ func TestDistBuild(t *testing.T) {
 		"windows/mapdrive.exe", "windows/mapdrive-tray.exe",
 		filepath.Base(d.msi), filepath.Base(d.deb),
 		"mapdrive-service_" + d.version + "_linux_amd64.tar.gz",
-		"msi-product-code.txt", "SHA256SUMS",
+		"msi-product-code.txt", "SHA256SUMS", "admx/Mapdrive.admx", "admx/en-US/Mapdrive.adml",
 	} {
 		if !fileExists(filepath.Join(d.dir, name)) {
 			t.Errorf("dist is missing %s", name)
