@@ -96,8 +96,9 @@ func TestMSITables(t *testing.T) {
 		}
 		run := reg.Find("Key", `SOFTWARE\Microsoft\Windows\CurrentVersion\Run`)
 		if len(run) != 1 || run[0]["Root"] != "2" || run[0]["Name"] != "Mapdrive" ||
-			run[0]["Value"] != `"[INSTALLDIR]mapdrive-tray.exe"` {
-			t.Fatalf("HKLM Run rows = %v, want one Mapdrive = \"[INSTALLDIR]mapdrive-tray.exe\"", run)
+			run[0]["Value"] != `"[INSTALLDIR]mapdrive-tray.exe" --at-login` {
+			// --at-login makes the tray quit when the user turned start at login off.
+			t.Fatalf("HKLM Run rows = %v, want one Mapdrive = \"[INSTALLDIR]mapdrive-tray.exe\" --at-login", run)
 		}
 		if cond, _ := comp.Value("Component", run[0]["Component_"], "Condition"); cond != `AUTOSTART = "1"` {
 			t.Errorf("Run key component condition = %q, want AUTOSTART = \"1\"", cond)
