@@ -157,10 +157,8 @@ func newChromium(t *testing.T) context.Context {
 // checks that it is not blank and that the page's h1 reads heading.
 func shot(t *testing.T, ctx context.Context, name, heading string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
-		t.Fatalf("%s: no h1: %v", name, err)
-	}
-	h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	waitJS(t, ctx, name+" loaded", `document.readyState === "complete" && document.querySelector("h1") !== null`)
+	h1, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("h1").innerText`))
 	if err != nil {
 		t.Fatalf("%s: h1: %v", name, err)
 	}
@@ -235,18 +233,35 @@ func waitJS(t *testing.T, ctx context.Context, name, cond string) {
 	}
 }
 
+// setJS sets a form control's value in the live document.
+func setJS(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.value = %q; return el.value === %q })()`, sel, value, value)
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
+		t.Fatalf("set %s to %q: %v (element missing or value refused)", sel, value, err)
+	}
+}
+
+// clickJS clicks an element of the live document.
+func clickJS(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.click(); return true })()`, sel)
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
+		t.Fatalf("click %s: %v (element missing)", sel, err)
+	}
+}
+
 // signInAs goes through the simulator's sign-in page as upn.
-func signInAs(ctx context.Context, base, upn string) error {
-	return chromedp.Do(ctx,
-		chromedp.Navigate(base+"/portal/"),
-		chromedp.WaitVisible(chromedp.CSS(`a.button.primary`)),
-		chromedp.Click(chromedp.CSS(`a.button.primary`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), upn),
-		chromedp.Click(chromedp.CSS(`form p button[type="submit"]`)),
-		// The portal's layout has main#main; the sign-in page has not.
-		chromedp.WaitVisible(chromedp.CSS("#main h1")),
-	)
+func signInAs(t *testing.T, ctx context.Context, authority, base, upn string) {
+	t.Helper()
+	step(t, ctx, "open the portal", chromedp.Navigate(base+"/portal/"))
+	waitJS(t, ctx, "the portal's sign-in page", `document.readyState === "complete" && document.querySelector("a.button.primary") !== null`)
+	clickJS(t, ctx, "a.button.primary")
+	waitJS(t, ctx, "the authority's sign-in page", `location.href.startsWith("`+authority+`") && document.readyState === "complete" && document.querySelector('input[name="login"]') !== null`)
+	setJS(t, ctx, `input[name="login"]`, upn)
+	clickJS(t, ctx, `form p button[type="submit"]`)
+	// The portal's layout has main#main; the sign-in page has not.
+	waitJS(t, ctx, "back in the portal", `location.href.startsWith("`+base+`/portal/") && document.readyState === "complete" && document.querySelector("#main h1") !== null`)
 }
 
 // TestBrowser drives Chromium through the portal against a real service
@@ -264,32 +279,48 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot(t, ctx, "01-signin", "Mapdrive admin portal")
-	if err := signInAs(ctx, svc.url, "admin@contoso.com"); err != nil {
-		t.Fatalf("admin sign-in: %v", err)
-	}
+	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "admin@contoso.com")
 	shot(t, ctx, "02-mappings-empty", "Drive mappings")
 
 	// The mapping form: libraries through the form's lookup button (no
 	// script needed), the group through htmx's live search.
-	step(t, ctx, "open the form", chromedp.Click(chromedp.CSS(`a[href="/portal/mappings/new"]`)), chromedp.WaitVisible(chromedp.CSS(`#siteUrl`)))
-	step(t, ctx, "look up libraries",
-		chromedp.SendKeys(chromedp.CSS(`#name`), "Finance"),
-		chromedp.SetValue(chromedp.CSS(`#siteUrl`), "https://contoso.sharepoint.com/sites/Finance"),
-		chromedp.Click(chromedp.CSS(`button[value="lookup"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#library option[value="Documents"]`)))
-	step(t, ctx, "search groups with htmx",
-		chromedp.SetValue(chromedp.CSS(`#library`), "Documents"),
-		chromedp.SendKeys(chromedp.CSS(`#groupSearch`), "Fin"))
-	// htmx swaps #group-results once typing pauses; wait until it holds
-	// the group and no request is in flight.
-	waitJS(t, ctx, "htmx group results", `document.querySelector('#group-results input[value^="`+financeGroup+`|"]') !== null && document.querySelector('.htmx-request') === null`)
-	step(t, ctx, "fill the rest",
-		chromedp.Click(chromedp.CSS(`#group-results input[value^="`+financeGroup+`|"]`)),
-		chromedp.SetValue(chromedp.CSS(`#letter`), "F"),
-		chromedp.SendKeys(chromedp.CSS(`#mount`), "Finance"))
+	// Values and clicks go through the live document (chromedp's cached
+	// DOM can lag behind a form post's new page); typing goes through real
+	// key events, which htmx's search trigger listens to.
+	loaded := func(sel string) string {
+		return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null && document.querySelector(".htmx-request") === null`
+	}
+	clickJS(t, ctx, `a[href="/portal/mappings/new"]`)
+	waitJS(t, ctx, "the form", loaded(`#siteUrl`))
+	setJS(t, ctx, "#name", "Finance")
+	setJS(t, ctx, "#siteUrl", "https://contoso.sharepoint.com/sites/Finance")
+	clickJS(t, ctx, `button[value="lookup"]`)
+	waitJS(t, ctx, "libraries looked up", loaded(`#library option[value="Documents"]`))
+	setJS(t, ctx, "#library", "Documents")
+	// Count CSP violations from here on (htmx swaps included).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.cspViolations = []; document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI)); true`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#groupSearch").focus(); true`)); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "type a group name", chromedp.KeyEvent("Fin"))
+	// htmx swaps #group-results once typing pauses.
+	financeBox := `#group-results input[value^="` + financeGroup + `|"]`
+	waitJS(t, ctx, "htmx group results", loaded(financeBox))
+	clickJS(t, ctx, financeBox)
+	setJS(t, ctx, "#letter", "F")
+	setJS(t, ctx, "#mount", "Finance")
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+financeBox+`').checked && document.querySelector("#library").value === "Documents"`)); err != nil || !ok {
+		t.Fatalf("the form lost the library or the group before saving: %v", err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.cspViolations`)); err != nil || len(v) != 0 {
+		t.Errorf("CSP violations on the mapping form: %v, %v", v, err)
+	}
 	shot(t, ctx, "03-mapping-form", "New mapping")
-	step(t, ctx, "save the mapping", chromedp.Click(chromedp.CSS(`button.primary[value="save"]`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
-	rows, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table.grid tbody`)))
+	clickJS(t, ctx, `button.primary[value="save"]`)
+	waitJS(t, ctx, "save the mapping", loaded(`.flash`))
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("table.grid tbody").innerText`))
 	if err != nil {
 		t.Fatalf("save the mapping: %v", err)
 	}
@@ -311,7 +342,7 @@ func TestBrowser(t *testing.T) {
 		}
 		shot(t, ctx, pg.name, pg.h1)
 	}
-	cmd, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#install-command`)))
+	cmd, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#install-command").innerText`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,30 +397,16 @@ func TestBrowser(t *testing.T) {
 	// Sign out, then alice (no admin role) is refused.
 	// Sign-out ends at Entra's "You signed out" page (the portal's sign-in
 	// page is not a registered redirect URI of the demo app).
-	step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`button.link`)), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(loc, svc.sim.BaseURL()) {
-		t.Errorf("after sign-out the browser is at %s, want the authority's sign-out page", loc)
-	}
-	step(t, ctx, "signed out", chromedp.Navigate(svc.url+"/portal/mappings"), chromedp.WaitVisible(chromedp.CSS(`#main h1`)))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/portal/signin") {
-		t.Errorf("after sign-out /portal/mappings shows %s", loc)
-	}
+	clickJS(t, ctx, `button.link`)
+	waitJS(t, ctx, "the authority's sign-out page", `location.href.startsWith("`+svc.sim.BaseURL()+`") && document.readyState === "complete"`)
+	step(t, ctx, "signed out", chromedp.Navigate(svc.url+"/portal/mappings"))
+	waitJS(t, ctx, "sign-in page after sign-out", `location.pathname === "/portal/signin" && document.readyState === "complete"`)
 	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := signInAs(ctx, svc.url, "alice@contoso.com"); err != nil {
-		t.Fatalf("alice's sign-in: %v", err)
-	}
+	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "alice@contoso.com")
 	shot(t, ctx, "09-refused", "You need the Mapdrive.Admin role")
-	if err := chromedp.Do(ctx, chromedp.Navigate(svc.url+"/portal/mappings"), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
-		t.Fatal(err)
-	}
-	loc, err := chromedp.Run(ctx, chromedp.Location())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(loc, "/portal/signin") {
-		t.Errorf("alice reached %s after refusal", loc)
-	}
+	step(t, ctx, "alice opens the mappings", chromedp.Navigate(svc.url+"/portal/mappings"))
+	waitJS(t, ctx, "alice sent to sign in", `location.pathname === "/portal/signin" && document.readyState === "complete"`)
 	t.Logf("screenshots in %s", artifactsDir)
 }
