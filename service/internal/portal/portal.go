@@ -3,7 +3,7 @@
 // PKCE, confidential client) and manage their own tenant's drive
 // mappings, policies and licence, read its audit log and get the Intune
 // deployment command. Pages are server-rendered html/template with
-// embedded templates and assets; htmx (vendored, see static/README.md)
+// embedded templates and assets; htmx (vendored by vendor-htmx.sh)
 // only enhances forms that work without it.
 //
 // Security: server-side sessions behind a __Host- cookie (Secure,
