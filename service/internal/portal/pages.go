@@ -165,11 +165,12 @@ func (s *Server) licenceChart(w http.ResponseWriter, r *http.Request, ss *sessio
 // ---------------------------------------------------------------- audit
 
 type auditRow struct {
-	At     string
-	Actor  string
-	You    bool
-	Action string
-	Target string
+	At         string
+	Actor      string
+	You        bool
+	Action     string
+	Target     string
+	TargetName string // the mapping's name while it exists
 }
 
 type auditView struct {
@@ -212,8 +213,15 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, ss *session) 
 		return err
 	}
 	me := s.st.Secrets().Actor(ss.TenantID, ss.ObjectID)
+	names := map[string]string{}
+	if ms, err := s.st.Mappings(r.Context(), ss.TenantID); err == nil {
+		for _, m := range ms {
+			names[m.ID] = m.DisplayName
+		}
+	}
 	for _, e := range es {
-		v.Entries = append(v.Entries, auditRow{At: e.At.UTC().Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, You: e.Actor == me, Action: e.Action, Target: e.Target})
+		v.Entries = append(v.Entries, auditRow{At: e.At.UTC().Format("2006-01-02 15:04:05 UTC"), Actor: e.Actor, You: e.Actor == me, Action: e.Action,
+			Target: e.Target, TargetName: names[e.Target]})
 	}
 	return s.render(w, r, ss, http.StatusOK, v)
 }

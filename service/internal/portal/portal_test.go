@@ -47,5 +47,5 @@ func TestSignInAndCreateMapping(t *testing.T) {
 		t.Fatalf("stored mappings = %+v, %v", ms, err)
 	}
 	p = b.get("/portal/audit", false)
-	p.mustContain(t, "mapping.create", "(you)")
+	p.mustContain(t, "mapping.create", "(you)", "<td>Finance <code>"+ms[0].ID+"</code>")
 }

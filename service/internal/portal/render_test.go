@@ -37,7 +37,7 @@ func fixtures() []view {
 		&groups, &groupsView{},
 		&licenceView{Base: b, Seats: 2, Used: 1, Free: 1, Expires: "x", DaysLeft: 3, Expired: true, Usage: []apitype.SeatUsage{{Day: "2026-01-01", Used: 1}}, ChartAlt: "a"},
 		&licenceView{},
-		&auditView{Base: b, Entries: []auditRow{{At: "a", Actor: "x", You: true, Action: "mapping.create", Target: "t"}}, Actions: auditActions, Action: "mapping.create", Limit: 100, Limits: []int{100}},
+		&auditView{Base: b, Entries: []auditRow{{At: "a", Actor: "x", You: true, Action: "mapping.create", Target: "t", TargetName: "n"}}, Actions: auditActions, Action: "mapping.create", Limit: 100, Limits: []int{100}},
 		&auditView{},
 		&policiesView{Base: b, F: policyForm{CacheGB: "1", PollSeconds: "60", Coauthoring: true, MinVersion: "0.1.0"}, Errs: policyErrors{CacheGB: "c", PollSeconds: "p", MinVersion: "m"}},
 		&deploymentView{Base: b, Version: "0.1.0", MSIName: "m.msi", Command: "c", Uninstall: "u", ProductCode: "{p}", DownloadURL: "/d", ServiceURL: "s", TenantID: "t", ClientID: "c", Authority: "a"},
