@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +162,14 @@ func safeNext(next string) string {
 func (s *Server) login(w http.ResponseWriter, r *http.Request, ss *session) error {
 	if s.cfg.ClientSecret == "" {
 		return errPage(http.StatusServiceUnavailable, "Sign-in unavailable", "The service has no client secret configured, so the portal cannot sign anyone in. Ask your Mapdrive operator.")
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	if ok, wait := s.signins.Allow(ip); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return errPage(http.StatusTooManyRequests, "Too many sign-ins", "Too many sign-ins were started from your address. Wait a minute and try again.")
 	}
 	if ss != nil {
 		s.sessions.destroy(w, ss.ID)

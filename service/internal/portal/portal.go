@@ -32,6 +32,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/service/internal/authn"
 	"github.com/mapdrive/mapdrive/service/internal/cli"
+	"github.com/mapdrive/mapdrive/service/internal/httpx"
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -111,7 +112,8 @@ type Server struct {
 	sessions *sessions
 	graph    *graphClient
 	oidc     *oidcClient
-	origin   string // scheme://host of PublicURL
+	signins  *httpx.RateLimiter // sign-ins started per client address
+	origin   string             // scheme://host of PublicURL
 	csp      string
 	mux      *http.ServeMux
 }
@@ -159,6 +161,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Log, pages: pg, origin: pu.Scheme + "://" + pu.Host,
 		sessions: newSessions(cfg.IdleTTL, cfg.MaxTTL, cfg.Now),
+		signins:  httpx.NewRateLimiter(0.5, 30, cfg.Now),
 		graph:    &graphClient{base: cfg.GraphURL, hc: cfg.HTTPClient},
 		oidc: &oidcClient{authority: cfg.AuthorityHost, clientID: cfg.ClientID, secret: cfg.ClientSecret, hc: cfg.HTTPClient,
 			redirect: cfg.PublicURL + Prefix + "/auth/callback"},

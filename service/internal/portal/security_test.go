@@ -280,3 +280,41 @@ func cmpBool(a, b bool) int {
 	}
 	return -1
 }
+
+// TestSessionTableFull: when the table is full, unfinished sign-ins make
+// room before any signed-in admin is dropped.
+func TestSessionTableFull(t *testing.T) {
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	st := newSessions(30*time.Minute, 8*time.Hour, func() time.Time { return now })
+	rec := newRecorder()
+	admin := st.create(rec, func(s *session) { s.TenantID = "t" })
+	for range maxSessions + 50 {
+		now = now.Add(time.Millisecond)
+		st.create(rec, func(s *session) { s.State = "x" })
+	}
+	st.mu.Lock()
+	_, ok := st.m[admin.ID]
+	n := len(st.m)
+	st.mu.Unlock()
+	if !ok {
+		t.Error("a flood of started sign-ins pushed the signed-in admin out")
+	}
+	if n > maxSessions {
+		t.Errorf("session table holds %d, more than %d", n, maxSessions)
+	}
+}
+
+// TestSignInRateLimit: one address may start only so many sign-ins.
+func TestSignInRateLimit(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	b := e.browser()
+	var last page
+	for range 40 {
+		if last = b.get("/portal/auth/login", false); last.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Errorf("40 sign-ins in a row: last = %d, Retry-After %q", last.status, last.header.Get("Retry-After"))
+	}
+}

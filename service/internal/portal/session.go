@@ -113,19 +113,33 @@ func (t *sessions) create(w http.ResponseWriter, init func(*session)) *session {
 	return &cp
 }
 
-// pruneLocked drops expired sessions, and the oldest if still full.
+// pendingTTL is how long a sign-in may take at the authority.
+const pendingTTL = 10 * time.Minute
+
+// pruneLocked drops expired sessions and sign-ins that were never
+// finished; if the table is still full, the oldest unfinished sign-in
+// goes, and only without one the least recently used session: a flood of
+// started sign-ins cannot push signed-in admins out.
 func (t *sessions) pruneLocked(now time.Time) {
-	var oldest *session
+	var oldest, oldestPending *session
 	for id, ss := range t.m {
-		if now.Sub(ss.LastSeen) > t.idle || now.Sub(ss.Created) > t.max {
+		if now.Sub(ss.LastSeen) > t.idle || now.Sub(ss.Created) > t.max || (!ss.signedIn() && now.Sub(ss.Created) > pendingTTL) {
 			delete(t.m, id)
 			continue
+		}
+		if !ss.signedIn() && (oldestPending == nil || ss.Created.Before(oldestPending.Created)) {
+			oldestPending = ss
 		}
 		if oldest == nil || ss.LastSeen.Before(oldest.LastSeen) {
 			oldest = ss
 		}
 	}
-	if len(t.m) >= maxSessions && oldest != nil {
+	if len(t.m) < maxSessions {
+		return
+	}
+	if oldestPending != nil {
+		delete(t.m, oldestPending.ID)
+	} else if oldest != nil {
 		delete(t.m, oldest.ID)
 	}
 }
