@@ -8,6 +8,7 @@
 //
 //	/me, /me/drive, /me/drives, /me/memberOf, /me/followedSites, /me/joinedTeams
 //	/users/{id|upn}[/drive...], /groups/{id}/drive[...], /groups/{id}/drives
+//	/groups?$search="displayName:term"&$top= (ConsistencyLevel: eventual)
 //	/sites?search=, /sites/{host,guid,guid}, /sites/{host}:/{path}[:], .../drives, .../drive
 //	/drives/{id}, and below any drive: /root, /items/{id}, ":/relative/path:",
 //	then /children (GET list, POST folder), /content (GET 302, PUT upload),
