@@ -48,7 +48,8 @@ func (g *graphClient) get(ctx context.Context, tok, path string, hdr map[string]
 	}
 	resp, err := g.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("graph GET %s: %w", req.URL.Path, err)
+		// The path names a customer's site: it stays out of errors and logs.
+		return fmt.Errorf("graph request: %w", redactURLError(err))
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, 4<<20)
@@ -62,7 +63,7 @@ func (g *graphClient) get(ctx context.Context, tok, path string, hdr map[string]
 		return &graphStatusError{Status: resp.StatusCode, Code: e.Error.Code}
 	}
 	if err := json.NewDecoder(body).Decode(out); err != nil {
-		return fmt.Errorf("graph GET %s: decode: %w", req.URL.Path, err)
+		return fmt.Errorf("graph answer: decode: %w", err)
 	}
 	return nil
 }
@@ -166,4 +167,13 @@ func (g *graphClient) groupNames(ctx context.Context, tok string) (map[string]st
 		m[strings.ToLower(gr.ID)] = gr.DisplayName
 	}
 	return m, nil
+}
+
+// redactURLError drops the URL from a transport error.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

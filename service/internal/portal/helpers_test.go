@@ -247,3 +247,15 @@ func (p page) mustContain(t testing.TB, needles ...string) {
 func ciMode() bool { return os.Getenv("CI") != "" }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// assertLogsClean fails if the service's logs hold a UPN, a site path,
+// the client secret or a token.
+func (e *env) assertLogsClean(t testing.TB) {
+	t.Helper()
+	logs := e.logs.String()
+	for _, leak := range []string{"@contoso.com", "@fabrikam.com", "sites/Finance", "sites%2FFinance", "portal-dev-secret", "eyJ"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("service logs hold %q", leak)
+		}
+	}
+}

@@ -76,6 +76,7 @@ func TestMappingValidation(t *testing.T) {
 	if ms, _ := e.st.Mappings(t.Context(), e.contoso.ID); len(ms) != 1 {
 		t.Errorf("invalid forms stored mappings: %+v", ms)
 	}
+	e.assertLogsClean(t)
 	v := good()
 	v.Set("csrf", b.csrf)
 	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {

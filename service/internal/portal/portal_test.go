@@ -46,6 +46,7 @@ func TestSignInAndCreateMapping(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].Target.LibraryName != "Documents" || len(ms[0].Groups) != 1 || ms[0].Groups[0] != e.finance {
 		t.Fatalf("stored mappings = %+v, %v", ms, err)
 	}
+	e.assertLogsClean(t)
 	p = b.get("/portal/audit", false)
 	p.mustContain(t, "mapping.create", "(you)", "<td>Finance <code>"+ms[0].ID+"</code>")
 }
