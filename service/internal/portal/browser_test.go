@@ -281,6 +281,12 @@ func TestBrowser(t *testing.T) {
 	shot(t, ctx, "01-signin", "Mapdrive admin portal")
 	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "admin@contoso.com")
 	shot(t, ctx, "02-mappings-empty", "Drive mappings")
+	// Keyboard: the first Tab reaches the skip link, the next ones the
+	// sign-out button and the navigation.
+	step(t, ctx, "tab", chromedp.KeyEvent("\t"))
+	waitJS(t, ctx, "skip link focused", `document.activeElement.className === "skip"`)
+	step(t, ctx, "tab", chromedp.KeyEvent("\t\t"))
+	waitJS(t, ctx, "navigation reached by keyboard", `document.activeElement.getAttribute("href") === "/portal/mappings"`)
 
 	// The mapping form: libraries through the form's lookup button (no
 	// script needed), the group through htmx's live search.
