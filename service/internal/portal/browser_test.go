@@ -145,7 +145,7 @@ func newChromium(t *testing.T) context.Context {
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, tcancel := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { tcancel(); cancel(); acancel() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -204,7 +204,7 @@ func inkFraction(img image.Image) float64 {
 // of the page as artifacts/portal/failed-<name>.png and fails the test.
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		if buf, serr := chromedp.Run(ctx, chromedp.FullScreenshot(100)); serr == nil {
@@ -218,7 +218,7 @@ func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Ac
 // waitJS waits until the JavaScript condition holds.
 func waitJS(t *testing.T, ctx context.Context, name, cond string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second) // CI runs every package at once on 2 cores
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
 		if err == nil && ok {
