@@ -362,11 +362,29 @@ func softListErr(err error, dir cache.Record) bool {
 
 // resolve walks p from the root, listing stale folders on the way.
 func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
+	parts := splitPath(p)
+	// The common case: every component is known. One read transaction.
+	var found cache.Record
+	ok := false
+	_ = fs.store.View(func(tx *cache.Tx) error {
+		cur, err := tx.Get(fs.rootKey)
+		for _, name := range parts {
+			if err != nil || !cur.IsDir {
+				return nil
+			}
+			cur, err = tx.Child(cur.Key, name)
+		}
+		found, ok = cur, err == nil
+		return nil
+	})
+	if ok {
+		return found, nil
+	}
 	cur, err := fs.get(fs.rootKey)
 	if err != nil {
 		return cur, err
 	}
-	for _, name := range splitPath(p) {
+	for _, name := range parts {
 		if !cur.IsDir {
 			return cur, fmt.Errorf("resolve %s: %w", p, ErrNotDir)
 		}
