@@ -363,18 +363,35 @@ func TestPacerProbesAfterPause(t *testing.T) {
 	if clock.Now().Sub(epoch) < time.Second {
 		t.Errorf("probe sent at %v, before the 1 s pause ended", clock.Now().Sub(epoch))
 	}
-	second := make(chan bool, 1)
-	go func() {
-		rel, probe, err := p.acquire(context.Background())
-		if err == nil {
-			rel()
-		}
-		second <- probe
-	}()
+	// waiter starts a request that waits behind the probe; its result
+	// arrives on the returned channel.
+	type result struct {
+		probe bool
+		err   error
+	}
+	waiter := func(ctx context.Context) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			rel, probe, err := p.acquire(ctx)
+			if err == nil {
+				rel()
+			}
+			ch <- result{probe, err}
+		}()
+		return ch
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	second := waiter(ctx2)
 	select {
 	case <-second:
 		t.Fatal("a second request went out while the probe was unanswered")
 	case <-time.After(30 * time.Millisecond):
+	}
+	// Withdraw that waiter: otherwise it and the next acquire below race
+	// for the next probe, and the test could not say which one wins.
+	cancel2()
+	if r := <-second; r.err == nil {
+		t.Fatalf("the withdrawn waiter went out (probe=%v)", r.probe)
 	}
 	// The probe is throttled again: the pause is extended, nobody goes.
 	p.throttle(time.Second)
@@ -384,17 +401,18 @@ func TestPacerProbesAfterPause(t *testing.T) {
 	if err != nil || !probe2 {
 		t.Fatalf("acquire after the probe was throttled: probe=%v err=%v, want a new probe", probe2, err)
 	}
+	third := waiter(context.Background())
 	select {
-	case <-second:
+	case <-third:
 		t.Fatal("a waiting request went out while the second probe was unanswered")
 	case <-time.After(30 * time.Millisecond):
 	}
 	p.settle(true, false)
 	rel2()
 	select {
-	case probe := <-second:
-		if probe {
-			t.Error("the waiting request went as a probe after recovery")
+	case r := <-third:
+		if r.err != nil || r.probe {
+			t.Errorf("the waiting request after recovery: probe=%v err=%v, want a plain request", r.probe, r.err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the waiting request never went out after the probe succeeded")
