@@ -14,6 +14,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/client/internal/config"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
@@ -43,7 +44,7 @@ func (a *Agent) saveKnown(k known) {
 		return
 	}
 	data, _ := json.MarshalIndent(k, "", "  ")
-	if err := writePrivate(a.knownPath(), data); err != nil {
+	if err := privfile.Write(a.knownPath(), data); err != nil {
 		a.log.Warn("could not store the drive list", "err", err)
 	}
 }

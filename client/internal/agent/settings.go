@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -51,7 +52,7 @@ func (a *Agent) saveSettingsLocked() {
 	s := a.st.settings
 	u := userSettings{CacheMaxGB: &s.CacheMaxGB, Autostart: &s.Autostart, Pins: s.Pins}
 	data, _ := json.MarshalIndent(u, "", "  ")
-	if err := writePrivate(a.settingsPath(), data); err != nil {
+	if err := privfile.Write(a.settingsPath(), data); err != nil {
 		a.log.Warn("could not save settings", "err", err)
 	}
 }
@@ -83,28 +84,4 @@ func (a *Agent) UpdateSettings(ctx context.Context, u apitype.SettingsUpdate) (a
 	a.saveSettingsLocked()
 	a.changedLocked()
 	return a.settingsLocked(), nil
-}
-
-// writePrivate writes a file atomically, owner-only.
-func writePrivate(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

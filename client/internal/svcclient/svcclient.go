@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 )
@@ -246,7 +247,7 @@ func (c *Client) pinnedKey(ctx context.Context, fetch bool) (ed25519.PublicKey, 
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(c.keyPath(), []byte(k.PublicKey+"\n")); err != nil {
+	if err := privfile.Write(c.keyPath(), []byte(k.PublicKey+"\n")); err != nil {
 		return nil, fmt.Errorf("pin the lease key: %w", err)
 	}
 	c.o.Log.Info("pinned the service's lease key", "kid", lease.KeyID(pub))
@@ -258,31 +259,7 @@ func (c *Client) save(s stored) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(c.leasePath(), data)
-}
-
-// writeFile writes atomically, owner-only.
-func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return privfile.Write(c.leasePath(), data)
 }
 
 // call does one JSON request and maps failures to this package's errors.
