@@ -175,8 +175,8 @@ func TestMSIUnderWine(t *testing.T) {
 		"cache_max_gb":  {"REG_SZ", "7"},
 	}
 	checkPolicy("install "+v1, first)
-	if rv, ok := runValue(); !ok || rv.Data != `"C:\Program Files\Mapdrive\mapdrive-tray.exe"` {
-		t.Errorf("install %s: Run\\Mapdrive = %+v (present %v), want the quoted tray path", v1, rv, ok)
+	if rv, ok := runValue(); !ok || rv.Data != `"C:\Program Files\Mapdrive\mapdrive-tray.exe" --at-login` {
+		t.Errorf("install %s: Run\\Mapdrive = %+v (present %v), want the quoted tray path with --at-login", v1, rv, ok)
 	}
 	for _, f := range []string{"mapdrive.exe", "mapdrive-tray.exe"} {
 		if !fileExists(filepath.Join(programDir, f)) {
