@@ -238,3 +238,19 @@ func TestMissingTools(t *testing.T) {
 		t.Errorf("Output of a failing command: err = %v, want one carrying its stderr", err)
 	}
 }
+
+func TestLaunchFailed(t *testing.T) {
+	tests := []struct {
+		out  string
+		want bool
+	}{
+		{"Application could not be started, or no application associated with the specified file.\nShellExecuteEx failed: Internal error.\n", true},
+		{"ERROR: Unable to find the specified registry key\n", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := launchFailed(tt.out); got != tt.want {
+			t.Errorf("launchFailed(%q) = %v, want %v", tt.out, got, tt.want)
+		}
+	}
+}

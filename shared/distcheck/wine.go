@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Wine runs Windows programs (msiexec, reg) in one wine prefix. Exit codes
@@ -79,7 +80,26 @@ func (w *Wine) server() string {
 
 // Run runs a Windows program and returns its exit status (8 bits) and its
 // combined output. err is set only when the program could not be run.
+//
+// Wine now and then fails to launch a program at all ("ShellExecuteEx
+// failed: Internal error", seen with reg.exe right after an msiexec run);
+// the program never started, so Run tries such a launch again, up to three
+// times, before reporting it.
 func (w *Wine) Run(ctx context.Context, args ...string) (int, string, error) {
+	for attempt := 1; ; attempt++ {
+		code, out, err := w.runOnce(ctx, args...)
+		if err != nil || code == 0 || attempt == 3 || !launchFailed(out) {
+			return code, out, err
+		}
+		select {
+		case <-ctx.Done():
+			return code, out, err
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
+}
+
+func (w *Wine) runOnce(ctx context.Context, args ...string) (int, string, error) {
 	out, err := w.command(ctx, args...).CombinedOutput()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -89,6 +109,12 @@ func (w *Wine) Run(ctx context.Context, args ...string) (int, string, error) {
 		return -1, string(out), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
 	}
 	return 0, string(out), nil
+}
+
+// launchFailed reports whether wine's output says the program could not be
+// started at all, as opposed to the program itself failing.
+func launchFailed(out string) bool {
+	return strings.Contains(out, "ShellExecuteEx failed") || strings.Contains(out, "Application could not be started")
 }
 
 // Shutdown stops the prefix's wineserver and every program in it.
