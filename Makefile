@@ -29,9 +29,11 @@ build: deps
 vet:
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
-# test runs vet and the race-enabled tests of every module. Services the
-# tests need (PostgreSQL, Xvfb, a session bus) are started by scripts/test-env.sh.
-test: deps vet
+# test installs what it needs, vets, builds the binaries and the release
+# artifacts once, then runs the race-enabled tests of every module, timing
+# each step (scripts/test.sh). Services the tests need (PostgreSQL, Xvfb)
+# are started by scripts/test-env.sh.
+test:
 	@bash scripts/test.sh
 
 # e2e runs the system test alone (client/e2e, also part of test): the real

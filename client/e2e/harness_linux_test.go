@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +29,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
 // bins holds the paths of the binaries TestMain built; buildErr is why
@@ -40,41 +40,22 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mapdrive-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	buildErr = build(dir)
+	var f testbin.Finder
+	buildErr = build(&f)
 	code := m.Run()
-	os.RemoveAll(dir)
+	f.Close()
 	os.Exit(code)
 }
 
-// build compiles m365sim, mapdrive-service and mapdrive from this
-// workspace into dir.
-func build(dir string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("the go tool is needed to build the binaries: %w", err)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	pkgs := map[string]string{
-		"m365sim":          "./shared/cmd/m365sim",
-		"mapdrive-service": "./service/cmd/mapdrive-service",
-		"mapdrive":         "./client/cmd/mapdrive",
-	}
-	args := []string{"build", "-o", dir + "/"}
-	for name, pkg := range pkgs {
-		args = append(args, pkg)
-		bins[name] = filepath.Join(dir, name)
-	}
-	cmd := exec.Command(goTool, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
+// build finds the prebuilt m365sim, mapdrive-service and mapdrive (make
+// test builds them first; see shared/testbin), or has f build them.
+func build(f *testbin.Finder) error {
+	for _, name := range []string{"m365sim", "mapdrive-service", "mapdrive"} {
+		p, err := f.Path(name)
+		if err != nil {
+			return err
+		}
+		bins[name] = p
 	}
 	return nil
 }

@@ -85,17 +85,55 @@ func repoRoot(t *testing.T) string {
 var distTools = []string{"bash", "go", "wixl", "msibuild", "msiinfo", "msiextract", "osslsigncode",
 	"x86_64-w64-mingw32-gcc", "dpkg-deb", "dpkg-shlibdeps", "sha256sum"}
 
-// buildDist runs scripts/dist.sh once per test run, signing with a
-// throwaway CA through the same environment variables a release build uses.
+// envPrebuilt names the folder where scripts/test.sh built the artifacts
+// before any test started: dist/ (MAPDRIVE_DIST_DIR), sign/ (the
+// throwaway CA it signed with) and dist.log. The tests check those
+// artifacts and never rebuild them under a test timer.
+const envPrebuilt = "MAPDRIVE_TEST_DIST"
+
+// buildDist returns the artifacts scripts/test.sh built (MAPDRIVE_TEST_DIST).
+// Outside CI, without that folder, it runs scripts/dist.sh once per test
+// run itself, signing with a throwaway CA through the same environment
+// variables a release build uses.
 func buildDist(t *testing.T) *distArtifacts {
 	t.Helper()
 	requireTools(t, distTools...)
 	root := repoRoot(t)
-	distOnce.Do(func() { distBuilt, distErr = runDist(root) })
+	distOnce.Do(func() {
+		if pre := os.Getenv(envPrebuilt); pre != "" {
+			distBuilt, distErr = prebuiltDist(root, pre)
+			return
+		}
+		if inCI() {
+			distErr = fmt.Errorf("%s is not set: under CI the artifacts are built by scripts/test.sh before the tests (run make test)", envPrebuilt)
+			return
+		}
+		distBuilt, distErr = runDist(root)
+	})
 	if distErr != nil {
 		t.Fatalf("scripts/dist.sh: %v", distErr)
 	}
 	return distBuilt
+}
+
+// prebuiltDist describes the artifacts scripts/test.sh left in dir.
+func prebuiltDist(root, dir string) (*distArtifacts, error) {
+	version, err := ReadVersion(root)
+	if err != nil {
+		return nil, err
+	}
+	d := &distArtifacts{
+		root: root, version: version, dir: filepath.Join(dir, "dist"), log: filepath.Join(dir, "dist.log"),
+		sign: SigningFiles{
+			CA:   filepath.Join(dir, "sign", "ca.pem"),
+			Cert: filepath.Join(dir, "sign", "signing.pem"),
+			Key:  filepath.Join(dir, "sign", "signing.key"),
+		},
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "took")); err == nil {
+		d.took, _ = time.ParseDuration(strings.TrimSpace(string(b)))
+	}
+	return d, d.check()
 }
 
 func runDist(root string) (*distArtifacts, error) {
@@ -111,7 +149,7 @@ func runDist(root string) (*distArtifacts, error) {
 	if d.sign, err = NewSigningCA(signDir, "Mapdrive"); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "dist.sh"))
 	cmd.Dir = root
@@ -137,14 +175,19 @@ func runDist(root string) (*distArtifacts, error) {
 		log, _ := os.ReadFile(logPath)
 		return nil, fmt.Errorf("failed after %v: %w\n%s", d.took.Round(time.Second), runErr, lastLines(string(log), 40))
 	}
-	d.msi = filepath.Join(d.dir, "mapdrive-"+MSIVersion(version)+"-x64.msi")
-	d.deb = filepath.Join(d.dir, "mapdrive_"+DebVersion(version)+"_amd64.deb")
-	for _, p := range []string{d.msi, d.deb} {
+	return d, d.check()
+}
+
+// check fills in the package paths and makes sure they exist.
+func (d *distArtifacts) check() error {
+	d.msi = filepath.Join(d.dir, "mapdrive-"+MSIVersion(d.version)+"-x64.msi")
+	d.deb = filepath.Join(d.dir, "mapdrive_"+DebVersion(d.version)+"_amd64.deb")
+	for _, p := range []string{d.msi, d.deb, d.sign.CA, d.sign.Cert, d.sign.Key} {
 		if !fileExists(p) {
-			return nil, fmt.Errorf("dist.sh succeeded but %s is missing", p)
+			return fmt.Errorf("the artifacts in %s lack %s", d.dir, p)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 func lastLines(s string, n int) string {

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,24 +29,19 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/testbin"
 )
-
-// repoRoot is the workspace root, two levels above client/.
-func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
 
 // startService builds and runs mapdrive-service against sim; it returns
 // the base URL, a CA bundle trusting the service and sim, and a stop func.
 func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mapdrive-service")
-	build := exec.Command("go", "build", "-o", bin, "./service/cmd/mapdrive-service")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build mapdrive-service: %v\n%s", err, out)
+	var bins testbin.Finder
+	t.Cleanup(bins.Close)
+	bin, err := bins.Path("mapdrive-service")
+	if err != nil {
+		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := exec.Command(bin, "seed-demo", "--data-dir", data).CombinedOutput(); err != nil {

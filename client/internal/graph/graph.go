@@ -21,9 +21,6 @@ import (
 	"net/http"
 	"strings"
 
-	kiotaauth "github.com/microsoft/kiota-abstractions-go/authentication"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
-
 	"github.com/mapdrive/mapdrive/client/internal/graph/transport"
 )
 
@@ -62,7 +59,7 @@ type Client struct {
 	// Immutable after construction.
 	base  string
 	hc    *http.Client // paced; does not follow redirects
-	sdk   *msgraphsdk.GraphServiceClient
+	sdk   *sdkClient
 	pacer *Pacer
 	log   *slog.Logger
 }
@@ -98,19 +95,14 @@ func New(cfg Config) (*Client, error) {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	// The bearer token is added by pacedTransport, which also renews it on
-	// 401; the SDK's own authentication and middleware (retry, redirect)
-	// are bypassed by handing it our client.
-	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		&kiotaauth.AnonymousAuthenticationProvider{}, nil, nil, hc)
+	sdk, err := newSDKClient(cfg.Base, hc)
 	if err != nil {
-		return nil, fmt.Errorf("graph: request adapter: %w", err)
+		return nil, err
 	}
-	adapter.SetBaseUrl(cfg.Base)
 	return &Client{
 		base:  cfg.Base,
 		hc:    hc,
-		sdk:   msgraphsdk.NewGraphServiceClient(adapter),
+		sdk:   sdk,
 		pacer: pacer,
 		log:   cfg.Logger,
 	}, nil

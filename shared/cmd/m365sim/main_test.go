@@ -12,19 +12,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
-// buildBinary builds this command into a temporary directory.
+// buildBinary finds the prebuilt m365sim (make test builds it first; see
+// shared/testbin) or builds it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
+	var bins testbin.Finder
+	t.Cleanup(bins.Close)
+	bin, err := bins.Path("m365sim")
 	if err != nil {
-		t.Skipf("the go tool is not on PATH, cannot build the command: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "m365sim")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

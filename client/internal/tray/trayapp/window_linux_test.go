@@ -38,6 +38,7 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
 // The real-window test runs twice: the parent checks the tools, builds
@@ -72,12 +73,17 @@ func TestRealWindow(t *testing.T) {
 		}
 	}
 	root := repoRoot(t)
-	bin := t.TempDir()
-	build := exec.Command(goTool(), "build", "-buildvcs=false", "-o", bin+"/",
-		"./client/cmd/mapdrive", "./client/cmd/mapdrive-tray")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the binaries: %v\n%s", err, out)
+	// Both binaries come prebuilt from make test (shared/testbin), in one
+	// folder, which the child is told.
+	var bins testbin.Finder
+	defer bins.Close()
+	var bin string
+	for _, name := range []string{"mapdrive", "mapdrive-tray"} {
+		p, err := bins.Path(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Dir(p)
 	}
 	art := filepath.Join(root, "artifacts")
 	if err := os.MkdirAll(art, 0o755); err != nil {
@@ -780,16 +786,6 @@ func repoRoot(t *testing.T) string {
 		}
 		dir = parent
 	}
-}
-
-// goTool is the go command that runs this test.
-func goTool() string {
-	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return "go"
 }
 
 func lastLines(b []byte, n int) string {
