@@ -8,7 +8,8 @@
 #   dist   the release artifacts (MSI, .deb, tarballs), once, signed with a
 #          throwaway CA, into artifacts/test-dist (MAPDRIVE_TEST_DIST; the
 #          distcheck tests check them and never rebuild them)
-#   test   every package with the race detector
+#   test   every package with the race detector, through gotestsum, which
+#          ends with a count of skipped tests and names each one
 #
 # Building before testing keeps compilation off every test's timer, and all
 # steps share one Go build cache, so a warm cache skips what it already has.
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 REPO=$PWD
+GOTESTSUM_VERSION=1.13.0
 mkdir -p artifacts
 TIMES=artifacts/test-times.txt
 : > "$TIMES"
@@ -44,6 +46,11 @@ deps() {
   bash scripts/deps-apt.sh
   local m
   for m in shared client service; do (cd "$m" && go mod download) || return 1; done
+  # gotestsum runs go test and ends with a summary that names every
+  # skipped and failed test. Pinned; installed only when missing.
+  if [ "$(gotestsum --version 2>/dev/null)" != "gotestsum version $GOTESTSUM_VERSION" ]; then
+    GOWORK=off GOFLAGS= go install "gotest.tools/gotestsum@v$GOTESTSUM_VERSION"
+  fi
 }
 
 vet() { go vet ./shared/... ./client/... ./service/...; }
@@ -70,7 +77,8 @@ gotest() {
   # The services the integration tests need (PostgreSQL, Xvfb).
   source scripts/test-env.sh
   MAPDRIVE_TEST_BIN=$REPO/bin MAPDRIVE_TEST_DIST=$REPO/artifacts/test-dist \
-    go test -race -count=1 -timeout 30m ./shared/... ./client/... ./service/... 2>&1 | tee artifacts/go-test.log
+    gotestsum --format standard-quiet --jsonfile artifacts/go-test.json -- \
+    -race -count=1 -timeout 30m ./shared/... ./client/... ./service/... 2>&1 | tee artifacts/go-test.log
   return "${PIPESTATUS[0]}"
 }
 
