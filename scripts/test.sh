@@ -48,7 +48,7 @@ deps() {
   for m in shared client service; do (cd "$m" && go mod download) || return 1; done
   # gotestsum runs go test and ends with a summary that names every
   # skipped and failed test. Pinned; installed only when missing.
-  if [ "$(gotestsum --version 2>/dev/null)" != "gotestsum version $GOTESTSUM_VERSION" ]; then
+  if [ "$(gotestsum --version 2>/dev/null)" != "gotestsum version v$GOTESTSUM_VERSION" ]; then
     GOWORK=off GOFLAGS= go install "gotest.tools/gotestsum@v$GOTESTSUM_VERSION"
   fi
 }
