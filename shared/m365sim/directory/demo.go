@@ -6,12 +6,18 @@ const (
 	DemoClientID      = "4b0d3b5c-6f2e-4c1a-9d6e-3a2f1e0c7b11" // Mapdrive desktop client (public)
 	DemoServiceAppID  = "9f8e7d6c-5b4a-4392-8a1b-0c9d8e7f6a55" // Mapdrive service API + portal (confidential)
 	DemoServiceAppURI = "api://mapdrive"
-	DemoServiceScope  = "Mapdrive.Access"
-	DemoAdminRole     = "Mapdrive.Admin"
-	DemoServiceSecret = "portal-dev-secret"
-	DemoContosoID     = "7a1c9e52-3b4d-4f6a-8e2b-1c5d9f0a3e77"
-	DemoFabrikamID    = "d3b07384-d9a0-4c9f-8d2e-6f1a2b3c4d5e"
-	DemoNorthwindID   = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+	// The second service API registration is left at Entra's default
+	// token version (v1.0), as a real tenant set up from the docs is, so
+	// that both token versions run in every test.
+	DemoServiceV1AppID  = "2c4e6a8b-1d3f-4a5c-9e7b-6f8d0a2c4e61"
+	DemoServiceV1AppURI = "api://mapdrive-v1"
+	DemoServiceV1Secret = "portal-v1-dev-secret"
+	DemoServiceScope    = "Mapdrive.Access"
+	DemoAdminRole       = "Mapdrive.Admin"
+	DemoServiceSecret   = "portal-dev-secret"
+	DemoContosoID       = "7a1c9e52-3b4d-4f6a-8e2b-1c5d9f0a3e77"
+	DemoFabrikamID      = "d3b07384-d9a0-4c9f-8d2e-6f1a2b3c4d5e"
+	DemoNorthwindID     = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
 )
 
 // DemoClientScopes are the Graph scopes the Mapdrive client asks for.
@@ -37,6 +43,18 @@ func DemoSeed() *Seed {
 				IdentifierURI: DemoServiceAppURI,
 				Scopes:        []string{DemoServiceScope},
 				AppRoles:      []string{DemoAdminRole},
+				// The demo and most tests use this API with v2.0 tokens
+				// that carry the user's groups.
+				RequestedAccessTokenVersion: 2,
+				GroupMembershipClaims:       "SecurityGroup",
+			},
+			{
+				ClientID: DemoServiceV1AppID, DisplayName: "Mapdrive Service (v1 tokens)",
+				Secret:                DemoServiceV1Secret,
+				IdentifierURI:         DemoServiceV1AppURI,
+				Scopes:                []string{DemoServiceScope},
+				AppRoles:              []string{DemoAdminRole},
+				GroupMembershipClaims: "SecurityGroup",
 			},
 		},
 		Tenants: []Tenant{
@@ -46,6 +64,7 @@ func DemoSeed() *Seed {
 				Consents: []Consent{
 					{ClientID: DemoClientID, Resource: GraphAppID, Scopes: DemoClientScopes},
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
+					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
@@ -60,7 +79,7 @@ func DemoSeed() *Seed {
 						File{Path: "Documents/Bob's plan.txt", Content: "Bob's plan.\n"},
 					)},
 					{UserName: "admin", DisplayName: "Adele Admin",
-						AppRoles: []RoleAssignment{{App: DemoServiceAppURI, Role: DemoAdminRole}},
+						AppRoles: []RoleAssignment{{App: DemoServiceAppURI, Role: DemoAdminRole}, {App: DemoServiceV1AppURI, Role: DemoAdminRole}},
 						Drive:    oneDrive()},
 				},
 				Groups: []Group{
@@ -99,6 +118,7 @@ func DemoSeed() *Seed {
 				Consents: []Consent{
 					{ClientID: DemoClientID, Resource: GraphAppID, Scopes: DemoClientScopes},
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
+					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
@@ -106,7 +126,7 @@ func DemoSeed() *Seed {
 						File{Path: "Secret.txt", Content: "fabrikam only\n"},
 					)},
 					{UserName: "fiona", DisplayName: "Fiona Admin",
-						AppRoles: []RoleAssignment{{App: DemoServiceAppURI, Role: DemoAdminRole}},
+						AppRoles: []RoleAssignment{{App: DemoServiceAppURI, Role: DemoAdminRole}, {App: DemoServiceV1AppURI, Role: DemoAdminRole}},
 						Drive:    oneDrive()},
 				},
 				Groups: []Group{{DisplayName: "Sales Team", Members: []string{"frank", "fiona"}, Team: true, Site: "Sales"}},

@@ -109,6 +109,22 @@ func New(seed *Seed) (*Directory, error) {
 		if a.ClientID == "" {
 			return nil, fmt.Errorf("seed: app %q has no clientId", a.DisplayName)
 		}
+		if a.ClientID == GraphAppID {
+			// Graph's tokens keep the shape the simulator always gave
+			// them (v2.0, with groups); a seed cannot change Microsoft's
+			// registration.
+			a.RequestedAccessTokenVersion, a.GroupMembershipClaims = 2, "SecurityGroup"
+		}
+		switch a.RequestedAccessTokenVersion {
+		case 0, 1, 2:
+		default:
+			return nil, fmt.Errorf("seed: app %q: requestedAccessTokenVersion %d (want 1, 2 or none)", a.DisplayName, a.RequestedAccessTokenVersion)
+		}
+		switch strings.ToLower(a.GroupMembershipClaims) {
+		case "", "none", "securitygroup", "applicationgroup", "directoryrole", "all":
+		default:
+			return nil, fmt.Errorf("seed: app %q: groupMembershipClaims %q (want None, SecurityGroup, ApplicationGroup, DirectoryRole or All)", a.DisplayName, a.GroupMembershipClaims)
+		}
 		d.apps[strings.ToLower(a.ClientID)] = a
 		if a.IdentifierURI != "" {
 			d.apps[strings.ToLower(a.IdentifierURI)] = a

@@ -44,6 +44,35 @@ type App struct {
 	Scopes []string `yaml:"scopes,omitempty" json:"scopes,omitempty"`
 	// AppRoles are the roles the API defines, assigned to users per tenant.
 	AppRoles []string `yaml:"appRoles,omitempty" json:"appRoles,omitempty"`
+	// RequestedAccessTokenVersion is the manifest's
+	// api.requestedAccessTokenVersion: the version of the access tokens
+	// Entra issues for this API, whatever endpoint the client used. 0
+	// (null, Entra's default) and 1 give v1.0 tokens, 2 gives v2.0.
+	RequestedAccessTokenVersion int `yaml:"requestedAccessTokenVersion,omitempty" json:"requestedAccessTokenVersion,omitempty"`
+	// GroupMembershipClaims is the manifest's groupMembershipClaims:
+	// "SecurityGroup", "ApplicationGroup" or "All" put a groups claim in
+	// this API's access tokens; "" or "None" (the default) leave it out.
+	GroupMembershipClaims string `yaml:"groupMembershipClaims,omitempty" json:"groupMembershipClaims,omitempty"`
+}
+
+// AccessTokenVersion is the version of the access tokens issued for the
+// app as a resource: 1 unless the registration asks for 2.
+func (a *App) AccessTokenVersion() int {
+	if a.RequestedAccessTokenVersion == 2 {
+		return 2
+	}
+	return 1
+}
+
+// GroupClaims reports whether the registration asks for a groups claim.
+// The simulator treats "ApplicationGroup" like "SecurityGroup": it does not
+// model assigning groups to an app.
+func (a *App) GroupClaims() bool {
+	switch strings.ToLower(a.GroupMembershipClaims) {
+	case "securitygroup", "applicationgroup", "all":
+		return true
+	}
+	return false
 }
 
 // Tenant is one Entra tenant with its SharePoint.

@@ -206,6 +206,12 @@ func (s *Server) now() time.Time { return s.nowFn() }
 // issuer is the v2.0 issuer of tenant tid.
 func (s *Server) issuer(tid string) string { return s.base + "/" + tid + "/v2.0" }
 
+// V1Issuer is the issuer of tenant tid's v1.0 access tokens. Entra names
+// sts.windows.net there whatever host issued the token (global cloud), so
+// the simulator does the same: a service configured for the real cloud
+// accepts the simulator's v1.0 tokens unchanged.
+func V1Issuer(tid string) string { return "https://sts.windows.net/" + tid + "/" }
+
 // tenantFromPath resolves the {tenant} path segment. multi reports the
 // "common" and "organizations" authorities, which name no tenant.
 func (s *Server) tenantFromPath(r *http.Request) (t *directory.Tenant, multi bool, e *oauthError) {

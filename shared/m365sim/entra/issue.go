@@ -44,37 +44,49 @@ func pairwiseSub(tid, oid, clientID string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:43]
 }
 
-// accessToken signs the access token of g.
+// accessToken signs the access token of g, in the version the resource's
+// registration asks for (requestedAccessTokenVersion; v1.0 by default).
 func (s *Server) accessToken(g grant, now time.Time) (string, error) {
-	aud := g.q.resource.ClientID
+	res := g.q.resource
 	azpacr := "0"
 	if g.secret {
 		azpacr = "1"
 	}
 	c := jwt.MapClaims{
-		"aud":    aud,
-		"iss":    s.issuer(g.t.ID),
-		"iat":    now.Unix(),
-		"nbf":    now.Unix(),
-		"exp":    now.Add(s.atLife).Unix(),
-		"tid":    g.t.ID,
-		"oid":    g.u.ID,
-		"sub":    pairwiseSub(g.t.ID, g.u.ID, aud),
-		"azp":    g.client.ClientID,
-		"appid":  g.client.ClientID,
-		"azpacr": azpacr,
-		"scp":    scpClaim(g.q, g.scopes),
-		"ver":    "2.0",
-		"upn":    g.t.UPN(g.u),
-		"name":   g.u.DisplayName,
-		"uti":    randomToken(16),
-		"idtyp":  "user",
+		"iat":  now.Unix(),
+		"nbf":  now.Unix(),
+		"exp":  now.Add(s.atLife).Unix(),
+		"tid":  g.t.ID,
+		"oid":  g.u.ID,
+		"sub":  pairwiseSub(g.t.ID, g.u.ID, res.ClientID),
+		"scp":  scpClaim(g.q, g.scopes),
+		"upn":  g.t.UPN(g.u),
+		"name": g.u.DisplayName,
+		"uti":  randomToken(16),
 	}
-	if g.q.hasOIDC("profile") {
-		c["preferred_username"] = g.t.UPN(g.u)
+	if res.AccessTokenVersion() == 2 {
+		c["ver"], c["iss"], c["aud"] = "2.0", s.issuer(g.t.ID), res.ClientID
+		c["azp"], c["azpacr"], c["appid"], c["idtyp"] = g.client.ClientID, azpacr, g.client.ClientID, "user"
+		if g.q.hasOIDC("profile") {
+			c["preferred_username"] = g.t.UPN(g.u)
+		}
+	} else {
+		// v1.0 ("Access tokens in the Microsoft identity platform"): the
+		// sts.windows.net issuer, the App ID URI as audience, appid and
+		// appidacr instead of azp and azpacr, upn and unique_name and never
+		// preferred_username.
+		aud := res.IdentifierURI
+		if aud == "" {
+			aud = res.ClientID
+		}
+		c["ver"], c["iss"], c["aud"] = "1.0", V1Issuer(g.t.ID), aud
+		c["appid"], c["appidacr"], c["unique_name"] = g.client.ClientID, azpacr, g.t.UPN(g.u)
 	}
-	if roles := g.t.RolesOf(g.u, g.q.resource); len(roles) > 0 {
+	if roles := g.t.RolesOf(g.u, res); len(roles) > 0 {
 		c["roles"] = roles
+	}
+	if !res.GroupClaims() {
+		return s.keys.Sign(c)
 	}
 	groups := g.t.GroupsOf(g.u)
 	if len(groups) > groupsOverage {
