@@ -109,7 +109,7 @@ func TestAdminLifecycle(t *testing.T) {
 			t.Errorf("seat usage with days=0 = %d", r.status)
 		}
 		// GDPR export, then erasure.
-		e.do("POST", "/v1/validate", e.token("contoso", "alice"), nil)
+		e.do("POST", "/v1/validate", e.token("contoso", "alice"), apitype.ValidateRequest{ClientVersion: "0.1.0"})
 		r = e.do("GET", base+"/export", adm, nil)
 		var exp apitype.TenantExport
 		e.decode(r, &exp)

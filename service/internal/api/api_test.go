@@ -24,13 +24,27 @@ func eachDB(t *testing.T, f func(t *testing.T, db testenv.DB)) {
 	}
 }
 
+// eachVersion runs f with v1.0 and with v2.0 access tokens (Entra issues
+// either, as the API's registration asks), each on fresh databases.
+func eachVersion(t *testing.T, f func(t *testing.T, e *env)) {
+	for _, ver := range []string{"1.0", "2.0"} {
+		t.Run("v"+ver, func(t *testing.T) {
+			eachDB(t, func(t *testing.T, db testenv.DB) {
+				e := newEnv(t, db)
+				e.ver = ver
+				f(t, e)
+			})
+		})
+	}
+}
+
 // TestValidateFlow runs licence validations end to end with tokens the
 // simulator issues, then scans the database, the logs and the metrics for
 // the users' UPNs.
 func TestValidateFlow(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testenv.DB) {
-		e := newEnv(t, db)
+	eachVersion(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
+		db := e.db
 		admin := e.token("contoso", "admin")
 		fin := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", admin, e.financeMapping())
 		if fin.status != http.StatusCreated {
@@ -145,6 +159,12 @@ func TestValidateFlow(t *testing.T) {
 		if r := e.do("POST", "/v1/validate", e.token("contoso", "alice"), apitype.ValidateRequest{ClientVersion: "1.10.0"}); r.status != http.StatusOK {
 			t.Errorf("new client = %d %s", r.status, r.body)
 		}
+		// Leaving the version out must not bypass the minimum (#15 item 11).
+		for _, body := range []any{nil, apitype.ValidateRequest{OS: "linux"}} {
+			if r := e.do("POST", "/v1/validate", e.token("contoso", "alice"), body); r.problem.Code != apitype.ServiceCodeClientTooOld {
+				t.Errorf("client without a version (%v) = %d %+v", body, r.status, r.problem)
+			}
+		}
 
 		// The UPNs must be nowhere.
 		upns := []string{"alice@contoso.com", "bob@contoso.com", "admin@contoso.com", "nina@northwind.com", "@contoso.com"}
@@ -159,8 +179,7 @@ func TestValidateFlow(t *testing.T) {
 // TestRefusalMatrix tries every authenticated route with every kind of
 // bad caller and checks each is refused with the right status.
 func TestRefusalMatrix(t *testing.T) {
-	eachDB(t, func(t *testing.T, db testenv.DB) {
-		e := newEnv(t, db)
+	eachVersion(t, func(t *testing.T, e *env) {
 		adminTok := e.token("contoso", "admin")
 		fabAdmin := e.token("fabrikam", "fiona")
 		var own, foreign apitype.AdminMapping
@@ -205,6 +224,17 @@ func TestRefusalMatrix(t *testing.T) {
 			{"alg none", algNone},
 			{"unknown key", unknownKey},
 			{"garbage", "abc.def.ghi"},
+			// The portal's ID token has the API's audience and the admin
+			// role, but it is not an access token (#15 item 11).
+			{"id token", e.idToken(e.contoso, "admin")},
+			{"other version's issuer", e.crafted(e.contoso, "admin", func(c jwt.MapClaims) {
+				c["roles"] = []string{"Mapdrive.Admin"}
+				if c["ver"] == "1.0" {
+					c["iss"] = e.sim.BaseURL() + "/" + e.contoso.ID + "/v2.0"
+				} else {
+					c["iss"] = "https://sts.windows.net/" + e.contoso.ID + "/"
+				}
+			})},
 		}
 		paths := func(tid, id string) map[string]string {
 			return map[string]string{"{tid}": tid, "{id}": id}
@@ -230,6 +260,7 @@ func TestRefusalMatrix(t *testing.T) {
 			return e.financeMapping()
 		}
 		noScope := e.crafted(e.contoso, "alice", func(c jwt.MapClaims) { c["scp"] = "User.Read" })
+		rolesOnly := e.crafted(e.contoso, "admin", func(c jwt.MapClaims) { delete(c, "scp"); c["roles"] = []string{directory.DemoAdminRole} })
 		aliceTok := e.token("contoso", "alice")
 		checked := 0
 		for _, rt := range e.api.routes() {
@@ -252,6 +283,10 @@ func TestRefusalMatrix(t *testing.T) {
 			case user:
 				if r := e.do(rt.method, rt.pattern, noScope, bodyFor(rt.method, rt.pattern)); r.status != http.StatusForbidden {
 					t.Errorf("%s without the scope = %d, want 403", mp, r.status)
+				}
+				// An app-role token (no scp at all) is not a user's.
+				if r := e.do(rt.method, rt.pattern, rolesOnly, bodyFor(rt.method, rt.pattern)); r.status != http.StatusForbidden {
+					t.Errorf("%s with roles and no scp = %d, want 403", mp, r.status)
 				}
 			case admin:
 				// A plain user on an admin route.

@@ -60,6 +60,10 @@ type env struct {
 
 	kekPath   string
 	validator *authn.Validator
+	// ver is the access token version token and crafted give: "2.0"
+	// (the API registered for v2.0 tokens, the default here) or "1.0"
+	// (the API left at Entra's default). Set it with eachVersion.
+	ver string
 
 	contoso, fabrikam *directory.Tenant
 	financeGroup      string
@@ -83,8 +87,8 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	v, err := authn.New(t.Context(), authn.Config{AuthorityHost: sim.BaseURL(), Audiences: []string{directory.DemoServiceAppID, directory.DemoServiceAppURI},
-		HTTPClient: sim.HTTPClient(), Log: log})
+	v, err := authn.New(t.Context(), authn.Config{AuthorityHost: sim.BaseURL(), HTTPClient: sim.HTTPClient(), Log: log,
+		Audiences: []string{directory.DemoServiceAppID, directory.DemoServiceAppURI, directory.DemoServiceV1AppID, directory.DemoServiceV1AppURI}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +102,7 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	}
 	srv := httptest.NewTLSServer(a)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, client: srv.Client(), kekPath: kekPath, validator: v}
+	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, client: srv.Client(), kekPath: kekPath, validator: v, ver: "2.0"}
 	e.contoso = sim.Directory().Tenant("contoso")
 	e.fabrikam = sim.Directory().Tenant("fabrikam")
 	e.financeGroup = e.contoso.Group("Finance Team").ID
@@ -112,30 +116,60 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	return e
 }
 
-// token mints a real access token for the service API as a user.
+// token mints a real access token for the service API as a user, in
+// version e.ver.
 func (e *env) token(tenant, user string) string {
 	e.t.Helper()
-	tok, err := e.sim.Entra().MintAccessToken(tenant, user, directory.DemoClientID, []string{apiScope})
+	scope := apiScope
+	if e.ver == "1.0" {
+		scope = directory.DemoServiceV1AppURI + "/" + directory.DemoServiceScope
+	}
+	tok, err := e.sim.Entra().MintAccessToken(tenant, user, directory.DemoClientID, []string{scope})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return tok
 }
 
-// crafted signs claims with the simulator's key after edit changes them.
+// crafted signs claims of version e.ver with the simulator's key after
+// edit changes them.
 func (e *env) crafted(tenant *directory.Tenant, user string, edit func(jwt.MapClaims)) string {
 	e.t.Helper()
 	now := time.Now()
 	u := tenant.User(user)
 	c := jwt.MapClaims{
-		"aud": directory.DemoServiceAppID, "iss": e.sim.BaseURL() + "/" + tenant.ID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
-		"exp": now.Add(time.Hour).Unix(), "tid": tenant.ID, "oid": u.ID, "ver": "2.0", "scp": directory.DemoServiceScope,
-		"upn": tenant.UPN(u), "preferred_username": tenant.UPN(u), "azp": directory.DemoClientID,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "tid": tenant.ID, "oid": u.ID,
+		"scp": directory.DemoServiceScope, "upn": tenant.UPN(u),
+	}
+	if e.ver == "1.0" {
+		c["aud"], c["iss"], c["ver"] = directory.DemoServiceV1AppURI, "https://sts.windows.net/"+tenant.ID+"/", "1.0"
+		c["appid"], c["unique_name"] = directory.DemoClientID, tenant.UPN(u)
+	} else {
+		c["aud"], c["iss"], c["ver"] = directory.DemoServiceAppID, e.sim.BaseURL()+"/"+tenant.ID+"/v2.0", "2.0"
+		c["azp"], c["preferred_username"] = directory.DemoClientID, tenant.UPN(u)
 	}
 	if edit != nil {
 		edit(c)
 	}
 	tok, err := e.sim.Keys().Sign(c)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// idToken signs an ID token as Entra gives the portal (which shares the
+// API's registration): the API's client id as audience, a nonce, the
+// user's app roles, no scp and no calling app.
+func (e *env) idToken(tenant *directory.Tenant, user string) string {
+	e.t.Helper()
+	now := time.Now()
+	u := tenant.User(user)
+	tok, err := e.sim.Keys().Sign(jwt.MapClaims{
+		"aud": directory.DemoServiceAppID, "iss": e.sim.BaseURL() + "/" + tenant.ID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(), "tid": tenant.ID, "oid": u.ID, "ver": "2.0", "nonce": "n0", "roles": []string{directory.DemoAdminRole},
+		"preferred_username": tenant.UPN(u), "name": u.DisplayName,
+	})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ import (
 )
 
 // licensed checks what every client call needs: a registered tenant, an
-// active licence, a UPN in one of the tenant's verified domains. The UPN
-// is read here, in memory, and goes nowhere else.
+// active licence, a UPN in one of the tenant's verified domains. The
+// validator decided the UPN's domain when it parsed the token (from upn,
+// or preferred_username only for a home-tenant user) and kept no UPN.
 func (s *Server) licensed(ctx context.Context, p *authn.Principal) (*store.Config, error) {
 	cfg, err := s.st.Config(ctx, p.TenantID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -31,7 +32,7 @@ func (s *Server) licensed(ctx context.Context, p *authn.Principal) (*store.Confi
 		return nil, httpx.Errorf(http.StatusForbidden, apitype.ServiceCodeLicenceExpired,
 			"your organisation's Mapdrive licence has expired; ask your IT administrator to renew it")
 	}
-	if dom := p.UPNDomain(); dom == "" || !cfg.HasDomain(dom) {
+	if dom := p.Domain; dom == "" || !cfg.HasDomain(dom) {
 		return nil, httpx.Errorf(http.StatusForbidden, apitype.ServiceCodeDomainNotVerified,
 			"your account's domain is not one of your organisation's verified domains for Mapdrive")
 	}
@@ -70,7 +71,9 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, p *authn.Princ
 	if err != nil {
 		return err
 	}
-	if min := cfg.Tenant.Policies.MinClientVersion; min != "" && req.ClientVersion != "" && versionLess(req.ClientVersion, min) {
+	// A client that does not say its version is treated as too old:
+	// leaving the field out must not bypass the tenant's minimum.
+	if min := cfg.Tenant.Policies.MinClientVersion; min != "" && (req.ClientVersion == "" || versionLess(req.ClientVersion, min)) {
 		return httpx.Errorf(http.StatusForbidden, apitype.ServiceCodeClientTooOld, "Mapdrive %s or newer is required; please update", min)
 	}
 	sec := s.st.Secrets()

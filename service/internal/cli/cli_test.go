@@ -144,6 +144,12 @@ func TestServeEndToEnd(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
+			// serve says at start which token versions and audiences pass.
+			want := "accepting access tokens version 1.0 (iss https://sts.windows.net/{tid}/) and 2.0 (iss " + sim.BaseURL() + "/{tid}/v2.0); audiences " +
+				directory.DemoServiceAppID + ", " + directory.DemoServiceAppURI
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("serve's start-up output lacks %q", want)
+			}
 			tok, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
 			if err != nil {
 				t.Fatal(err)

@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	plainHTTP := fs.Bool("plain-http", os.Getenv("MAPDRIVE_PLAIN_HTTP") == "true", "serve plain HTTP: ONLY behind a platform ingress that terminates TLS 1.2+ (Azure Container Apps)")
 	authority := fs.String("authority", env("MAPDRIVE_AUTHORITY", "https://login.microsoftonline.com"), "identity platform base URL (m365sim: https://localhost:9443)")
 	authorityCA := fs.String("authority-ca", env("MAPDRIVE_AUTHORITY_CA", ""), "extra CA (PEM) to trust for the authority and Graph, e.g. m365sim's ca.pem")
+	v1Issuer := fs.String("v1-issuer-host", env("MAPDRIVE_V1_ISSUER_HOST", authn.DefaultV1IssuerHost), "host of the v1.0 token issuer, <host>/<tid>/ (national clouds differ)")
 	jwksURL := fs.String("jwks-url", env("MAPDRIVE_JWKS_URL", ""), "JWKS URL (default <authority>/common/discovery/v2.0/keys)")
 	graphURL := fs.String("graph-url", env("MAPDRIVE_GRAPH_URL", ""), "Graph base URL (default https://graph.microsoft.com/v1.0, or <authority>/v1.0 for m365sim)")
 	clientID := fs.String("client-id", env("MAPDRIVE_CLIENT_ID", directory.DemoServiceAppID), "the service API's app (client) ID")
@@ -66,10 +67,15 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	if len(audiences) == 0 {
 		audiences = stringList{*clientID, directory.DemoServiceAppURI}
 	}
-	v, err := authn.New(ctx, authn.Config{AuthorityHost: *authority, JWKSURL: *jwksURL, Audiences: audiences, HTTPClient: hc, Log: log})
+	v, err := authn.New(ctx, authn.Config{AuthorityHost: *authority, JWKSURL: *jwksURL, V1IssuerHost: *v1Issuer, Audiences: audiences, HTTPClient: hc, Log: log})
 	if err != nil {
 		return err
 	}
+	// Say which tokens pass, so an admin whose users are refused can
+	// compare with the API's registration (requestedAccessTokenVersion,
+	// App ID URI, client id) before reading any log of a refusal.
+	versions, auds := v.Accepts()
+	fmt.Fprintf(opts.Stderr, "mapdrive-service: accepting access tokens version %s; audiences %s\n", strings.Join(versions, " and "), strings.Join(auds, ", "))
 	gURL := *graphURL
 	if gURL == "" {
 		gURL = "https://graph.microsoft.com/v1.0"

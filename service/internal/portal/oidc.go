@@ -122,7 +122,7 @@ type idClaims struct {
 
 // verifyIDToken validates an id token and its nonce.
 func (s *Server) verifyIDToken(ctx context.Context, raw, nonce string) (*authn.Principal, *idClaims, error) {
-	p, err := s.cfg.Validator.Validate(ctx, raw)
+	p, err := s.cfg.Validator.ValidateIDToken(ctx, raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("id token: %w", err)
 	}

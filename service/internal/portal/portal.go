@@ -51,9 +51,10 @@ const Prefix = "/portal"
 const ClientVersion = "0.1.0"
 
 // IDTokenValidator checks the signature, issuer, audience and lifetime of
-// an Entra v2.0 token (authn.Validator).
+// an Entra ID token (authn.Validator). It is not the API's access-token
+// check, which refuses ID tokens.
 type IDTokenValidator interface {
-	Validate(ctx context.Context, raw string) (*authn.Principal, error)
+	ValidateIDToken(ctx context.Context, raw string) (*authn.Principal, error)
 }
 
 // Config configures the portal.
