@@ -9,7 +9,7 @@ MODULES := shared client service
 BIN := $(CURDIR)/bin
 LDFLAGS := -X github.com/mapdrive/mapdrive/shared/version.Version=$(VERSION)
 
-.PHONY: deps deps-apt deps-go build test vet lint e2e bench demo demo-stop dist clean
+.PHONY: deps deps-apt deps-go bin build test vet lint e2e bench demo demo-stop dist clean
 
 # deps is idempotent: apt runs only for packages that are missing.
 deps: deps-apt deps-go
@@ -20,11 +20,13 @@ deps-apt:
 deps-go:
 	@for m in $(MODULES); do (cd $$m && go mod download) || exit 1; done
 
-build: deps
+build: deps bin
+
+# bin builds every command of every module into ./bin in one go build (one
+# build graph, both cores); make test takes its binaries from here.
+bin:
 	@mkdir -p $(BIN)
-	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./shared/cmd/...
-	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./client/cmd/...
-	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./service/cmd/...
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ $(addprefix ./,$(addsuffix /cmd/...,$(MODULES)))
 
 vet:
 	go vet $(addprefix ./,$(addsuffix /...,$(MODULES)))

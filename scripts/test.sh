@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: installs what the tests need, then runs them in timed steps.
 #
-#   deps   Debian packages and Go modules (idempotent)
-#   vet    go vet of every module
-#   build  the four binaries, once, into bin/ (tests take them through
+#   deps   make deps (Debian packages, Go modules; idempotent) and gotestsum
+#   vet    make vet
+#   build  make bin: the four binaries, once, into bin/ (tests take them through
 #          MAPDRIVE_TEST_BIN; see shared/testbin)
 #   dist   the release artifacts (MSI, .deb, tarballs), once, signed with a
 #          throwaway CA, into artifacts/test-dist (MAPDRIVE_TEST_DIST; the
@@ -37,6 +37,9 @@ step() {
 }
 
 summary() {
+  # A step that failed leaves dist running in the background: stop it
+  # and the script it runs.
+  if [ -n "${DIST_PID:-}" ]; then pkill -P "$DIST_PID" 2>/dev/null; kill "$DIST_PID" 2>/dev/null; fi
   printf '%-6s %5ds\n' total $((SECONDS - START)) >> "$TIMES"
   echo "test.sh: step times (also in $TIMES):" >&2
   sed 's/^/  /' "$TIMES" >&2
@@ -44,9 +47,7 @@ summary() {
 trap summary EXIT
 
 deps() {
-  bash scripts/deps-apt.sh
-  local m
-  for m in shared client service; do (cd "$m" && go mod download) || return 1; done
+  make --no-print-directory deps
   # gotestsum runs go test and ends with a summary that names every
   # skipped and failed test. Pinned; installed only when missing.
   if [ "$(gotestsum --version 2>/dev/null)" != "gotestsum version v$GOTESTSUM_VERSION" ]; then
@@ -54,23 +55,14 @@ deps() {
   fi
 }
 
-vet() { go vet ./shared/... ./client/... ./service/...; }
-
-build() {
-  mkdir -p bin
-  go build -ldflags "-X github.com/mapdrive/mapdrive/shared/version.Version=$(cat VERSION)" -o bin/ \
-    ./shared/cmd/m365sim ./client/cmd/mapdrive ./client/cmd/mapdrive-tray ./service/cmd/mapdrive-service
-}
-
 dist() {
-  local d=$REPO/artifacts/test-dist t0=$SECONDS
+  local d=$REPO/artifacts/test-dist
   rm -rf "$d"
   mkdir -p "$d"
   bash scripts/dist.sh dev-cert "$d/sign" >/dev/null
   MAPDRIVE_DIST_DIR=$d/dist MAPDRIVE_SIGN_CERT=$d/sign/signing.pem MAPDRIVE_SIGN_KEY=$d/sign/signing.key \
     MAPDRIVE_SIGN_CAFILE=$d/sign/ca.pem MAPDRIVE_SIGN_REQUIRED=1 MAPDRIVE_DEB_XZ_LEVEL=1 \
     bash scripts/dist.sh >"$d/dist.log" 2>&1 || { tail -n 40 "$d/dist.log" >&2; return 1; }
-  echo "$((SECONDS - t0))s" > "$d/took"
   grep '^dist: \[' "$d/dist.log" >&2 || true
 }
 
@@ -89,7 +81,8 @@ step deps deps
 # fills. Both share the one Go build cache. go test waits for both.
 step dist dist &
 DIST_PID=$!
-step vet vet
-step build build
-wait "$DIST_PID" || { echo "test.sh: the dist step failed (artifacts/test-dist/dist.log)" >&2; exit 1; }
+step vet make --no-print-directory vet
+step build make --no-print-directory bin
+wait "$DIST_PID" || { DIST_PID=; echo "test.sh: the dist step failed (artifacts/test-dist/dist.log)" >&2; exit 1; }
+DIST_PID=
 step test gotest
