@@ -695,7 +695,7 @@ func TestAccessTokenClaims(t *testing.T) {
 			c := e.claims(t, raw)
 			want := map[string]any{
 				"aud": tt.aud, "iss": e.base + "/" + directory.DemoContosoID + "/v2.0", "tid": directory.DemoContosoID,
-				"oid": admin.ID, "azp": pubClient, "appid": pubClient, "scp": tt.scp, "ver": "2.0",
+				"oid": admin.ID, "azp": pubClient, "appid": nil, "scp": tt.scp, "ver": "2.0",
 				"upn": "admin@contoso.com", "preferred_username": "admin@contoso.com", "name": "Adele Admin",
 				"iat": float64(before.Unix()), "nbf": float64(before.Unix()), "exp": float64(before.Add(time.Hour).Unix()),
 			}

@@ -229,7 +229,7 @@ func (e *env) wantUserToken(t *testing.T, raw, tenant, upn, client, aud, scp str
 	u := ten.User(upn)
 	want := map[string]any{
 		"aud": aud, "iss": e.base + "/" + ten.ID + "/v2.0", "tid": ten.ID, "oid": u.ID,
-		"azp": client, "appid": client, "ver": "2.0", "upn": ten.UPN(u), "preferred_username": ten.UPN(u), "name": u.DisplayName,
+		"azp": client, "appid": nil, "ver": "2.0", "upn": ten.UPN(u), "preferred_username": ten.UPN(u), "name": u.DisplayName,
 	}
 	if scp != "" {
 		want["scp"] = scp

@@ -66,7 +66,7 @@ func (s *Server) accessToken(g grant, now time.Time) (string, error) {
 	}
 	if res.AccessTokenVersion() == 2 {
 		c["ver"], c["iss"], c["aud"] = "2.0", s.issuer(g.t.ID), res.ClientID
-		c["azp"], c["azpacr"], c["appid"], c["idtyp"] = g.client.ClientID, azpacr, g.client.ClientID, "user"
+		c["azp"], c["azpacr"], c["idtyp"] = g.client.ClientID, azpacr, "user"
 		if g.q.hasOIDC("profile") {
 			c["preferred_username"] = g.t.UPN(g.u)
 		}

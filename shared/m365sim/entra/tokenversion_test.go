@@ -56,8 +56,12 @@ func TestConformanceAccessTokenVersion(t *testing.T) {
 				t.Errorf("%s = %v, want %v", k, c[k], v)
 			}
 		}
-		if _, ok := c["unique_name"]; ok {
-			t.Error("v2.0 token carries unique_name")
+		// v2.0 names the calling app by azp alone: appid and appidacr
+		// are v1.0 claims.
+		for _, k := range []string{"unique_name", "appid", "appidacr"} {
+			if _, ok := c[k]; ok {
+				t.Errorf("v2.0 token carries %s = %v", k, c[k])
+			}
 		}
 	})
 	t.Run("graph unchanged", func(t *testing.T) {
