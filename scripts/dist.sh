@@ -175,8 +175,8 @@ gobuild() {
 
 # build_windows builds the two Windows binaries side by side: the agent is
 # pure Go (the Graph SDK dominates), the tray is mostly serial cgo compiles
-# with mingw (GLFW, GL), so on two cores the pair finishes well before the
-# two would one after the other.
+# with mingw (GLFW, GL) that keep one core busy, so the two overlap instead
+# of the agent's compile waiting for the tray's.
 build_windows() {
   local bin=$1 logs pa pt rc=0
   mkdir -p "$bin"
