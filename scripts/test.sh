@@ -10,6 +10,7 @@
 #          distcheck tests check them and never rebuild them)
 #   test   every package with the race detector, through gotestsum, which
 #          ends with a count of skipped tests and names each one
+#   big    the 1 GiB round trips through FUSE, without the race detector
 #
 # Building before testing keeps compilation off every test's timer, and all
 # steps share one Go build cache, so a warm cache skips what it already has.
@@ -75,6 +76,18 @@ gotest() {
   return "${PIPESTATUS[0]}"
 }
 
+# big moves 1 GiB through a real FUSE mount, to the in-memory remote and
+# to m365sim, and reads it back cold, without the race detector: under
+# -race those tests use 128 MiB, since the detector slows the read path
+# about tenfold and finds its races as well in the smaller file.
+big() {
+  source scripts/test-env.sh
+  MAPDRIVE_TEST_BIN=$REPO/bin gotestsum --format standard-quiet --jsonfile artifacts/go-test-big.json -- \
+    -count=1 -timeout 20m -run '^(TestMountRoundTripByHash|TestSimMountShellOperationsAndRoundTrip)$' \
+    ./client/internal/fusefs/ 2>&1 | tee artifacts/go-test-big.log
+  return "${PIPESTATUS[0]}"
+}
+
 step deps deps
 # The release artifacts build beside vet and build: the Windows tray is
 # mostly one serial cgo compile (mingw), which leaves a core free that vet
@@ -86,3 +99,4 @@ step build make --no-print-directory bin
 wait "$DIST_PID" || { DIST_PID=; echo "test.sh: the dist step failed (artifacts/test-dist/dist.log)" >&2; exit 1; }
 DIST_PID=
 step test gotest
+step big big

@@ -256,8 +256,8 @@ dd if=/dev/urandom of=r.bin bs=4k count=3 seek=50 conv=notrunc status=none
 
 func TestMountRoundTripByHash(t *testing.T) {
 	// The in-memory remote holds the file in the heap, which the race
-	// detector multiplies; TestSimMountShellOperationsAndRoundTrip moves
-	// 1 GiB through m365sim (blobs on disk) in every run, race or not.
+	// detector multiplies: 1 GiB runs in make test's non-race pass
+	// (scripts/test.sh, step "big"), beside the m365sim round trip.
 	size := int64(1 << 30)
 	if testing.Short() || raceEnabled {
 		size = 128 << 20
