@@ -22,8 +22,8 @@ import (
 // EnvDir names the folder of prebuilt binaries.
 const EnvDir = "MAPDRIVE_TEST_BIN"
 
-// Packages maps each binary to its main package, relative to the
-// repository root. scripts/test.sh builds exactly these.
+// packages maps each binary to its main package, relative to the
+// repository root: the commands `make bin` builds (./*/cmd/...).
 var packages = map[string]string{
 	"m365sim":          "./shared/cmd/m365sim",
 	"mapdrive":         "./client/cmd/mapdrive",
@@ -39,7 +39,7 @@ type Finder struct {
 	tmp   string
 }
 
-// Path returns the path of the named binary (see Packages).
+// Path returns the path of the named binary (see packages).
 func (f *Finder) Path(name string) (string, error) {
 	pkg, ok := packages[name]
 	if !ok {
