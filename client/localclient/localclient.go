@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/ipc"
@@ -22,6 +23,11 @@ import (
 // ErrAgentNotRunning is returned (wrapped) when nothing answers on the
 // socket. Test with errors.Is.
 var ErrAgentNotRunning = errors.New("the Mapdrive agent is not running")
+
+// ErrUntrustedAgent is returned (wrapped) when the process serving the
+// socket is not the current user's own agent: another user may be
+// impersonating it. Nothing was sent to it. Test with errors.Is.
+var ErrUntrustedAgent = ipc.ErrUntrustedAgent
 
 // NotRunningHint says what to do about ErrAgentNotRunning.
 const NotRunningHint = "Start it with `mapdrive agent` (or open the Mapdrive tray app), then try again."
@@ -45,6 +51,9 @@ func New(socket string) (*Client, error) {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			c, err := ipc.Dial(ctx, socket)
+			if errors.Is(err, ErrUntrustedAgent) {
+				return nil, err
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w (nothing answers on %s: %v)", ErrAgentNotRunning, socket, err)
 			}
@@ -82,8 +91,8 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrAgentNotRunning) {
-			return err
+		if errors.Is(err, ErrAgentNotRunning) || errors.Is(err, ErrUntrustedAgent) {
+			return dialError(err)
 		}
 		return fmt.Errorf("talk to the agent (%s %s): %w", method, path, err)
 	}
@@ -99,6 +108,17 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("decode the agent's answer to %s: %w", path, err)
 	}
 	return nil
+}
+
+// dialError strips the *url.Error around a dial failure: its
+// `Get "http://mapdrive-agent/…"` prefix names a host that does not exist
+// and only hides the reason.
+func dialError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func decodeError(resp *http.Response) error {
@@ -247,8 +267,8 @@ func (c *Client) WatchStatus(ctx context.Context) (*Watcher, error) {
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrAgentNotRunning) {
-			return nil, err
+		if errors.Is(err, ErrAgentNotRunning) || errors.Is(err, ErrUntrustedAgent) {
+			return nil, dialError(err)
 		}
 		return nil, fmt.Errorf("watch the agent's status: %w", err)
 	}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mapdrive/mapdrive/client/internal/ipc"
@@ -70,5 +73,44 @@ func TestRefresh(t *testing.T) {
 	}
 	if req, want := <-got, "POST "+apitype.RouteRefresh; req != want {
 		t.Errorf("Refresh sent %s, want %s", req, want)
+	}
+}
+
+// TestUntrustedAgentRefused checks that a server the ipc layer does not
+// trust (here: its socket directory is open to other users, who could have
+// replaced the socket) is reported as ErrUntrustedAgent, not as "not
+// running", and that no request reaches it.
+func TestUntrustedAgentRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "agent.sock")
+	ln, err := ipc.Listen(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Write([]byte(`{}`))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if err := os.Chmod(filepath.Dir(path), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Status(context.Background())
+	if !errors.Is(err, ErrUntrustedAgent) || errors.Is(err, ErrAgentNotRunning) {
+		t.Fatalf("Status from an untrusted agent = %v, want ErrUntrustedAgent only", err)
+	}
+	if strings.Contains(err.Error(), "http://") {
+		t.Errorf("error %q carries the transport's URL noise", err)
+	}
+	if _, err := c.WatchStatus(context.Background()); !errors.Is(err, ErrUntrustedAgent) {
+		t.Errorf("WatchStatus from an untrusted agent = %v, want ErrUntrustedAgent", err)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("the untrusted agent received %d requests, want none", n)
 	}
 }

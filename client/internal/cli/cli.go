@@ -160,6 +160,9 @@ func (a *app) printError(err error) {
 	case errors.As(err, &ae):
 	case errors.Is(err, localclient.ErrAgentNotRunning):
 		ae = apitype.NewError("agent_not_running", "the Mapdrive agent is not running", localclient.NotRunningHint)
+	case errors.Is(err, localclient.ErrUntrustedAgent):
+		ae = apitype.NewError("agent_untrusted", err.Error(),
+			"Nothing was sent to it. Ask your administrator to find who created it; remove it and start your own agent with `mapdrive agent`.")
 	case errors.As(err, &ue):
 		ae = apitype.NewError(apitype.CodeBadRequest, ue.Error(), "Run `"+ue.cmd+" --help` for the usage.")
 	case strings.HasPrefix(err.Error(), "unknown command"):

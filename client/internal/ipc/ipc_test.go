@@ -19,7 +19,13 @@ import (
 	"time"
 )
 
-const childEnv = "MAPDRIVE_IPC_TEST_CHILD"
+const (
+	childEnv = "MAPDRIVE_IPC_TEST_CHILD"
+	// squatEnv makes the re-executed test binary a fake agent: it
+	// listens on the path (creating its directory 0700 if missing), prints
+	// "ready", logs every request it receives, and exits when stdin closes.
+	squatEnv = "MAPDRIVE_IPC_TEST_SQUAT"
+)
 
 // TestMain lets the test binary act as the "other user" client when
 // re-executed with childEnv set: it connects, sends one HTTP request and
@@ -28,6 +34,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
 		fmt.Print(childProbe(path))
 		os.Exit(0)
+	}
+	if path := os.Getenv(squatEnv); path != "" {
+		os.Exit(squat(path))
 	}
 	os.Exit(m.Run())
 }
@@ -46,6 +55,27 @@ func childProbe(path string) string {
 		return fmt.Sprintf("no-answer (%v)", err)
 	}
 	return "answered: " + line
+}
+
+// squat is the fake agent another user plants.
+func squat(path string) int {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		fmt.Println("mkdir:", err)
+		return 1
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	os.Chmod(path, 0o666)
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("request:", r.Method, r.URL.Path)
+		io.WriteString(w, `{"prompt":"enter code EVIL-CODE"}`)
+	}))
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	return 0
 }
 
 // serve runs an HTTP server on ln that answers "secret" to everyone it lets in.
@@ -174,6 +204,163 @@ func TestOtherUserRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDialRefusesSquatter plants a fake agent as the user nobody, the way
+// another user of a shared host would, and checks that Dial (as root, the
+// "victim") refuses it with a clear error before sending a byte: a squatted
+// directory (another user's /tmp/mapdrive-<uid>), a squatted socket in the
+// victim's own directory, and a socket chowned to the victim but served by
+// nobody, which only the client-side peer-credential check catches.
+func TestDialRefusesSquatter(t *testing.T) {
+	requireRoot(t)
+	exe := copyTestBinary(t)
+	tests := []struct {
+		name string
+		// plant returns the socket path after starting the squatter.
+		plant   func(t *testing.T, start func(path string)) string
+		wantMsg string
+	}{
+		{"squatted directory", func(t *testing.T, start func(string)) string {
+			base := sharedTempDir(t)
+			os.Chmod(base, 0o1777) // like /tmp
+			path := filepath.Join(base, fmt.Sprintf("mapdrive-%d", os.Getuid()), "agent.sock")
+			start(path)
+			return path
+		}, "belongs to uid 65534"},
+		{"squatted socket in my directory", func(t *testing.T, start func(string)) string {
+			dir := filepath.Join(sharedTempDir(t), "run")
+			os.Mkdir(dir, 0o777)
+			os.Chmod(dir, 0o777)
+			path := filepath.Join(dir, "agent.sock")
+			start(path)
+			os.Chmod(dir, 0o700)
+			return path
+		}, "socket " + "%s belongs to uid 65534"},
+		{"socket chowned to me, served by nobody", func(t *testing.T, start func(string)) string {
+			dir := filepath.Join(sharedTempDir(t), "run")
+			os.Mkdir(dir, 0o777)
+			os.Chmod(dir, 0o777)
+			path := filepath.Join(dir, "agent.sock")
+			start(path)
+			os.Chmod(dir, 0o700)
+			if err := os.Lchown(path, os.Getuid(), os.Getgid()); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}, "served by a process of uid 65534"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			var stdin io.WriteCloser
+			var cmd *exec.Cmd
+			copied := make(chan struct{})
+			start := func(path string) {
+				cmd = exec.Command(exe, "-test.run=^$")
+				cmd.Env = []string{squatEnv + "=" + path}
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+				var err error
+				if stdin, err = cmd.StdinPipe(); err != nil {
+					t.Fatal(err)
+				}
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(stdout)
+				first, _ := br.ReadString('\n')
+				if first != "ready\n" {
+					stdin.Close()
+					cmd.Wait()
+					t.Fatalf("squatter as nobody did not start: %q", first)
+				}
+				go func() { defer close(copied); io.Copy(&out, br) }()
+			}
+			path := tt.plant(t, start)
+			// The squatter works: a plain dial reaches it and it answers.
+			if got := childProbe(path); !strings.HasPrefix(got, "answered: HTTP/1.0 200") {
+				t.Fatalf("plain probe of the squatter = %q, want an answer (the setup is wrong)", got)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, path)
+			if err == nil {
+				// What a client without the checks would do next.
+				c.SetDeadline(time.Now().Add(3 * time.Second))
+				fmt.Fprintf(c, "GET /login HTTP/1.0\r\n\r\n")
+				bufio.NewReader(c).ReadString('\n')
+				c.Close()
+			}
+			stdin.Close()
+			<-copied
+			cmd.Wait()
+			want := tt.wantMsg
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, path)
+			}
+			if !errors.Is(err, ErrUntrustedAgent) || !strings.Contains(err.Error(), want) {
+				t.Errorf("Dial to a squatter = %v, want ErrUntrustedAgent saying %q", err, want)
+			}
+			// One request (the plain probe) and no more: Dial sent nothing.
+			if n := strings.Count(out.String(), "request:"); n != 1 {
+				t.Errorf("squatter received %d requests, want only the setup probe's:\n%s", n, out.String())
+			}
+		})
+	}
+}
+
+// TestDialRefusesLooseDirectory needs no second user: the socket is the
+// owner's, but its directory is a symlink or open to others, so another
+// user could have replaced the socket.
+func TestDialRefusesLooseDirectory(t *testing.T) {
+	base := t.TempDir()
+	path := filepath.Join(base, "run", "agent.sock")
+	ln, err := Listen(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, ln)
+	ctx := context.Background()
+	c, err := Dial(ctx, path)
+	if err != nil {
+		t.Fatalf("Dial to my own agent: %v", err)
+	}
+	c.Close()
+
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(filepath.Join(base, "run"), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dial(ctx, filepath.Join(link, "agent.sock")); !errors.Is(err, ErrUntrustedAgent) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Dial through a symlinked directory = %v, want a refusal naming the symlink", err)
+	}
+	if err := os.Chmod(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dial(ctx, path); !errors.Is(err, ErrUntrustedAgent) || !strings.Contains(err.Error(), "want 0700") {
+		t.Errorf("Dial with a 0755 directory = %v, want a refusal naming the mode", err)
+	}
+	// A missing agent is "not running", not an impersonation.
+	if _, err := Dial(ctx, filepath.Join(base, "none", "agent.sock")); errors.Is(err, ErrUntrustedAgent) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Dial with no agent = %v, want a not-exist error", err)
+	}
+}
+
+// requireRoot skips (fails under CI=true) a test that needs root to run a
+// process as the user nobody.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Getuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs root to start a child process as the user nobody; CI runs the tests as root")
+	}
+	t.Skip("needs root to start a child process as the user nobody")
 }
 
 // sharedTempDir is a directory every user can traverse (t.TempDir is 0700).

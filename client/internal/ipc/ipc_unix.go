@@ -16,8 +16,80 @@ import (
 )
 
 func dial(ctx context.Context, path string) (net.Conn, error) {
+	uid := os.Getuid()
+	if err := verifyServerPath(path, uid); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
-	return d.DialContext(ctx, "unix", path)
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	// The path checks leave no window for another user to swap the
+	// socket (the directory is ours and 0700), but the peer's credentials
+	// are what the kernel says about the process actually listening, so
+	// they are the check that cannot be fooled by a file planted earlier.
+	peer, err := peerUID(c)
+	switch {
+	case errors.Is(err, errNoPeerCred):
+		// The BSDs: the directory and socket ownership above are the guard.
+	case err != nil:
+		c.Close()
+		return nil, fmt.Errorf("%w: cannot identify the process serving %s: %v", ErrUntrustedAgent, path, err)
+	case peer != uid:
+		c.Close()
+		return nil, fmt.Errorf("%w: %s is served by a process of uid %d, not by you (uid %d); another user may be impersonating the agent: stop it, remove %s, and start your agent again",
+			ErrUntrustedAgent, path, peer, uid, filepath.Dir(path))
+	}
+	return c, nil
+}
+
+// verifyServerPath checks, before connecting, that the socket directory is
+// a real directory (not a symlink) owned by uid with mode 0700, and that the
+// socket in it is owned by uid. A directory planted in a shared /tmp by
+// another user fails here. A missing directory or socket is returned as
+// fs.ErrNotExist (the agent is simply not running).
+func verifyServerPath(path string, uid int) error {
+	// Nothing there: the agent is not running, and nobody is
+	// impersonating it either, whatever the directory looks like.
+	si, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("check agent socket %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("check socket directory %s: %w", dir, err)
+	}
+	const fix = "remove it and start your agent again"
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%w: socket directory %s is a symbolic link; %s", ErrUntrustedAgent, dir, fix)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: socket directory %s is not a directory; %s", ErrUntrustedAgent, dir, fix)
+	case fileUID(fi) != uid:
+		return fmt.Errorf("%w: socket directory %s belongs to uid %d, not to you (uid %d); another user may be impersonating the agent: %s",
+			ErrUntrustedAgent, dir, fileUID(fi), uid, fix)
+	case fi.Mode().Perm() != 0o700:
+		return fmt.Errorf("%w: socket directory %s has mode %04o, want 0700 (others could replace the socket); %s",
+			ErrUntrustedAgent, dir, fi.Mode().Perm(), fix)
+	}
+	switch {
+	case si.Mode().Type() != fs.ModeSocket:
+		return fmt.Errorf("%w: %s is not a socket; %s", ErrUntrustedAgent, path, fix)
+	case fileUID(si) != uid:
+		return fmt.Errorf("%w: socket %s belongs to uid %d, not to you (uid %d); another user may be impersonating the agent: %s",
+			ErrUntrustedAgent, path, fileUID(si), uid, fix)
+	}
+	return nil
+}
+
+// fileUID returns the owner of fi, or -1 if the platform does not say.
+func fileUID(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
 }
 
 func listen(path string, log *slog.Logger) (net.Listener, error) {
@@ -55,8 +127,8 @@ func ensurePrivateDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("socket directory %s is not a directory; remove it and start the agent again", dir)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("socket directory %s belongs to uid %d, not to you; remove it and start the agent again", dir, st.Uid)
+	if uid := fileUID(fi); uid != os.Getuid() {
+		return fmt.Errorf("socket directory %s belongs to uid %d, not to you; remove it and start the agent again", dir, uid)
 	}
 	if fi.Mode().Perm() != 0o700 {
 		if err := os.Chmod(dir, 0o700); err != nil {

@@ -34,6 +34,12 @@ func currentSID() (string, error) {
 // another user's process cannot open it. go-winio earns its place here: a
 // correct overlapped-I/O named-pipe server is several hundred lines of
 // x/sys/windows code.
+//
+// The pipe is created first-instance only: go-winio creates the first
+// handle with NtCreateNamedPipeFile and the FILE_CREATE disposition, which
+// is what CreateNamedPipe's FILE_FLAG_FIRST_PIPE_INSTANCE becomes, so if
+// anybody (another user squatting the name included) already owns a pipe of
+// this name, listen fails instead of joining it as one more instance.
 func listen(path string, log *slog.Logger) (net.Listener, error) {
 	sid, err := currentSID()
 	if err != nil {
@@ -51,6 +57,54 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 	return ln, nil
 }
 
+// dial opens the pipe and, before anything is written to it, checks that
+// the process serving it runs as the current user. Another user of a shared
+// host (Remote Desktop, Azure Virtual Desktop) could otherwise create
+// \\.\pipe\mapdrive-agent-<victim SID> before the victim's agent starts.
 func dial(ctx context.Context, path string) (net.Conn, error) {
-	return winio.DialPipeContext(ctx, path)
+	mySID, err := currentSID()
+	if err != nil {
+		return nil, err
+	}
+	c, err := winio.DialPipeContext(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	serverSID, sidErr := pipeServerSID(c)
+	if err := verifyServerSID(path, serverSID, mySID); err != nil {
+		c.Close()
+		if sidErr != nil {
+			return nil, fmt.Errorf("%w (%v)", err, sidErr)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// pipeServerSID returns the user SID of the process at the server end of
+// the pipe connection c.
+func pipeServerSID(c net.Conn) (string, error) {
+	f, ok := c.(interface{ Fd() uintptr })
+	if !ok {
+		return "", fmt.Errorf("pipe connection %T exposes no handle", c)
+	}
+	var pid uint32
+	if err := windows.GetNamedPipeServerProcessId(windows.Handle(f.Fd()), &pid); err != nil {
+		return "", fmt.Errorf("GetNamedPipeServerProcessId: %w", err)
+	}
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return "", fmt.Errorf("open the pipe server process %d: %w", pid, err)
+	}
+	defer windows.CloseHandle(p)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
+		return "", fmt.Errorf("open the token of the pipe server process %d: %w", pid, err)
+	}
+	defer tok.Close()
+	tu, err := tok.GetTokenUser()
+	if err != nil {
+		return "", fmt.Errorf("read the user of the pipe server process %d: %w", pid, err)
+	}
+	return tu.User.Sid.String(), nil
 }
