@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,7 +49,13 @@ func TestFollowReconnects(t *testing.T) {
 	}
 	defer ui.Close()
 
-	sock := filepath.Join(t.TempDir(), "agent.sock")
+	// The directory must be private, as the agent's is: the client refuses
+	// a socket others could have replaced (t.TempDir's leaf is 0755).
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "agent.sock")
 	lc, err := localclient.New(sock)
 	if err != nil {
 		t.Fatal(err)
