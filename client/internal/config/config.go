@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -262,8 +264,8 @@ func (c *Config) set(key, v string) error {
 	if p, ok := str[key]; ok {
 		if strings.HasSuffix(key, "_url") || key == "authority" {
 			v = strings.TrimRight(v, "/")
-			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-				return fmt.Errorf("%s = %q is not a URL; write it as https://host/path", key, v)
+			if err := checkURL(key, v); err != nil {
+				return err
 			}
 		}
 		*p = v
@@ -298,6 +300,38 @@ func (c *Config) set(key, v string) error {
 		return fmt.Errorf("unknown setting %q; known settings are %s", key, strings.Join(Keys, ", "))
 	}
 	return nil
+}
+
+// checkURL accepts an https URL, or an http one to a loopback host for
+// development. These URLs receive bearer tokens (Graph, the service) or
+// issue them (the authority), so plain http elsewhere would send them in
+// clear to anyone on the path.
+func checkURL(key, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%s = %q is not a URL; write it as https://host/path", key, v)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s = %q carries a user name or password; remove it (sign-in is by Microsoft 365 account)", key, v)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("%s = %q uses plain http, which would send sign-in tokens in clear; use https://%s (plain http is accepted only for 127.0.0.1, ::1 or localhost, for development)",
+			key, v, strings.TrimPrefix(v, "http://"))
+	}
+	return nil
+}
+
+// isLoopback reports whether host (no port, no brackets) is localhost or
+// a loopback address (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback() && ip.Zone() == ""
 }
 
 func parseDuration(v string) (time.Duration, error) {

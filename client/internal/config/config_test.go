@@ -111,3 +111,56 @@ func TestBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestURLsMustBeHTTPS checks that the three URLs that send or issue bearer
+// tokens refuse plain http except to loopback, whatever the source, and
+// that the refusal names the setting and the fix.
+func TestURLsMustBeHTTPS(t *testing.T) {
+	tests := []struct {
+		value   string
+		wantErr string // "" = accepted
+	}{
+		{"https://graph.microsoft.com/v1.0", ""},
+		{"https://mapdrive.contoso.com:8443/", ""},
+		{"http://127.0.0.1:9443", ""},
+		{"http://127.8.9.10", ""},
+		{"http://localhost:8443/api", ""},
+		{"http://LOCALHOST", ""},
+		{"http://[::1]:8443", ""},
+		{"http://[::ffff:127.0.0.1]:8443", ""},
+		{"http://mapdrive.contoso.com", "plain http"},
+		{"http://10.0.0.5:8443", "plain http"},
+		{"http://localhost.evil.example", "plain http"},
+		{"http://127.0.0.1.nip.io", "plain http"},
+		{"http://[::2]", "plain http"},
+		{"http://0.0.0.0", "plain http"},
+		{"HTTP://mapdrive.contoso.com", "plain http"},
+		{"ftp://mapdrive.contoso.com", "not a URL"},
+		{"mapdrive.contoso.com", "not a URL"},
+		{"https://", "not a URL"},
+		{"https://user:pw@mapdrive.contoso.com", "user name or password"},
+	}
+	for _, key := range []string{"service_url", "graph_url", "authority"} {
+		for _, tt := range tests {
+			t.Run(key+" "+tt.value, func(t *testing.T) {
+				_, err := Loader{}.Load(map[string]string{key: tt.value})
+				env := map[string]string{EnvName(key): tt.value}
+				_, envErr := Loader{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}.Load(nil)
+				if tt.wantErr == "" {
+					if err != nil || envErr != nil {
+						t.Fatalf("Load(%s = %q) = %v / from env %v, want accepted", key, tt.value, err, envErr)
+					}
+					return
+				}
+				for _, e := range []error{err, envErr} {
+					if e == nil || !strings.Contains(e.Error(), tt.wantErr) || !strings.Contains(e.Error(), key) {
+						t.Errorf("Load(%s = %q) = %v, want an error naming %s and saying %q", key, tt.value, e, key, tt.wantErr)
+					}
+				}
+				if tt.wantErr == "plain http" && err != nil && !strings.Contains(err.Error(), "use https://") {
+					t.Errorf("error %q does not say the fix", err)
+				}
+			})
+		}
+	}
+}
