@@ -53,7 +53,7 @@ func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-listen", "off",
 		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
 	if testing.Verbose() {
 		svc.Stderr = os.Stderr

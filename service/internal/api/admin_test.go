@@ -211,7 +211,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			inDoc[strings.ToUpper(m)+" "+p] = true
 		}
 	}
-	served := map[string]bool{"GET /metrics": true}
+	served := map[string]bool{}
 	for _, rt := range e.api.Routes() {
 		served[rt[0]+" "+rt[1]] = true
 	}

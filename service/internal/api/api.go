@@ -119,7 +119,6 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	if cfg.Portal != nil {
 		s.mux.Handle("/portal/", cfg.Portal)
 	}
@@ -128,6 +127,14 @@ func New(cfg Config) (*Server, error) {
 	}))
 	s.handler = httpx.Observe(cfg.Log, metrics, httpx.SecurityHeaders(s.mux))
 	return s, nil
+}
+
+// Metrics returns the Prometheus exposition handler. It is not on the
+// public API: the service serves it on its own, private listener
+// (--metrics-listen, loopback by default), because the metrics describe
+// tenants' activity and cost nothing to scrape repeatedly.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 }
 
 // ServeHTTP implements http.Handler.

@@ -232,8 +232,11 @@ func (e *env) decode(r result, v any) {
 	}
 }
 
+// metrics scrapes the private metrics handler, where the service serves it.
 func (e *env) metrics() []byte {
-	return e.do("GET", "/metrics", "", nil).body
+	rec := httptest.NewRecorder()
+	e.api.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.Bytes()
 }
 
 // financeMapping is the demo's Finance mapping, assigned to Finance Team.

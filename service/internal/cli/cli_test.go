@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -107,14 +108,12 @@ func TestServeEndToEnd(t *testing.T) {
 			if out, code := run(t, t.Context(), append([]string{"seed-demo"}, common...)...); code != 0 {
 				t.Fatalf("seed-demo: %s", out)
 			}
-			ln, _ := net.Listen("tcp", "127.0.0.1:0")
-			addr := ln.Addr().String()
-			ln.Close()
+			addr, metricsAddr := freeAddr(t), freeAddr(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			var logs bytes.Buffer
 			done := make(chan int, 1)
 			go func() {
-				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, common...),
+				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=" + metricsAddr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, common...),
 					Options{Stdout: &logs, Stderr: &logs})
 			}()
 			defer func() {
@@ -180,6 +179,48 @@ func TestServeEndToEnd(t *testing.T) {
 			if _, err := lease.Verify(pub, vr.Lease, time.Now()); err != nil {
 				t.Errorf("lease: %v", err)
 			}
+			// /metrics is on the private listener only: the public one
+			// answers 404, the private one has the validation just made.
+			resp, err = client.Get("https://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "mapdrive_validations_total") {
+				t.Errorf("public GET /metrics = %d %.200s, want 404", resp.StatusCode, body)
+			}
+			resp, err = http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				t.Fatalf("private metrics listener: %v", err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `mapdrive_validations_total{result="ok"} 1`) {
+				t.Errorf("private GET /metrics = %d, want 200 with one ok validation:\n%.2000s", resp.StatusCode, body)
+			}
 		})
 	}
+}
+
+// TestMetricsListenDefaultsToLoopback checks the default of
+// --metrics-listen without starting a service.
+func TestMetricsListenDefaultsToLoopback(t *testing.T) {
+	t.Setenv("MAPDRIVE_METRICS_LISTEN", "")
+	var out bytes.Buffer
+	Main(t.Context(), []string{"serve", "--help"}, Options{Stdout: &out, Stderr: &out})
+	if !strings.Contains(out.String(), "-metrics-listen") || !strings.Contains(out.String(), `(default "127.0.0.1:9464")`) {
+		t.Errorf("serve --help does not show a loopback default for -metrics-listen:\n%s", out.String())
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

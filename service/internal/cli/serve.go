@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", env("MAPDRIVE_LISTEN", "localhost:8443"), "address to listen on")
+	metricsListen := fs.String("metrics-listen", env("MAPDRIVE_METRICS_LISTEN", "127.0.0.1:9464"), "address of the plain-HTTP Prometheus /metrics listener, kept off the public one; loopback by default, \"off\" disables it")
 	publicURL := fs.String("public-url", env("MAPDRIVE_PUBLIC_URL", "https://localhost:8443"), "external base URL (portal redirects)")
 	certFile := fs.String("tls-cert", env("MAPDRIVE_TLS_CERT", ""), "TLS certificate chain (PEM); default: a dev certificate in the data dir, its CA in ca.pem")
 	keyFile := fs.String("tls-key", env("MAPDRIVE_TLS_KEY", ""), "TLS private key (PEM)")
@@ -129,8 +130,25 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	srv := &http.Server{Handler: a, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
 	log.Info("mapdrive-service listening", "addr", ln.Addr().String(), "db", st.Dialect(), "authority", *authority, "portal", portal != nil, "tls", tlsConfig != nil)
+	// The metrics listener is opened before anything is served, so a
+	// taken port fails the start instead of leaving a half-started service.
+	var msrv *http.Server
+	var mln net.Listener
+	if *metricsListen != "off" && *metricsListen != "" {
+		if mln, err = net.Listen("tcp", *metricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener (--metrics-listen %s): %w", *metricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10}
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpx.Serve(gctx, srv, ln, *grace) })
+	if msrv != nil {
+		g.Go(func() error { return httpx.Serve(gctx, msrv, mln, *grace) })
+	}
 	g.Go(func() error { return releaseSeats(gctx, st, log) })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -80,7 +80,7 @@ func startService(t *testing.T) *service {
 	logs := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--public-url=" + base, "--authority=" + sim.BaseURL(),
+		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
 			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
 			cli.Options{Portal: New, Stdout: logs, Stderr: logs})
 	}()
