@@ -246,7 +246,7 @@ func (s *sim) token(t *testing.T, ctx context.Context, tenant, clientID, upn, sc
 // service is mapdrive-service on a fresh PostgreSQL database.
 type service struct {
 	bin, data, log, db, url, listen string
-	metrics                         string // the private metrics listener
+	metricsAddr                     string // the private metrics listener
 	sim                             *sim
 	p                               *proc
 	hc                              *http.Client
@@ -282,7 +282,7 @@ func newService(t *testing.T, dir string, s *sim, db string) *service {
 	svc := &service{bin: bins["mapdrive-service"], data: filepath.Join(dir, "service"), log: filepath.Join(dir, "service.log"),
 		db: db, listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), sim: s}
 	svc.url = "https://localhost:" + strings.Split(svc.listen, ":")[1]
-	svc.metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	svc.metricsAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	return svc
 }
 
@@ -313,7 +313,7 @@ func appendFile(t *testing.T, name string, data []byte) {
 func (svc *service) start(t *testing.T) {
 	t.Helper()
 	svc.p = startProc(t, "mapdrive-service", svc.log, os.Environ(), svc.bin, "serve",
-		"--data-dir", svc.data, "--db", svc.db, "--listen", svc.listen, "--metrics-listen", svc.metrics, "--public-url", svc.url,
+		"--data-dir", svc.data, "--db", svc.db, "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
 		"--authority", svc.sim.url, "--authority-ca", svc.sim.ca, "--log-level", "debug")
 	ca := filepath.Join(svc.data, "ca.pem")
 	waitFor(t, "the service's CA file", 30*time.Second, func() bool { _, err := os.Stat(ca); return err == nil })
@@ -373,7 +373,7 @@ func (svc *service) call(t *testing.T, method, path, token string, in, out any) 
 // metrics returns the service's Prometheus exposition.
 func (svc *service) metrics(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get("http://" + svc.metrics + "/metrics")
+	resp, err := http.Get("http://" + svc.metricsAddr + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
