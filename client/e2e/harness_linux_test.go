@@ -289,7 +289,7 @@ func newService(t *testing.T, dir string, s *sim, db string) *service {
 // cli runs a mapdrive-service operator command against the database.
 func (svc *service) cli(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--data-dir", svc.data, "--db", svc.db, "--log-level", "debug")
+	args = append(args, "--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--log-level", "debug")
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(svc.bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -313,7 +313,7 @@ func appendFile(t *testing.T, name string, data []byte) {
 func (svc *service) start(t *testing.T) {
 	t.Helper()
 	svc.p = startProc(t, "mapdrive-service", svc.log, os.Environ(), svc.bin, "serve",
-		"--data-dir", svc.data, "--db", svc.db, "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
+		"--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
 		"--authority", svc.sim.url, "--authority-ca", svc.sim.ca, "--log-level", "debug")
 	ca := filepath.Join(svc.data, "ca.pem")
 	waitFor(t, "the service's CA file", 30*time.Second, func() bool { _, err := os.Stat(ca); return err == nil })

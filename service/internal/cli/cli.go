@@ -104,6 +104,7 @@ func Main(ctx context.Context, args []string, opts Options) int {
 // common holds the flags every command has.
 type common struct {
 	dataDir, db, kek, kekIdentity, logLevel string
+	allowLocalKEK                           bool
 }
 
 func env(name, def string) string {
@@ -117,6 +118,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", env("MAPDRIVE_SERVICE_DATA", "mapdrive-service-data"), "directory for the SQLite database, local key file and dev TLS certificate")
 	fs.StringVar(&c.db, "db", env("MAPDRIVE_DB", ""), "database: sqlite:<file>, postgres://..., sqlserver://... (default sqlite:<data-dir>/mapdrive.db)")
 	fs.StringVar(&c.kek, "kek", env("MAPDRIVE_KEK", ""), "key-encryption key: local:<file> (default local:<data-dir>/kek.json) or azurekv:https://<vault>.vault.azure.net/keys/<name>")
+	fs.BoolVar(&c.allowLocalKEK, "allow-local-kek", os.Getenv("MAPDRIVE_ALLOW_LOCAL_KEK") == "true", "accept a local key file with PostgreSQL or SQL Server (the key then sits on the app host, outside any key vault; for tests and evaluations)")
 	fs.StringVar(&c.kekIdentity, "kek-identity", env("MAPDRIVE_KEK_IDENTITY", ""), "client ID of the user-assigned managed identity for Key Vault (default: system-assigned)")
 	fs.StringVar(&c.logLevel, "log-level", env("MAPDRIVE_LOG_LEVEL", "info"), "debug, info, warn or error")
 }
@@ -129,6 +131,42 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	return logredact.NewJSON(w, lvl)
 }
 
+// localKEKPath returns the local key file the --kek flag names (its
+// default included), or "" for a key held elsewhere.
+func (c *common) localKEKPath() string {
+	spec := c.kek
+	if spec == "" {
+		return filepath.Join(c.dataDir, "kek.json")
+	}
+	if p, ok := strings.CutPrefix(spec, "local:"); ok {
+		return p
+	}
+	return ""
+}
+
+// checkKEKPlacement refuses a local key file with a server database unless
+// --allow-local-kek: the database and its backups then live on a managed
+// server while the one key that opens them sits in a file on the app host,
+// where it is copied with the host's disks and backups. With SQLite it only
+// warns, since database and key share one host by design there.
+func (c *common) checkKEKPlacement(log *slog.Logger) error {
+	path := c.localKEKPath()
+	if path == "" {
+		return nil
+	}
+	if addr := c.dbAddr(); strings.HasPrefix(addr, "sqlite:") {
+		if log != nil {
+			log.Warn("the key-encryption key is a local file beside the SQLite database; use --kek azurekv:<key URL> in production", "kek", path)
+		}
+		return nil
+	}
+	if !c.allowLocalKEK {
+		return fmt.Errorf("--kek: a local key file (%s) with a PostgreSQL or SQL Server database keeps the only key to the data in a file on this host; "+
+			"use --kek azurekv:https://<vault>.vault.azure.net/keys/<name>, or pass --allow-local-kek (MAPDRIVE_ALLOW_LOCAL_KEK=true) for a test", path)
+	}
+	return nil
+}
+
 func (c *common) openKEK() (crypto.KEK, error) {
 	spec := c.kek
 	if spec == "" {
@@ -136,6 +174,9 @@ func (c *common) openKEK() (crypto.KEK, error) {
 	}
 	switch {
 	case strings.HasPrefix(spec, "local:"):
+		if err := c.checkKEKPlacement(nil); err != nil {
+			return nil, err
+		}
 		return crypto.OpenLocalKEK(strings.TrimPrefix(spec, "local:"))
 	case strings.HasPrefix(spec, "azurekv:"):
 		return crypto.NewAzureKEK(strings.TrimPrefix(spec, "azurekv:"), crypto.AzureKEKOptions{ManagedIdentityClientID: c.kekIdentity})
@@ -153,6 +194,9 @@ func (c *common) dbAddr() string {
 // open opens the store; migrate applies pending migrations first.
 func (c *common) open(ctx context.Context, log *slog.Logger, migrate bool) (*store.Store, crypto.KEK, error) {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkKEKPlacement(log); err != nil {
 		return nil, nil, err
 	}
 	kek, err := c.openKEK()

@@ -74,7 +74,7 @@ func TestCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "backup verified: schema v") || !strings.Contains(out, "2 tenants, 2 mappings") {
 		t.Fatalf("backup: %s", out)
 	}
-	files, _ := filepath.Glob(filepath.Join(data, "backups", "mapdrive-*.db"))
+	files, _ := filepath.Glob(filepath.Join(data+"-backups", "mapdrive-*.db"))
 	if len(files) != 1 {
 		t.Fatalf("backups = %v", files)
 	}
@@ -104,7 +104,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			sim := m365sim.StartForTest(t)
 			data := t.TempDir()
-			common := []string{"--data-dir=" + data, "--db=" + db.Addr}
+			common := []string{"--data-dir=" + data, "--db=" + db.Addr, "--allow-local-kek"}
 			if out, code := run(t, t.Context(), append([]string{"seed-demo"}, common...)...); code != 0 {
 				t.Fatalf("seed-demo: %s", out)
 			}
@@ -223,4 +223,39 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestLocalKEKPlacement checks that a local key file is refused with a
+// server database unless --allow-local-kek, only warned about with SQLite,
+// and that backups are kept out of the key file's directory.
+func TestLocalKEKPlacement(t *testing.T) {
+	ctx := t.Context()
+	data := t.TempDir()
+	d := "--data-dir=" + data
+	for _, db := range []string{"postgres://mapdrive@127.0.0.1:1/none", "sqlserver://sa@127.0.0.1:1?database=none"} {
+		out, code := run(t, ctx, "migrate", d, "--db="+db)
+		if code == 0 || !strings.Contains(out, "--allow-local-kek") || !strings.Contains(out, "azurekv:") {
+			t.Errorf("migrate with %s and a local KEK = exit %d %q, want a refusal naming the fix", db, code, out)
+		}
+		if _, err := os.Stat(filepath.Join(data, "kek.json")); err == nil {
+			t.Fatalf("a key file was created before the refusal")
+		}
+		// With the flag the refusal is gone (the unreachable database fails next).
+		if out, _ := run(t, ctx, "migrate", d, "--db="+db, "--allow-local-kek"); strings.Contains(out, "--allow-local-kek") {
+			t.Errorf("migrate with --allow-local-kek still refused: %s", out)
+		}
+		os.Remove(filepath.Join(data, "kek.json"))
+	}
+	out, code := run(t, ctx, "migrate", d)
+	if code != 0 || !strings.Contains(out, "local file beside the SQLite database") {
+		t.Errorf("migrate on SQLite = exit %d %q, want success with a warning", code, out)
+	}
+	for _, dir := range []string{data, filepath.Join(data, "backups")} {
+		if out, code := run(t, ctx, "backup", d, "--dir="+dir); code == 0 || !strings.Contains(out, "apart from the key") {
+			t.Errorf("backup --dir=%s = exit %d %q, want a refusal", dir, code, out)
+		}
+	}
+	if out, code := run(t, ctx, "backup", d); code != 0 || !strings.Contains(out, data+"-backups") {
+		t.Errorf("backup with the default directory = exit %d %q, want it written to %s-backups", code, out, data)
+	}
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mapdrive/mapdrive/service/internal/store"
@@ -100,14 +103,17 @@ func cmdBackup(ctx context.Context, args []string, opts Options) error {
 		return nil
 	}
 	fs, c := newFlags("backup", opts)
-	dir := fs.String("dir", "", "backup directory (default <data-dir>/backups)")
+	dir := fs.String("dir", "", "backup directory (default <data-dir>-backups, beside the data directory and apart from its key file)")
 	retention := fs.Duration("retention", store.BackupRetention, "delete backups older than this")
 	verify := fs.Bool("verify", true, "restore the new backup into a scratch copy and check it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
-		*dir = c.dataDir + "/backups"
+		*dir = filepath.Clean(c.dataDir) + "-backups"
+	}
+	if err := backupApartFromKey(*dir, c.localKEKPath()); err != nil {
+		return err
 	}
 	st, kek, err := c.open(ctx, c.logger(opts.Stderr), false)
 	if err != nil {
@@ -125,6 +131,24 @@ func cmdBackup(ctx context.Context, args []string, opts Options) error {
 			return fmt.Errorf("backup %s does not verify: %w", path, err)
 		}
 		fmt.Fprintf(opts.Stdout, "backup verified: schema v%d, %d tenants, %d mappings decrypted\n", sum.SchemaVersion, sum.Tenants, sum.Mappings)
+	}
+	return nil
+}
+
+// backupApartFromKey refuses a backup directory in (or under) the
+// directory of the local key file: whoever copies that folder would carry
+// off the backups together with the only key that opens them.
+func backupApartFromKey(dir, kekPath string) error {
+	if kekPath == "" {
+		return nil
+	}
+	bd, err1 := filepath.Abs(dir)
+	kd, err2 := filepath.Abs(filepath.Dir(kekPath))
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("backup directory: %w", err)
+	}
+	if rel, err := filepath.Rel(kd, bd); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("backup --dir %s is inside %s, beside the key file %s; keep backups apart from the key: choose another --dir", dir, kd, kekPath)
 	}
 	return nil
 }
