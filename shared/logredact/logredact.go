@@ -11,7 +11,9 @@
 package logredact
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -147,18 +149,65 @@ var (
 	jwtRe    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 	bearerRe = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`)
 	emailRe  = regexp.MustCompile(`[A-Za-z0-9._%+'!#$&*=?^{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*`)
+	// pctEmailRe is a UPN percent-encoded in a URL (alice%40contoso.com),
+	// also encoded twice (%2540).
+	pctEmailRe = regexp.MustCompile(`(?i)[A-Za-z0-9._%+'!#$&*=?^{|}~-]*%(25)*40[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*`)
+	// refreshRe is an Entra refresh token: opaque, "0.A…" or "1.A…" and
+	// hundreds of characters, so it is caught whatever key carries it.
+	refreshRe = regexp.MustCompile(`[01]\.A[A-Za-z0-9._*~+/=-]{30,}`)
+	// b64Re is a run that may be base64 (std or url alphabet); each one is
+	// decoded and dropped if it hides a UPN.
+	b64Re = regexp.MustCompile(`[A-Za-z0-9+/_-]{8,}={0,2}`)
 )
 
-// String returns s with JWTs, bearer credentials and e-mail addresses or
-// UPNs replaced by Redacted.
+// String returns s with JWTs, bearer credentials, refresh tokens and
+// e-mail addresses or UPNs (plain, percent-encoded or base64-encoded)
+// replaced by Redacted.
 func String(s string) string {
-	if !strings.Contains(s, "eyJ") && !strings.Contains(s, "@") && !containsFold(s, "bearer") && !containsFold(s, "basic") {
-		return s
+	if strings.Contains(s, "eyJ") {
+		s = jwtRe.ReplaceAllString(s, Redacted)
 	}
-	s = jwtRe.ReplaceAllString(s, Redacted)
-	s = bearerRe.ReplaceAllString(s, Redacted)
-	s = emailRe.ReplaceAllString(s, Redacted)
-	return s
+	if containsFold(s, "bearer") || containsFold(s, "basic") {
+		s = bearerRe.ReplaceAllString(s, Redacted)
+	}
+	if strings.Contains(s, ".A") {
+		s = refreshRe.ReplaceAllString(s, Redacted)
+	}
+	if strings.Contains(s, "@") {
+		s = emailRe.ReplaceAllString(s, Redacted)
+	}
+	if strings.Contains(s, "%") {
+		s = pctEmailRe.ReplaceAllString(s, Redacted)
+	}
+	return b64Re.ReplaceAllStringFunc(s, func(m string) string {
+		if hidesEmail(m) {
+			return Redacted
+		}
+		return m
+	})
+}
+
+// hidesEmail reports whether m, decoded as base64 (std or url alphabet, at
+// any of the four alignments, since the UPN may sit inside a longer
+// encoded value), contains an e-mail address.
+func hidesEmail(m string) bool {
+	raw := strings.TrimRight(m, "=")
+	raw = strings.NewReplacer("-", "+", "_", "/").Replace(raw)
+	for off := 0; off < 4 && off < len(raw); off++ {
+		part := raw[off:]
+		part = part[:len(part)-len(part)%4]
+		if len(part) == 0 {
+			break
+		}
+		b, err := base64.StdEncoding.DecodeString(part)
+		if err != nil {
+			continue
+		}
+		if bytes.IndexByte(b, '@') >= 0 && emailRe.Match(b) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsFold(s, sub string) bool {

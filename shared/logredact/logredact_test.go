@@ -140,6 +140,12 @@ func TestString(t *testing.T) {
 		{"user " + upn + " ok", "user [REDACTED] ok"},
 		{"tok " + jwt, "tok [REDACTED]"},
 		{"Bearer abc.def", "[REDACTED]"},
+		// What an outside review found passing through:
+		{"GET https://graph.microsoft.com/v1.0/users/alice%40contoso.com/drive", "GET https://graph.microsoft.com/v1.0/users/[REDACTED]/drive"},
+		{"1.AXoA" + strings.Repeat("q7Zt-3_kLm", 12), "[REDACTED]"},
+		{"hint=YWxpY2VAY29udG9zby5vbm1pY3Jvc29mdC5jb20=", "hint=[REDACTED]"},
+		// Ordinary base64 and hashes stay.
+		{"sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"},
 	} {
 		if got := logredact.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
