@@ -65,6 +65,10 @@ type Options struct {
 	FolderTTL time.Duration
 	// ReadOnly mounts the drive read-only (a read-only library).
 	ReadOnly bool
+	// CaseInsensitive looks names up ignoring case, keeping the case they
+	// were created with (Windows); otherwise lookups are exact and a name
+	// differing from another only in case is refused (Linux, macOS).
+	CaseInsensitive bool
 	// Host names this machine in conflict copies.
 	Host   string
 	Logger *slog.Logger
@@ -321,7 +325,7 @@ func (fs *FS) child(parentKey, name string) (cache.Record, error) {
 	var r cache.Record
 	err := fs.store.View(func(tx *cache.Tx) error {
 		var err error
-		r, err = tx.Child(parentKey, name)
+		r, err = fs.lookup(tx, parentKey, name)
 		return err
 	})
 	if errors.Is(err, cache.ErrNotFound) {
@@ -372,7 +376,7 @@ func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
 			if err != nil || !cur.IsDir {
 				return nil
 			}
-			cur, err = tx.Child(cur.Key, name)
+			cur, err = fs.lookup(tx, cur.Key, name)
 		}
 		found, ok = cur, err == nil
 		return nil

@@ -64,10 +64,14 @@ func ValidatePath(p string) error {
 	return ValidateName(path.Base(p))
 }
 
-// IsLocalOnly reports whether name is an editor lock or temp file that
-// stays on this machine and is never uploaded: Office owner files (~$*),
-// LibreOffice locks (.~lock.*#), Office temp files (~*.tmp), vim swap
-// files, GNOME save temps and macOS metadata.
+// IsLocalOnly reports whether name is an editor lock or temp file, or
+// file-manager metadata, that stays on this machine and is never uploaded:
+// Office owner files (~$*), LibreOffice locks (.~lock.*#), temp files
+// (*.tmp: Word's ~WRD/~WRL, Excel's and PowerPoint's hex-named temps),
+// Windows Explorer's desktop.ini and thumbnail caches, vim swap files,
+// GNOME save temps and macOS metadata. It is the one rule set for every
+// platform: SharePoint refuses some of these names (~$*, desktop.ini) and
+// the others are noise the OneDrive client does not sync either.
 func IsLocalOnly(name string) bool {
 	lower := strings.ToLower(name)
 	switch {
@@ -75,7 +79,9 @@ func IsLocalOnly(name string) bool {
 		return true
 	case strings.HasPrefix(name, ".~lock.") && strings.HasSuffix(name, "#"):
 		return true
-	case strings.HasPrefix(name, "~") && strings.HasSuffix(lower, ".tmp"):
+	case strings.HasSuffix(lower, ".tmp"):
+		return true
+	case lower == "desktop.ini" || lower == "thumbs.db" || lower == "ehthumbs.db":
 		return true
 	case strings.HasPrefix(name, ".") && (strings.HasSuffix(lower, ".swp") || strings.HasSuffix(lower, ".swx") || strings.HasSuffix(lower, ".swo")):
 		return true

@@ -223,7 +223,12 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	}
 	if dst, err := fs.child(parent.Key, name); err == nil {
 		if dst.Key == src.Key {
-			return nil
+			if dst.Name == name {
+				return nil
+			}
+			// A case-insensitive lookup found src itself: a change of
+			// case only ("a.txt" to "A.txt"), which SharePoint renames.
+			return fs.move(ctx, src, parent, name)
 		}
 		switch {
 		case dst.IsDir && !src.IsDir:

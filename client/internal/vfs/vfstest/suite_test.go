@@ -617,7 +617,10 @@ func TestConflictKeepsBothVersions(t *testing.T) {
 func TestEditorFilesStayLocal(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t)
-		names := []string{"~$report.docx", ".~lock.sheet.ods#", "~WRD0001.tmp", ".notes.txt.swp"}
+		// The last ones are Windows': Explorer's folder settings and
+		// thumbnail caches, and Excel's and PowerPoint's hex-named temps.
+		names := []string{"~$report.docx", ".~lock.sheet.ods#", "~WRD0001.tmp", ".notes.txt.swp",
+			"desktop.ini", "Thumbs.db", "ehthumbs.db", "1C2D3E4F.tmp", "pptA1B2.tmp"}
 		for _, n := range names {
 			e.write("/"+n, []byte("lock"))
 		}
@@ -651,6 +654,25 @@ func TestSaveByRenameKeepsItemID(t *testing.T) {
 			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/~WRL0001.tmp"))
 			must(e.t, e.fs.Rename(ctx, "/~WRD0000.tmp", "/doc.docx"))
 			must(e.t, e.fs.Remove(ctx, "/~WRL0001.tmp"))
+		}},
+		// Excel on Windows: the new content in an extensionless hex-named
+		// temp, the original renamed to a hex-named .tmp, the temp renamed
+		// to the original's name, the old one deleted.
+		{"Excel: temp, original to hex .tmp, temp to original, delete", func(e *env) {
+			ctx := context.Background()
+			e.write("/8C3A4D00", []byte("v2"))
+			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/1F2B3C4D.tmp"))
+			must(e.t, e.fs.Rename(ctx, "/8C3A4D00", "/doc.docx"))
+			must(e.t, e.fs.Remove(ctx, "/1F2B3C4D.tmp"))
+		}},
+		// PowerPoint on Windows: the new content in pptNNNN.tmp, then the
+		// same swap as Word.
+		{"PowerPoint: pptNNNN.tmp, original to .tmp, temp to original, delete", func(e *env) {
+			ctx := context.Background()
+			e.write("/ppt5A3F.tmp", []byte("v2"))
+			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/ppt5A40.tmp"))
+			must(e.t, e.fs.Rename(ctx, "/ppt5A3F.tmp", "/doc.docx"))
+			must(e.t, e.fs.Remove(ctx, "/ppt5A40.tmp"))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
