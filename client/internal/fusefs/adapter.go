@@ -58,6 +58,7 @@ type adapter struct {
 	cancel   context.CancelFunc
 	ready    chan struct{}
 	uid, gid uint32
+	goos     string // runtime.GOOS; a field so tests can fill as Windows does
 
 	readyOnce sync.Once
 
@@ -112,19 +113,10 @@ func (a *adapter) releaseAll() {
 
 func (a *adapter) fill(st *fuse.Stat_t, at vfs.Attr) {
 	*st = fuse.Stat_t{}
-	ro := a.fs.ReadOnly()
+	st.Mode, st.Flags = fileMode(a.goos, at.IsDir, a.fs.ReadOnly())
+	st.Nlink = 1
 	if at.IsDir {
-		st.Mode = fuse.S_IFDIR | 0o755
 		st.Nlink = 2
-		if ro {
-			st.Mode = fuse.S_IFDIR | 0o555
-		}
-	} else {
-		st.Mode = fuse.S_IFREG | 0o644
-		st.Nlink = 1
-		if ro {
-			st.Mode = fuse.S_IFREG | 0o444
-		}
 	}
 	st.Ino = at.Ino
 	st.Size = at.Size

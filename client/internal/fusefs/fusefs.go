@@ -29,7 +29,9 @@ var ErrNoFUSE = errors.New("FUSE is not available: install fuse and libfuse2 (Li
 // Options configures Mount.
 type Options struct {
 	Logger *slog.Logger
-	// VolumeName is shown by the file manager (macOS, Windows).
+	// VolumeName is shown by the file manager (macOS, Windows): the
+	// mapping's name. On Windows it also names the network share
+	// (\\mapdrive\<name>).
 	VolumeName string
 	// AllowOther lets other users see the mount (needs user_allow_other).
 	AllowOther bool
@@ -76,12 +78,15 @@ func Mount(ctx context.Context, fsys *vfs.FS, mountpoint string, o Options) (*Mo
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	a := &adapter{fs: fsys, log: o.Logger, ctx: mctx, cancel: cancel, ready: make(chan struct{}),
-		handles: map[uint64]*vfs.Handle{}, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
+		handles: map[uint64]*vfs.Handle{}, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), goos: runtime.GOOS}
 	host := fuse.NewFileSystemHost(a)
 	host.SetCapReaddirPlus(true)
 	host.SetUseIno(true)
+	// Windows (WinFsp) and macOS ask the file system whether names fold;
+	// the vfs answers lookups accordingly (vfs.Options.CaseInsensitive).
+	host.SetCapCaseInsensitive(fsys.CaseInsensitive())
 	m := &Mounted{host: host, adapter: a, mountpoint: mountpoint, done: make(chan struct{})}
-	args := mountArgs(o, fsys.ReadOnly())
+	args := mountArgs(runtime.GOOS, o, fsys.ReadOnly())
 	go func() {
 		m.runErr = runHost(host, mountpoint, args)
 		close(m.done)

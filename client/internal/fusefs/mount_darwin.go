@@ -13,21 +13,6 @@ import (
 	"syscall"
 )
 
-func mountArgs(o Options, readOnly bool) []string {
-	opts := []string{"fsname=mapdrive", "volname=" + o.VolumeName, "noappledouble", "noapplexattr"}
-	if readOnly {
-		opts = append(opts, "rdonly")
-	}
-	if o.AllowOther {
-		opts = append(opts, "allow_other")
-	}
-	args := []string{"-o", strings.Join(opts, ",")}
-	if o.Debug {
-		args = append(args, "-d")
-	}
-	return args
-}
-
 // cleanStale force-unmounts a dead mount left at mountpoint by a killed
 // agent.
 func cleanStale(ctx context.Context, mountpoint string, log *slog.Logger) error {

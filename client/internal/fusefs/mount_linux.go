@@ -13,22 +13,6 @@ import (
 	"syscall"
 )
 
-func mountArgs(o Options, readOnly bool) []string {
-	opts := []string{"fsname=mapdrive", "subtype=mapdrive", "big_writes", "max_read=131072",
-		"attr_timeout=1", "entry_timeout=1", "negative_timeout=0"}
-	if readOnly {
-		opts = append(opts, "ro")
-	}
-	if o.AllowOther {
-		opts = append(opts, "allow_other")
-	}
-	args := []string{"-o", strings.Join(opts, ",")}
-	if o.Debug {
-		args = append(args, "-d")
-	}
-	return args
-}
-
 // cleanStale lazily unmounts a dead FUSE mount ("Transport endpoint is
 // not connected") left at mountpoint by a killed agent.
 func cleanStale(ctx context.Context, mountpoint string, log *slog.Logger) error {
