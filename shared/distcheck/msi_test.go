@@ -183,6 +183,25 @@ func TestMSITables(t *testing.T) {
 		}
 	})
 
+	t.Run("DetectWinFsp", func(t *testing.T) {
+		// WinFsp's install folder into WINFSPDIR, from its key in the
+		// 32-bit view (2: raw, no 64-bit flag); no launch condition on it.
+		as, rl, lc := tabs["AppSearch"], tabs["RegLocator"], tabs["LaunchCondition"]
+		sig, ok := as.Value("Property", "WINFSPDIR", "Signature_")
+		if !ok {
+			t.Fatal("AppSearch has no row for WINFSPDIR")
+		}
+		loc := rl.Find("Signature_", sig)
+		if len(loc) != 1 || loc[0]["Root"] != "2" || loc[0]["Key"] != `SOFTWARE\WinFsp` || loc[0]["Name"] != "InstallDir" || loc[0]["Type"] != "2" {
+			t.Errorf("RegLocator %s = %v, want HKLM SOFTWARE\\WinFsp InstallDir, raw, 32-bit view (2)", sig, loc)
+		}
+		for _, row := range lc.Rows {
+			if strings.Contains(row["Condition"], "WINFSPDIR") {
+				t.Errorf("LaunchCondition %v needs WinFsp; the install must succeed without it", row)
+			}
+		}
+	})
+
 	t.Run("RememberProperties", func(t *testing.T) {
 		ca, exec, ui := tabs["CustomAction"], tabs["InstallExecuteSequence"], tabs["InstallUISequence"]
 		as, rl := tabs["AppSearch"], tabs["RegLocator"]

@@ -77,6 +77,7 @@ type Directory interface {
 type MountSpec struct {
 	Key        string // the agent's drive id (mapping id or Graph drive id)
 	Drive      RemoteDrive
+	Label      string // the drive's name as the user sees it (the mapping's); the volume label
 	Mountpoint string // directory, or "X:" on Windows
 	ReadOnly   bool
 	CacheDir   string // this drive's metadata and content cache

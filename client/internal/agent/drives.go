@@ -455,7 +455,7 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 	}
 	d.info.State, d.info.Mountpoint, d.info.Error = apitype.DriveMounting, mp, nil
 	spec := MountSpec{
-		Key: key, Drive: d.remote, Mountpoint: mp, ReadOnly: d.info.ReadOnly,
+		Key: key, Drive: d.remote, Label: d.info.Name, Mountpoint: mp, ReadOnly: d.info.ReadOnly,
 		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
 		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
 		Poll:     a.o.Config.PollInterval,

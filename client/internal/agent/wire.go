@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -362,6 +363,8 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: spec.Poll, ReadOnly: spec.ReadOnly, Logger: log,
+		// Windows users expect NTFS's names: any case finds a file.
+		CaseInsensitive: runtime.GOOS == "windows",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open the drive's cache: %w", mapAuthErr(err))
@@ -375,7 +378,7 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 			log.Warn("could not keep a folder offline", "err", err)
 		}
 	}
-	m, err := fusefs.Mount(ctx, fsys, spec.Mountpoint, fusefs.Options{Logger: log, VolumeName: spec.Drive.Name})
+	m, err := fusefs.Mount(ctx, fsys, spec.Mountpoint, fusefs.Options{Logger: log, VolumeName: spec.Label})
 	if err != nil {
 		fsys.Close()
 		return nil, err
