@@ -23,8 +23,18 @@ import (
 )
 
 // ErrNoFUSE means the FUSE library (libfuse, macFUSE or WinFsp) is not
-// installed.
-var ErrNoFUSE = errors.New("FUSE is not available: install fuse and libfuse2 (Linux), macFUSE (macOS) or WinFsp (Windows)")
+// installed; its text says what to install on this OS.
+var ErrNoFUSE = errors.New(noFUSEText(runtime.GOOS))
+
+func noFUSEText(goos string) string {
+	switch goos {
+	case "windows":
+		return "WinFsp is not installed: install it from https://winfsp.dev/rel/ (or ask your IT administrator to deploy it), then mount the drive again"
+	case "darwin":
+		return "macFUSE is not installed: install it from https://osxfuse.github.io/, then mount the drive again"
+	}
+	return "FUSE is not available: install fuse and libfuse2, then mount the drive again"
+}
 
 // Options configures Mount.
 type Options struct {
