@@ -127,6 +127,10 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, c *call, d *drive
 		}
 		v := s.view(d, sel)
 		v.noPath = true
+		// Delta on OneDrive for Business / SharePoint omits cTag
+		// (graph-contract.md, Delta).
+		v.noCTag = true
+		v.rootID = ds.RootID
 		web := s.driveWebURL(d.ref)
 		v.webURL = func(*store.Item) string { return web }
 		b := make([]byte, 0, 64*1024)

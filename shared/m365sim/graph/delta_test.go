@@ -55,27 +55,45 @@ func TestDeltaTokenLatestGivesEmptyValueAndADeltaLink(t *testing.T) {
 	}
 }
 
-func TestDeltaGivesLatestStateAndTombstonesWithoutNameOrCTag(t *testing.T) {
+// Contract (graph-contract.md, Delta): "On OneDrive for Business /
+// SharePoint (remarks table of "driveItem: delta"): create and modify omit
+// `cTag`; delete omits `cTag` and `name`. A tombstone may be just
+// `{"id","deleted":{}}` with no `parentReference`, or with a parent id that
+// points at the root".
+func TestDeltaGivesLatestStateWithoutCTagAndBareTombstones(t *testing.T) {
 	e := newEnv(t)
+	e.call(req{method: "POST", path: "/v1.0/me/drive/root:/Documents:/children", tok: e.alice(),
+		body: `{"name":"sub","folder":{}}`}).want(t, 201)
 	_, link, _ := e.drain(t, e.alice(), "/v1.0/me/drive/root/delta")
+	root := e.call(req{path: "/v1.0/me/drive/root", tok: e.alice()}).want(t, 200)
 	up := e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/d.txt:/content", tok: e.alice(), body: "1"}).want(t, 201)
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/d.txt:/content", tok: e.alice(), body: "22"}).want(t, 200)
 	gone := e.call(req{path: "/v1.0/me/drive/root:/Documents/Notes.md", tok: e.alice()}).want(t, 200)
 	e.call(req{method: "DELETE", path: "/v1.0/me/drive/items/" + gone.str("id"), tok: e.alice()}).want(t, 204)
+	dir := e.call(req{path: "/v1.0/me/drive/root:/Documents/sub", tok: e.alice()}).want(t, 200)
+	e.call(req{method: "DELETE", path: "/v1.0/me/drive/items/" + dir.str("id"), tok: e.alice()}).want(t, 204)
 	items, link2, _ := e.drain(t, e.alice(), link)
 	byID := map[string]map[string]any{}
 	for _, it := range items {
 		byID[it["id"].(string)] = it
 	}
-	if len(items) != 2 {
-		t.Errorf("delta = %v, want the new file once and one tombstone", items)
+	if len(items) != 3 {
+		t.Errorf("delta = %v, want the new file once and two tombstones", items)
 	}
-	if f := byID[up.str("id")]; f == nil || f["size"].(float64) != 2 {
-		t.Errorf("changed file = %v, want its latest state (size 2)", f)
+	if f := byID[up.str("id")]; f == nil || f["size"].(float64) != 2 || f["cTag"] != nil || f["eTag"] == nil || mget(f, "file", "hashes", "quickXorHash") == nil {
+		t.Errorf("changed file = %v, want its latest state (size 2), eTag and hash but no cTag", f)
+	}
+	// The listing still gives the cTag.
+	if e.call(req{path: "/v1.0/me/drive/items/" + up.str("id"), tok: e.alice()}).want(t, 200).str("cTag") == "" {
+		t.Error("GET item has no cTag")
 	}
 	tomb := byID[gone.str("id")]
-	if tomb == nil || tomb["deleted"] == nil || tomb["name"] != nil || tomb["cTag"] != nil || mget(tomb, "parentReference", "id") == nil {
-		t.Errorf("tombstone = %v", tomb)
+	if len(tomb) != 2 || tomb["deleted"] == nil {
+		t.Errorf("file tombstone = %v, want just id and deleted", tomb)
+	}
+	dtomb := byID[dir.str("id")]
+	if dtomb == nil || dtomb["name"] != nil || dtomb["cTag"] != nil || mget(dtomb, "parentReference", "id") != root.str("id") {
+		t.Errorf("folder tombstone = %v, want the root as its parent", dtomb)
 	}
 	// Nothing new after the second deltaLink.
 	if more, _, _ := e.drain(t, e.alice(), link2); len(more) != 0 {

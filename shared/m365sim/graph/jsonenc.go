@@ -70,10 +70,14 @@ func (sel selection) has(field string) bool { return sel == nil || sel[field] }
 
 // itemView says how to render items of one response.
 type itemView struct {
-	sel         selection
-	driveType   string
-	parentPath  string // "/drives/{d}/root:/a/b" for the items' parent; "" to compute per item or omit
-	noPath      bool   // delta: parentReference.path is never sent
+	sel        selection
+	driveType  string
+	parentPath string // "/drives/{d}/root:/a/b" for the items' parent; "" to compute per item or omit
+	noPath     bool   // delta: parentReference.path is never sent
+	// noCTag leaves cTag out, as delta does on OneDrive for Business and
+	// SharePoint (every drive the simulator models).
+	noCTag      bool
+	rootID      string // the drive root's id, for tombstones
 	downloadURL func(it *store.Item) string
 	webURL      func(it *store.Item) string
 }
@@ -117,17 +121,20 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 	sel := v.sel
 	b = append(b, '{')
 	if it.Deleted {
-		// OneDrive for Business tombstone: no name, no cTag.
+		// OneDrive for Business tombstone: no name, no cTag, and often no
+		// parent at all. A deleted folder names the root as its parent, the
+		// other form reported from the real service (graph-contract.md,
+		// Delta): clients must apply both by id.
 		b = append(b, `"id":`...)
 		b = appendString(b, it.ID)
-		b = append(b, `,"deleted":{"state":"deleted"}`...)
-		if !it.IsRoot() {
+		b = append(b, `,"deleted":{}`...)
+		if it.Folder && !it.IsRoot() && v.rootID != "" {
 			b = append(b, `,"parentReference":{"driveType":`...)
 			b = appendString(b, v.driveType)
 			b = append(b, `,"driveId":`...)
 			b = appendString(b, it.DriveID)
 			b = append(b, `,"id":`...)
-			b = appendString(b, it.ParentID)
+			b = appendString(b, v.rootID)
 			b = append(b, '}')
 		}
 		return append(b, '}')
@@ -165,7 +172,7 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 		b = append(b, `,"webUrl":`...)
 		b = appendString(b, v.webURL(it))
 	}
-	if sel.has("cTag") && !it.Folder {
+	if sel.has("cTag") && !it.Folder && !v.noCTag {
 		b = append(b, `,"cTag":`...)
 		b = appendString(b, ctag(it))
 	}
