@@ -107,41 +107,46 @@ func (fs *FS) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// applyChangeLocked applies one delta item.
+// applyChangeLocked applies one delta item. A tombstone is applied by id
+// before anything else is looked at: on OneDrive for Business it may have
+// no parent, or name the root as its parent (graph-contract.md, Delta).
 func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) error {
+	if it.Deleted {
+		return fs.applyTombstoneLocked(tx, it.ID)
+	}
 	if it.ParentID == "" || it.ID == fs.rootKey {
-		if it.Deleted {
-			return nil
-		}
 		if root, err := tx.Get(fs.rootKey); err == nil && root.RemoteID == it.ID {
 			root.ETag = it.ETag
 			return tx.Put(root)
 		}
 		return nil
 	}
-	key, err := tx.KeyForRemote(it.ID)
-	if it.Deleted {
-		if err != nil {
-			return nil
-		}
-		r, err := tx.Get(key)
-		if err != nil {
-			return nil
-		}
-		if fs.localChanges(key) {
-			// Deleted on the server but changed here: the local version
-			// is uploaded again as a new file.
-			r.RemoteID, r.RemoteName, r.ETag = "", "", ""
-			if !r.IsDir {
-				fs.afterUploads = append(fs.afterUploads, key)
-			}
-			return tx.Put(r)
-		}
-		return fs.deleteTreeLocked(tx, r)
-	}
 	parentKey, err := tx.KeyForRemote(it.ParentID)
 	if err != nil {
 		return nil // under a folder never seen: it is listed when opened
 	}
 	return fs.applyItemLocked(tx, it, parentKey)
+}
+
+// applyTombstoneLocked removes the item the server deleted, unless it has
+// local changes, which are then uploaded again as a new file.
+func (fs *FS) applyTombstoneLocked(tx *cache.Tx, id string) error {
+	key, err := tx.KeyForRemote(id)
+	if err != nil || key == fs.rootKey {
+		return nil
+	}
+	r, err := tx.Get(key)
+	if err != nil {
+		return nil
+	}
+	if fs.localChanges(key) {
+		// Deleted on the server but changed here: the local version
+		// is uploaded again as a new file.
+		r.RemoteID, r.RemoteName, r.ETag = "", "", ""
+		if !r.IsDir {
+			fs.afterUploads = append(fs.afterUploads, key)
+		}
+		return tx.Put(r)
+	}
+	return fs.deleteTreeLocked(tx, r)
 }

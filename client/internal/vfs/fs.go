@@ -546,7 +546,13 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
 		}
 	}
 	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName = it.ID, parentKey, name, it.Name
-	cur.IsDir, cur.Size, cur.ETag, cur.CTag, cur.QuickXorHash, cur.ModTime = it.IsDir, it.Size, it.ETag, it.CTag, it.QuickXorHash, it.ModTime
+	ctag := it.CTag
+	if ctag == "" && !it.IsDir && cur.Size == it.Size && cur.QuickXorHash == it.QuickXorHash {
+		// Delta on OneDrive for Business omits cTag: keep the one a
+		// listing gave for this same content.
+		ctag = cur.CTag
+	}
+	cur.IsDir, cur.Size, cur.ETag, cur.CTag, cur.QuickXorHash, cur.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
 	return tx.Put(cur)
 }
 

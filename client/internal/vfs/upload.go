@@ -419,8 +419,5 @@ func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) err
 
 // itemVersion is the content version of it, as cache.Record.Version.
 func itemVersion(it Item) string {
-	if it.CTag != "" {
-		return it.CTag
-	}
-	return it.ETag
+	return cache.ContentVersion(it.Size, it.QuickXorHash, it.CTag, it.ETag)
 }

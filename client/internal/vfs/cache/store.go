@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -54,13 +55,26 @@ type Record struct {
 	ListedAt time.Time `json:"l,omitzero"`
 }
 
-// Version is the remote content version the record describes: the cTag,
-// or the eTag where the server gives no cTag.
+// Version is the remote content version the record describes; see
+// ContentVersion.
 func (r Record) Version() string {
-	if r.CTag != "" {
-		return r.CTag
+	return ContentVersion(r.Size, r.QuickXorHash, r.CTag, r.ETag)
+}
+
+// ContentVersion names a file's remote content version: its size and
+// quickXorHash, which every response carries for a file. The cTag is not
+// reliable (delta on OneDrive for Business omits it and a rename may
+// change it: graph-contract.md, driveItem), and cached content keyed on it
+// would be thrown away after every poll. cTag, then eTag, serve only when
+// the server gives no hash.
+func ContentVersion(size int64, quickXorHash, cTag, eTag string) string {
+	switch {
+	case quickXorHash != "":
+		return "q:" + strconv.FormatInt(size, 10) + ":" + quickXorHash
+	case cTag != "":
+		return cTag
 	}
-	return r.ETag
+	return eTag
 }
 
 // Store is the bbolt database of one drive. It is safe for concurrent use.
