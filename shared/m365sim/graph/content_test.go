@@ -111,7 +111,10 @@ func TestSimpleUploadIfMatchMismatchGives412(t *testing.T) {
 	p := "/v1.0/me/drive/items/" + it.str("id") + "/content"
 	e.call(req{method: "PUT", path: p, tok: e.alice(), body: "x", hdr: map[string]string{"If-Match": `"{00000000-0000-0000-0000-000000000000},9"`}}).want(t, 412, "resourceModified")
 	e.call(req{method: "PUT", path: p, tok: e.alice(), body: "x", hdr: map[string]string{"If-Match": it.str("eTag")}}).want(t, 200)
-	e.call(req{method: "PUT", path: p, tok: e.alice(), body: "y", hdr: map[string]string{"If-Match": it.str("eTag")}}).want(t, 412, "resourceModified")
+	r := e.call(req{method: "PUT", path: p, tok: e.alice(), body: "y", hdr: map[string]string{"If-Match": it.str("eTag")}}).want(t, 412, "resourceModified")
+	if r.str("error", "innerError", "code") != "entityTagDoesNotMatch" {
+		t.Errorf("412 body = %s, want the inner code entityTagDoesNotMatch", r.raw)
+	}
 }
 
 // smallQuotaSeed gives alice a 1 MiB OneDrive.
@@ -199,8 +202,17 @@ func TestUploadFragmentOverlapOrGapGives416(t *testing.T) {
 	total := int64(3 * fragmentUnit)
 	u := e.session(t, "/v1.0/me/drive/root:/f.bin:/createUploadSession", map[string]any{"item": map[string]any{"fileSize": total}}, nil)
 	e.fragment(u, make([]byte, fragmentUnit), 0, total).want(t, 202)
-	e.fragment(u, make([]byte, fragmentUnit), 0, total).want(t, 416, "invalidRange")
-	e.fragment(u, make([]byte, fragmentUnit), 2*fragmentUnit, total).want(t, 416, "invalidRange")
+	over := e.fragment(u, make([]byte, fragmentUnit), 0, total).want(t, 416, "invalidRange")
+	gap := e.fragment(u, make([]byte, fragmentUnit), 2*fragmentUnit, total).want(t, 416, "invalidRange")
+	// Contract (graph-contract.md, Errors): "the key is spelled innererror
+	// on the OneDrive error page and innerError in Graph responses, and an
+	// inner error may itself hold another".
+	if c := over.str("error", "innerError", "innererror", "code"); c != "fragmentOverlap" || over.str("error", "innerError", "code") != "uploadSessionFailed" {
+		t.Errorf("overlap error = %s, want invalidRange/uploadSessionFailed/fragmentOverlap", over.raw)
+	}
+	if c := gap.str("error", "innerError", "innererror", "code"); c != "fragmentOutOfOrder" || gap.str("error", "innerError", "request-id") == "" {
+		t.Errorf("gap error = %s, want .../fragmentOutOfOrder with Graph's request-id on the outer innerError", gap.raw)
+	}
 	r := e.call(req{path: u}).want(t, 200)
 	if rg, _ := r.get("nextExpectedRanges").([]any); len(rg) != 1 || rg[0] != fmt.Sprintf("%d-", fragmentUnit) {
 		t.Errorf("after rejected fragments nextExpectedRanges = %v", r.get("nextExpectedRanges"))

@@ -9,12 +9,15 @@ import (
 	"time"
 )
 
-// apiError is a Graph error response: status, code, inner code, message and
-// any headers it needs (Location, Retry-After, WWW-Authenticate).
+// apiError is a Graph error response: status, code, inner codes, message
+// and any headers it needs (Location, Retry-After, WWW-Authenticate).
 type apiError struct {
 	status int
 	code   string
-	inner  string
+	// inner are the ever more specific codes nested under code: Graph's
+	// innerError, then OneDrive's own innererror objects inside it
+	// (graph-contract.md, Errors).
+	inner  []string
 	msg    string
 	header http.Header
 }
@@ -25,7 +28,9 @@ func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-func (e *apiError) withInner(inner string) *apiError { e.inner = inner; return e }
+// withInner nests codes under the error's code, each inside the one
+// before it.
+func (e *apiError) withInner(codes ...string) *apiError { e.inner = codes; return e }
 
 func (e *apiError) withHeader(k, v string) *apiError {
 	if e.header == nil {
@@ -49,7 +54,8 @@ func errDenied() *apiError {
 }
 
 func errModified() *apiError {
-	return errorf(http.StatusPreconditionFailed, "resourceModified", "The resource has changed since the caller last read it; the eTag does not match.")
+	return errorf(http.StatusPreconditionFailed, "resourceModified", "The resource has changed since the caller last read it; the eTag does not match.").
+		withInner("entityTagDoesNotMatch")
 }
 
 func errNameExists(name string) *apiError {
@@ -82,16 +88,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		h[k] = v
 	}
 	inner := ae.inner
-	if inner == "" {
-		inner = ae.code
+	if len(inner) == 0 {
+		inner = []string{ae.code}
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"error":{"code":`...)
 	b = appendString(b, ae.code)
 	b = append(b, `,"message":`...)
 	b = appendString(b, ae.msg)
+	// Graph spells its own level innerError; the detail it passes on from
+	// OneDrive nests as innererror, as the OneDrive error page spells it.
 	b = append(b, `,"innerError":{"code":`...)
-	b = appendString(b, inner)
+	b = appendString(b, inner[0])
+	for _, c := range inner[1:] {
+		b = append(b, `,"innererror":{"code":`...)
+		b = appendString(b, c)
+	}
+	for range inner[1:] {
+		b = append(b, '}')
+	}
 	b = append(b, `,"date":`...)
 	b = appendString(b, s.now().UTC().Format("2006-01-02T15:04:05"))
 	b = append(b, `,"request-id":`...)

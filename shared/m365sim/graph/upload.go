@@ -248,10 +248,10 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, sess *store
 		return errorf(http.StatusRequestEntityTooLarge, "invalidRequest", "Fragments must be smaller than 60 MiB.")
 	}
 	if cr.start < sess.Received {
-		return errorf(http.StatusRequestedRangeNotSatisfiable, "invalidRange", "The fragment overlaps bytes already received.").withInner("fragmentOverlap")
+		return errorf(http.StatusRequestedRangeNotSatisfiable, "invalidRange", "The fragment overlaps bytes already received.").withInner("uploadSessionFailed", "fragmentOverlap")
 	}
 	if cr.start > sess.Received {
-		return errorf(http.StatusRequestedRangeNotSatisfiable, "invalidRange", "Fragments must be uploaded in order; expected %d.", sess.Received).withInner("fragmentOutOfOrder")
+		return errorf(http.StatusRequestedRangeNotSatisfiable, "invalidRange", "Fragments must be uploaded in order; expected %d.", sess.Received).withInner("uploadSessionFailed", "fragmentOutOfOrder")
 	}
 	last := cr.end+1 == total
 	if !last && n%fragmentUnit != 0 {
