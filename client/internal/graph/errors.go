@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,13 +19,18 @@ import (
 )
 
 // Error is an error answer from Microsoft Graph (or from a download or
-// upload URL), decoded from {"error":{"code","message","innererror":{"code"}}}.
-// errors.Is matches it against the vfs sentinel errors.
+// upload URL), decoded from {"error":{"code","message","innererror":{...}}}.
+// errors.Is matches it against the vfs sentinel errors, deciding on the most
+// specific code it knows.
 type Error struct {
 	StatusCode int
 	Code       string // e.g. itemNotFound, nameAlreadyExists, resyncRequired
-	InnerCode  string // e.g. throttledRequest, resyncChangesApplyDifferences
-	Message    string
+	// InnerCode is the most specific (innermost) inner code, e.g.
+	// throttledRequest, resyncChangesApplyDifferences, fragmentOverlap.
+	InnerCode string
+	// Codes holds every code, from Code to InnerCode, in nesting order.
+	Codes   []string
+	Message string
 	// RetryAfter is the server's Retry-After, zero when absent.
 	RetryAfter time.Duration
 	// Location is the Location header (a 410 resync's fresh enumeration).
@@ -34,11 +40,13 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "graph: HTTP %d", e.StatusCode)
-	if e.Code != "" {
-		b.WriteString(" " + e.Code)
-	}
-	if e.InnerCode != "" {
-		b.WriteString("/" + e.InnerCode)
+	for i, c := range e.Codes {
+		if i == 0 {
+			b.WriteString(" ")
+		} else {
+			b.WriteString("/")
+		}
+		b.WriteString(c)
 	}
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
@@ -46,33 +54,80 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is maps Graph's answer onto the vfs sentinels.
+// Is maps Graph's answer onto the vfs sentinels: the most specific code
+// that names a kind of failure decides; the status decides when no code
+// does.
 func (e *Error) Is(target error) bool {
-	code := strings.ToLower(e.Code)
-	inner := strings.ToLower(e.InnerCode)
+	for i := len(e.Codes) - 1; i >= 0; i-- {
+		if kind, known := codeKind(e.Codes[i]); known {
+			if kind == nil {
+				break
+			}
+			return kind == target
+		}
+	}
+	return e.statusIs(target)
+}
+
+// codeKind names what a Graph error code means. known is false for codes
+// too general to decide (invalidRequest, generalException), so that an
+// outer code or the status decides; a known code with a nil kind is one
+// that must not be taken for any sentinel (resourceModified on a 409).
+func codeKind(code string) (kind error, known bool) {
+	c := strings.ToLower(code)
+	switch c {
+	case "itemnotfound":
+		return vfs.ErrNotFound, true
+	case "namealreadyexists":
+		return vfs.ErrExist, true
+	case "resourcemodified":
+		// A 412 says "precondition failed"; a 409 with this code says a
+		// concurrent change, which is not a name conflict either.
+		return nil, true
+	case "entitytagdoesnotmatch":
+		return vfs.ErrPreconditionFailed, true
+	case "quotalimitreached", "insufficientstorage":
+		return vfs.ErrQuotaExceeded, true
+	case "resyncrequired", "resyncchangesapplydifferences", "resyncchangesuploaddifferences",
+		"resyncapplydifferences", "resyncuploaddifferences":
+		return vfs.ErrResyncRequired, true
+	case "unauthenticated", "invalidauthenticationtoken":
+		return vfs.ErrUnauthenticated, true
+	case "accessdenied", "notallowed", "accessrestricted":
+		return vfs.ErrAccessDenied, true
+	case "foldernotempty":
+		return vfs.ErrNotEmpty, true
+	case "activitylimitreached", "throttledrequest":
+		return ErrThrottled, true
+	case "pathistoolong", "namecontainsinvalidcharacters":
+		return vfs.ErrInvalidName, true
+	}
+	if strings.Contains(c, "invalidname") {
+		return vfs.ErrInvalidName, true
+	}
+	return nil, false
+}
+
+// statusIs maps a status without a decisive code.
+func (e *Error) statusIs(target error) bool {
 	switch target {
 	case vfs.ErrNotFound:
-		return e.StatusCode == http.StatusNotFound || code == "itemnotfound"
+		return e.StatusCode == http.StatusNotFound
 	case vfs.ErrExist:
-		return code == "namealreadyexists" || (e.StatusCode == http.StatusConflict && code != "resourcemodified")
+		return e.StatusCode == http.StatusConflict && !strings.EqualFold(e.Code, "resourceModified")
 	case vfs.ErrPreconditionFailed:
 		return e.StatusCode == http.StatusPreconditionFailed
 	case vfs.ErrQuotaExceeded:
-		return e.StatusCode == http.StatusInsufficientStorage || code == "quotalimitreached"
+		return e.StatusCode == http.StatusInsufficientStorage
 	case vfs.ErrResyncRequired:
-		return e.StatusCode == http.StatusGone || code == "resyncrequired"
+		return e.StatusCode == http.StatusGone
 	case vfs.ErrUnauthenticated:
-		return e.StatusCode == http.StatusUnauthorized || code == "unauthenticated"
+		return e.StatusCode == http.StatusUnauthorized
 	case vfs.ErrAccessDenied:
-		return e.StatusCode == http.StatusForbidden || code == "accessdenied" || code == "notallowed"
-	case vfs.ErrInvalidName:
-		return strings.Contains(code, "invalidname") || strings.Contains(inner, "invalidname") ||
-			strings.Contains(inner, "namecontainsinvalidcharacters") || inner == "pathistoolong"
-	case vfs.ErrNotEmpty:
-		return inner == "foldernotempty"
+		return e.StatusCode == http.StatusForbidden
 	case ErrThrottled:
 		return e.StatusCode == http.StatusTooManyRequests ||
-			(e.StatusCode == http.StatusServiceUnavailable && e.RetryAfter > 0) || code == "activitylimitreached"
+			(e.StatusCode == http.StatusServiceUnavailable && e.RetryAfter > 0)
 	}
 	return false
 }
@@ -81,16 +136,8 @@ func (e *Error) Is(target error) bool {
 // or 503 with Retry-After) and that the pacer gave up retrying.
 var ErrThrottled = errors.New("throttled by Microsoft 365")
 
-// errorBody is Graph's JSON error envelope.
-type errorBody struct {
-	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError *struct {
-			Code string `json:"code"`
-		} `json:"innererror"`
-	} `json:"error"`
-}
+// maxErrorDepth bounds how deep inner errors are followed.
+const maxErrorDepth = 32
 
 // decodeError reads an error response (status >= 400) and closes its body.
 func decodeError(resp *http.Response) *Error {
@@ -102,19 +149,63 @@ func decodeError(resp *http.Response) *Error {
 // parseError builds an Error from a status, headers and a body that may or
 // may not be Graph's error JSON.
 func parseError(status int, h http.Header, body []byte) *Error {
-	e := &Error{StatusCode: status, RetryAfter: parseRetryAfter(h.Get("Retry-After"), time.Now()), Location: h.Get("Location")}
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil {
-		e.Code = eb.Error.Code
-		e.Message = eb.Error.Message
-		if eb.Error.InnerError != nil {
-			e.InnerCode = eb.Error.InnerError.Code
+	var env struct {
+		Error map[string]any `json:"error"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		env.Error = nil
+	}
+	return newError(status, h.Get("Retry-After"), h.Get("Location"), env.Error)
+}
+
+// newError is the one decoder of Graph's error object, whichever way it
+// arrived: obj is the object under "error", as encoding/json (plain HTTP
+// calls) or the SDK's additional data (strings as *string) hold it. Inner
+// errors are followed in both spellings, innererror and innerError,
+// however deep (graph-contract.md, Errors).
+func newError(status int, retryAfter, location string, obj map[string]any) *Error {
+	e := &Error{StatusCode: status, RetryAfter: parseRetryAfter(retryAfter, time.Now()), Location: location}
+	for depth := 0; obj != nil && depth < maxErrorDepth; depth++ {
+		if depth == 0 {
+			e.Message = str(obj["message"])
 		}
+		if c := str(obj["code"]); c != "" {
+			if depth == 0 {
+				e.Code = c
+			} else {
+				e.InnerCode = c
+			}
+			e.Codes = append(e.Codes, c)
+		}
+		obj = innerOf(obj)
 	}
 	if e.Code == "" && e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
 	return e
+}
+
+// innerOf returns the inner error object of obj, in either spelling.
+func innerOf(obj map[string]any) map[string]any {
+	for k, v := range obj {
+		if strings.EqualFold(k, "innererror") {
+			if m, ok := v.(map[string]any); ok {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// str reads a string the way either decoder holds it.
+func str(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case *string:
+		return deref(s)
+	}
+	return ""
 }
 
 // parseRetryAfter reads a Retry-After header: delta-seconds or an HTTP date.
@@ -143,44 +234,41 @@ func fromSDK(err error) error {
 	}
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) {
-		e := &Error{StatusCode: oe.ResponseStatusCode}
+		var obj map[string]any
 		if me := oe.GetErrorEscaped(); me != nil {
-			e.Code = deref(me.GetCode())
-			e.Message = deref(me.GetMessage())
+			// The SDK models only innerError; innererror, and every level
+			// below the first, stay in additional data as plain maps.
+			obj = map[string]any{}
+			maps.Copy(obj, me.GetAdditionalData())
+			obj["code"], obj["message"] = me.GetCode(), me.GetMessage()
 			if ie := me.GetInnerError(); ie != nil {
-				if c, ok := ie.GetAdditionalData()["code"].(*string); ok {
-					e.InnerCode = deref(c)
-				}
+				obj["innerError"] = ie.GetAdditionalData()
 			}
 		}
-		headersInto(e, oe.ResponseHeaders)
-		return e
+		return newError(oe.ResponseStatusCode, header(oe.ResponseHeaders, "Retry-After"), header(oe.ResponseHeaders, "Location"), obj)
 	}
 	var ae *abstractions.ApiError
 	if errors.As(err, &ae) && ae.ResponseStatusCode >= 400 {
-		e := &Error{StatusCode: ae.ResponseStatusCode, Message: ae.Message}
-		headersInto(e, ae.ResponseHeaders)
+		e := newError(ae.ResponseStatusCode, header(ae.ResponseHeaders, "Retry-After"), header(ae.ResponseHeaders, "Location"), nil)
+		e.Message = ae.Message
 		return e
 	}
 	return err
 }
 
-func headersInto(e *Error, h *abstractions.ResponseHeaders) {
+// header returns the first value of the response header k, if any.
+func header(h *abstractions.ResponseHeaders, k string) string {
 	if h == nil {
-		return
+		return ""
 	}
-	for _, k := range h.ListKeys() {
-		switch strings.ToLower(k) {
-		case "retry-after":
-			if v := h.Get(k); len(v) > 0 {
-				e.RetryAfter = parseRetryAfter(v[0], time.Now())
-			}
-		case "location":
-			if v := h.Get(k); len(v) > 0 {
-				e.Location = v[0]
+	for _, key := range h.ListKeys() {
+		if strings.EqualFold(key, k) {
+			if v := h.Get(key); len(v) > 0 {
+				return v[0]
 			}
 		}
 	}
+	return ""
 }
 
 func deref(s *string) string {
