@@ -128,8 +128,6 @@ func smallQuotaSeed() *directory.Seed {
 func TestUploadOverQuotaGives507QuotaLimitReached(t *testing.T) {
 	e := newEnvSeed(t, smallQuotaSeed())
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/big.bin:/content", tok: e.alice(), body: make([]byte, 2<<20)}).want(t, 507, "quotaLimitReached")
-	e.call(req{method: "POST", path: "/v1.0/me/drive/root:/big.bin:/createUploadSession", tok: e.alice(),
-		body: map[string]any{"item": map[string]any{"fileSize": 2 << 20}}}).want(t, 507, "quotaLimitReached")
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/ok.bin:/content", tok: e.alice(), body: make([]byte, 512<<10)}).want(t, 201)
 	d := e.call(req{path: "/v1.0/me/drive", tok: e.alice()}).want(t, 200)
 	if d.get("quota", "used").(float64) != 512<<10 || d.get("quota", "remaining").(float64) != 512<<10 {
@@ -364,4 +362,67 @@ func TestSimpleUploadOver250MBIsRefusedBeforeReading(t *testing.T) {
 	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "upload session") {
 		t.Errorf("status %d, body %s", w.Code, w.Body.Bytes())
 	}
+}
+
+// Contract (graph-contract.md, "Upload session"): "fileSize in the session
+// request is checked against quota only on OneDrive Personal; on OneDrive
+// for Business / SharePoint a 507 quotaLimitReached arrives on the final
+// fragment", and "If the last fragment fails (name conflict, quota), the
+// session is kept until it expires ... nextExpectedRanges ... can be empty
+// when everything was received". The explicit commit is the OneDrive API
+// docs' "Handle upload errors": PUT on the parent with the new metadata and
+// @microsoft.graph.sourceUrl.
+func TestUploadSessionOverQuotaFailsAtTheLastFragmentAndIsKeptForAnExplicitCommit(t *testing.T) {
+	e := newEnvSeed(t, smallQuotaSeed())
+	data := randomBytes(fragmentUnit+1000, 7)
+	total := int64(len(data))
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/filler.bin:/content", tok: e.alice(), body: make([]byte, 900<<10)}).want(t, 201)
+	// The session is created although the file cannot fit.
+	u := e.session(t, "/v1.0/me/drive/root:/big.bin:/createUploadSession",
+		map[string]any{"item": map[string]any{"@microsoft.graph.conflictBehavior": "fail", "fileSize": total}}, nil)
+	e.fragment(u, data[:fragmentUnit], 0, total).want(t, 202)
+	e.fragment(u, data[fragmentUnit:], fragmentUnit, total).want(t, 507, "quotaLimitReached")
+	// Kept, with every byte received: no range is expected any more.
+	st := e.call(req{path: u}).want(t, 200)
+	if rg, ok := st.get("nextExpectedRanges").([]any); !ok || len(rg) != 0 {
+		t.Errorf("status after a failed commit = %s, want an empty nextExpectedRanges", st.raw)
+	}
+	// Sending the last bytes again overlaps what was received.
+	e.fragment(u, data[fragmentUnit:], fragmentUnit, total).want(t, 416, "invalidRange")
+	commit := func() result {
+		return e.call(req{method: "PUT", path: "/v1.0/me/drive/root", tok: e.alice(),
+			body: map[string]any{"name": "big.bin", "@microsoft.graph.conflictBehavior": "fail", "@microsoft.graph.sourceUrl": u}})
+	}
+	commit().want(t, 507, "quotaLimitReached")
+	// Space freed: the kept session commits without a byte sent again.
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/filler.bin:/content", tok: e.alice(), body: "x"}).want(t, 200)
+	it := commit().want(t, 201)
+	if it.str("name") != "big.bin" || it.str("file", "hashes", "quickXorHash") != quickxorhash.Sum(data) {
+		t.Errorf("committed item = %s", it.raw)
+	}
+	e.call(req{path: u}).want(t, 404, "itemNotFound")
+}
+
+func TestUploadSessionNameConflictIsKeptAndCommitsUnderAnotherName(t *testing.T) {
+	e := newEnv(t)
+	u := e.session(t, "/v1.0/me/drive/root:/Documents/race.txt:/createUploadSession", map[string]any{"item": map[string]any{"@microsoft.graph.conflictBehavior": "fail"}}, nil)
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/Documents/race.txt:/content", tok: e.alice(), body: "theirs"}).want(t, 201)
+	e.fragment(u, []byte("mine"), 0, 4).want(t, 409, "nameAlreadyExists")
+	docs := e.call(req{path: "/v1.0/me/drive/root:/Documents", tok: e.alice()}).want(t, 200)
+	put := func(name string) result {
+		return e.call(req{method: "PUT", path: "/v1.0/me/drive/items/" + docs.str("id"), tok: e.alice(),
+			body: map[string]any{"name": name, "@microsoft.graph.conflictBehavior": "fail", "@microsoft.graph.sourceUrl": u}})
+	}
+	put("race.txt").want(t, 409, "nameAlreadyExists")
+	if got := put("race (copy).txt").want(t, 201); got.str("name") != "race (copy).txt" || got.get("size").(float64) != 4 {
+		t.Errorf("committed = %s", got.raw)
+	}
+	mine := e.call(req{path: "/v1.0/me/drive/root:/Documents/race (copy).txt:/content", tok: e.alice()})
+	theirs := e.call(req{path: "/v1.0/me/drive/root:/Documents/race.txt", tok: e.alice()}).want(t, 200)
+	if theirs.get("size").(float64) != 6 || mine.status != 302 {
+		t.Errorf("after the explicit commit: theirs %s, mine %d", theirs.raw, mine.status)
+	}
+	// A session of someone else, or none, is not found.
+	e.call(req{method: "PUT", path: "/v1.0/me/drive/items/" + docs.str("id"), tok: e.alice(),
+		body: map[string]any{"name": "x.txt", "@microsoft.graph.sourceUrl": u}}).want(t, 404, "itemNotFound")
 }

@@ -117,6 +117,8 @@ func (s *Server) serveDrive(w http.ResponseWriter, r *http.Request, c *call, dri
 			return s.patchItem(w, r, c, d, a)
 		case http.MethodDelete:
 			return s.deleteItem(w, r, c, d, a)
+		case http.MethodPut:
+			return s.explicitCommit(w, r, c, d, a)
 		}
 	case "children":
 		switch r.Method {

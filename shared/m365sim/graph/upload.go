@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,13 +148,11 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 		} else if sess.IfMatch != "" {
 			return errModified()
 		}
-		old := int64(0)
-		if t.item != nil && behavior == "replace" {
-			old = t.item.Size
-		}
-		if size >= 0 && size-old > s.remaining(d, t.ds) {
-			return errQuota()
-		}
+		// No quota check here: on OneDrive for Business and SharePoint
+		// (every drive m365sim serves) fileSize is not checked against
+		// quota; 507 quotaLimitReached arrives on the final fragment
+		// (graph-contract.md, "Upload session": fileSize is checked only on
+		// OneDrive Personal).
 		return tx.PutSession(sess)
 	})
 	if err != nil {
@@ -294,15 +293,21 @@ func (s *Server) putFragment(w http.ResponseWriter, r *http.Request, sess *store
 	return s.commitSession(w, sess)
 }
 
-// commitSession turns the staged file into the item's content.
+// commitSession turns the staged file into the item's content. When the
+// commit fails (a name conflict, a changed eTag, a full quota) the session
+// and its bytes are kept until the session expires, so that the client can
+// resolve the cause and commit explicitly (graph-contract.md, "Upload
+// session": "If the last fragment fails ... the session is kept until it
+// expires").
 func (s *Server) commitSession(w http.ResponseWriter, sess *store.Session) error {
-	defer s.dropSession(sess)
 	ref, ok := s.dir.Drive(sess.DriveID)
 	if !ok {
+		s.dropSession(sess)
 		return errNotFound("drive")
 	}
 	u := ref.Tenant.User(sess.User.ID)
 	if u == nil {
+		s.dropSession(sess)
 		return errDenied()
 	}
 	c := &call{tenant: ref.Tenant, user: u}
@@ -321,8 +326,79 @@ func (s *Server) commitSession(w http.ResponseWriter, sess *store.Session) error
 	}
 	status, out, err := s.commitContent(req, c, d, a, info, sess.Conflict, *sess)
 	if err != nil {
-		s.st.RemoveBlob(info.Name)
+		if uerr := s.st.UnimportBlob(info.Name, sess.Staged); uerr != nil {
+			s.log.Error("keep upload session after a failed commit", "err", uerr)
+			s.st.RemoveBlob(info.Name)
+			s.dropSession(sess)
+		}
 		return err
 	}
+	s.dropSession(sess)
 	return writeJSON(w, status, out)
+}
+
+// explicitCommit commits a complete upload session whose last fragment
+// failed, under new metadata: PUT on the parent folder's address with
+// {"name", "@microsoft.graph.conflictBehavior", "@microsoft.graph.sourceUrl":
+// the upload URL}, If-Match allowed (OneDrive API docs,
+// driveitem_createuploadsession.md, "Handle upload errors"; the contract's
+// "so the client can resolve and retry the commit").
+func (s *Server) explicitCommit(w http.ResponseWriter, r *http.Request, c *call, d *drive, a itemAddr) error {
+	if err := d.checkWrite(c); err != nil {
+		return err
+	}
+	var body struct {
+		Name      string `json:"name"`
+		Conflict  string `json:"@microsoft.graph.conflictBehavior"`
+		SourceURL string `json:"@microsoft.graph.sourceUrl"`
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || json.Unmarshal(raw, &body) != nil {
+		return errInvalid("The request body is not valid JSON.")
+	}
+	id, ok := strings.CutPrefix(body.SourceURL, s.base+"/_upload/")
+	if !ok || id == "" {
+		return errInvalid("@microsoft.graph.sourceUrl must name an upload session.")
+	}
+	if err := validName(body.Name); err != nil {
+		return err
+	}
+	if v := r.Header.Get("If-Match"); v != "" && !validETag(v) {
+		return errorf(http.StatusBadRequest, "malformedEntityTag", "The If-Match header is not a valid entity tag.")
+	}
+	unlock := s.locks.lock(id)
+	defer unlock()
+	sess, err := s.loadSession(id)
+	if err != nil {
+		return err
+	}
+	if sess.DriveID != d.ref.Drive.ID || sess.User.ID != who(c).ID {
+		return errSessionGone()
+	}
+	if sess.Size < 0 || sess.Received != sess.Size {
+		return errInvalid("The upload session is not complete.")
+	}
+	behavior, err := conflictBehavior(body.Conflict, sess.Conflict)
+	if err != nil {
+		return err
+	}
+	var parentID string
+	err = s.st.View(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		if err != nil {
+			return err
+		}
+		if t.item == nil || !t.item.Folder {
+			return errInvalid("Address the parent folder to commit an upload session.")
+		}
+		parentID = t.item.ID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	nu := *sess
+	nu.ItemID, nu.ParentID, nu.Dirs, nu.Name = "", parentID, nil, body.Name
+	nu.Conflict, nu.IfMatch = behavior, r.Header.Get("If-Match")
+	return s.commitSession(w, &nu)
 }

@@ -163,6 +163,15 @@ func (s *Store) ImportBlob(tmp string) (BlobInfo, error) {
 	return BlobInfo{Name: name, Size: n, Hash: h.String()}, nil
 }
 
+// UnimportBlob undoes ImportBlob: the file blob name goes back to tmp, so
+// that a commit that failed leaves its staged content where it was.
+func (s *Store) UnimportBlob(name, tmp string) error {
+	if err := os.Rename(s.blobPath(name), tmp); err != nil {
+		return fmt.Errorf("return blob to staging: %w", err)
+	}
+	return nil
+}
+
 // CloneBlob returns a new blob with the same content. A file blob is hard
 // linked where the file system allows (blobs are never modified in place);
 // a database blob comes back with its Data for the caller to store with
