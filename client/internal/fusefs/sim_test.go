@@ -40,8 +40,14 @@ type simMount struct {
 
 func newSimMount(t testing.TB, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
 	t.Helper()
+	return newSimMountOpts(t, nil, mods...)
+}
+
+// newSimMountOpts is newSimMount with options for the simulator.
+func newSimMountOpts(t testing.TB, simOpts []m365sim.Option, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
+	t.Helper()
 	requireFUSE(t)
-	sim := m365sim.StartForTest(t)
+	sim := m365sim.StartForTest(t, simOpts...)
 	ac := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
 	gc, err := graph.New(graph.Config{Base: sim.GraphURL(), Tokens: ac, Scopes: ac.GraphScopes(), CAFile: sim.CAFile(),
 		Pacer: graph.PacerOptions{}})

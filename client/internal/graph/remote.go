@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -224,11 +225,17 @@ func (r *Remote) PutSmall(ctx context.Context, parentID, name string, data []byt
 	// Sending the same bytes again is harmless, unless the upload is
 	// conditional: if a lost answer hid a success, the retry would meet a
 	// new eTag and report a false conflict. Those are left to the caller.
+	// A new file (no ifMatch) must not replace one created meanwhile
+	// elsewhere: conflictBehavior=fail gives 409, vfs.ErrExist. A retry
+	// after a lost answer meets our own file and gives 409 too, which the
+	// vfs resolves by comparing hashes, so the PUT stays retry-safe.
+	target := r.childURL(parentID, name) + "/content"
 	putCtx := ctx
 	if ifMatch == "" {
 		putCtx = withRetrySafe(ctx)
+		target += "?@microsoft.graph.conflictBehavior=fail"
 	}
-	req, err := http.NewRequestWithContext(putCtx, http.MethodPut, r.childURL(parentID, name)+"/content", bytes.NewReader(data))
+	req, err := http.NewRequestWithContext(putCtx, http.MethodPut, target, bytes.NewReader(data))
 	if err != nil {
 		return vfs.Item{}, err
 	}
@@ -259,13 +266,16 @@ func readItem(resp *http.Response, what string) (vfs.Item, error) {
 	return toItem(d), nil
 }
 
-// CreateUploadSession implements vfs.Remote. Conflict behaviour is
-// "replace"; ifMatch guards against overwriting a changed file.
+// CreateUploadSession implements vfs.Remote. ifMatch guards against
+// overwriting a changed file (conflict behaviour "replace"); without it the
+// file is new here and must not replace one created meanwhile elsewhere
+// ("fail": the last fragment then answers 409, and vfs.ErrExist lets the
+// caller commit the kept session under a conflict name).
 func (r *Remote) CreateUploadSession(ctx context.Context, parentID, name string, size int64, ifMatch string) (vfs.UploadSession, error) {
 	props := models.NewDriveItemUploadableProperties()
 	props.SetName(&name)
 	props.SetFileSize(&size)
-	props.SetAdditionalData(map[string]any{"@microsoft.graph.conflictBehavior": "replace"})
+	props.SetAdditionalData(map[string]any{"@microsoft.graph.conflictBehavior": sessionConflict(ifMatch)})
 	body := drives.NewItemItemsItemCreateUploadSessionPostRequestBody()
 	body.SetItem(props)
 	b := r.item(parentID).CreateUploadSession().WithUrl(r.childURL(parentID, name) + "/createUploadSession")
@@ -287,6 +297,15 @@ func (r *Remote) CreateUploadSession(ctx context.Context, parentID, name string,
 	return out, nil
 }
 
+// sessionConflict is the conflict behaviour of an upload: "replace" for
+// a conditional update of a known file, "fail" for a new file.
+func sessionConflict(ifMatch string) string {
+	if ifMatch != "" {
+		return "replace"
+	}
+	return "fail"
+}
+
 // UploadStatus implements vfs.Remote: GET on the session URL.
 func (r *Remote) UploadStatus(ctx context.Context, s vfs.UploadSession) (vfs.UploadSession, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
@@ -305,6 +324,10 @@ func (r *Remote) UploadStatus(ctx context.Context, s vfs.UploadSession) (vfs.Upl
 		return s, fmt.Errorf("upload session status: %w", redactURL(err))
 	}
 	s.NextOffset = nextOffset(st.NextExpectedRanges)
+	// An empty list means every byte arrived and the commit failed: the
+	// session is kept for an explicit commit (graph-contract.md, "Upload
+	// session").
+	s.Received = len(st.NextExpectedRanges) == 0
 	if !st.ExpirationDateTime.IsZero() {
 		s.Expiration = st.ExpirationDateTime
 	}
@@ -338,6 +361,37 @@ func (r *Remote) UploadFragment(ctx context.Context, s vfs.UploadSession, off, t
 		return nil, err
 	}
 	return &it, nil
+}
+
+var _ vfs.SessionCommitter = (*Remote)(nil)
+
+// CommitUpload implements vfs.SessionCommitter: the explicit commit of a
+// session whose last fragment failed, a PUT on the parent folder with the
+// new metadata and @microsoft.graph.sourceUrl (OneDrive API docs,
+// driveitem_createuploadsession, "Handle upload errors").
+func (r *Remote) CommitUpload(ctx context.Context, s vfs.UploadSession, parentID, name, conflict, ifMatch string) (vfs.Item, error) {
+	body, err := json.Marshal(map[string]string{
+		"name": name, "@microsoft.graph.conflictBehavior": conflict, "@microsoft.graph.sourceUrl": s.URL,
+	})
+	if err != nil {
+		return vfs.Item{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, r.itemURL(parentID), bytes.NewReader(body))
+	if err != nil {
+		return vfs.Item{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	resp, err := r.c.hc.Do(req)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("commit upload session into %s: %w", parentID, redactURL(err))
+	}
+	if resp.StatusCode >= 400 {
+		return vfs.Item{}, fmt.Errorf("commit upload session into %s: %w", parentID, decodeError(resp))
+	}
+	return readItem(resp, "commit upload session into "+parentID)
 }
 
 // CancelUpload implements vfs.Remote: DELETE on the session URL.

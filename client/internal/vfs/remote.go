@@ -33,6 +33,21 @@ type UploadSession struct {
 	Expiration time.Time
 	// NextOffset is where the next fragment starts (from nextExpectedRanges).
 	NextOffset int64
+	// Received reports that the server has every byte (nextExpectedRanges
+	// is empty): the commit failed and the session waits for an explicit
+	// one (SessionCommitter).
+	Received bool
+}
+
+// SessionCommitter is implemented by a Remote whose upload sessions
+// outlive a failed commit (a name conflict, a changed eTag or a full quota
+// at the last fragment), as Graph's do: CommitUpload commits such a session
+// into parentID under name, with conflict "fail" or "replace" and ifMatch
+// as in CreateUploadSession. It returns ErrExist when the name is taken,
+// ErrQuotaExceeded while the drive is full, ErrNotFound once the session
+// expired.
+type SessionCommitter interface {
+	CommitUpload(ctx context.Context, s UploadSession, parentID, name, conflict, ifMatch string) (Item, error)
 }
 
 // Remote is one drive (a OneDrive or a document library) as the vfs needs

@@ -245,17 +245,35 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	tid := "up:" + rec.Key
 	defer fs.ev.finish(tid)
 	fs.ev.progress(tid, Transfer{Path: path, Upload: true, Total: size}, fs.clock.Now())
-	h := quickxorhash.New()
+	var h *quickxorhash.Digest
 	var it Item
-	if size <= SimpleUploadMax {
-		data := make([]byte, size)
-		if _, err := f.ReadAt(data, 0); err != nil {
-			return fmt.Errorf("read local copy: %w", err)
+	for attempt := 0; ; attempt++ {
+		h = quickxorhash.New()
+		if size <= SimpleUploadMax {
+			data := make([]byte, size)
+			if _, err := f.ReadAt(data, 0); err != nil {
+				return fmt.Errorf("read local copy: %w", err)
+			}
+			h.Write(data)
+			it, err = fs.remote.PutSmall(ctx, pid, rec.Name, data, ifMatch)
+		} else {
+			it, err = fs.uploadSession(ctx, j, rec, f, pid, ifMatch, gen, size, h, path, tid)
 		}
-		h.Write(data)
-		it, err = fs.remote.PutSmall(ctx, pid, rec.Name, data, ifMatch)
-	} else {
-		it, err = fs.uploadSession(ctx, j, rec, f, pid, ifMatch, gen, size, h, path, tid)
+		if ifMatch != "" || !errors.Is(err, ErrExist) || attempt >= 3 {
+			break
+		}
+		// A new file whose name exists on the server, but not yet here:
+		// never replace it. The same bytes (our own upload whose answer
+		// was lost) are adopted; anything else is kept beside ours.
+		h = quickxorhash.New()
+		var same bool
+		if it, same, err = fs.sameOnServer(ctx, pid, rec.Name, f, size, h); err != nil || same {
+			break
+		}
+		if rec, err = fs.takeConflictName(rec); err != nil {
+			return err
+		}
+		j.Session = nil
 	}
 	if errors.Is(err, ErrPreconditionFailed) {
 		return fs.conflict(ctx, rec, f)
@@ -306,6 +324,17 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		fs.clock.Now().Before(js.Expiration) {
 		st, err := fs.remote.UploadStatus(ctx, UploadSession{URL: js.URL, Expiration: js.Expiration})
 		switch {
+		case err == nil && st.Received:
+			// Every byte arrived and the commit failed (a full quota, a
+			// name taken): commit the kept session, never send from 0
+			// into a session that answers 416 to every byte.
+			if st.URL == "" {
+				st.URL = js.URL
+			}
+			if it, done, err := fs.commitKept(ctx, j, rec, f, st, pid, ifMatch, size, h); done || err != nil {
+				return it, err
+			}
+			fs.log.Info("upload session cannot be committed here; restarting", "key", rec.Key)
 		case err == nil:
 			s, off = st, st.NextOffset
 			if s.URL == "" {
@@ -352,6 +381,23 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 			_ = fs.queue.Save(j)
 			return Item{}, fmt.Errorf("upload session vanished: %w", ErrOffline)
 		}
+		if err != nil && off+n == size && keptAfterFailedCommit(err) {
+			// The last fragment arrived but the commit failed: the server
+			// keeps the session and its bytes. Journal that nothing is left
+			// to send, so that a retry commits instead of resending.
+			j.Session.Next = size
+			if serr := fs.queue.Save(j); serr != nil {
+				return Item{}, fmt.Errorf("journal upload progress: %w", serr)
+			}
+			if errors.Is(err, ErrExist) {
+				h.Write(buf[:n])
+				s.Received = true
+				if it, done, cerr := fs.commitKept(ctx, j, rec, f, s, pid, ifMatch, size, nil); done || cerr != nil {
+					return it, cerr
+				}
+			}
+			return Item{}, err
+		}
 		if err != nil {
 			return Item{}, err
 		}
@@ -367,6 +413,143 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		}
 	}
 	return Item{}, errors.New("upload session ended without an item")
+}
+
+// keptAfterFailedCommit reports whether err, from a last fragment, is a
+// failed commit after which Graph keeps the session (graph-contract.md,
+// "Upload session": name conflict, quota; a changed eTag alike).
+func keptAfterFailedCommit(err error) bool {
+	return errors.Is(err, ErrExist) || errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrPreconditionFailed)
+}
+
+// commitKept commits a session that holds every byte but whose commit
+// failed. done is false when the remote cannot commit kept sessions or the
+// session expired: the caller starts a new one. A name taken meanwhile on
+// the server by a file not known here (ErrExist on a new file) is
+// resolved as a conflict: the local file is renamed to a conflict name and
+// committed under it, so both versions stay. A full quota returns
+// ErrQuotaExceeded: the job waits with backoff and commits later, the
+// bytes staying on the server. h, when non-nil, gets the whole content.
+func (fs *FS) commitKept(ctx context.Context, j cache.Job, rec cache.Record, f *cache.File, s UploadSession,
+	pid, ifMatch string, size int64, h *quickxorhash.Digest) (it Item, done bool, err error) {
+	sc, ok := fs.remote.(SessionCommitter)
+	if !ok {
+		return Item{}, false, nil
+	}
+	if h != nil {
+		if err := hashLocal(f, size, h); err != nil {
+			return Item{}, true, err
+		}
+	}
+	conflict := "fail"
+	if ifMatch != "" {
+		conflict = "replace"
+	}
+	name := rec.Name
+	now := fs.clock.Now()
+	for n := 0; ; n++ {
+		if n > 0 {
+			if ifMatch != "" || n > 100 {
+				return Item{}, true, fmt.Errorf("commit kept upload of %s: %w", rec.Key, ErrExist)
+			}
+			name = ConflictName(rec.Name, fs.opt.Host, now, n)
+			if _, err := fs.child(rec.ParentKey, name); !errors.Is(err, ErrNotFound) {
+				continue
+			}
+		}
+		it, err = sc.CommitUpload(ctx, s, pid, name, conflict, ifMatch)
+		switch {
+		case errors.Is(err, ErrExist):
+			continue
+		case errors.Is(err, ErrNotFound):
+			j.Session = nil
+			_ = fs.queue.Save(j)
+			return Item{}, false, nil
+		case err != nil:
+			return Item{}, true, fmt.Errorf("commit kept upload of %s: %w", rec.Key, err)
+		}
+		break
+	}
+	if name != rec.Name {
+		if err := fs.renameForConflict(rec, name); err != nil {
+			return Item{}, true, err
+		}
+	}
+	return it, true, nil
+}
+
+// takeConflictName renames a new local file whose name is taken on the
+// server to the first free conflict name, and returns its record.
+func (fs *FS) takeConflictName(rec cache.Record) (cache.Record, error) {
+	now := fs.clock.Now()
+	for n := 1; ; n++ {
+		name := ConflictName(rec.Name, fs.opt.Host, now, n)
+		if _, err := fs.child(rec.ParentKey, name); errors.Is(err, ErrNotFound) {
+			if err := fs.renameForConflict(rec, name); err != nil {
+				return rec, err
+			}
+			rec.Name = name
+			return rec, nil
+		}
+	}
+}
+
+// renameForConflict renames the local record of a file not yet on the
+// server to name, the name its content goes to the server under, so that
+// the server's file of the old name shows beside it.
+func (fs *FS) renameForConflict(rec cache.Record, name string) error {
+	orig := fs.pathOf(rec.Key)
+	fs.nsMu.Lock()
+	err := fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(rec.Key)
+		if err != nil {
+			return nil
+		}
+		r.Name = name
+		return tx.Put(r)
+	})
+	fs.nsMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("rename %s to a conflict name: %w", rec.Key, err)
+	}
+	now := fs.clock.Now()
+	c := Conflict{Path: orig, ConflictPath: fs.pathOf(rec.Key), Time: now}
+	fs.log.Warn("conflict: a new file's name was taken on the server; the local file is kept under a conflict name", "key", rec.Key)
+	fs.ev.emit(Event{Kind: EventConflict, Path: c.Path, Conflict: &c, Time: now})
+	return nil
+}
+
+// sameOnServer reports whether the server's file name in parentID has the
+// local content (size and quickXorHash), returning it. h gets the local
+// content.
+func (fs *FS) sameOnServer(ctx context.Context, parentID, name string, f *cache.File, size int64, h *quickxorhash.Digest) (Item, bool, error) {
+	if err := hashLocal(f, size, h); err != nil {
+		return Item{}, false, err
+	}
+	items, err := fs.remote.List(ctx, parentID)
+	if err != nil {
+		return Item{}, false, fmt.Errorf("list the folder of a taken name: %w", err)
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	for _, it := range items {
+		if it.Name == name && !it.IsDir && it.Size == size && it.QuickXorHash == sum {
+			return it, true, nil
+		}
+	}
+	return Item{}, false, nil
+}
+
+// hashLocal writes the first size bytes of f into h.
+func hashLocal(f *cache.File, size int64, h *quickxorhash.Digest) error {
+	buf := make([]byte, min(FragmentSize, max(size, 1)))
+	for pos := int64(0); pos < size; pos += int64(len(buf)) {
+		n := min(int64(len(buf)), size-pos)
+		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+			return fmt.Errorf("read local copy: %w", err)
+		}
+		h.Write(buf[:n])
+	}
+	return nil
 }
 
 // conflict keeps the local version of rec beside the server's, as
