@@ -15,12 +15,14 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim/graph/store"
 )
 
-// downloadURL returns a pre-authenticated URL for the item's current
-// content. It is signed, names the content version and the URL generation,
-// and expires after the configured lifetime.
+// downloadURL returns a pre-authenticated URL for the item's content. It
+// is signed, names the item and the URL generation, and expires after the
+// configured lifetime. Like a real download.aspx URL it names no content
+// version: it serves whatever the content is when it is used
+// (graph-contract.md, "Download").
 func (s *Server) downloadURL(it *store.Item) string {
 	exp := s.now().Add(s.ttl).Unix()
-	payload := it.ID + "|" + strconv.FormatInt(it.CTagVer, 10) + "|" + strconv.FormatInt(exp, 10) + "|" + strconv.FormatUint(s.urlGen.Load(), 10)
+	payload := it.ID + "|" + strconv.FormatInt(exp, 10) + "|" + strconv.FormatUint(s.urlGen.Load(), 10)
 	return s.base + "/_download/" + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
 		base64.RawURLEncoding.EncodeToString(s.sign([]byte(payload)))
 }
@@ -41,13 +43,12 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 		return errURLExpired()
 	}
 	f := strings.Split(string(payload), "|")
-	if len(f) != 4 {
+	if len(f) != 3 {
 		return errURLExpired()
 	}
-	ver, err1 := strconv.ParseInt(f[1], 10, 64)
-	exp, err2 := strconv.ParseInt(f[2], 10, 64)
-	gen, err3 := strconv.ParseUint(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || gen != s.urlGen.Load() || s.now().Unix() > exp {
+	exp, err2 := strconv.ParseInt(f[1], 10, 64)
+	gen, err3 := strconv.ParseUint(f[2], 10, 64)
+	if err2 != nil || err3 != nil || gen != s.urlGen.Load() || s.now().Unix() > exp {
 		return errURLExpired()
 	}
 	var it *store.Item
@@ -56,7 +57,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, tok strin
 		it, err = tx.Item(f[0])
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (it.Deleted || it.Folder || it.CTagVer != ver)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (it.Deleted || it.Folder)) {
 		return errNotFound("item")
 	}
 	if err != nil {

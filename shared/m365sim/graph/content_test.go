@@ -67,11 +67,24 @@ func TestExpireDownloadURLsInvalidatesEveryIssuedURL(t *testing.T) {
 	e.call(req{path: fresh}).want(t, 200)
 }
 
-func TestDownloadURLIsBoundToTheContentVersion(t *testing.T) {
+// Contract (graph-contract.md, "Download"): "nothing in them names a
+// content version, so assume a URL serves whatever the content is now. A
+// client that caches by version must check each ranged response (the
+// ETag, the total in Content-Range)".
+func TestDownloadURLServesTheCurrentContentWithItsETagAndTotal(t *testing.T) {
 	e := newEnv(t)
 	it := e.call(req{path: "/v1.0/me/drive/root:/Documents/Welcome.txt", tok: e.alice()}).want(t, 200)
 	u := it.str("@microsoft.graph.downloadUrl")
-	e.call(req{method: "PUT", path: "/v1.0/me/drive/items/" + it.str("id") + "/content", tok: e.alice(), body: "v2"}).want(t, 200)
+	before := e.call(req{path: u, hdr: map[string]string{"Range": "bytes=0-1"}}).want(t, 206)
+	nu := e.call(req{method: "PUT", path: "/v1.0/me/drive/items/" + it.str("id") + "/content", tok: e.alice(), body: "v2 is longer"}).want(t, 200)
+	after := e.call(req{path: u, hdr: map[string]string{"Range": "bytes=0-1"}}).want(t, 206)
+	if string(after.raw) != "v2" || after.header.Get("Content-Range") != "bytes 0-1/12" {
+		t.Errorf("old URL after a change: %q, Content-Range %q; want the new content", after.raw, after.header.Get("Content-Range"))
+	}
+	if b, a := before.header.Get("ETag"), after.header.Get("ETag"); b == "" || b == a || a != nu.str("cTag") {
+		t.Errorf("ETag before %q, after %q; want the content's cTag, changed (%q)", b, a, nu.str("cTag"))
+	}
+	e.call(req{method: "DELETE", path: "/v1.0/me/drive/items/" + it.str("id"), tok: e.alice()}).want(t, 204)
 	e.call(req{path: u}).want(t, 404, "itemNotFound")
 }
 
