@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/drives"
@@ -195,7 +196,8 @@ func (r *Remote) ReadRange(ctx context.Context, rawURL string, off, n int64) (io
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		return &resumingBody{r: r, ctx: ctx, url: rawURL, body: resp.Body, off: off, left: n, retries: 3}, nil
+		return &resumingBody{r: r, ctx: ctx, url: rawURL, body: resp.Body, off: off, left: n, retries: 3,
+			etag: resp.Header.Get("ETag"), total: rangeTotal(resp.Header.Get("Content-Range"))}, nil
 	case http.StatusOK:
 		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
 			resp.Body.Close()
@@ -204,10 +206,8 @@ func (r *Remote) ReadRange(ctx context.Context, rawURL string, off, n int64) (io
 			}
 			return nil, fmt.Errorf("download range %d+%d: %w", off, n, err)
 		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{io.LimitReader(resp.Body, n), resp.Body}, nil
+		return &wholeBody{Reader: io.LimitReader(resp.Body, n), Closer: resp.Body,
+			etag: resp.Header.Get("ETag"), total: resp.ContentLength}, nil
 	case http.StatusRequestedRangeNotSatisfiable:
 		drain(resp)
 		return io.NopCloser(bytes.NewReader(nil)), nil
@@ -456,8 +456,33 @@ func (r *Remote) Delete(ctx context.Context, id, ifMatch string) error {
 	return nil
 }
 
+// rangeTotal is the total of a Content-Range "bytes s-e/total", or -1.
+func rangeTotal(cr string) int64 {
+	_, t, ok := strings.Cut(cr, "/")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// wholeBody is a download whose server ignored Range.
+type wholeBody struct {
+	io.Reader
+	io.Closer
+	etag  string
+	total int64
+}
+
+// RangeVersion implements vfs.RangeVersion.
+func (b *wholeBody) RangeVersion() (string, int64) { return b.etag, b.total }
+
 // resumingBody is a ranged download that resumes after a dropped
-// connection by asking for the rest of the range.
+// connection by asking for the rest of the range. A resumed response of
+// another version (ETag or total) ends it with vfs.ErrContentChanged.
 type resumingBody struct {
 	r       *Remote
 	ctx     context.Context
@@ -466,7 +491,12 @@ type resumingBody struct {
 	off     int64 // where the next byte comes from
 	left    int64 // bytes still expected; the server may send fewer at EOF
 	retries int
+	etag    string // of the first response
+	total   int64  // from the first response's Content-Range, or -1
 }
+
+// RangeVersion implements vfs.RangeVersion.
+func (b *resumingBody) RangeVersion() (string, int64) { return b.etag, b.total }
 
 func (b *resumingBody) Read(p []byte) (int, error) {
 	for {
@@ -485,6 +515,12 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 		next, rerr := b.r.ReadRange(b.ctx, b.url, b.off, b.left)
 		if rerr != nil {
 			return 0, fmt.Errorf("resume download at %d after %v: %w", b.off, err, rerr)
+		}
+		if rv, ok := next.(vfs.RangeVersion); ok {
+			if etag, total := rv.RangeVersion(); etag != b.etag || total != b.total {
+				next.Close()
+				return 0, fmt.Errorf("resume download at %d: %w", b.off, vfs.ErrContentChanged)
+			}
 		}
 		if rb, ok := next.(*resumingBody); ok {
 			b.body = rb.body // keep our own retry budget

@@ -122,6 +122,10 @@ type FS struct {
 	urls  map[string]string // remote id + version -> download URL
 
 	dlErrs sync.Map // key -> last download error, taken by fetch
+	// dlTags pins, per key and cached version, the ETag of the first ranged
+	// response; a later range with another ETag is of a newer version.
+	// Guarded by urlMu.
+	dlTags map[string]string
 
 	ev events
 }

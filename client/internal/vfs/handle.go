@@ -402,7 +402,7 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 	if n <= 0 {
 		return
 	}
-	err := fs.readRange(fs.ctx, key, off, n, func(idx int64, data []byte) error {
+	err := fs.readRange(fs.ctx, key, e.Version, e.RemoteSize, off, n, func(idx int64, data []byte) error {
 		if idx != next {
 			return fmt.Errorf("block %d out of order", idx)
 		}
@@ -421,8 +421,10 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 }
 
 // readRange streams [off, off+n) of key's remote content in blocks,
-// refreshing an expired download URL once.
-func (fs *FS) readRange(ctx context.Context, key string, off, n int64, block func(idx int64, data []byte) error, firstIdx int64) error {
+// refreshing an expired download URL once. version and size are what the
+// cache holds blocks of: a response of another size or ETag is refused
+// before any of its bytes is stored.
+func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n int64, block func(idx int64, data []byte) error, firstIdx int64) error {
 	r, err := fs.get(key)
 	if err != nil {
 		return err
@@ -443,6 +445,11 @@ func (fs *FS) readRange(ctx context.Context, key string, off, n int64, block fun
 			return fmt.Errorf("read range of %s: %w", key, err)
 		}
 		defer rc.Close()
+		if rv, ok := rc.(RangeVersion); ok {
+			if err := fs.checkRange(key, version, size, rv); err != nil {
+				return err
+			}
+		}
 		buf := make([]byte, cache.BlockSize)
 		idx := firstIdx
 		for left := n; left > 0; idx++ {
@@ -457,6 +464,31 @@ func (fs *FS) readRange(ctx context.Context, key string, off, n int64, block fun
 		}
 		return nil
 	}
+}
+
+// checkRange refuses a ranged response that is not of the cached
+// version: its total differs from size, or its ETag from the first one
+// seen for this version. A response carries its own bytes, so the bytes
+// already stored stay those of one version.
+func (fs *FS) checkRange(key, version string, size int64, rv RangeVersion) error {
+	etag, total := rv.RangeVersion()
+	if total >= 0 && total != size {
+		return fmt.Errorf("read range of %s: size %d, cached version has %d: %w", key, total, size, ErrContentChanged)
+	}
+	if etag == "" {
+		return nil
+	}
+	fs.urlMu.Lock()
+	defer fs.urlMu.Unlock()
+	if fs.dlTags == nil || len(fs.dlTags) > 10000 {
+		fs.dlTags = make(map[string]string)
+	}
+	k := key + "\x00" + version
+	if first, ok := fs.dlTags[k]; ok && first != etag {
+		return fmt.Errorf("read range of %s: ETag changed during the download: %w", key, ErrContentChanged)
+	}
+	fs.dlTags[k] = etag
+	return nil
 }
 
 func (fs *FS) downloadURL(ctx context.Context, remoteID, version string, refresh bool) (string, error) {

@@ -39,6 +39,16 @@ type UploadSession struct {
 	Received bool
 }
 
+// RangeVersion is implemented by a ReadRange body that knows which
+// content it carries. A download URL names no version and serves whatever
+// the content is now (graph-contract.md, "Download"), so the vfs checks
+// every ranged response before storing its bytes.
+type RangeVersion interface {
+	// RangeVersion returns the response's ETag ("" when none) and the
+	// content's total size from Content-Range (-1 when unknown).
+	RangeVersion() (etag string, total int64)
+}
+
 // SessionCommitter is implemented by a Remote whose upload sessions
 // outlive a failed commit (a name conflict, a changed eTag or a full quota
 // at the last fragment), as Graph's do: CommitUpload commits such a session
@@ -107,6 +117,10 @@ var (
 	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
 	ErrResyncRequired     = errors.New("delta token expired; resync required")
 	ErrURLExpired         = errors.New("download URL expired")
-	ErrOffline            = errors.New("Microsoft 365 is unreachable")
-	ErrUnauthenticated    = errors.New("sign-in expired")
+	// ErrContentChanged means the content changed on the server while it
+	// was being downloaded: the new version's bytes were not stored under
+	// the old version.
+	ErrContentChanged  = errors.New("content changed on the server during the download")
+	ErrOffline         = errors.New("Microsoft 365 is unreachable")
+	ErrUnauthenticated = errors.New("sign-in expired")
 )
