@@ -81,6 +81,7 @@ type Status struct {
 	Licence       Licence       `json:"licence"`
 	Online        bool          `json:"online"` // Microsoft 365 reachable at the last attempt
 	UploadsPaused bool          `json:"uploads_paused"`
+	Bandwidth     Bandwidth     `json:"bandwidth"`
 	Drives        []Drive       `json:"drives"`
 	Transfers     []Transfer    `json:"transfers"`
 	Errors        []Problem     `json:"errors"`
@@ -90,6 +91,15 @@ type Status struct {
 	Updated       time.Time     `json:"updated"`
 	Seq           uint64        `json:"seq"` // grows by one with every change
 	Detail        *StatusDetail `json:"detail,omitempty"`
+}
+
+// Bandwidth is the tenant's transfer limits as the agent applies them,
+// and whether they hold transfers back right now.
+type Bandwidth struct {
+	UploadLimit     int64 `json:"upload_limit,omitempty"`   // bytes per second; 0: none
+	DownloadLimit   int64 `json:"download_limit,omitempty"` // bytes per second; 0: none
+	UploadLimited   bool  `json:"upload_limited"`           // uploads waited for the limit in the last seconds
+	DownloadLimited bool  `json:"download_limited"`         // downloads waited for the limit in the last seconds
 }
 
 // StatusDetail holds rarely needed diagnostics.

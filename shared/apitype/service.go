@@ -106,6 +106,19 @@ type Policies struct {
 	MinClientVersion       string `json:"minClientVersion,omitempty"` // older clients must update
 	DefaultCacheLimitBytes int64  `json:"defaultCacheLimitBytes"`
 	OfficeCoauthoring      bool   `json:"officeCoauthoring"`
+	// UploadBytesPerSecond and DownloadBytesPerSecond cap the agent's
+	// transfers in each direction, across all of the user's drives
+	// together; 0 means no limit. Admins set them in MB/s (10^6 bytes).
+	UploadBytesPerSecond   int64 `json:"uploadBytesPerSecond,omitempty"`
+	DownloadBytesPerSecond int64 `json:"downloadBytesPerSecond,omitempty"`
+	// RefreshSeconds is how often the agent refreshes the licence and
+	// mappings; 0 means the client's refresh_interval (5 minutes).
+	RefreshSeconds int `json:"refreshSeconds,omitempty"`
+	// StartJitterSeconds spreads agent starts: at start the agent waits a
+	// random delay in [0, StartJitterSeconds) before its first call to
+	// the service or Graph, so that machines booting together do not
+	// call at the same second. 0 means no delay.
+	StartJitterSeconds int `json:"startJitterSeconds,omitempty"`
 }
 
 // LeaseKey is the service's lease-signing public key (GET /v1/lease-key),

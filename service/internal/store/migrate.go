@@ -22,7 +22,7 @@ type migration struct {
 // when a model changes, copy its v1 shape here first and add a step.
 var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
-		return tx.Migrator().CreateTable(&tenantRow{}, &domainRow{}, &tenantKeyRow{}, &systemKeyRow{},
+		return tx.Migrator().CreateTable(&tenantRowV1{}, &domainRow{}, &tenantKeyRow{}, &systemKeyRow{},
 			&mappingRow{}, &assignmentRow{}, &seatRow{}, &auditRow{})
 	}},
 	{2, "seat and audit lookups by tenant and time", func(tx *gorm.DB) error {
@@ -39,7 +39,43 @@ var migrations = []migration{
 		}
 		return tx.Table("seat_usage").Migrator().CreateTable(&seatUsageV3{})
 	}},
+	{4, "bandwidth, refresh and start jitter policies", func(tx *gorm.DB) error {
+		m := tx.Migrator()
+		for _, f := range []string{"UploadBytesPerSec", "DownloadBytesPerSec", "RefreshSeconds", "StartJitterSeconds"} {
+			if err := m.AddColumn(&tenantRowV4{}, f); err != nil {
+				return fmt.Errorf("add column %s: %w", f, err)
+			}
+		}
+		return nil
+	}},
 }
+
+// tenantRowV1 is the tenants table as migration 1 created it.
+type tenantRowV1 struct {
+	ID                string `gorm:"primaryKey;size:36"`
+	DisplayNameEnc    []byte
+	Seats             int
+	LicenceExpires    time.Time
+	DeltaPollSeconds  int
+	MinClientVersion  string `gorm:"size:32"`
+	DefaultCacheLimit int64
+	OfficeCoauthoring bool
+	KeyVersion        uint32
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func (tenantRowV1) TableName() string { return "tenants" }
+
+// tenantRowV4 holds the columns migration 4 adds to tenants.
+type tenantRowV4 struct {
+	UploadBytesPerSec   int64 `gorm:"not null;default:0"`
+	DownloadBytesPerSec int64 `gorm:"not null;default:0"`
+	RefreshSeconds      int   `gorm:"not null;default:0"`
+	StartJitterSeconds  int   `gorm:"not null;default:0"`
+}
+
+func (tenantRowV4) TableName() string { return "tenants" }
 
 // SchemaVersion is the version Migrate brings the database to.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }

@@ -17,9 +17,15 @@ type tenantRow struct {
 	MinClientVersion  string `gorm:"size:32"`
 	DefaultCacheLimit int64
 	OfficeCoauthoring bool
-	KeyVersion        uint32
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// Added by migration 4; 0 means no limit, the client's interval, no
+	// jitter.
+	UploadBytesPerSec   int64 `gorm:"not null;default:0"`
+	DownloadBytesPerSec int64 `gorm:"not null;default:0"`
+	RefreshSeconds      int   `gorm:"not null;default:0"`
+	StartJitterSeconds  int   `gorm:"not null;default:0"`
+	KeyVersion          uint32
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 func (tenantRow) TableName() string { return "tenants" }

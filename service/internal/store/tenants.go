@@ -132,6 +132,38 @@ func setPolicies(row *tenantRow, p apitype.Policies) {
 	row.MinClientVersion = p.MinClientVersion
 	row.DefaultCacheLimit = p.DefaultCacheLimitBytes
 	row.OfficeCoauthoring = p.OfficeCoauthoring
+	row.UploadBytesPerSec = p.UploadBytesPerSecond
+	row.DownloadBytesPerSec = p.DownloadBytesPerSecond
+	row.RefreshSeconds = p.RefreshSeconds
+	row.StartJitterSeconds = p.StartJitterSeconds
+}
+
+// Policy bounds, checked by SetPolicies (the portal checks the same with
+// friendlier words).
+const (
+	MinRefreshSeconds = 60    // a refresh per minute per machine is the most the service should see
+	MaxRefreshSeconds = 86400 // a day: the lease lasts 7
+	MaxStartJitter    = 3600  // an hour: a longer wait looks like a broken agent
+	MaxBytesPerSecond = 100_000 * 1_000_000
+)
+
+// ValidPolicies reports what is wrong with p, or nil.
+func ValidPolicies(p apitype.Policies) error {
+	switch {
+	case p.DeltaPollSeconds < 5 || p.DeltaPollSeconds > 86400:
+		return fmt.Errorf("policies: delta poll interval %d s is not within 5..86400 s: %w", p.DeltaPollSeconds, ErrInvalid)
+	case p.DefaultCacheLimitBytes < 0:
+		return fmt.Errorf("policies: cache limit %d is negative: %w", p.DefaultCacheLimitBytes, ErrInvalid)
+	case p.UploadBytesPerSecond < 0 || p.UploadBytesPerSecond > MaxBytesPerSecond:
+		return fmt.Errorf("policies: upload limit %d B/s is not within 0..%d: %w", p.UploadBytesPerSecond, int64(MaxBytesPerSecond), ErrInvalid)
+	case p.DownloadBytesPerSecond < 0 || p.DownloadBytesPerSecond > MaxBytesPerSecond:
+		return fmt.Errorf("policies: download limit %d B/s is not within 0..%d: %w", p.DownloadBytesPerSecond, int64(MaxBytesPerSecond), ErrInvalid)
+	case p.RefreshSeconds != 0 && (p.RefreshSeconds < MinRefreshSeconds || p.RefreshSeconds > MaxRefreshSeconds):
+		return fmt.Errorf("policies: refresh interval %d s is not 0 or within %d..%d s: %w", p.RefreshSeconds, MinRefreshSeconds, MaxRefreshSeconds, ErrInvalid)
+	case p.StartJitterSeconds < 0 || p.StartJitterSeconds > MaxStartJitter:
+		return fmt.Errorf("policies: start jitter %d s is not within 0..%d s: %w", p.StartJitterSeconds, MaxStartJitter, ErrInvalid)
+	}
+	return nil
 }
 
 func (s *Store) putDomains(ctx context.Context, tx *gorm.DB, tid string, domains []string) error {
@@ -155,13 +187,14 @@ func (s *Store) putDomains(ctx context.Context, tx *gorm.DB, tid string, domains
 
 // SetPolicies replaces a tenant's policies.
 func (s *Store) SetPolicies(ctx context.Context, tid string, p apitype.Policies) error {
-	if p.DeltaPollSeconds < 5 || p.DeltaPollSeconds > 86400 || p.DefaultCacheLimitBytes < 0 {
-		return fmt.Errorf("policies: poll interval 5..86400 s, cache limit ≥ 0: %w", ErrInvalid)
+	if err := ValidPolicies(p); err != nil {
+		return err
 	}
-	var row tenantRow
+	row := tenantRow{UpdatedAt: s.now().UTC()}
 	setPolicies(&row, p)
-	res := s.db.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", tid).Select("delta_poll_seconds", "min_client_version", "default_cache_limit", "office_coauthoring", "updated_at").
-		Updates(&tenantRow{DeltaPollSeconds: row.DeltaPollSeconds, MinClientVersion: row.MinClientVersion, DefaultCacheLimit: row.DefaultCacheLimit, OfficeCoauthoring: row.OfficeCoauthoring, UpdatedAt: s.now().UTC()})
+	res := s.db.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", tid).Select("delta_poll_seconds", "min_client_version", "default_cache_limit", "office_coauthoring",
+		"upload_bytes_per_sec", "download_bytes_per_sec", "refresh_seconds", "start_jitter_seconds", "updated_at").
+		Updates(&row)
 	s.cfg.evict(tid)
 	if res.Error != nil {
 		return fmt.Errorf("set policies of %s: %w", tid, res.Error)
@@ -223,7 +256,9 @@ func (s *Store) loadTenant(ctx context.Context, db *gorm.DB, tid string) (Tenant
 		ID: row.ID, DisplayName: o.open("tenants", "display_name", row.ID, row.DisplayNameEnc),
 		Seats: row.Seats, LicenceExpires: row.LicenceExpires.UTC(), CreatedAt: row.CreatedAt.UTC(),
 		Policies: apitype.Policies{DeltaPollSeconds: row.DeltaPollSeconds, MinClientVersion: row.MinClientVersion,
-			DefaultCacheLimitBytes: row.DefaultCacheLimit, OfficeCoauthoring: row.OfficeCoauthoring},
+			DefaultCacheLimitBytes: row.DefaultCacheLimit, OfficeCoauthoring: row.OfficeCoauthoring,
+			UploadBytesPerSecond: row.UploadBytesPerSec, DownloadBytesPerSecond: row.DownloadBytesPerSec,
+			RefreshSeconds: row.RefreshSeconds, StartJitterSeconds: row.StartJitterSeconds},
 	}
 	for _, d := range doms {
 		t.Domains = append(t.Domains, o.open("tenant_domains", "domain", d.ID, d.DomainEnc))
