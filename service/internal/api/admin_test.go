@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -60,7 +61,8 @@ func TestAdminLifecycle(t *testing.T) {
 			t.Errorf("after reorder = %+v", list.Mappings)
 		}
 		scan("reorder")
-		pol := apitype.Policies{DeltaPollSeconds: 30, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 1 << 30, OfficeCoauthoring: false}
+		pol := apitype.Policies{DeltaPollSeconds: 30, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 1 << 30, OfficeCoauthoring: false,
+			UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 5_000_000, RefreshSeconds: 600, StartJitterSeconds: 300}
 		if r := e.do("PUT", base+"/policies", adm, pol); r.status != http.StatusOK {
 			t.Fatalf("policies = %d %s", r.status, r.body)
 		}
@@ -71,6 +73,9 @@ func TestAdminLifecycle(t *testing.T) {
 		}
 		if r := e.do("PUT", base+"/policies", adm, apitype.Policies{DeltaPollSeconds: 1}); r.status != http.StatusBadRequest {
 			t.Errorf("bad policies = %d", r.status)
+		}
+		if r := e.do("PUT", base+"/policies", adm, apitype.Policies{DeltaPollSeconds: 30, StartJitterSeconds: 7200}); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "start jitter") {
+			t.Errorf("policies with a 2 h start jitter = %d %s, want 400 naming the jitter", r.status, r.body)
 		}
 		if r := e.do("DELETE", base+"/mappings/"+bm.ID, adm, nil); r.status != http.StatusNoContent {
 			t.Errorf("delete = %d", r.status)
@@ -223,6 +228,26 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	for k := range inDoc {
 		if !served[k] {
 			t.Errorf("openapi.json describes %s, which is not served", k)
+		}
+	}
+	// Every field of the wire types the document describes is in its
+	// schema, so a new policy cannot be added without documenting it.
+	var comp struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(r.body, &comp); err != nil {
+		t.Fatal(err)
+	}
+	for name, typ := range map[string]reflect.Type{"Policies": reflect.TypeFor[apitype.Policies]()} {
+		for f := range typ.Fields() {
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if _, ok := comp.Components.Schemas[name].Properties[tag]; !ok {
+				t.Errorf("openapi.json schema %s lacks %s", name, tag)
+			}
 		}
 	}
 	disk, err := os.ReadFile("openapi.json")
