@@ -229,13 +229,19 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, ss *session) 
 // ---------------------------------------------------------------- policies
 
 type policyForm struct {
-	CacheGB     string
-	PollSeconds string
-	Coauthoring bool
-	MinVersion  string
+	CacheGB       string
+	PollSeconds   string
+	Coauthoring   bool
+	MinVersion    string
+	UploadMBps    string // MB/s, MB = 10^6 bytes; empty or 0: no limit
+	DownloadMBps  string
+	RefreshSecs   string // empty or 0: the client's own interval
+	JitterSeconds string // empty or 0: no spread
 }
 
-type policyErrors struct{ CacheGB, PollSeconds, MinVersion string }
+type policyErrors struct {
+	CacheGB, PollSeconds, MinVersion, UploadMBps, DownloadMBps, RefreshSecs, JitterSeconds string
+}
 
 type policiesView struct {
 	Base
@@ -254,14 +260,18 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	p := t.Policies
 	v := &policiesView{Base: Base{Title: "Policies", Nav: "policies"}, F: policyForm{CacheGB: strconv.FormatFloat(float64(p.DefaultCacheLimitBytes)/(1<<30), 'f', -1, 64),
-		PollSeconds: strconv.Itoa(p.DeltaPollSeconds), Coauthoring: p.OfficeCoauthoring, MinVersion: p.MinClientVersion}}
+		PollSeconds: strconv.Itoa(p.DeltaPollSeconds), Coauthoring: p.OfficeCoauthoring, MinVersion: p.MinClientVersion,
+		UploadMBps: formatMBps(p.UploadBytesPerSecond), DownloadMBps: formatMBps(p.DownloadBytesPerSecond),
+		RefreshSecs: zeroEmpty(p.RefreshSeconds), JitterSeconds: zeroEmpty(p.StartJitterSeconds)}}
 	return s.render(w, r, ss, http.StatusOK, v)
 }
 
 func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *session) error {
 	pf := r.PostForm
 	v := &policiesView{Base: Base{Title: "Policies", Nav: "policies"}, F: policyForm{CacheGB: strings.TrimSpace(pf.Get("cacheGb")),
-		PollSeconds: strings.TrimSpace(pf.Get("pollSeconds")), Coauthoring: pf.Get("coauthoring") == "on", MinVersion: strings.TrimSpace(pf.Get("minVersion"))}}
+		PollSeconds: strings.TrimSpace(pf.Get("pollSeconds")), Coauthoring: pf.Get("coauthoring") == "on", MinVersion: strings.TrimSpace(pf.Get("minVersion")),
+		UploadMBps: strings.TrimSpace(pf.Get("uploadMBps")), DownloadMBps: strings.TrimSpace(pf.Get("downloadMBps")),
+		RefreshSecs: strings.TrimSpace(pf.Get("refreshSeconds")), JitterSeconds: strings.TrimSpace(pf.Get("jitterSeconds"))}}
 	var p apitype.Policies
 	gb, err := strconv.ParseFloat(v.F.CacheGB, 64)
 	if err != nil || gb < 0 || gb > 10000 {
@@ -275,6 +285,20 @@ func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *sessio
 		v.Errs.MinVersion = "A version such as 0.1.0, or empty for no minimum."
 	}
 	p.MinClientVersion, p.OfficeCoauthoring = v.F.MinVersion, v.F.Coauthoring
+	var msg string
+	if p.UploadBytesPerSecond, msg = parseMBps(v.F.UploadMBps, "upload"); msg != "" {
+		v.Errs.UploadMBps = msg
+	}
+	if p.DownloadBytesPerSecond, msg = parseMBps(v.F.DownloadMBps, "download"); msg != "" {
+		v.Errs.DownloadMBps = msg
+	}
+	if p.RefreshSeconds, err = optionalInt(v.F.RefreshSecs); err != nil || (p.RefreshSeconds != 0 && (p.RefreshSeconds < store.MinRefreshSeconds || p.RefreshSeconds > store.MaxRefreshSeconds)) {
+		v.Errs.RefreshSecs = fmt.Sprintf("%q is not a refresh interval: enter whole seconds from %d to %d, or leave it empty to keep each client's own (5 minutes).",
+			v.F.RefreshSecs, store.MinRefreshSeconds, store.MaxRefreshSeconds)
+	}
+	if p.StartJitterSeconds, err = optionalInt(v.F.JitterSeconds); err != nil || p.StartJitterSeconds < 0 || p.StartJitterSeconds > store.MaxStartJitter {
+		v.Errs.JitterSeconds = fmt.Sprintf("%q is not a start spread: enter whole seconds from 0 to %d (an hour), or leave it empty for none.", v.F.JitterSeconds, store.MaxStartJitter)
+	}
 	if v.Errs != (policyErrors{}) {
 		return s.render(w, r, ss, http.StatusUnprocessableEntity, v)
 	}
@@ -286,6 +310,47 @@ func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	s.flash(ss, "Policies saved. Clients pick them up at their next licence check.")
 	return redirectErr(Prefix + "/policies")
+}
+
+// formatMBps shows a limit in bytes per second as MB/s (10^6 bytes), empty
+// for no limit.
+func formatMBps(bps int64) string {
+	if bps <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(bps)/1e6, 'f', -1, 64)
+}
+
+// parseMBps reads a limit in MB/s; empty or 0 is no limit. On bad input it
+// returns a message naming the problem and the fix.
+func parseMBps(in, dir string) (int64, string) {
+	if in == "" {
+		return 0, ""
+	}
+	f, err := strconv.ParseFloat(in, 64)
+	max := float64(store.MaxBytesPerSecond) / 1e6
+	if err != nil || f < 0 || f > max || f != f {
+		return 0, fmt.Sprintf("%q is not a valid %s limit: enter MB per second (1 MB = 1,000,000 bytes) from 0.1 to %.0f, such as 20 or 2.5, or leave it empty for no limit.", in, dir, max)
+	}
+	bps := int64(f * 1e6)
+	if bps != 0 && bps < 100_000 {
+		return 0, fmt.Sprintf("%s MB/s is too slow to open files in time: enter at least 0.1 MB/s, or leave it empty for no limit.", in)
+	}
+	return bps, ""
+}
+
+func optionalInt(in string) (int, error) {
+	if in == "" {
+		return 0, nil
+	}
+	return strconv.Atoi(in)
+}
+
+func zeroEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // ---------------------------------------------------------------- deployment

@@ -66,13 +66,36 @@ func TestPolicies(t *testing.T) {
 		t.Fatalf("bad policies = %d", p.status)
 	}
 	p.mustContain(t, `id="cache-error"`, `id="poll-error"`, `id="version-error"`)
-	good := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, "minVersion": {"0.1.0"}}
+	for field, cases := range map[string]map[string]string{
+		"uploadMBps":     {"-1": "upload-error", "lots": "upload-error", "0.01": "upload-error", "1e9": "upload-error", "NaN": "upload-error"},
+		"downloadMBps":   {"-3": "download-error"},
+		"refreshSeconds": {"30": "refresh-error", "86401": "refresh-error", "5m": "refresh-error"},
+		"jitterSeconds":  {"-1": "jitter-error", "3601": "jitter-error", "1.5": "jitter-error"},
+	} {
+		for in, id := range cases {
+			f := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, field: {in}}
+			p = b.post("/portal/policies", f, false)
+			if p.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s=%q = %d, want 422", field, in, p.status)
+			}
+			p.mustContain(t, `id="`+id+`"`)
+		}
+	}
+	good := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, "minVersion": {"0.1.0"},
+		"uploadMBps": {"20"}, "downloadMBps": {"0.5"}, "refreshSeconds": {"600"}, "jitterSeconds": {"300"}}
 	p = b.post("/portal/policies", good, true)
 	p.mustContain(t, "Policies saved")
 	tn, _ := e.st.Tenant(t.Context(), e.contoso.ID)
-	want := apitype.Policies{DeltaPollSeconds: 120, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 5 << 30, OfficeCoauthoring: false}
+	want := apitype.Policies{DeltaPollSeconds: 120, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 5 << 30, OfficeCoauthoring: false,
+		UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 500_000, RefreshSeconds: 600, StartJitterSeconds: 300}
 	if tn.Policies != want {
 		t.Errorf("policies = %+v, want %+v", tn.Policies, want)
+	}
+	// Emptied fields mean no limit, the client's interval and no spread.
+	p = b.post("/portal/policies", url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}}, true)
+	p.mustContain(t, "Policies saved")
+	if tn, _ := e.st.Tenant(t.Context(), e.contoso.ID); tn.Policies.UploadBytesPerSecond != 0 || tn.Policies.RefreshSeconds != 0 || tn.Policies.StartJitterSeconds != 0 {
+		t.Errorf("emptied policies = %+v", tn.Policies)
 	}
 }
 
