@@ -83,7 +83,7 @@ gotest() {
 big() {
   source scripts/test-env.sh
   MAPDRIVE_TEST_BIN=$REPO/bin gotestsum --format standard-quiet --jsonfile artifacts/go-test-big.json -- \
-    -count=1 -timeout 20m -run '^(TestMountRoundTripByHash|TestSimMountShellOperationsAndRoundTrip)$' \
+    -count=1 -timeout 20m -run '^(TestMountRoundTripByHash|TestSimMountShellOperationsAndRoundTrip|TestSimMountBandwidthLimit)$' \
     ./client/internal/fusefs/ 2>&1 | tee artifacts/go-test-big.log
   return "${PIPESTATUS[0]}"
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
+	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/graph"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/mapdrive/mapdrive/client/internal/vfs/vfstest"
@@ -40,17 +41,25 @@ type simMount struct {
 
 func newSimMount(t testing.TB, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
 	t.Helper()
-	return newSimMountOpts(t, nil, mods...)
+	return newSimMountOpts(t, nil, nil, mods...)
 }
 
-// newSimMountOpts is newSimMount with options for the simulator.
-func newSimMountOpts(t testing.TB, simOpts []m365sim.Option, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
+// newSimMountLimited mounts through a Graph client whose content
+// transfers go through bw (nil: no limit), as the agent's do.
+func newSimMountLimited(t testing.TB, bw *bwlimit.Limiter, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
+	t.Helper()
+	return newSimMountOpts(t, nil, bw, mods...)
+}
+
+// newSimMountOpts is newSimMount with options for the simulator and a
+// bandwidth limiter (nil: no limit).
+func newSimMountOpts(t testing.TB, simOpts []m365sim.Option, bw *bwlimit.Limiter, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
 	t.Helper()
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t, simOpts...)
 	ac := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
 	gc, err := graph.New(graph.Config{Base: sim.GraphURL(), Tokens: ac, Scopes: ac.GraphScopes(), CAFile: sim.CAFile(),
-		Pacer: graph.PacerOptions{}})
+		Pacer: graph.PacerOptions{}, Bandwidth: bw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +216,63 @@ rm work/gone.txt
 		t.Fatalf("read-back hash %s, want %s", out, want)
 	}
 	t.Logf("cold read of %d MiB through Graph in %s", size>>20, time.Since(start))
+}
+
+// TestSimMountBandwidthLimit copies 100 MB into the mount and reads it
+// back cold under the policy's 20 MB/s limit in each direction, through
+// FUSE, the vfs and the Graph client against m365sim. With a 4 MiB burst
+// the limit allows 100 MB in no less than (10^8 - 4 MiB) / (2*10^7) =
+// 4.79 s; the test asserts the 4.5 s lower bound only, and logs the time.
+//
+// The race detector slows this path below 20 MB/s (measured 8 MB/s), where
+// the limit would not bind and the bound would prove nothing; under -race
+// the test moves 25 MB at 4 MB/s instead (at least 5.2 s), and the 100 MB
+// figure comes from make test's non-race "big" step.
+func TestSimMountBandwidthLimit(t *testing.T) {
+	size, limit := int64(100_000_000), int64(20_000_000)
+	if raceEnabled {
+		size, limit = 25_000_000, 4_000_000
+	}
+	mb, rate := size/1_000_000, limit/1_000_000
+	bw := bwlimit.New()
+	bw.SetLimits(limit, limit)
+	s := newSimMountLimited(t, bw)
+	src := filepath.Join(t.TempDir(), "big.bin")
+	f, _ := os.Create(src)
+	h := sha256.New()
+	io.CopyN(io.MultiWriter(f, h), mrand.NewChaCha8([32]byte{7}), size)
+	f.Close()
+	want := hex.EncodeToString(h.Sum(nil))
+
+	start := time.Now()
+	s.sh(fmt.Sprintf("cp %q big.bin", src))
+	s.sync(5 * time.Minute)
+	up := time.Since(start)
+	t.Logf("upload of %d MB (write + close until uploaded) under a %d MB/s limit: %s (%.1f MB/s); limiter %+v",
+		mb, rate, up, float64(size)/up.Seconds()/1e6, bw.State(bwlimit.Upload))
+	if up < 4500*time.Millisecond {
+		t.Errorf("upload of %d MB under a %d MB/s limit took %s, want at least 4.5 s", mb, rate, up)
+	}
+	server := sha256.New()
+	s.downloadTo("/big.bin", server)
+	if hex.EncodeToString(server.Sum(nil)) != want {
+		t.Fatal("server copy of big.bin differs by hash")
+	}
+
+	// Cold read through a fresh cache.
+	s.unmount()
+	s.opt.StateDir, s.opt.CacheDir = t.TempDir(), t.TempDir()
+	s.mount()
+	start = time.Now()
+	if out := strings.TrimSpace(s.sh("sha256sum big.bin | cut -d' ' -f1")); out != want {
+		t.Fatalf("read-back hash %s, want %s", out, want)
+	}
+	down := time.Since(start)
+	t.Logf("cold read of %d MB under a %d MB/s limit: %s (%.1f MB/s); limiter %+v",
+		mb, rate, down, float64(size)/down.Seconds()/1e6, bw.State(bwlimit.Download))
+	if down < 4500*time.Millisecond {
+		t.Errorf("cold read of %d MB under a %d MB/s limit took %s, want at least 4.5 s", mb, rate, down)
+	}
 }
 
 func TestSimMountRemoteChangeAndConflict(t *testing.T) {

@@ -51,7 +51,7 @@ func TestSimMountUploadOverQuotaWaitsThenCommitsTheKeptSession(t *testing.T) {
 	seed := directory.DemoSeed()
 	seed.Tenants[0].Users[0].Drive.Quota = 20 << 20
 	seed.Tenants[0].Users[0].Drive.Files = nil
-	s := newSimMountOpts(t, []m365sim.Option{m365sim.WithSeed(seed)})
+	s := newSimMountOpts(t, []m365sim.Option{m365sim.WithSeed(seed)}, nil)
 	s.upload("/filler.bin", make([]byte, 10<<20))
 	if err := s.sim.Admin().ResetCounters(context.Background()); err != nil {
 		t.Fatal(err)

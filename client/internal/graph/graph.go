@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/graph/transport"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	// Logger receives request-level events; never tokens or file names at
 	// info.
 	Logger *slog.Logger
+	// Bandwidth caps file content moving in each direction (downloads
+	// from download URLs, simple uploads and upload fragments); metadata
+	// calls are not counted. nil: no limit.
+	Bandwidth *bwlimit.Limiter
 }
 
 // Client is one signed-in user's access to Graph. Create one per user and
@@ -62,6 +67,7 @@ type Client struct {
 	sdk   *sdkClient
 	pacer *Pacer
 	log   *slog.Logger
+	bw    *bwlimit.Limiter // nil: no limit
 }
 
 // New builds a Client. It does not touch the network.
@@ -105,6 +111,7 @@ func New(cfg Config) (*Client, error) {
 		sdk:   sdk,
 		pacer: pacer,
 		log:   cfg.Logger,
+		bw:    cfg.Bandwidth,
 	}, nil
 }
 

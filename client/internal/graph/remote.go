@@ -17,6 +17,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/drives"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
+	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 )
 
@@ -182,6 +183,19 @@ func (r *Remote) DownloadURL(ctx context.Context, id string) (string, error) {
 // ignores Range is handled by skipping to off. The body holds a pacer slot
 // until it is closed.
 func (r *Remote) ReadRange(ctx context.Context, rawURL string, off, n int64) (io.ReadCloser, error) {
+	body, err := r.readRange(ctx, rawURL, off, n)
+	if err != nil || r.c.bw == nil {
+		return body, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r.c.bw.Reader(ctx, bwlimit.Download, body), body}, nil
+}
+
+// readRange is ReadRange without the bandwidth limit, which ReadRange
+// applies once around the body (a resumed body is inside it).
+func (r *Remote) readRange(ctx context.Context, rawURL string, off, n int64) (io.ReadCloser, error) {
 	if n <= 0 {
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
@@ -234,6 +248,9 @@ func (r *Remote) PutSmall(ctx context.Context, parentID, name string, data []byt
 	if ifMatch == "" {
 		putCtx = withRetrySafe(ctx)
 		target += "?@microsoft.graph.conflictBehavior=fail"
+	}
+	if err := r.c.bw.Wait(ctx, bwlimit.Upload, len(data)); err != nil {
+		return vfs.Item{}, fmt.Errorf("upload into %s: wait for the bandwidth limit: %w", parentID, err)
 	}
 	req, err := http.NewRequestWithContext(putCtx, http.MethodPut, target, bytes.NewReader(data))
 	if err != nil {
@@ -339,6 +356,11 @@ func (r *Remote) UploadStatus(ctx context.Context, s vfs.UploadSession) (vfs.Upl
 // dropped connection (the caller asks UploadStatus where to resume); it is
 // re-sent after 429, which the server did not process.
 func (r *Remote) UploadFragment(ctx context.Context, s vfs.UploadSession, off, total int64, data []byte) (*vfs.Item, error) {
+	// The fragment's bytes are counted before it is sent: the limit holds
+	// over any span longer than a fragment.
+	if err := r.c.bw.Wait(ctx, bwlimit.Upload, len(data)); err != nil {
+		return nil, fmt.Errorf("upload fragment at %d: wait for the bandwidth limit: %w", off, err)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.URL, bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -512,7 +534,7 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 		// The connection broke before any byte of this call: resume.
 		b.retries--
 		_ = b.body.Close()
-		next, rerr := b.r.ReadRange(b.ctx, b.url, b.off, b.left)
+		next, rerr := b.r.readRange(b.ctx, b.url, b.off, b.left)
 		if rerr != nil {
 			return 0, fmt.Errorf("resume download at %d after %v: %w", b.off, err, rerr)
 		}
