@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/config"
 	"github.com/mapdrive/mapdrive/client/internal/localapi"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
@@ -153,6 +154,12 @@ type Options struct {
 	CheckMountpoint func(string) error
 	// OpenBrowser opens the sign-in page; nil leaves it to Auth.
 	OpenBrowser func(string) error
+	// Bandwidth is the limiter the Graph client's transfers go through;
+	// the agent sets it from the tenant's policies. nil: no limits.
+	Bandwidth *bwlimit.Limiter
+	// Jitter returns the start delay for a jitter policy; nil means a
+	// uniformly random delay in [0, max).
+	Jitter func(max time.Duration) time.Duration
 }
 
 // Agent is the per-user agent. Create it with New and call Run once.
@@ -161,6 +168,9 @@ type Agent struct {
 	o    Options
 	log  *slog.Logger
 	kick chan struct{} // 1-buffered: refresh now
+	// refreshPinned reports whether the refresh interval was set by the
+	// caller or the configuration, so the tenant's policy does not apply.
+	refreshPinned bool
 
 	// ctx is Run's context, for work that outlives a request (sign-in,
 	// mounts). Set once before serving.
@@ -182,6 +192,9 @@ func New(o Options) (*Agent, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// An interval set by the caller or in the configuration wins over
+	// the tenant's policy; only the built-in default gives way to it.
+	pinned := o.RefreshInterval > 0 || (o.Config.Sources["refresh_interval"] != config.FromDefault && o.Config.RefreshInterval > 0)
 	if o.RefreshInterval <= 0 {
 		o.RefreshInterval = o.Config.RefreshInterval
 	}
@@ -194,7 +207,10 @@ func New(o Options) (*Agent, error) {
 	if o.CheckMountpoint == nil {
 		o.CheckMountpoint = checkMountpoint
 	}
-	a := &Agent{o: o, log: o.Log, kick: make(chan struct{}, 1), ctx: context.Background()}
+	if o.Jitter == nil {
+		o.Jitter = randomJitter
+	}
+	a := &Agent{o: o, log: o.Log, kick: make(chan struct{}, 1), ctx: context.Background(), refreshPinned: pinned}
 	a.st = newState(o)
 	a.loadSettings()
 	return a, nil
@@ -283,7 +299,11 @@ func (a *Agent) RefreshNow(ctx context.Context) (apitype.Status, error) {
 }
 
 func (a *Agent) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(a.o.RefreshInterval)
+	if !a.startDelay(ctx) {
+		return
+	}
+	every := a.o.RefreshInterval
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		a.mu.Lock()
@@ -294,14 +314,20 @@ func (a *Agent) refreshLoop(ctx context.Context) {
 		a.st.refreshDone++
 		close(a.st.refreshWake)
 		a.st.refreshWake = make(chan struct{})
+		next := refreshInterval(a.o.RefreshInterval, a.refreshPinned, a.st.policies)
 		a.mu.Unlock()
+		if next != every {
+			a.log.Info("refresh interval set by policy", "refresh_interval", next)
+			every = next
+			t.Reset(every)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-a.kick:
 			// A refresh on demand restarts the interval.
-			t.Reset(a.o.RefreshInterval)
+			t.Reset(every)
 		}
 	}
 }

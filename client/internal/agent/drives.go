@@ -127,6 +127,8 @@ func (a *Agent) refreshLicence(ctx context.Context) ([]apitype.Mapping, bool) {
 			}
 		}
 		a.st.policies = res.Policies
+		a.applyBandwidth(res.Policies)
+		a.st.bandwidth = a.bandwidthStatus()
 		return res.Mappings, true
 	}
 	a.log.Warn("licence check failed", "err", err)

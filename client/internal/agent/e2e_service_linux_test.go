@@ -7,9 +7,11 @@ package agent
 // mounts on its own after sign-in, and keeps working when the service stops.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -96,6 +98,12 @@ func TestEndToEndWithService(t *testing.T) {
 	sim := m365sim.StartForTest(t)
 	svcURL, bundle, svc := startService(t, sim)
 
+	// The admin sets the tenant's bandwidth, refresh and start-jitter
+	// policies through the service's API.
+	pol := apitype.Policies{DeltaPollSeconds: 60, DefaultCacheLimitBytes: 1 << 30, OfficeCoauthoring: true,
+		UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 35_000_000, RefreshSeconds: 600, StartJitterSeconds: 90}
+	putPolicies(t, sim, svcURL, bundle, pol)
+
 	base := t.TempDir()
 	cfg := config.Config{
 		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
@@ -123,7 +131,7 @@ func TestEndToEndWithService(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
-		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond})
+		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond, Bandwidth: p.Bandwidth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +171,16 @@ func TestEndToEndWithService(t *testing.T) {
 	if st.Licence.State != apitype.LicenceValid {
 		t.Fatalf("licence = %+v, want valid", st.Licence)
 	}
+	// The policies came with the lease: the limits are applied and shown,
+	// the refresh follows the tenant's interval, and the jitter is stored
+	// for the next start.
+	if want := (apitype.Bandwidth{UploadLimit: 20_000_000, DownloadLimit: 35_000_000}); st.Bandwidth.UploadLimit != want.UploadLimit || st.Bandwidth.DownloadLimit != want.DownloadLimit {
+		t.Errorf("status bandwidth = %+v, want limits %+v", st.Bandwidth, want)
+	}
+	eventuallyLog(t, &logs, "refresh_interval=10m0s")
+	if cached, err := p.Service.Cached(); err != nil || cached.Policies != pol {
+		t.Errorf("stored policies = %+v, %v, want %+v", cached.Policies, err, pol)
+	}
 	fin := driveByName(st, "Finance")
 	if fin.Source != apitype.SourceAssigned || fin.Mountpoint != filepath.Join(cfg.MountRoot, "Finance") {
 		t.Errorf("Finance = %+v, want assigned at mount_root/Finance", fin)
@@ -200,5 +218,47 @@ func TestEndToEndWithService(t *testing.T) {
 	stop()
 	if out := logs.String(); strings.Contains(out, "level=ERROR") || !strings.Contains(out, "already unmounted") {
 		t.Errorf("shutdown after an outside unmount: want no ERROR and an \"already unmounted\" note; log:\n%s", out)
+	}
+}
+
+// putPolicies sets contoso's policies as its admin, through the service's
+// admin API.
+func putPolicies(t *testing.T, sim *m365sim.Sim, svcURL, caBundle string, pol apitype.Policies) {
+	t.Helper()
+	tok, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "admin", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(caBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	body, _ := json.Marshal(pol)
+	req, _ := http.NewRequest(http.MethodPut, svcURL+strings.ReplaceAll(apitype.RouteAdminPolicies, "{tid}", directory.DemoContosoID), bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("PUT policies = %s %s", resp.Status, b)
+	}
+}
+
+// eventuallyLog waits until the agent's log holds want.
+func eventuallyLog(t *testing.T, logs *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent's log never showed %q", want)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -17,6 +17,8 @@ type state struct {
 	licence apitype.Licence
 	// policies are the tenant's, from the last licence check.
 	policies apitype.Policies
+	// bandwidth is the limiter's state at the last sample.
+	bandwidth apitype.Bandwidth
 	// licenceErr is why mounting is refused when licence is not valid.
 	licenceErr *apitype.Error
 	online     bool
@@ -114,6 +116,7 @@ func (a *Agent) statusLocked() apitype.Status {
 		Licence:       a.st.licence,
 		Online:        a.st.online,
 		UploadsPaused: a.st.paused,
+		Bandwidth:     a.st.bandwidth,
 		Drives:        a.drivesLocked(),
 		Transfers:     []apitype.Transfer{},
 		Errors:        append([]apitype.Problem{}, a.st.problems...),
@@ -206,6 +209,11 @@ func (a *Agent) sampleStats() {
 		if d.mount != nil {
 			mounts[k] = d.mount
 		}
+	}
+	bw := a.bandwidthStatus()
+	if bw != a.st.bandwidth {
+		a.st.bandwidth = bw
+		a.changedLocked()
 	}
 	a.mu.Unlock()
 	if len(mounts) == 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/mapdrive/mapdrive/client/internal/auth"
+	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/config"
 	"github.com/mapdrive/mapdrive/client/internal/fusefs"
 	"github.com/mapdrive/mapdrive/client/internal/graph"
@@ -40,6 +41,9 @@ type Parts struct {
 	Mounter   Mounter
 	Service   *svcclient.Client // nil without service_url
 	Secrets   *keyring.Store
+	// Bandwidth is the Graph client's transfer limiter; the agent sets
+	// it from the tenant's policies.
+	Bandwidth *bwlimit.Limiter
 }
 
 // NewLogger returns the agent's logger: text lines on w at cfg's level,
@@ -78,7 +82,7 @@ func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) err
 			ln.Close()
 			return err
 		}
-		o.Auth, o.Directory, o.Mounter, o.Secrets = p.Auth, p.Directory, p.Mounter, p.Secrets
+		o.Auth, o.Directory, o.Mounter, o.Secrets, o.Bandwidth = p.Auth, p.Directory, p.Mounter, p.Secrets, p.Bandwidth
 		if p.Service != nil {
 			o.Service = p.Service
 		}
@@ -136,12 +140,13 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 		return nil, fmt.Errorf("set up sign-in: %w", err)
 	}
 	aa.c = ac
-	gc, err := graph.New(graph.Config{Base: cfg.GraphURL, Tokens: ac, CAFile: cfg.CAFile, Logger: log.With("component", "graph")})
+	bw := bwlimit.New()
+	gc, err := graph.New(graph.Config{Base: cfg.GraphURL, Tokens: ac, CAFile: cfg.CAFile, Logger: log.With("component", "graph"), Bandwidth: bw})
 	if err != nil {
 		return nil, fmt.Errorf("set up Microsoft Graph access: %w", err)
 	}
 	aa.graph = gc
-	p := &Parts{Auth: aa, Graph: gc, Secrets: secrets,
+	p := &Parts{Auth: aa, Graph: gc, Secrets: secrets, Bandwidth: bw,
 		Directory: &graphDirectory{gc: gc, base: cfg.GraphURL},
 		Mounter:   &fuseMounter{gc: gc, log: log}}
 	if cfg.ServiceURL != "" {

@@ -239,3 +239,26 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// TestBandwidthLine: status names each limit and says which one holds
+// transfers back now.
+func TestBandwidthLine(t *testing.T) {
+	for _, tt := range []struct {
+		b    apitype.Bandwidth
+		want string
+	}{
+		{apitype.Bandwidth{}, ""},
+		{apitype.Bandwidth{UploadLimit: 20_000_000}, "uploads up to 20.0 MB/s, set by your organisation"},
+		{apitype.Bandwidth{UploadLimit: 20_000_000, DownloadLimit: 2_500_000, DownloadLimited: true},
+			"downloads up to 2.5 MB/s (limiting now), uploads up to 20.0 MB/s, set by your organisation"},
+	} {
+		if got := bandwidthLine(tt.b); got != tt.want {
+			t.Errorf("bandwidthLine(%+v) = %q, want %q", tt.b, got, tt.want)
+		}
+	}
+	var buf strings.Builder
+	renderStatus(&buf, apitype.Status{Bandwidth: apitype.Bandwidth{UploadLimit: 1_000_000, UploadLimited: true}})
+	if !strings.Contains(buf.String(), "Bandwidth: uploads up to 1.0 MB/s (limiting now)") {
+		t.Errorf("status output lacks the bandwidth line:\n%s", buf.String())
+	}
+}

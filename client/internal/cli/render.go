@@ -87,6 +87,9 @@ func renderStatus(w io.Writer, st apitype.Status) {
 	if st.UploadsPaused {
 		fmt.Fprintf(w, "Uploads: paused (`mapdrive uploads resume` to restart)\n")
 	}
+	if bw := bandwidthLine(st.Bandwidth); bw != "" {
+		fmt.Fprintf(w, "Bandwidth: %s\n", bw)
+	}
 	if len(st.Drives) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -135,4 +138,28 @@ func renderStatus(w io.Writer, st apitype.Status) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// bandwidthLine describes the tenant's transfer limits, saying which one
+// holds transfers back now; "" when there are none.
+func bandwidthLine(b apitype.Bandwidth) string {
+	var parts []string
+	for _, d := range []struct {
+		name    string
+		limit   int64
+		limited bool
+	}{{"downloads", b.DownloadLimit, b.DownloadLimited}, {"uploads", b.UploadLimit, b.UploadLimited}} {
+		if d.limit <= 0 {
+			continue
+		}
+		p := fmt.Sprintf("%s up to %s/s", d.name, humanBytes(d.limit))
+		if d.limited {
+			p += " (limiting now)"
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ", ") + ", set by your organisation"
 }

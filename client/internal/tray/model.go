@@ -80,6 +80,8 @@ func Summary(st apitype.Status) string {
 	switch {
 	case st.UploadsPaused && len(st.Transfers) > 0:
 		return "Uploads paused (" + plural(len(st.Transfers), "file waiting", "files waiting") + ")"
+	case active > 0 && (st.Bandwidth.UploadLimited || st.Bandwidth.DownloadLimited):
+		return "Syncing " + plural(active, "file", "files") + ", slowed by your organisation's bandwidth limit"
 	case active > 0:
 		return "Syncing " + plural(active, "file", "files")
 	case st.UploadsPaused:

@@ -33,6 +33,10 @@ func TestBadgeAndSummary(t *testing.T) {
 		{"drive error", mod(func(s *apitype.Status) { s.Drives[0].State = apitype.DriveError }), BadgeAttention, "Syncing 1 file"},
 		{"paused", mod(func(s *apitype.Status) { s.UploadsPaused = true; s.Transfers[0].State = "paused" }), BadgeOK, "Uploads paused (1 file waiting)"},
 		{"paused idle", mod(func(s *apitype.Status) { s.UploadsPaused = true; s.Transfers = nil }), BadgeOK, "Uploads paused"},
+		{"bandwidth limited", mod(func(s *apitype.Status) {
+			s.Bandwidth = apitype.Bandwidth{DownloadLimit: 20_000_000, DownloadLimited: true}
+		}), BadgeSyncing, "Syncing 1 file, slowed by your organisation's bandwidth limit"},
+		{"limit set, not limiting", mod(func(s *apitype.Status) { s.Bandwidth = apitype.Bandwidth{DownloadLimit: 20_000_000} }), BadgeSyncing, "Syncing 1 file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
