@@ -65,6 +65,10 @@ type adapter struct {
 	mu      sync.Mutex // guards handles and next
 	handles map[uint64]*vfs.Handle
 	next    uint64
+
+	// opened remembers, per inode, the content version the last open saw
+	// (see keepCache).
+	opened openedVersions
 }
 
 func (a *adapter) fail(op string, err error) int {
@@ -212,24 +216,46 @@ func (a *adapter) Access(path string, mask uint32) int {
 	return 0
 }
 
-// Create implements fuse.FileSystemInterface.
+// Create implements fuse.FileSystemInterface; CreateEx is what cgofuse
+// calls.
 func (a *adapter) Create(path string, flags int, mode uint32) (int, uint64) {
-	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: true, Create: true, Excl: flags&fuse.O_EXCL != 0, Truncate: true})
-	if err != nil {
-		return a.fail("create", err), noHandle
-	}
-	return 0, a.put(h)
+	fi := fuse.FileInfo_t{Flags: flags}
+	return a.CreateEx(path, mode, &fi), fi.Fh
 }
 
-// Open implements fuse.FileSystemInterface.
-func (a *adapter) Open(path string, flags int) (int, uint64) {
-	acc := flags & fuse.O_ACCMODE
-	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: acc == fuse.O_WRONLY || acc == fuse.O_RDWR,
-		Truncate: flags&fuse.O_TRUNC != 0})
+// CreateEx implements fuse.FileSystemOpenEx.
+func (a *adapter) CreateEx(path string, mode uint32, fi *fuse.FileInfo_t) int {
+	fi.Fh = noHandle
+	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: true, Create: true, Excl: fi.Flags&fuse.O_EXCL != 0, Truncate: true})
 	if err != nil {
-		return a.fail("open", err), noHandle
+		return a.fail("create", err)
 	}
-	return 0, a.put(h)
+	a.opened.forget(h)
+	fi.Fh = a.put(h)
+	return 0
+}
+
+// Open implements fuse.FileSystemInterface; OpenEx is what cgofuse calls.
+func (a *adapter) Open(path string, flags int) (int, uint64) {
+	fi := fuse.FileInfo_t{Flags: flags}
+	return a.OpenEx(path, &fi), fi.Fh
+}
+
+// OpenEx implements fuse.FileSystemOpenEx. It lets the kernel keep the
+// pages it cached for the file when the content is the version the
+// previous open saw (keep_cache); otherwise the kernel drops them, as it
+// does for every open without keep_cache.
+func (a *adapter) OpenEx(path string, fi *fuse.FileInfo_t) int {
+	fi.Fh = noHandle
+	acc := fi.Flags & fuse.O_ACCMODE
+	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: acc == fuse.O_WRONLY || acc == fuse.O_RDWR,
+		Truncate: fi.Flags&fuse.O_TRUNC != 0})
+	if err != nil {
+		return a.fail("open", err)
+	}
+	fi.KeepCache = a.opened.keepCache(h)
+	fi.Fh = a.put(h)
+	return 0
 }
 
 // Truncate implements fuse.FileSystemInterface.
@@ -329,4 +355,7 @@ func (a *adapter) Releasedir(path string, fh uint64) int { return 0 }
 // Fsyncdir implements fuse.FileSystemInterface.
 func (a *adapter) Fsyncdir(path string, datasync bool, fh uint64) int { return 0 }
 
-var _ fuse.FileSystemInterface = (*adapter)(nil)
+var (
+	_ fuse.FileSystemInterface = (*adapter)(nil)
+	_ fuse.FileSystemOpenEx    = (*adapter)(nil)
+)
