@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -147,7 +145,7 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 	}
 	aa.graph = gc
 	p := &Parts{Auth: aa, Graph: gc, Secrets: secrets, Bandwidth: bw,
-		Directory: &graphDirectory{gc: gc, base: cfg.GraphURL},
+		Directory: &graphDirectory{gc: gc},
 		Mounter:   &fuseMounter{gc: gc, log: log}}
 	if cfg.ServiceURL != "" {
 		hc, err := transport.NewClient(cfg.CAFile, false)
@@ -293,8 +291,7 @@ func mapAuthErr(err error) error {
 
 // graphDirectory adapts *graph.Client to Directory.
 type graphDirectory struct {
-	gc   *graph.Client
-	base string // Graph base URL, e.g. https://graph.microsoft.com/v1.0
+	gc *graph.Client
 }
 
 func fromGraph(d graph.Drive) RemoteDrive {
@@ -319,41 +316,23 @@ func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteD
 		d, err := g.gc.DriveByURL(ctx, t.SiteURL, t.LibraryName)
 		return fromGraph(d), mapAuthErr(err)
 	case apitype.TargetDriveID:
-		return g.byPath(ctx, "/drives/"+url.PathEscape(t.DriveID), "sharepoint")
+		d, err := g.gc.DriveByID(ctx, t.DriveID)
+		return fromGraph(d), lookupErr(err)
 	case apitype.TargetTeam:
-		return g.byPath(ctx, "/groups/"+url.PathEscape(t.GroupID)+"/drive", "team")
+		d, err := g.gc.TeamDrive(ctx, t.GroupID)
+		return fromGraph(d), lookupErr(err)
 	}
 	return RemoteDrive{}, fmt.Errorf("mapping target kind %q is not supported by this version of Mapdrive", t.Kind)
 }
 
-// byPath reads one drive resource: GET {graph}/drives/{id} or
-// /groups/{id}/drive. graph has no typed call for these; its paced client
-// adds the token.
-func (g *graphDirectory) byPath(ctx context.Context, path, kind string) (RemoteDrive, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(g.base, "/")+path, nil)
-	if err != nil {
-		return RemoteDrive{}, err
+// lookupErr maps the error of a drive lookup by id. Graph answers 403 for
+// a drive or group the user may not see as well as for one that is gone,
+// so both mean the mapping does not reach a drive of this user: not found.
+func lookupErr(err error) error {
+	if err != nil && errors.Is(err, vfs.ErrAccessDenied) && !errors.Is(err, vfs.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	resp, err := g.gc.HTTPClient().Do(req)
-	if err != nil {
-		return RemoteDrive{}, fmt.Errorf("%w: get %s: %w", ErrOffline, path, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
-		return RemoteDrive{}, fmt.Errorf("%w: %s answered %s", ErrNotFound, path, resp.Status)
-	case resp.StatusCode == http.StatusUnauthorized:
-		return RemoteDrive{}, fmt.Errorf("%w: %s answered %s", ErrSignInExpired, path, resp.Status)
-	case resp.StatusCode/100 != 2:
-		return RemoteDrive{}, fmt.Errorf("get %s: %s", path, resp.Status)
-	}
-	var d struct {
-		ID, Name, WebURL string
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-		return RemoteDrive{}, fmt.Errorf("decode %s: %w", path, err)
-	}
-	return RemoteDrive{ID: d.ID, Name: d.Name, Kind: kind}, nil
+	return mapAuthErr(err)
 }
 
 // fuseMounter mounts drives with vfs and fusefs.
