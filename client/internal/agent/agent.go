@@ -177,8 +177,13 @@ type Agent struct {
 	ctx context.Context
 	wg  sync.WaitGroup // background work started by requests
 
+	// rememberMu serializes updates of the remembered mounts file.
+	rememberMu sync.Mutex
+
 	mu sync.Mutex // guards everything below
 	st state
+	// staleCleaned reports whether the start-up stale-mount cleaning ran.
+	staleCleaned bool
 }
 
 // New returns an agent.

@@ -328,13 +328,18 @@ func (a *Agent) mountedLocked() []string {
 }
 
 // automount mounts every assigned drive that is not mounted, unless the
-// user unmounted it.
+// user unmounted it, and every drive the user had mounted by hand before
+// the agent stopped, at the mountpoint they chose. Stale mounts left by a
+// killed agent are cleaned first.
 func (a *Agent) automount(ctx context.Context) {
+	remembered := a.loadRemembered()
+	a.cleanStaleOnce(ctx, remembered)
 	a.mu.Lock()
 	var keys []string
 	for _, k := range a.sortedKeysLocked() {
 		d := a.st.drives[k]
-		if d.mapping != nil && d.mount == nil && d.remote.ID != "" && !a.st.userUnmounted[k] &&
+		_, byHand := remembered[k]
+		if (d.mapping != nil || byHand) && d.mount == nil && d.remote.ID != "" && !a.st.userUnmounted[k] &&
 			d.info.State != apitype.DriveMounting && d.info.State != apitype.DriveError {
 			keys = append(keys, k)
 		}
@@ -344,8 +349,8 @@ func (a *Agent) automount(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := a.mountKey(ctx, k, ""); err != nil {
-			a.log.Warn("could not mount an assigned drive", "drive", k, "err", err)
+		if _, err := a.mountKey(ctx, k, remembered[k]); err != nil {
+			a.log.Warn("could not mount a drive again", "drive", k, "err", err)
 		}
 	}
 }
@@ -410,7 +415,11 @@ func (a *Agent) Mount(ctx context.Context, req apitype.MountRequest) (apitype.Dr
 	}
 	delete(a.st.userUnmounted, key)
 	a.mu.Unlock()
-	return a.mountKey(ctx, key, req.Mountpoint)
+	info, err := a.mountKey(ctx, key, req.Mountpoint)
+	if err == nil {
+		a.remember(key, info.Mountpoint)
+	}
+	return info, err
 }
 
 // mountKey mounts one drive at mp ("" for its default mountpoint).
@@ -580,6 +589,7 @@ func (a *Agent) Unmount(ctx context.Context, target string) (apitype.Drive, erro
 	m := d.mount
 	a.st.userUnmounted[key] = true
 	a.mu.Unlock()
+	a.remember(key, "")
 
 	if err := m.Unmount(ctx); err != nil {
 		p := apitype.NewError(apitype.CodeMountpointBusy, fmt.Sprintf("could not unmount %s: %v", d.info.Mountpoint, err),

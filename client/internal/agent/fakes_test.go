@@ -119,8 +119,9 @@ func (f *fakeDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDr
 // fakeMounter records mounts; its mounts report a transfer.
 type fakeMounter struct {
 	mu     sync.Mutex
-	mounts map[string]*fakeMount // by mountpoint
-	specs  []MountSpec
+	mounts  map[string]*fakeMount // by mountpoint
+	specs   []MountSpec
+	cleaned []string // mountpoints passed to CleanStale
 }
 
 type fakeMount struct {
@@ -144,6 +145,14 @@ func (m *fakeMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 	m.mounts[spec.Mountpoint] = fm
 	m.specs = append(m.specs, spec)
 	return fm, nil
+}
+
+// CleanStale implements StaleCleaner: it records the mountpoint.
+func (m *fakeMounter) CleanStale(ctx context.Context, mp string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cleaned = append(m.cleaned, mp)
+	return nil
 }
 
 func (m *fakeMounter) get(mp string) *fakeMount {

@@ -370,6 +370,12 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 	return &fuseMount{fs: fsys, m: m, log: log}, nil
 }
 
+// CleanStale implements StaleCleaner: it unmounts a dead FUSE mount left
+// at mountpoint by a killed agent.
+func (f *fuseMounter) CleanStale(ctx context.Context, mountpoint string) error {
+	return fusefs.CleanStale(ctx, mountpoint, f.log)
+}
+
 // fuseMount is a mounted vfs.FS.
 type fuseMount struct {
 	fs  *vfs.FS

@@ -62,6 +62,16 @@ type Mounted struct {
 	unmountErr error
 }
 
+// CleanStale unmounts a dead mount ("Transport endpoint is not connected")
+// left at mountpoint by a killed agent; a live mount, a plain directory or
+// a missing path is left alone.
+func CleanStale(ctx context.Context, mountpoint string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return cleanStale(ctx, mountpoint, log)
+}
+
 // Mount mounts fsys at mountpoint (a directory, or a drive letter like
 // "M:" on Windows) and returns once the mount is live. A stale mount left
 // at mountpoint by a killed agent is cleaned first.
