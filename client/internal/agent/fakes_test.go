@@ -118,7 +118,7 @@ func (f *fakeDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDr
 
 // fakeMounter records mounts; its mounts report a transfer.
 type fakeMounter struct {
-	mu     sync.Mutex
+	mu      sync.Mutex
 	mounts  map[string]*fakeMount // by mountpoint
 	specs   []MountSpec
 	cleaned []string // mountpoints passed to CleanStale
