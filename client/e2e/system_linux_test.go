@@ -390,6 +390,18 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// again. With the service still down, it mounts the drive from the
 	// stored mapping and lease.
 	if at(2) {
+		// alice mounts her OneDrive by hand and copies a file into it, which
+		// is still waiting to upload when the agent dies: after the restart
+		// the drive must come back by itself (not stay "Transport endpoint
+		// is not connected") and the upload finish without her mounting it.
+		od, err := a.c.Mount(ctx, "OneDrive", "")
+		if err != nil {
+			t.Fatalf("alice mounts her OneDrive by hand: %v", err)
+		}
+		odFile := pseudoRandom(77, 6<<20)
+		if err := os.WriteFile(filepath.Join(od.Mountpoint, "before-the-crash.bin"), odFile, 0o644); err != nil {
+			t.Fatalf("write into the OneDrive mount: %v", err)
+		}
 		// Kill it in the middle of an upload when there is one.
 		var inFlight []string
 		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && len(inFlight) == 0; time.Sleep(20 * time.Millisecond) {
@@ -414,6 +426,18 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		if st.Licence.State != apitype.LicenceCached {
 			t.Errorf("licence after the restart with the service down = %+v, want cached", st.Licence)
 		}
+		st = a.waitStatus(t, "the OneDrive alice mounted by hand mounted again after the SIGKILL", 90*time.Second, func(st apitype.Status) bool {
+			d := driveNamed(st, "OneDrive")
+			return d != nil && d.State == apitype.DriveMounted
+		})
+		if d := driveNamed(st, "OneDrive"); d.Mountpoint != od.Mountpoint {
+			t.Errorf("OneDrive came back at %s, want %s", d.Mountpoint, od.Mountpoint)
+		}
+		if _, err := os.Stat(od.Mountpoint); err != nil || !mounted(od.Mountpoint) {
+			t.Errorf("the OneDrive mountpoint after the restart: %v (mounted %v)", err, mounted(od.Mountpoint))
+		}
+		waitRemote(t, ctx, sim.admin.As("contoso", "alice"), od.DriveID, "before-the-crash.bin", sha(odFile), int64(len(odFile)), 3*time.Minute)
+		t.Logf("chaos: the OneDrive mounted by hand came back after the SIGKILL and its pending upload finished")
 	}
 
 	wg.Wait()
