@@ -8,7 +8,24 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
+
+// dropPageCache asks the kernel to drop the clean pages it holds for path
+// (fadvise DONTNEED), so the next read is served by the mount, not by
+// pages a keep_cache open kept.
+func dropPageCache(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatalf("fadvise %s: %v", path, err)
+	}
+}
 
 // resident reports how many of the file's pages are in the page cache,
 // out of how many, without reading it (mmap + mincore).
