@@ -346,6 +346,7 @@ func (a *Agent) statsLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			a.sampleStats()
+			a.retireRemoved(ctx)
 		}
 	}
 }
