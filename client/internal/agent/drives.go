@@ -98,6 +98,7 @@ func (a *Agent) refresh(ctx context.Context) {
 	a.retireRemoved(ctx)
 	if licensed {
 		a.automount(ctx)
+		a.drainUnmounted(ctx)
 	}
 }
 
@@ -527,31 +528,14 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 		}
 	}
 	d.info.State, d.info.Mountpoint, d.info.Error = apitype.DriveMounting, mp, nil
-	spec := MountSpec{
-		Key: key, Drive: d.remote, Label: d.info.Name, Mountpoint: mp, ReadOnly: d.info.ReadOnly,
-		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
-		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
-		Poll:     a.o.Config.PollInterval,
-	}
-	// The tenant's delta poll policy applies unless the user set one.
-	if secs := a.st.policies.DeltaPollSeconds; secs > 0 && a.o.Config.Sources["poll_interval"] == config.FromDefault {
-		spec.Poll = time.Duration(secs) * time.Second
-	}
-	if d.mapping != nil {
-		if d.mapping.CacheLimitBytes > 0 {
-			spec.CacheMax = d.mapping.CacheLimitBytes
-		}
-		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
-	}
-	for _, p := range a.st.settings.Pins {
-		if p.Drive == key {
-			spec.Pins = append(spec.Pins, p.Path)
-		}
-	}
+	spec := a.specLocked(key, d)
+	spec.Mountpoint = mp
 	paused := a.st.paused
 	a.changedLocked()
 	a.mu.Unlock()
 
+	// The drive's cache is the drain's until it is closed.
+	a.stopDrain(ctx, key)
 	m, err := a.doMount(ctx, spec)
 
 	a.mu.Lock()
@@ -589,6 +573,33 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 	a.log.Info("mounted", "drive", key)
 	info := d.info
 	return info, nil
+}
+
+// specLocked describes how drive d (key) is opened: its cache, limits,
+// poll interval and pins; the caller sets the mountpoint.
+func (a *Agent) specLocked(key string, d *drive) MountSpec {
+	spec := MountSpec{
+		Key: key, Drive: d.remote, Label: d.info.Name, ReadOnly: d.info.ReadOnly,
+		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
+		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
+		Poll:     a.o.Config.PollInterval,
+	}
+	if d.mapping != nil {
+		if d.mapping.CacheLimitBytes > 0 {
+			spec.CacheMax = d.mapping.CacheLimitBytes
+		}
+		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
+	}
+	for _, p := range a.st.settings.Pins {
+		if p.Drive == key {
+			spec.Pins = append(spec.Pins, p.Path)
+		}
+	}
+	// The tenant's delta poll policy applies unless the user set one.
+	if secs := a.st.policies.DeltaPollSeconds; secs > 0 && a.o.Config.Sources["poll_interval"] == config.FromDefault {
+		spec.Poll = time.Duration(secs) * time.Second
+	}
+	return spec
 }
 
 // doMount checks the mountpoint, fetches the cache key and mounts.
@@ -661,10 +672,12 @@ func (a *Agent) Unmount(ctx context.Context, target string) (apitype.Drive, erro
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	d.mount, d.stats = nil, MountStats{}
+	d.mount, d.stats, d.journalEmpty = nil, MountStats{}, false
 	d.info.State = apitype.DriveUnmounted
 	a.changedLocked()
 	a.log.Info("unmounted", "drive", key)
+	// What the drive had not uploaded yet goes on without the mount.
+	a.wg.Go(func() { a.drainUnmounted(a.ctx) })
 	return d.info, nil
 }
 
@@ -745,6 +758,9 @@ func (a *Agent) SetUploadsPaused(ctx context.Context, paused bool) error {
 	for _, d := range a.st.drives {
 		if d.mount != nil {
 			mounts = append(mounts, d.mount)
+		}
+		if d.drain != nil {
+			mounts = append(mounts, d.drain)
 		}
 	}
 	a.changedLocked()

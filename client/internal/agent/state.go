@@ -55,6 +55,11 @@ type drive struct {
 	// nextRetire is when a removed drive that could not be unmounted
 	// (files in use) is tried again.
 	nextRetire time.Time
+	// drain sends the pending uploads of the drive while it is not
+	// mounted (drain.go); journalEmpty: a drain found nothing pending
+	// since the drive was last mounted.
+	drain        Mount
+	journalEmpty bool
 }
 
 const maxProblems = 20
