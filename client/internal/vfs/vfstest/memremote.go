@@ -65,17 +65,19 @@ type MemRemote struct {
 	seq      int64
 	log      []change // ordered by seq
 	tokenGen int      // tokens of older generations get 410
-	sessions map[string]*session
-	offline  bool
-	faults   float64
-	rng      *rand.Rand
-	failNext map[string][]error
-	hooks    map[string]func() error
-	calls    map[string]int
-	read     int64 // content bytes served
-	frags    []int64
-	corrupt  int // uploads still to store with a flipped byte
-	nextID   int
+	// resyncUpload: that 410 asks to upload differences, not apply them.
+	resyncUpload bool
+	sessions     map[string]*session
+	offline      bool
+	faults       float64
+	rng          *rand.Rand
+	failNext     map[string][]error
+	hooks        map[string]func() error
+	calls        map[string]int
+	read         int64 // content bytes served
+	frags        []int64
+	corrupt      int // uploads still to store with a flipped byte
+	nextID       int
 }
 
 type change struct {
@@ -164,11 +166,22 @@ func (m *MemRemote) CorruptUploads(n int) {
 	m.corrupt = n
 }
 
-// ExpireDeltaTokens makes every token issued so far answer 410.
+// ExpireDeltaTokens makes every token issued so far answer 410 with
+// resyncChangesApplyDifferences.
 func (m *MemRemote) ExpireDeltaTokens() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tokenGen++
+	m.resyncUpload = false
+}
+
+// ExpireDeltaTokensUploadDifferences makes every token issued so far
+// answer 410 with resyncChangesUploadDifferences.
+func (m *MemRemote) ExpireDeltaTokensUploadDifferences() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokenGen++
+	m.resyncUpload = true
 }
 
 // enter counts the call and applies faults; it returns with mu held on
@@ -307,6 +320,9 @@ func (m *MemRemote) Delta(ctx context.Context, token string) ([]vfs.Item, string
 		gen, seq, _ := strings.Cut(token, ":")
 		since, err := strconv.ParseInt(seq, 10, 64)
 		if err != nil || gen != strconv.Itoa(m.tokenGen) {
+			if m.resyncUpload {
+				return nil, "", fmt.Errorf("delta: %w", vfs.ErrResyncUploadDifferences)
+			}
 			return nil, "", fmt.Errorf("delta: %w", vfs.ErrResyncRequired)
 		}
 		seen := map[string]bool{}

@@ -268,6 +268,67 @@ func TestResyncKeepsLocalChanges(t *testing.T) {
 	})
 }
 
+// TestResyncBothKinds: a stale delta token answers 410 with one of two
+// inner codes (graph-contract.md, Delta). Apply differences: the server's
+// state wins, except local changes not yet uploaded. Upload differences:
+// besides those, every item the server did not return whose content is
+// here is uploaded again, with its folder; only what was never cached
+// (nothing to upload) goes.
+func TestResyncBothKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		expire func(*MemRemote)
+		want   []string // root names after the resync
+		back   bool     // cached.txt and dir/inner.txt come back on the server
+	}{
+		{"apply differences", (*MemRemote).ExpireDeltaTokens, []string{"keep.txt", "new.txt"}, false},
+		{"upload differences", (*MemRemote).ExpireDeltaTokensUploadDifferences,
+			[]string{"cached.txt", "dir", "keep.txt", "new.txt"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				e := newEnv(t)
+				e.remote.WriteFile("/keep.txt", []byte("server"))
+				e.remote.WriteFile("/cached.txt", []byte("cached here"))
+				e.remote.WriteFile("/dir/inner.txt", []byte("inner"))
+				e.remote.WriteFile("/listed-only.txt", []byte("never read"))
+				if err := e.fs.Refresh(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				e.mustRead("/cached.txt")
+				e.mustRead("/dir/inner.txt")
+				// Uploads fail for now, so the new file stays pending.
+				e.remote.Hook("PutSmall", func() error { return vfs.ErrOffline })
+				e.write("/new.txt", []byte("new local"))
+				e.remote.RemoveFile("/cached.txt")
+				e.remote.RemoveFile("/dir")
+				e.remote.RemoveFile("/listed-only.txt")
+				tc.expire(e.remote)
+				if err := e.fs.Refresh(context.Background()); err != nil {
+					t.Fatalf("Refresh after 410: %v", err)
+				}
+				if got := e.names("/"); !slices.Equal(got, tc.want) {
+					t.Fatalf("after resync ReadDir = %v, want %v", got, tc.want)
+				}
+				e.remote.Hook("PutSmall", nil)
+				e.fs.Refresh(context.Background())
+				e.sync()
+				e.remoteHas("/new.txt", []byte("new local"))
+				e.remoteHas("/keep.txt", []byte("server"))
+				if tc.back {
+					e.remoteHas("/cached.txt", []byte("cached here"))
+					e.remoteHas("/dir/inner.txt", []byte("inner"))
+				} else if _, ok := e.remote.Lookup("/cached.txt"); ok {
+					t.Error("apply differences uploaded a file the server had deleted")
+				}
+				if _, ok := e.remote.Lookup("/listed-only.txt"); ok {
+					t.Error("a file never cached came back on the server")
+				}
+			})
+		})
+	}
+}
+
 func TestReadsFetchOnlyNeededRanges(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t)
