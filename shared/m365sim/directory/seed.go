@@ -149,6 +149,13 @@ type Drive struct {
 	Name string `yaml:"name" json:"name"`
 	// ReadOnly makes the library read-only even for site members.
 	ReadOnly bool `yaml:"readOnly" json:"readOnly"`
+	// RewriteOffice makes the library rewrite Office documents (docx, xlsx,
+	// pptx and their macro forms) after upload, as SharePoint does when it
+	// embeds its column properties (graph-contract.md, Uploads): "response"
+	// shows the rewritten size and hash in the upload's answer, "delta"
+	// answers with what was sent and shows the rewrite only as a later
+	// change. "" (the default) keeps what was sent.
+	RewriteOffice string `yaml:"rewriteOffice,omitempty" json:"rewriteOffice,omitempty"`
 	// System hides the drive from listings unless $select asks for system.
 	System bool     `yaml:"system" json:"system"`
 	Quota  ByteSize `yaml:"quota" json:"quota"`
