@@ -631,6 +631,10 @@ func TestHashVerifiedAndRetried(t *testing.T) {
 		if got := e.remote.Calls("PutSmall"); got != 2 {
 			t.Errorf("PutSmall calls = %d, want 2 (one corrupted, one verified)", got)
 		}
+		// The corrupted copy was replaced, not kept beside a new one.
+		if got := e.names("/"); !slices.Equal(got, []string{"v.bin"}) {
+			t.Errorf("names after a corrupted upload = %v, want only v.bin", got)
+		}
 	})
 }
 
