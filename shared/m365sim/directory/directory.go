@@ -378,6 +378,9 @@ func (s *Site) IsMember(u *User) bool {
 	return listed(s.Members, u.UserName) || listed(s.Visitors, u.UserName)
 }
 
+// IsFollowedBy reports whether u follows the site.
+func (s *Site) IsFollowedBy(u *User) bool { return listed(s.Followers, u.UserName) }
+
 // RolesOf returns the app roles user u holds on the API app.
 func (t *Tenant) RolesOf(u *User, app *App) []string {
 	var out []string

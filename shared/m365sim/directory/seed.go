@@ -138,8 +138,11 @@ type Site struct {
 	DisplayName string `yaml:"displayName" json:"displayName"`
 	Path        string `yaml:"path" json:"path"` // server-relative, "/sites/Finance"
 	// Members may write; Visitors may read. "*" means every tenant user.
-	Members   []string `yaml:"members" json:"members"`
-	Visitors  []string `yaml:"visitors" json:"visitors"`
+	Members  []string `yaml:"members" json:"members"`
+	Visitors []string `yaml:"visitors" json:"visitors"`
+	// Followers are the users who follow the site: /me/followedSites
+	// lists only those sites, not every site a user can reach.
+	Followers []string `yaml:"followers,omitempty" json:"followers,omitempty"`
 	Libraries []Drive  `yaml:"libraries" json:"libraries"`
 }
 

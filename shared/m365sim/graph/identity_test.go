@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -147,11 +148,59 @@ func TestGroupDriveOfATeamIsItsSiteLibrary(t *testing.T) {
 	e.call(req{path: "/v1.0/groups/" + fin.ID + "/drive", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
 }
 
-func TestFollowedSitesListsSitesTheUserCanReach(t *testing.T) {
+// Issue 13, item 6: followedSites lists only the sites the user follows,
+// not every site they can reach (bob reaches Finance as a visitor and
+// Marketing as a member, and follows only Marketing).
+func TestFollowedSitesListsOnlyFollowedSites(t *testing.T) {
 	e := newEnv(t)
-	r := e.call(req{path: "/v1.0/me/followedSites", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
-	if v := r.values(); len(v) != 1 || v[0]["name"] != "Finance" {
-		t.Errorf("admin's sites = %s", r.raw)
+	for _, tc := range []struct{ user, want string }{{"admin", "Finance"}, {"alice", "Finance"}, {"bob", "Marketing"}} {
+		r := e.call(req{path: "/v1.0/me/followedSites", tok: e.tok("contoso", tc.user, allScopes)}).want(t, 200)
+		if v := r.values(); len(v) != 1 || v[0]["name"] != tc.want {
+			t.Errorf("%s's followed sites = %s, want only %s", tc.user, r.raw, tc.want)
+		}
+	}
+}
+
+// Issue 13, item 6 (contract, "Listing": @odata.nextLink is opaque and
+// followed verbatim): every discovery collection pages.
+func TestDiscoveryCollectionsPage(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tok("contoso", "alice", allScopes+" Team.ReadBasic.All")
+	fin := e.dir.Tenant("contoso").Site("Finance")
+	siteID := e.dir.Tenant("contoso").SiteID(fin)
+	for _, tc := range []struct {
+		path string
+		min  int
+	}{
+		{"/v1.0/sites?search=*", 2},
+		{"/v1.0/me/memberOf", 3},
+		{"/v1.0/me/transitiveMemberOf", 3},
+		{"/v1.0/me/joinedTeams", 2},
+		{"/v1.0/sites/" + siteID + "/drives", 2},
+	} {
+		var names []string
+		link := tc.path + "?$top=1"
+		if strings.Contains(tc.path, "?") {
+			link = tc.path + "&$top=1"
+		}
+		for pages := 0; link != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: more than 10 pages", tc.path)
+			}
+			r := e.call(req{path: link, tok: tok}).want(t, 200)
+			v := r.values()
+			if len(v) != 1 {
+				t.Fatalf("%s page %d: %d values, want 1 ($top=1)", tc.path, pages, len(v))
+			}
+			names = append(names, fmt.Sprint(v[0]["id"]))
+			link = r.str("@odata.nextLink")
+		}
+		if len(names) < tc.min {
+			t.Errorf("%s: %d values over its pages, want at least %d", tc.path, len(names), tc.min)
+		}
+		if len(names) != len(slices.Compact(slices.Sorted(slices.Values(names)))) {
+			t.Errorf("%s: a value came twice over the pages: %v", tc.path, names)
+		}
 	}
 }
 

@@ -138,10 +138,7 @@ func (s *Server) serveDrives(w http.ResponseWriter, r *http.Request, c *call, re
 		return methodNotAllowed()
 	}
 	showSystem := strings.Contains(r.URL.Query().Get("$select"), "system")
-	out := struct {
-		Context string      `json:"@odata.context"`
-		Value   []driveJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#drives", Value: []driveJSON{}}
+	var all []driveJSON
 	err := s.st.View(func(tx *store.Tx) error {
 		for _, ref := range refs {
 			if ref.Drive.System && !showSystem {
@@ -154,14 +151,14 @@ func (s *Server) serveDrives(w http.ResponseWriter, r *http.Request, c *call, re
 			if err != nil {
 				return err
 			}
-			out.Value = append(out.Value, dj)
+			all = append(all, dj)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#drives", all)
 }
 
 func (s *Server) serveMyDrives(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -202,18 +199,15 @@ func (s *Server) siteJSON(t *directory.Tenant, st *directory.Site) siteJSON {
 	return j
 }
 
-func (s *Server) writeSites(w http.ResponseWriter, c *call, keep func(*directory.Site) bool) error {
-	out := struct {
-		Context string     `json:"@odata.context"`
-		Value   []siteJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#sites", Value: []siteJSON{}}
+func (s *Server) writeSites(w http.ResponseWriter, r *http.Request, c *call, keep func(*directory.Site) bool) error {
+	var all []siteJSON
 	for i := range c.tenant.Sites {
 		st := &c.tenant.Sites[i]
 		if st.IsMember(c.user) && keep(st) {
-			out.Value = append(out.Value, s.siteJSON(c.tenant, st))
+			all = append(all, s.siteJSON(c.tenant, st))
 		}
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#sites", all)
 }
 
 func (s *Server) serveSiteSearch(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -228,7 +222,7 @@ func (s *Server) serveSiteSearch(w http.ResponseWriter, r *http.Request, c *call
 		return errInvalid("Listing sites needs a search query: /sites?search=.")
 	}
 	term := strings.ToLower(strings.Trim(strings.TrimSpace(q.Get("search")), `"`))
-	return s.writeSites(w, c, func(st *directory.Site) bool {
+	return s.writeSites(w, r, c, func(st *directory.Site) bool {
 		return term == "" || term == "*" || strings.Contains(strings.ToLower(st.Name), term) ||
 			strings.Contains(strings.ToLower(st.DisplayName), term) || strings.Contains(strings.ToLower(st.Path), term)
 	})
@@ -241,7 +235,9 @@ func (s *Server) serveFollowedSites(w http.ResponseWriter, r *http.Request, c *c
 	if !c.hasAny(siteScopes...) {
 		return errScope()
 	}
-	return s.writeSites(w, c, func(*directory.Site) bool { return true })
+	// Only the sites the user chose to follow, not every site they can
+	// reach (issue 13; Microsoft: "List followed sites").
+	return s.writeSites(w, r, c, func(st *directory.Site) bool { return st.IsFollowedBy(c.user) })
 }
 
 type groupJSON struct {
@@ -263,10 +259,7 @@ func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call) 
 	if !c.hasAny(memberScopes...) {
 		return errScope()
 	}
-	out := struct {
-		Context string      `json:"@odata.context"`
-		Value   []groupJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#directoryObjects", Value: []groupJSON{}}
+	var all []groupJSON
 	for _, g := range c.tenant.GroupsOf(c.user) {
 		gj := groupJSON{Type: "#microsoft.graph.group", ID: g.ID, DisplayName: g.DisplayName,
 			Mail: mailNick(g.DisplayName) + "@" + c.tenant.Domains[0], GroupTypes: []string{}, ResourceProvisioningOptions: []string{}}
@@ -278,9 +271,9 @@ func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call) 
 		if g.Team {
 			gj.ResourceProvisioningOptions = []string{"Team"}
 		}
-		out.Value = append(out.Value, gj)
+		all = append(all, gj)
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#directoryObjects", all)
 }
 
 func (s *Server) serveJoinedTeams(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -297,16 +290,13 @@ func (s *Server) serveJoinedTeams(w http.ResponseWriter, r *http.Request, c *cal
 		IsArchived  bool    `json:"isArchived"`
 		TenantID    string  `json:"tenantId"`
 	}
-	out := struct {
-		Context string     `json:"@odata.context"`
-		Value   []teamJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#teams", Value: []teamJSON{}}
+	var all []teamJSON
 	for _, g := range c.tenant.GroupsOf(c.user) {
 		if g.Team {
-			out.Value = append(out.Value, teamJSON{ID: g.ID, DisplayName: g.DisplayName, TenantID: c.tenant.ID})
+			all = append(all, teamJSON{ID: g.ID, DisplayName: g.DisplayName, TenantID: c.tenant.ID})
 		}
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#teams", all)
 }
 
 // serveGroup serves /groups/{id}/drive[...] and /groups/{id}/drives.
