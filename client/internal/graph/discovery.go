@@ -212,7 +212,9 @@ func (c *Client) sites(ctx context.Context) ([]site, error) {
 func (c *Client) siteLibraries(ctx context.Context, s site) ([]Drive, error) {
 	var ds []models.Driveable
 	err := allPages(
-		func() (models.DriveCollectionResponseable, error) { return c.sdk.Sites().BySiteId(s.id).Drives().Get(ctx, nil) },
+		func() (models.DriveCollectionResponseable, error) {
+			return c.sdk.Sites().BySiteId(s.id).Drives().Get(ctx, nil)
+		},
 		func(next string) (models.DriveCollectionResponseable, error) {
 			return c.sdk.Sites().BySiteId(s.id).Drives().WithUrl(next).Get(ctx, nil)
 		},
