@@ -330,3 +330,29 @@ func TestReadScopeCannotWrite(t *testing.T) {
 	e.call(req{path: "/v1.0/drives/" + e.library("contoso", "Finance", "Documents") + "/root", tok: own}).want(t, 403, "accessDenied")
 	_ = http.StatusOK
 }
+
+// Issue 13, item 6 (Microsoft, "Get a site resource": /sites/root and
+// /sites/{hostname} address the tenant's root site): the root site
+// resolves by /sites/root, by host name alone and by the URL path "/".
+// A tenant seeded without one answers 404.
+func TestRootSiteResolves(t *testing.T) {
+	seed := directory.DemoSeed()
+	seed.Tenants[0].Sites = append(seed.Tenants[0].Sites, directory.Site{Name: "root", DisplayName: "Contoso", Path: "/",
+		Members: []string{"*"}, Libraries: []directory.Drive{{Name: "Documents"}}})
+	e := newEnvSeed(t, seed)
+	var ids []string
+	for _, p := range []string{"/v1.0/sites/root", "/v1.0/sites/contoso.sharepoint.com", "/v1.0/sites/contoso.sharepoint.com:/"} {
+		r := e.call(req{path: p, tok: e.alice()}).want(t, 200)
+		if r.str("webUrl") != "https://contoso.sharepoint.com/" {
+			t.Errorf("%s = %s, want the root site", p, r.raw)
+		}
+		ids = append(ids, r.str("id"))
+	}
+	if ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("root site ids %v, want one site", ids)
+	}
+	if r := e.call(req{path: "/v1.0/sites/root/drive", tok: e.alice()}).want(t, 200); r.str("name") != "Documents" {
+		t.Errorf("root site's default library = %s", r.raw)
+	}
+	newEnv(t).call(req{path: "/v1.0/sites/root", tok: e.alice()}).want(t, 404)
+}

@@ -350,9 +350,16 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, c *call, p st
 		if i := strings.Index(sp, ":"); i >= 0 {
 			sp, rest = sp[:i], sp[i+1:]
 		}
-		st = c.tenant.Site(strings.TrimSuffix(sp, "/"))
-	case first == "root":
-		return errorf(http.StatusNotFound, "itemNotFound", "The tenant root site is not simulated.")
+		if strings.Trim(sp, "/") == "" {
+			st = rootSite(c.tenant)
+		} else {
+			st = c.tenant.Site(strings.TrimSuffix(sp, "/"))
+		}
+	case first == "root" || (strings.EqualFold(first, c.tenant.SharePointHost) && !strings.Contains(first, ",")):
+		// /sites/root and /sites/{hostname} are the tenant's root site
+		// (Microsoft: "Get a site resource"), the seeded site at "/".
+		rest = after
+		st = rootSite(c.tenant)
 	default:
 		rest = after
 		parts := strings.Split(first, ",")
@@ -407,4 +414,15 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, c *call, p st
 		return s.serveDrive(w, r, c, st.Libraries[0].ID, dr)
 	}
 	return errInvalid("Resource not found for the segment.")
+}
+
+// rootSite is the tenant's root site: the seeded site whose path is "/"
+// (nil if the seed has none).
+func rootSite(t *directory.Tenant) *directory.Site {
+	for i := range t.Sites {
+		if strings.Trim(t.Sites[i].Path, "/") == "" {
+			return &t.Sites[i]
+		}
+	}
+	return nil
 }
