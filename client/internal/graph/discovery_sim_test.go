@@ -66,3 +66,18 @@ func TestDriveByURLDefaultLibraryIsNotFoundByName(t *testing.T) {
 		t.Errorf("default library = %q (%+v), want the site's own default, Dokumente", d.Library, d)
 	}
 }
+
+// A mapping may name the tenant's root site by its host alone.
+func TestDriveByURLHostOnlyIsTheRootSite(t *testing.T) {
+	seed := directory.DemoSeed()
+	seed.Tenants[0].Sites = append(seed.Tenants[0].Sites, directory.Site{Name: "root", DisplayName: "Contoso", Path: "/",
+		Members: []string{"*"}, Libraries: []directory.Drive{{Name: "Documents"}}})
+	sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
+	gc := newClient(t, sim, "alice@contoso.com", graph.PacerOptions{})
+	for _, u := range []string{"https://contoso.sharepoint.com", "https://contoso.sharepoint.com/"} {
+		d, err := gc.DriveByURL(ctxT(t), u, "")
+		if err != nil || d.Library != "Documents" || d.SiteURL != "https://contoso.sharepoint.com/" {
+			t.Errorf("DriveByURL(%s) = %+v, %v; want the root site's library", u, d, err)
+		}
+	}
+}
