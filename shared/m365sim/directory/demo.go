@@ -66,6 +66,7 @@ func DemoSeed() *Seed {
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
+					{ClientID: DemoServiceV1AppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
 					{UserName: "alice", DisplayName: "Alice Anders", Drive: oneDrive(
@@ -120,6 +121,7 @@ func DemoSeed() *Seed {
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
+					{ClientID: DemoServiceV1AppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
 					{UserName: "frank", DisplayName: "Frank Fischer", Drive: oneDrive(
