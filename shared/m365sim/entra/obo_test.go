@@ -37,6 +37,9 @@ func TestOnBehalfOf(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("%s: on-behalf-of = %d %v", api.uri, status, body)
 		}
+		if sc, _ := body["scope"].(string); !strings.Contains(sc, "https://graph.microsoft.com/.default") {
+			t.Errorf("%s: response scope %q does not name the .default asked for (MSAL refuses declined scopes)", api.uri, sc)
+		}
 		c := e.claims(t, body["access_token"].(string))
 		if c["aud"] != directory.GraphResource && c["aud"] != directory.GraphAppID {
 			t.Errorf("%s: OBO token aud = %v, want Graph", api.uri, c["aud"])
