@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -355,4 +356,28 @@ func TestRootSiteResolves(t *testing.T) {
 		t.Errorf("root site's default library = %s", r.raw)
 	}
 	newEnv(t).call(req{path: "/v1.0/sites/root", tok: e.alice()}).want(t, 404)
+}
+
+// Microsoft, "directoryObject: checkMemberGroups": of the group ids given
+// (at most 20), the ones the user is a member of.
+func TestCheckMemberGroups(t *testing.T) {
+	e := newEnv(t)
+	contoso := e.dir.Tenant("contoso")
+	fin, mkt := contoso.Group("Finance Team").ID, contoso.Group("Marketing").ID
+	tok := e.tok("contoso", "bob", allScopes+" GroupMember.Read.All")
+	r := e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": []string{fin, mkt}}}).want(t, 200)
+	var body struct {
+		Value []string `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if got := body.Value; !slices.Equal(got, []string{mkt}) {
+		t.Errorf("bob's checkMemberGroups(Finance, Marketing) = %s, want only Marketing", r.raw)
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = mkt
+	}
+	e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": many}}).want(t, 400)
 }

@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -425,4 +428,35 @@ func rootSite(t *directory.Tenant) *directory.Site {
 		}
 	}
 	return nil
+}
+
+// serveCheckMemberGroups is POST /me/checkMemberGroups (Microsoft:
+// "directoryObject: checkMemberGroups"): of up to 20 group ids, those the
+// user belongs to, directly or not.
+func (s *Server) serveCheckMemberGroups(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed()
+	}
+	if !c.hasAny(memberScopes...) {
+		return errScope()
+	}
+	var body struct {
+		GroupIDs []string `json:"groupIds"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil || body.GroupIDs == nil {
+		return errInvalid("The request body must hold groupIds, a list of group ids.")
+	}
+	if len(body.GroupIDs) > 20 {
+		return errInvalid("checkMemberGroups takes at most 20 group ids.")
+	}
+	out := struct {
+		Context string   `json:"@odata.context"`
+		Value   []string `json:"value"`
+	}{Context: s.base + "/v1.0/$metadata#Collection(Edm.String)", Value: []string{}}
+	for _, g := range c.tenant.GroupsOf(c.user) {
+		if slices.ContainsFunc(body.GroupIDs, func(id string) bool { return strings.EqualFold(id, g.ID) }) {
+			out.Value = append(out.Value, g.ID)
+		}
+	}
+	return writeValue(w, http.StatusOK, out)
 }
