@@ -416,18 +416,36 @@ func TestCacheEncryptedAtRest(t *testing.T) {
 		e.write("/payroll.txt", secret)
 		e.sync()
 		e.mustRead("/payroll.txt")
-		err := filepath.WalkDir(e.opt.CacheDir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+		// A second file waits in the upload journal.
+		e.remote.Hook("PutSmall", func() error { return vfs.ErrOffline })
+		e.write("/pending.txt", bytes.Repeat([]byte("TOP-SECRET-PENDING "), 1000))
+		if q := e.fs.Status().QueueLength; q == 0 {
+			t.Fatal("pending.txt is not in the upload journal")
+		}
+		// The scan below means something only if the cache holds the
+		// content: it answers offline, from the cache alone.
+		if used := e.fs.Status().CacheUsed; used < int64(len(secret)) {
+			t.Fatalf("cache holds %d bytes, less than the %d of payroll.txt", used, len(secret))
+		}
+		e.remote.SetOffline(true)
+		if got, err := e.read("/payroll.txt"); err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("payroll.txt offline, from the cache: %d bytes, %v", len(got), err)
+		}
+		e.remote.SetOffline(false)
+		for _, dir := range []string{e.opt.CacheDir, e.opt.StateDir} {
+			err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				if bytes.Contains(b, []byte("TOP-SECRET")) {
+					t.Errorf("plaintext found in %s", p)
+				}
 				return err
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			b, err := os.ReadFile(p)
-			if bytes.Contains(b, []byte("TOP-SECRET")) {
-				t.Errorf("plaintext found in cache file %s", p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 		// Another key cannot read the cache: offline, the read fails
 		// instead of returning garbage.
