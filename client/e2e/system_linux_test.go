@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -157,6 +160,15 @@ func TestSystem(t *testing.T) {
 
 	// --- bob changes a file; alice sees it within a poll interval. ---
 	changed := []byte("hello alice, bob was here\n")
+	polls := func() int64 {
+		t.Helper()
+		cs, err := sim.admin.Counters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs.Count(m365sim.RouteDelta, http.MethodGet, 0, "contoso/alice")
+	}
+	pollsBefore := polls()
 	if _, err := bob.Upload(ctx, driveID, "From alice/note.txt", changed); err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +179,22 @@ func TestSystem(t *testing.T) {
 		return err == nil && bytes.Equal(b, changed)
 	})
 	seen := time.Since(started)
-	t.Logf("bob's change showed in the mount after %v (poll interval %v)", seen.Round(time.Millisecond), poll)
-	if seen > poll+5*time.Second {
-		t.Errorf("bob's change took %v to show; want within the poll interval (%v) plus 5 s of slack for a loaded machine", seen, poll)
+	// The first delta poll after the change shows it (the folder's own
+	// refresh on open may show it sooner): counted in polls, not in
+	// seconds, so a loaded machine cannot make this pass or fail.
+	mountedDrives := 0
+	if st, err := alice.c.Status(ctx); err == nil {
+		for _, d := range st.Drives {
+			if d.State == apitype.DriveMounted {
+				mountedDrives++
+			}
+		}
+	}
+	n := polls() - pollsBefore
+	t.Logf("bob's change showed in the mount after %v and %d delta polls of alice's %d mounted drives (poll interval %v)",
+		seen.Round(time.Millisecond), n, mountedDrives, poll)
+	if n > int64(max(mountedDrives, 1)) {
+		t.Errorf("bob's change showed only after %d delta polls of %d mounted drives; want it at the first poll after it", n, mountedDrives)
 	}
 
 	// --- A conflict made on purpose: alice edits a file that bob
@@ -222,7 +247,7 @@ func TestSystem(t *testing.T) {
 	chaos(t, ctx, sim, svc, alice, bob, driveID, copyMB)
 
 	// --- Tokens only in the keyring; cached content encrypted. ---
-	checkAgentFiles(t, dir, [][]byte{shared["From alice/numbers.csv"][:4096], pseudoRandom(100, 4096)})
+	checkAgentFiles(t, dir, sess, [][]byte{shared["From alice/numbers.csv"][:4096], pseudoRandom(100, 4096)})
 
 	// --- alice's UPN appears nowhere in the service's keeping. ---
 	svc.start(t) // back up, to scrape its metrics once more
@@ -404,8 +429,13 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		}
 		// Kill it in the middle of an upload when there is one.
 		var inFlight []string
+		pending := 0
 		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && len(inFlight) == 0; time.Sleep(20 * time.Millisecond) {
 			if st, err := a.c.Status(ctx); err == nil {
+				pending = 0
+				for _, d := range st.Drives {
+					pending += d.PendingUploads
+				}
 				for _, tr := range st.Transfers {
 					if tr.Direction == apitype.Upload && tr.State == "active" {
 						inFlight = append(inFlight, fmt.Sprintf("%s %d/%d MB", tr.Path, tr.Done>>20, tr.Total>>20))
@@ -414,7 +444,10 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 			}
 		}
 		a.p.kill()
-		t.Logf("chaos: agent killed during the uploads of %v", inFlight)
+		t.Logf("chaos: agent killed during the uploads of %v, %d changes waiting to upload", inFlight, pending)
+		if len(inFlight) == 0 && pending == 0 {
+			t.Errorf("the agent was killed with no upload in flight and none waiting: the crash tested nothing")
+		}
 		t.Logf("chaos: agent killed at %d MB", written.Load()>>20)
 		resume <- struct{}{}
 		time.Sleep(time.Second)
@@ -613,7 +646,7 @@ func checkNoUPN(t *testing.T, svc *service, metrics string) {
 // cache, and the user's config and home) for tokens and for plaintext
 // file content: the MSAL cache lives only in the keyring, and cached
 // content is encrypted at rest. The keyring's own file is not scanned.
-func checkAgentFiles(t *testing.T, dir string, plaintexts [][]byte) {
+func checkAgentFiles(t *testing.T, dir string, sess *session, plaintexts [][]byte) {
 	t.Helper()
 	needles := map[string][]byte{
 		"a refresh token": []byte("refresh_token"), "MSAL's cache": []byte(`"RefreshToken"`),
@@ -624,7 +657,15 @@ func checkAgentFiles(t *testing.T, dir string, plaintexts [][]byte) {
 	}
 	var files int
 	var bytesScanned int64
-	for _, sub := range []string{"agent-state", "agent-cache", "home", "config"} {
+	if key := cacheKey(t, sess); len(key) > 0 {
+		needles["the cache key"] = key
+		needles["the cache key in hex"] = []byte(hex.EncodeToString(key))
+		needles["the cache key in base64"] = []byte(base64.StdEncoding.EncodeToString(key))
+		needles["the cache key in base64url"] = []byte(base64.RawURLEncoding.EncodeToString(key))
+	}
+	// The keyring's own file (data/keyrings) is encrypted by
+	// gnome-keyring with its password; it is scanned too.
+	for _, sub := range []string{"agent-state", "agent-cache", "home", "config", "run", "data", "agent.log"} {
 		filepath.WalkDir(filepath.Join(dir, sub), func(path string, d os.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
 				return nil
@@ -686,4 +727,17 @@ func pseudoRandom(seed uint64, n int) []byte {
 	b := make([]byte, n)
 	io.ReadFull(rand.NewChaCha8(seedBytes(seed)), b)
 	return b
+}
+
+// cacheKey reads the content cache's key from alice's keyring, as the
+// agent does, so the scan can look for it on disk.
+func cacheKey(t *testing.T, sess *session) []byte {
+	t.Helper()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", sess.bus)
+	key, err := keyring.New().Get("cache-key")
+	if err != nil || len(key) != 32 {
+		t.Errorf("read the cache key from the keyring: %d bytes, %v", len(key), err)
+		return nil
+	}
+	return key
 }
