@@ -46,6 +46,13 @@ type Lease struct {
 	IssuedAt       time.Time // second precision
 	ExpiresAt      time.Time // second precision
 	MappingsDigest string    // apitype.MappingsDigest of the user's mappings
+	// UserHash is UserHash(tid, oid) of the user the lease was granted to:
+	// the client checks it against its signed-in account, which it cannot
+	// do with the seat key (keyed by the service's secret).
+	UserHash string
+	// KeyID is KeyID of the key that signed the lease (set by Sign), so a
+	// client pinning several keys knows which one to check it with.
+	KeyID string
 }
 
 type payload struct {
@@ -54,6 +61,18 @@ type payload struct {
 	Iat int64  `json:"iat"`
 	Exp int64  `json:"exp"`
 	Mdg string `json:"mdg"`
+	Sub string `json:"sub,omitempty"`
+	Kid string `json:"kid,omitempty"`
+}
+
+// UserHash is the lease's binding to a user that the client can compute
+// from its own signed-in account: base64url of SHA-256 over the
+// lower-cased tenant and object ids. They are the user's own ids, in a
+// file of the user's own; the hash only keeps them from being read off
+// it at a glance.
+func UserHash(tenantID, objectID string) string {
+	sum := sha256.Sum256([]byte("mapdrive-lease-user\x00" + strings.ToLower(tenantID) + "\x00" + strings.ToLower(objectID)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // New returns a lease issued at now for DefaultTTL.
@@ -73,7 +92,9 @@ func Sign(priv ed25519.PrivateKey, l Lease) (string, error) {
 	if !l.ExpiresAt.After(l.IssuedAt) {
 		return "", errors.New("sign lease: expiry must follow issue time")
 	}
-	body, err := json.Marshal(payload{Tid: l.TenantID, Sk: l.SeatKey, Iat: l.IssuedAt.Unix(), Exp: l.ExpiresAt.Unix(), Mdg: l.MappingsDigest})
+	kid := KeyID(priv.Public().(ed25519.PublicKey))
+	body, err := json.Marshal(payload{Tid: l.TenantID, Sk: l.SeatKey, Iat: l.IssuedAt.Unix(), Exp: l.ExpiresAt.Unix(), Mdg: l.MappingsDigest,
+		Sub: l.UserHash, Kid: kid})
 	if err != nil {
 		return "", fmt.Errorf("sign lease: %w", err)
 	}
@@ -119,7 +140,8 @@ func Verify(pub ed25519.PublicKey, token string, now time.Time) (Lease, error) {
 	if p.Tid == "" || p.Sk == "" || p.Exp <= p.Iat {
 		return Lease{}, fmt.Errorf("%w: missing fields", ErrMalformed)
 	}
-	l := Lease{TenantID: p.Tid, SeatKey: p.Sk, IssuedAt: time.Unix(p.Iat, 0).UTC(), ExpiresAt: time.Unix(p.Exp, 0).UTC(), MappingsDigest: p.Mdg}
+	l := Lease{TenantID: p.Tid, SeatKey: p.Sk, IssuedAt: time.Unix(p.Iat, 0).UTC(), ExpiresAt: time.Unix(p.Exp, 0).UTC(), MappingsDigest: p.Mdg,
+		UserHash: p.Sub, KeyID: p.Kid}
 	if !now.Before(l.ExpiresAt) {
 		return l, fmt.Errorf("%w at %s", ErrExpired, l.ExpiresAt.Format(time.RFC3339))
 	}
@@ -127,6 +149,46 @@ func Verify(pub ed25519.PublicKey, token string, now time.Time) (Lease, error) {
 		return l, ErrNotYetValid
 	}
 	return l, nil
+}
+
+// ErrUnknownKey means a lease was signed by none of the trusted keys.
+var ErrUnknownKey = errors.New("lease: signed by a key that is not trusted")
+
+// VerifyAny is Verify with a set of trusted keys (pinned while the
+// service's key is rotated): the lease's key id picks the key; a lease
+// without one is tried against each.
+func VerifyAny(keys []ed25519.PublicKey, token string, now time.Time) (Lease, error) {
+	var err error = ErrUnknownKey
+	kid := tokenKeyID(token)
+	for _, k := range keys {
+		if kid != "" && KeyID(k) != kid {
+			continue
+		}
+		var l Lease
+		if l, err = Verify(k, token, now); !errors.Is(err, ErrBadSignature) {
+			return l, err
+		}
+	}
+	return Lease{}, err
+}
+
+// tokenKeyID reads the kid of token's payload without verifying it ("" if
+// there is none or the token is malformed; Verify then says why).
+func tokenKeyID(token string) string {
+	rest, ok := strings.CutPrefix(token, prefix)
+	if !ok || len(token) > MaxTokenLen {
+		return ""
+	}
+	bodyText, _, _ := strings.Cut(rest, ".")
+	body, err := base64.RawURLEncoding.DecodeString(bodyText)
+	if err != nil {
+		return ""
+	}
+	var p payload
+	if json.Unmarshal(body, &p) != nil {
+		return ""
+	}
+	return p.Kid
 }
 
 // KeyID is a short, stable identifier of a public key, for pinning and

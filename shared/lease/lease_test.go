@@ -3,6 +3,7 @@ package lease
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ var (
 
 func TestRoundTrip(t *testing.T) {
 	l := New("7a1c9e52-3b4d-4f6a-8e2b-1c5d9f0a3e77", "seatkey", "digest", t0)
+	l.UserHash = UserHash("7a1c9e52-3b4d-4f6a-8e2b-1c5d9f0a3e77", "0b3f7d2a-1111-4222-8333-944455556666")
 	tok, err := Sign(testPriv, l)
 	if err != nil {
 		t.Fatal(err)
@@ -29,11 +31,54 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify = %v", err)
 	}
+	l.KeyID = KeyID(testPub)
 	if got != l {
 		t.Errorf("Verify = %+v, want %+v", got, l)
 	}
 	if got.ExpiresAt.Sub(got.IssuedAt) != DefaultTTL {
 		t.Errorf("ttl = %v", got.ExpiresAt.Sub(got.IssuedAt))
+	}
+}
+
+// TestUserHash: the hash is the client's to compute from its account, so
+// it ignores case, and it tells users apart.
+func TestUserHash(t *testing.T) {
+	if UserHash("T", "O") != UserHash("t", "o") {
+		t.Error("UserHash is case sensitive")
+	}
+	if UserHash("t", "o1") == UserHash("t", "o2") || UserHash("t1", "o") == UserHash("t2", "o") || UserHash("ab", "c") == UserHash("a", "bc") {
+		t.Error("UserHash collides")
+	}
+}
+
+// TestVerifyAnyPicksTheKeyByID: with two pinned keys (a rotation), a lease
+// of either verifies; one of a third key does not; a lease without a key
+// id (signed before leases named their key) is tried against each.
+func TestVerifyAnyPicksTheKeyByID(t *testing.T) {
+	_, other, _ := ed25519.GenerateKey(nil)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	keys := []ed25519.PublicKey{other.Public().(ed25519.PublicKey), testPub}
+	l := New("tid", "seat", "digest", t0)
+	for _, priv := range []ed25519.PrivateKey{testPriv, other} {
+		tok, err := Sign(priv, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := VerifyAny(keys, tok, t0.Add(time.Minute))
+		if err != nil || got.KeyID != KeyID(priv.Public().(ed25519.PublicKey)) {
+			t.Errorf("VerifyAny = %+v, %v", got, err)
+		}
+	}
+	tok, _ := Sign(stranger, l)
+	if _, err := VerifyAny(keys, tok, t0.Add(time.Minute)); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("VerifyAny of an unknown key's lease = %v, want ErrUnknownKey", err)
+	}
+	// Without a kid: the same signature, the payload rebuilt without it.
+	body, _ := json.Marshal(payload{Tid: "tid", Sk: "seat", Iat: t0.Unix(), Exp: t0.Add(time.Hour).Unix(), Mdg: "digest"})
+	signed := prefix + base64.RawURLEncoding.EncodeToString(body)
+	old := signed + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(testPriv, []byte(signed)))
+	if got, err := VerifyAny(keys, old, t0.Add(time.Minute)); err != nil || got.KeyID != "" {
+		t.Errorf("VerifyAny of a lease without kid = %+v, %v", got, err)
 	}
 }
 

@@ -155,6 +155,19 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 		p.Service, err = svcclient.New(svcclient.Options{
 			BaseURL: cfg.ServiceURL, HTTP: hc, LeaseKey: cfg.LeaseKey, StateDir: cfg.StateDir,
 			ClientVersion: version.Version, Log: log.With("component", "service"),
+			// A stored lease must be the signed-in user's.
+			Account: func(ctx context.Context) (string, string, error) {
+				a, err := ac.Account(ctx)
+				if err != nil && a.HomeAccountID == "" {
+					return "", "", mapAuthErr(err)
+				}
+				// The home account id "<oid>.<tid>" names the user's own
+				// tenant; MSAL's realm may be "organizations".
+				if oid, tid, ok := strings.Cut(a.HomeAccountID, "."); ok && oid != "" && tid != "" {
+					return tid, oid, nil
+				}
+				return a.TenantID, a.ObjectID, nil
+			},
 			Token: func(ctx context.Context) (string, error) {
 				tok, err := ac.Token(ctx, apiScopes)
 				if err != nil {

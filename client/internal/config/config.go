@@ -65,7 +65,7 @@ type Config struct {
 	GraphURL     string        // Graph base, e.g. https://graph.microsoft.com/v1.0
 	ServiceURL   string        // mapdrive-service base URL; empty: no service (no licence checks)
 	ServiceScope string        // scope of the service's API
-	LeaseKey     string        // pinned lease public key (lease.EncodePublicKey); empty: pin on first use
+	LeaseKey     string        // pinned lease public key(s) (lease.EncodePublicKey), comma-separated while the service rotates; empty: pin on first use
 	CAFile       string        // extra CA bundle (PEM) trusted for all HTTPS
 	CacheMaxGB   float64       // content cache bound; 0: default (10% of free disk, at most 20)
 	PollInterval time.Duration // remote change polling

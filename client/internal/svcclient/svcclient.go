@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -73,11 +74,17 @@ type TokenSource func(ctx context.Context) (string, error)
 
 // Options configure a Client.
 type Options struct {
-	BaseURL       string       // e.g. https://localhost:8443; required
-	HTTP          *http.Client // TLS 1.2+ client; required
-	Token         TokenSource  // required
-	LeaseKey      string       // pinned key (lease.EncodePublicKey); "" pins the service's key at first use
-	StateDir      string       // where the lease, mappings and pinned key are kept; required
+	BaseURL string       // e.g. https://localhost:8443; required
+	HTTP    *http.Client // TLS 1.2+ client; required
+	Token   TokenSource  // required
+	// LeaseKey is the pinned key (lease.EncodePublicKey), or several
+	// separated by commas or spaces while the service's key is rotated;
+	// "" pins the service's key at first use.
+	LeaseKey string
+	// Account returns the signed-in user's tenant and object ids; a lease
+	// granted to anyone else is refused. nil skips the check.
+	Account       func(ctx context.Context) (tenantID, objectID string, err error)
+	StateDir      string // where the lease, mappings and pinned key are kept; required
 	ClientVersion string
 	Now           func() time.Time // nil: time.Now
 	Log           *slog.Logger
@@ -167,27 +174,40 @@ func (c *Client) Cached() (Result, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return Result{}, fmt.Errorf("%w: stored lease file is corrupt: %v", ErrLeaseInvalid, err)
 	}
-	pub, err := c.pinnedKey(context.Background(), false)
+	keys, err := c.pinnedKeys(context.Background(), false)
 	if err != nil {
 		return Result{}, err
 	}
-	l, err := c.verify(pub, s.Lease, s.Mappings)
+	l, err := c.verify(context.Background(), keys, s.Lease, s.Mappings)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Lease: l, Mappings: s.Mappings, Policies: s.Policies, Cached: true}, nil
 }
 
-func (c *Client) verify(pub ed25519.PublicKey, token string, ms []apitype.Mapping) (lease.Lease, error) {
-	l, err := lease.Verify(pub, token, c.o.Now())
+func (c *Client) verify(ctx context.Context, keys []ed25519.PublicKey, token string, ms []apitype.Mapping) (lease.Lease, error) {
+	l, err := lease.VerifyAny(keys, token, c.o.Now())
 	switch {
 	case errors.Is(err, lease.ErrExpired):
 		return l, fmt.Errorf("%w (it expired at %s)", ErrLeaseExpired, l.ExpiresAt.Local().Format(time.DateTime))
+	case errors.Is(err, lease.ErrUnknownKey):
+		return l, fmt.Errorf("%w: %w; if the service's key was rotated, set lease_key to the new key (or both)", ErrLeaseInvalid, err)
 	case err != nil:
 		return l, fmt.Errorf("%w: %w", ErrLeaseInvalid, err)
 	}
 	if got := apitype.MappingsDigest(ms); got != l.MappingsDigest {
 		return l, fmt.Errorf("%w: the mappings do not match the lease's digest", ErrLeaseInvalid)
+	}
+	if c.o.Account != nil {
+		tid, oid, err := c.o.Account(ctx)
+		if err != nil {
+			return l, fmt.Errorf("%w: cannot tell who is signed in: %w", ErrLeaseInvalid, err)
+		}
+		// Leases from before the user binding carry no hash; the tenant
+		// still has to match, and the next validation replaces them.
+		if !strings.EqualFold(l.TenantID, tid) || (l.UserHash != "" && l.UserHash != lease.UserHash(tid, oid)) {
+			return l, fmt.Errorf("%w: the lease was granted to another account than the one signed in", ErrLeaseInvalid)
+		}
 	}
 	return l, nil
 }
@@ -205,11 +225,11 @@ func (c *Client) fetchFresh(ctx context.Context) (Result, error) {
 	if vr.Mappings == nil {
 		vr.Mappings = []apitype.Mapping{}
 	}
-	pub, err := c.pinnedKey(ctx, true)
+	keys, err := c.pinnedKeys(ctx, true)
 	if err != nil {
 		return Result{}, err
 	}
-	l, err := c.verify(pub, vr.Lease, vr.Mappings)
+	l, err := c.verify(ctx, keys, vr.Lease, vr.Mappings)
 	if err != nil {
 		return Result{}, fmt.Errorf("lease from %s: %w", c.o.BaseURL, err)
 	}
@@ -219,19 +239,19 @@ func (c *Client) fetchFresh(ctx context.Context) (Result, error) {
 	return Result{Lease: l, Mappings: vr.Mappings, Policies: vr.Policies}, nil
 }
 
-// pinnedKey returns the configured key, else the one pinned on disk, else
-// (when fetch is set) the service's current key, which it pins.
-func (c *Client) pinnedKey(ctx context.Context, fetch bool) (ed25519.PublicKey, error) {
+// pinnedKeys returns the configured keys, else the ones pinned on disk,
+// else (when fetch is set) the service's current key, which it pins.
+func (c *Client) pinnedKeys(ctx context.Context, fetch bool) ([]ed25519.PublicKey, error) {
 	if c.o.LeaseKey != "" {
-		pub, err := lease.ParsePublicKey(c.o.LeaseKey)
+		keys, err := parseKeys(c.o.LeaseKey)
 		if err != nil {
 			return nil, fmt.Errorf("configured lease_key: %w", err)
 		}
-		return pub, nil
+		return keys, nil
 	}
 	data, err := os.ReadFile(c.keyPath())
 	if err == nil {
-		return lease.ParsePublicKey(string(data))
+		return parseKeys(string(data))
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read pinned lease key: %w", err)
@@ -251,7 +271,23 @@ func (c *Client) pinnedKey(ctx context.Context, fetch bool) (ed25519.PublicKey, 
 		return nil, fmt.Errorf("pin the lease key: %w", err)
 	}
 	c.o.Log.Info("pinned the service's lease key", "kid", lease.KeyID(pub))
-	return pub, nil
+	return []ed25519.PublicKey{pub}, nil
+}
+
+// parseKeys parses one or more keys separated by commas or white space.
+func parseKeys(s string) ([]ed25519.PublicKey, error) {
+	var keys []ed25519.PublicKey
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		k, err := lease.ParsePublicKey(f)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no key")
+	}
+	return keys, nil
 }
 
 func (c *Client) save(s stored) error {

@@ -24,6 +24,7 @@ type fakeService struct {
 	priv     ed25519.PrivateKey
 	pub      ed25519.PublicKey
 	signWith ed25519.PrivateKey // when set, leases are signed with this key instead
+	userHash string             // the leases' user binding
 	refuse   string             // when set, /v1/validate answers 403 with this code
 	mappings []apitype.Mapping
 	now      time.Time
@@ -65,7 +66,9 @@ func (f *fakeService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			key = f.signWith
 		}
 		dg := apitype.MappingsDigest(f.mappings)
-		tok, err := lease.Sign(key, lease.New("tid", "seat", dg, f.now))
+		l := lease.New("tid", "seat", dg, f.now)
+		l.UserHash = f.userHash
+		tok, err := lease.Sign(key, l)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -197,8 +200,52 @@ func TestBadSignatureFromService(t *testing.T) {
 	r.svc.signWith = other
 	r.svc.mu.Unlock()
 	_, err := r.c.Fetch(context.Background())
-	if !errors.Is(err, ErrLeaseInvalid) || !errors.Is(err, lease.ErrBadSignature) {
-		t.Errorf("Fetch of a lease signed by another key = %v, want ErrLeaseInvalid wrapping ErrBadSignature", err)
+	if !errors.Is(err, ErrLeaseInvalid) || !errors.Is(err, lease.ErrUnknownKey) {
+		t.Errorf("Fetch of a lease signed by another key = %v, want ErrLeaseInvalid wrapping ErrUnknownKey", err)
+	}
+}
+
+// TestLeaseOfAnotherAccountRefused: the lease names the user it was
+// granted to; a lease for someone else (a stored one after another user
+// signed in on the machine, or one a service hands out by mistake) is
+// refused, fresh or stored.
+func TestLeaseOfAnotherAccountRefused(t *testing.T) {
+	r := newRig(t)
+	who := struct{ tid, oid string }{"tid", "oid-alice"}
+	r.c.o.Account = func(context.Context) (string, string, error) { return who.tid, who.oid, nil }
+	r.svc.mu.Lock()
+	r.svc.userHash = lease.UserHash("tid", "oid-alice")
+	r.svc.mu.Unlock()
+	if _, err := r.c.Fetch(context.Background()); err != nil {
+		t.Fatalf("Fetch as alice: %v", err)
+	}
+	who.oid = "oid-bob"
+	if _, err := r.c.Cached(); !errors.Is(err, ErrLeaseInvalid) {
+		t.Errorf("alice's stored lease with bob signed in = %v, want ErrLeaseInvalid", err)
+	}
+	if _, err := r.c.Fetch(context.Background()); !errors.Is(err, ErrLeaseInvalid) {
+		t.Errorf("a fresh lease for alice with bob signed in = %v, want ErrLeaseInvalid", err)
+	}
+	who.tid, who.oid = "other-tenant", "oid-alice"
+	if _, err := r.c.Cached(); !errors.Is(err, ErrLeaseInvalid) {
+		t.Errorf("a stored lease of another tenant = %v, want ErrLeaseInvalid", err)
+	}
+}
+
+// TestTwoConfiguredKeys: while the service's key is rotated, lease_key
+// lists both; leases of either are accepted.
+func TestTwoConfiguredKeys(t *testing.T) {
+	r := newRig(t)
+	next, nextPriv, _ := ed25519.GenerateKey(nil)
+	r.c.o.LeaseKey = lease.EncodePublicKey(r.svc.pub) + ", " + lease.EncodePublicKey(next)
+	if _, err := r.c.Fetch(context.Background()); err != nil {
+		t.Fatalf("Fetch signed by the first key: %v", err)
+	}
+	r.svc.mu.Lock()
+	r.svc.signWith = nextPriv
+	r.svc.mu.Unlock()
+	if _, err := r.c.Fetch(context.Background()); err != nil {
+		t.Fatalf("Fetch signed by the second key: %v", err)
 	}
 }
 

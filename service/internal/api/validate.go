@@ -103,6 +103,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, p *authn.Princ
 	ms := cfg.MappingsFor(groups)
 	digest := apitype.MappingsDigest(ms)
 	l := lease.New(p.TenantID, seat, digest, s.cfg.Now())
+	l.UserHash = lease.UserHash(p.TenantID, p.ObjectID)
 	l.ExpiresAt = l.IssuedAt.Add(s.cfg.LeaseTTL)
 	tok, err := lease.Sign(sec.LeaseKey(), l)
 	if err != nil {
