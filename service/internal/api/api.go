@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,9 +56,13 @@ type Config struct {
 	// per client IP (default 10/s, burst 50); past them, 429.
 	AuthFailureRate  float64
 	AuthFailureBurst int
-	Log              *slog.Logger // required
-	Registry         *prometheus.Registry
-	Now              func() time.Time
+	// TrustedProxies are the proxies (the Container Apps ingress) whose
+	// X-Forwarded-For names the client; from any other peer the header is
+	// ignored. Empty: the peer address is the client.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger // required
+	Registry       *prometheus.Registry
+	Now            func() time.Time
 	// Portal, if set, is mounted at /portal/ (the admin portal, issue 6).
 	Portal http.Handler
 }
@@ -207,13 +213,17 @@ func (s *Server) wrap(rt route) http.Handler {
 		return s.resp.Handle(rt.public)
 	}
 	return s.resp.Handle(func(w http.ResponseWriter, r *http.Request) error {
-		ip := clientIP(r)
+		ip := clientIP(r, s.cfg.TrustedProxies)
 		if blocked, wait := s.failures.Blocked(ip); blocked {
 			return &httpx.Error{Status: http.StatusTooManyRequests, Code: apitype.ServiceCodeRateLimited, Detail: "too many refused sign-ins from this address; retry later", RetryAfter: wait}
 		}
 		p, err := s.authenticate(r)
 		if err != nil {
-			s.failures.Allow(ip)
+			// An expired token is what every client of a fleet sends now
+			// and then; only other refusals count as abuse.
+			if !tokenExpired(err) {
+				s.failures.Allow(ip)
+			}
 			return err
 		}
 		httpx.Info(r.Context()).Tenant = p.TenantID
@@ -242,15 +252,49 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// clientIP is the peer address. Behind a proxy that is the proxy: set
-// the limit per deployment accordingly (forwarded headers are not
-// trusted).
-func clientIP(r *http.Request) string {
+// clientIP is the address of the client: the peer, or, when the peer is
+// a trusted proxy, the last address in X-Forwarded-For that is not one of
+// the trusted proxies (each proxy appends the address it saw, so anything
+// left of that may be forged by the client).
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(trusted) == 0 || !isTrusted(host) {
+		return host
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if a, err := netip.ParseAddr(h); err == nil && !isTrusted(h) {
+			return a.Unmap().String()
+		}
 	}
 	return host
+}
+
+// tokenExpired reports whether an authentication failure was an expired
+// token.
+func tokenExpired(err error) bool {
+	var he *httpx.Error
+	return errors.As(err, &he) && strings.Contains(he.WWWAuthenticate, "expired_token")
 }
 
 func (s *Server) authenticate(r *http.Request) (*authn.Principal, error) {

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -144,13 +145,18 @@ type RateLimiter struct {
 	burst int        // immutable
 	now   func() time.Time
 
-	mu      sync.Mutex // guards buckets
-	buckets map[string]*bucket
+	mu sync.Mutex // guards buckets
+	// buckets holds the most recently used keys' buckets; past
+	// maxBuckets the least recently used is dropped, in constant time, so
+	// many distinct addresses cost memory up to the bound and no scans.
+	buckets *lru.Cache[string, *bucket]
 }
 
+// maxBuckets bounds the keys a RateLimiter remembers.
+const maxBuckets = 100_000
+
 type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	lim *rate.Limiter
 }
 
 // NewRateLimiter allows perSecond requests per key on average, with bursts
@@ -159,7 +165,8 @@ func NewRateLimiter(perSecond float64, burst int, now func() time.Time) *RateLim
 	if now == nil {
 		now = time.Now
 	}
-	return &RateLimiter{rate: rate.Limit(perSecond), burst: burst, now: now, buckets: map[string]*bucket{}}
+	buckets, _ := lru.New[string, *bucket](maxBuckets) // only fails for a size < 1
+	return &RateLimiter{rate: rate.Limit(perSecond), burst: burst, now: now, buckets: buckets}
 }
 
 // Blocked reports whether key's bucket is empty, without taking a token,
@@ -168,7 +175,7 @@ func (l *RateLimiter) Blocked(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[key]
+	b, _ := l.buckets.Peek(key)
 	if b == nil || b.lim.TokensAt(now) >= 1 {
 		return false, 0
 	}
@@ -183,19 +190,11 @@ func (l *RateLimiter) Blocked(key string) (bool, time.Duration) {
 func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
-	b := l.buckets[key]
+	b, _ := l.buckets.Get(key)
 	if b == nil {
-		if len(l.buckets) > 100000 { // forget idle tenants
-			for k, ob := range l.buckets {
-				if now.Sub(ob.seen) > 10*time.Minute {
-					delete(l.buckets, k)
-				}
-			}
-		}
 		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.buckets[key] = b
+		l.buckets.Add(key, b)
 	}
-	b.seen = now
 	r := b.lim.ReserveN(now, 1)
 	l.mu.Unlock()
 	if !r.OK() {
