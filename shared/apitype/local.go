@@ -203,6 +203,7 @@ const (
 	CodeLoginInProgress    = "login_in_progress"
 	CodeLinksDisabled      = "links_disabled" // the tenant's link policy forbids sharing links
 	CodeNotInDrive         = "not_in_drive"   // a local path outside every mounted drive
+	CodeNotFound           = "not_found"      // a file or folder Microsoft 365 does not have
 	CodeNotImplemented     = "not_available"
 	CodeInternal           = "internal"
 )
