@@ -172,3 +172,28 @@ func TestInsideMount(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveLinkDeepestMount: a drive mounted inside another's folder
+// owns the paths below its own mountpoint; unmounted drives own none.
+func TestResolveLinkDeepestMount(t *testing.T) {
+	a := &Agent{}
+	a.st.drives = map[string]*drive{
+		"outer":  {info: apitype.Drive{Mountpoint: "/m/Outer"}, remote: RemoteDrive{ID: "b!outer"}, mount: &fakeMount{}},
+		"inner":  {info: apitype.Drive{Mountpoint: "/m/Outer/Inner"}, remote: RemoteDrive{ID: "b!inner"}, mount: &fakeMount{}},
+		"parked": {info: apitype.Drive{Mountpoint: "/m/Parked"}, remote: RemoteDrive{ID: "b!parked"}},
+	}
+	for p, want := range map[string]linkTarget{
+		"/m/Outer/a.txt":         {key: "outer", driveID: "b!outer", path: "/a.txt"},
+		"/m/Outer/Inner/b/c.txt": {key: "inner", driveID: "b!inner", path: "/b/c.txt"},
+		"/m/Outer/Inner":         {key: "inner", driveID: "b!inner", path: "/"},
+	} {
+		for range 20 { // map order varies: every order must give the same answer
+			if got, err := a.resolveLink(apitype.LinkRequest{Path: p}); err != nil || got != want {
+				t.Fatalf("resolveLink(%s) = %+v, %v; want %+v", p, got, err, want)
+			}
+		}
+	}
+	if _, err := a.resolveLink(apitype.LinkRequest{Path: "/m/Parked/x"}); err == nil || err.Code != apitype.CodeNotInDrive {
+		t.Errorf("resolveLink in an unmounted drive = %v, want %s", err, apitype.CodeNotInDrive)
+	}
+}
