@@ -292,6 +292,7 @@ build_deb() {
   install -D -m 0644 "$L/mapdrive-agent.service" "$root/usr/lib/systemd/user/mapdrive-agent.service"
   install -D -m 0644 "$L/config.toml.example" "$root/usr/share/doc/mapdrive/config.toml.example"
   install -D -m 0644 "$L/copyright" "$root/usr/share/doc/mapdrive/copyright"
+  install -D -m 0755 "$L/nautilus/Mapdrive/Copy link" "$root/usr/share/mapdrive/nautilus/Mapdrive/Copy link"
   local s
   for s in 16 32 48 64 128 256; do
     install -D -m 0644 "$REPO/assets/mapdrive-$s.png" "$root/usr/share/icons/hicolor/${s}x${s}/apps/mapdrive.png"

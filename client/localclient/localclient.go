@@ -237,6 +237,24 @@ func (c *Client) Unpin(ctx context.Context, drive, path string) error {
 	return c.do(ctx, http.MethodPost, apitype.RouteUnpin, apitype.PinRequest{Drive: drive, Path: path}, nil)
 }
 
+// WebURL returns the address that opens a file or folder in the browser;
+// req names an absolute local path inside a mounted drive, or a drive and
+// a path inside it.
+func (c *Client) WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	var l apitype.Link
+	err := c.do(ctx, http.MethodPost, apitype.RouteWebURL, req, &l)
+	return l, err
+}
+
+// Link returns a sharing link to a file or folder at the scope the
+// organisation's policy allows; an *apitype.Error with CodeLinksDisabled
+// when it allows none.
+func (c *Client) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	var l apitype.Link
+	err := c.do(ctx, http.MethodPost, apitype.RouteLink, req, &l)
+	return l, err
+}
+
 // Settings returns the user's settings.
 func (c *Client) Settings(ctx context.Context) (apitype.Settings, error) {
 	var s apitype.Settings

@@ -27,6 +27,8 @@ const (
 	RouteSettings    = "/v1/settings" // GET → Settings; PUT SettingsUpdate → Settings
 	RouteVersion     = "/v1/version"  // GET → VersionInfo
 	RouteRefresh     = "/v1/refresh"  // POST → Status, after licence, mappings and drives are refreshed
+	RouteWebURL      = "/v1/weburl"   // POST LinkRequest → Link (WebURL only)
+	RouteLink        = "/v1/link"     // POST LinkRequest → Link (a sharing link at the tenant's scope)
 )
 
 // SignInState is where the agent is with the user's Microsoft 365 sign-in.
@@ -199,6 +201,9 @@ const (
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
 	CodeLoginInProgress    = "login_in_progress"
+	CodeLinksDisabled      = "links_disabled" // the tenant's link policy forbids sharing links
+	CodeNotInDrive         = "not_in_drive"   // a local path outside every mounted drive
+	CodeNotFound           = "not_found"      // a file or folder Microsoft 365 does not have
 	CodeNotImplemented     = "not_available"
 	CodeInternal           = "internal"
 )
@@ -266,6 +271,26 @@ type UnmountRequest struct {
 type PinRequest struct {
 	Drive string `json:"drive"` // Drive.ID or name
 	Path  string `json:"path"`  // path inside the drive; "/" for all of it
+}
+
+// LinkRequest names a file or folder to link to: an absolute local path
+// inside a mounted drive, or a drive (Drive.ID or name) and a path inside
+// it.
+type LinkRequest struct {
+	Path  string `json:"path"`
+	Drive string `json:"drive,omitempty"`
+}
+
+// Link is where a file or folder lives on the web.
+type Link struct {
+	Drive  string `json:"drive"`  // Drive.ID
+	Path   string `json:"path"`   // path inside the drive, "/a/b.txt"
+	WebURL string `json:"webUrl"` // opens the item in the browser for people who can already reach it
+	// URL is the sharing link (RouteLink only), of Type "view" at Scope,
+	// the tenant's LinkScope policy.
+	URL   string `json:"url,omitempty"`
+	Type  string `json:"type,omitempty"`
+	Scope string `json:"scope,omitempty"`
 }
 
 // Pin is one "keep offline" file or folder.

@@ -119,6 +119,29 @@ type Policies struct {
 	// the service or Graph, so that machines booting together do not
 	// call at the same second. 0 means no delay.
 	StartJitterSeconds int `json:"startJitterSeconds,omitempty"`
+	// LinkScope is the widest sharing link the client may create
+	// (`mapdrive link`, the tray's "Copy link"): LinkScopeOrganization
+	// (also when empty), LinkScopeUsers, LinkScopeAnonymous, or
+	// LinkScopeNone for no sharing links (web URLs still work).
+	LinkScope string `json:"linkScope,omitempty"`
+}
+
+// Link scopes of Policies.LinkScope; all but LinkScopeNone are Graph's
+// createLink scopes.
+const (
+	LinkScopeOrganization = "organization"
+	LinkScopeUsers        = "users"
+	LinkScopeAnonymous    = "anonymous"
+	LinkScopeNone         = "none"
+)
+
+// SharingLinkScope is the policy's link scope, LinkScopeOrganization when
+// none is set (a service from before the policy existed).
+func (p Policies) SharingLinkScope() string {
+	if p.LinkScope == "" {
+		return LinkScopeOrganization
+	}
+	return p.LinkScope
 }
 
 // LeaseKey is the service's lease-signing public key (GET /v1/lease-key),

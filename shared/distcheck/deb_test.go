@@ -24,6 +24,7 @@ var debPaths = []string{
 	"/usr/share/icons/hicolor/256x256/apps/mapdrive.png",
 	"/usr/share/icons/hicolor/scalable/apps/mapdrive.svg",
 	"/usr/share/doc/mapdrive/copyright",
+	"/usr/share/mapdrive/nautilus/Mapdrive/Copy link",
 }
 
 func TestDebPackage(t *testing.T) {
@@ -68,7 +69,7 @@ func TestDebPackage(t *testing.T) {
 			continue
 		}
 		wantMode := "-rw-r--r--"
-		if strings.HasPrefix(p, "/usr/bin/") {
+		if strings.HasPrefix(p, "/usr/bin/") || strings.Contains(p, "/nautilus/") {
 			wantMode = "-rwxr-xr-x"
 		}
 		if f.Mode != wantMode {

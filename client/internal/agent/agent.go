@@ -160,6 +160,8 @@ type Options struct {
 	// Jitter returns the start delay for a jitter policy; nil means a
 	// uniformly random delay in [0, max).
 	Jitter func(max time.Duration) time.Duration
+	// Links finds web URLs and creates sharing links; nil: not available.
+	Links Links
 }
 
 // Agent is the per-user agent. Create it with New and call Run once.

@@ -63,6 +63,7 @@ type setup struct {
 	// refreshInterval is the agent's refresh interval; 0: an hour, so
 	// tests see only the refreshes they ask for.
 	refreshInterval time.Duration
+	links           Links // nil: none
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -103,7 +104,7 @@ func start(t *testing.T, s setup) *harness {
 	h.a, err = New(Options{
 		Config: h.cfg, Auth: h.auth, Directory: h.dir, Mounter: h.mnt, Service: sc, Secrets: s.secrets,
 		Listener: ln, Now: h.clock.Now, StatsInterval: 20 * time.Millisecond, RefreshInterval: s.refreshInterval,
-		Log: logger(s.logs),
+		Log: logger(s.logs), Links: s.links,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -193,6 +193,7 @@ type leaseService struct {
 	priv     ed25519.PrivateKey
 	refuse   string
 	mappings []apitype.Mapping
+	policies apitype.Policies
 	srv      *httptest.Server
 }
 
@@ -236,7 +237,7 @@ func (s *leaseService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		dg := apitype.MappingsDigest(s.mappings)
 		tok, _ := lease.Sign(s.priv, lease.New("tid", "seat", dg, time.Now()))
-		json.NewEncoder(w).Encode(apitype.ValidateResponse{Lease: tok, Mappings: s.mappings, MappingsDigest: dg})
+		json.NewEncoder(w).Encode(apitype.ValidateResponse{Lease: tok, Mappings: s.mappings, MappingsDigest: dg, Policies: s.policies})
 	default:
 		http.NotFound(w, r)
 	}

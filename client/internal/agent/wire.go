@@ -42,6 +42,8 @@ type Parts struct {
 	// Bandwidth is the Graph client's transfer limiter; the agent sets
 	// it from the tenant's policies.
 	Bandwidth *bwlimit.Limiter
+	// Links finds web URLs and creates sharing links through Graph.
+	Links Links
 }
 
 // NewLogger returns the agent's logger: text lines on w at cfg's level,
@@ -80,7 +82,7 @@ func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) err
 			ln.Close()
 			return err
 		}
-		o.Auth, o.Directory, o.Mounter, o.Secrets, o.Bandwidth = p.Auth, p.Directory, p.Mounter, p.Secrets, p.Bandwidth
+		o.Auth, o.Directory, o.Mounter, o.Secrets, o.Bandwidth, o.Links = p.Auth, p.Directory, p.Mounter, p.Secrets, p.Bandwidth, p.Links
 		if p.Service != nil {
 			o.Service = p.Service
 		}
@@ -145,8 +147,8 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 	}
 	aa.graph = gc
 	p := &Parts{Auth: aa, Graph: gc, Secrets: secrets, Bandwidth: bw,
-		Directory: &graphDirectory{gc: gc},
-		Mounter:   &fuseMounter{gc: gc, log: log}}
+		Directory: &graphDirectory{gc: gc}, Links: graphLinks{gc: gc},
+		Mounter: &fuseMounter{gc: gc, log: log}}
 	if cfg.ServiceURL != "" {
 		hc, err := transport.NewClient(cfg.CAFile, false)
 		if err != nil {
@@ -344,6 +346,35 @@ func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteD
 func lookupErr(err error) error {
 	if err != nil && errors.Is(err, vfs.ErrAccessDenied) && !errors.Is(err, vfs.ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return mapAuthErr(err)
+}
+
+// graphLinks adapts *graph.Client to Links.
+type graphLinks struct{ gc *graph.Client }
+
+func (g graphLinks) WebURL(ctx context.Context, driveID, path string) (string, error) {
+	u, err := g.gc.WebURL(ctx, driveID, path)
+	return u, linkErr(err)
+}
+
+func (g graphLinks) CreateLink(ctx context.Context, driveID, path, linkType, scope string) (string, error) {
+	l, err := g.gc.CreateLink(ctx, driveID, path, linkType, scope)
+	if err != nil {
+		return "", linkErr(err)
+	}
+	if l.Scope != "" && l.Scope != scope {
+		// Never hand out a link of another scope than the policy's.
+		return "", fmt.Errorf("%w: asked for a %s link, got %s", ErrLinkRefused, scope, l.Scope)
+	}
+	return l.WebURL, nil
+}
+
+// linkErr maps a link call's error: access denied (SharePoint's sharing
+// settings, or an item the user may not share) is ErrLinkRefused.
+func linkErr(err error) error {
+	if err != nil && errors.Is(err, vfs.ErrAccessDenied) && !errors.Is(err, vfs.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrLinkRefused, err)
 	}
 	return mapAuthErr(err)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pkg/browser"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -32,6 +33,9 @@ type Env struct {
 	RunAgent AgentFunc
 	// IsTerminal reports whether Stdout is a terminal (for live redraws).
 	IsTerminal bool
+	// OpenURL opens a web page in the user's browser; nil means the
+	// system browser (the helper the agent's sign-in uses).
+	OpenURL func(string) error
 }
 
 // app holds one invocation's flags; nothing is global.
@@ -72,6 +76,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if env.LookupEnv == nil {
 		env.LookupEnv = os.LookupEnv
 	}
+	if env.OpenURL == nil {
+		env.OpenURL = browser.OpenURL
+	}
 	a := &app{env: env}
 	root := a.rootCmd()
 	root.SetArgs(args)
@@ -103,7 +110,7 @@ func (a *app) rootCmd() *cobra.Command {
 	a.flags = pf
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.drivesCmd(), a.mountCmd(), a.unmountCmd(),
 		a.statusCmd(), a.agentCmd(), a.versionCmd(), a.uploadsCmd(), a.pinCmd(true), a.pinCmd(false),
-		a.refreshCmd())
+		a.refreshCmd(), a.linkCmd(), a.openWebCmd())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err: err, cmd: c.CommandPath()}
 	})

@@ -85,6 +85,22 @@ func (fakeAgent) Unmount(ctx context.Context, target string) (apitype.Drive, err
 	return d, nil
 }
 
+func (fakeAgent) WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	return apitype.Link{Drive: "map-finance", Path: "/Reports/Q1.txt", WebURL: "https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Reports/Q1.txt"}, nil
+}
+func (f fakeAgent) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	if strings.HasSuffix(req.Path, "secret.txt") {
+		return apitype.Link{}, apitype.NewError(apitype.CodeLinksDisabled, "your organisation's Mapdrive policy does not allow sharing links (link scope: none)",
+			"Open the file in the browser with `mapdrive open-web` and share it from there, or ask your IT administrator to choose a link scope under Policies → Sharing links in the Mapdrive portal.")
+	}
+	l, _ := f.WebURL(ctx, req)
+	l.URL, l.Type, l.Scope = "https://contoso.sharepoint.com/:u:/g/EXAMPLE", "view", apitype.LinkScopeOrganization
+	return l, nil
+}
+
+// opened records the pages the CLI opened in the "browser".
+var opened []string
+
 // serveFake starts the fake agent on a real socket.
 func serveFake(t *testing.T) string {
 	t.Helper()
@@ -105,6 +121,7 @@ func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 	code = Main(context.Background(), args, Env{
 		Stdout: &out, Stderr: &errb,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		OpenURL:   func(u string) error { opened = append(opened, u); return nil },
 	})
 	return out.String(), errb.String(), code
 }
@@ -145,13 +162,16 @@ func TestJSONGolden(t *testing.T) {
 		{"pause", []string{"uploads", "pause"}},
 		{"pin", []string{"pin", "Finance", "/Reports"}},
 		{"refresh", []string{"refresh"}},
+		{"link", []string{"link", "/home/alice/Mapdrive/Finance/Reports/Q1.txt"}},
+		{"link_disabled", []string{"link", "/home/alice/Mapdrive/Finance/secret.txt"}},
+		{"open_web", []string{"open-web", "/home/alice/Mapdrive/Finance/Reports/Q1.txt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(append([]string{}, tt.args...), "--json", "--socket", sock, "--config", noFile)
 			out, _, code := run(t, nil, args...)
 			wantCode := 0
-			if strings.HasSuffix(tt.name, "_unknown") {
+			if strings.HasSuffix(tt.name, "_unknown") || strings.HasSuffix(tt.name, "_disabled") {
 				wantCode = 1
 			}
 			if code != wantCode {
@@ -181,6 +201,33 @@ func TestHumanOutput(t *testing.T) {
 	_, stderr, code := run(t, nil, "mount", "Payroll", "--socket", sock, "--config", noFile)
 	if code != 1 || stderr != "mapdrive: there is no drive \"Payroll\"\nKnown drives: \"Finance\", \"OneDrive\".\n" {
 		t.Errorf("mount of an unknown drive: code %d, stderr %q", code, stderr)
+	}
+}
+
+// TestLinkCommands: link prints the link alone (for scripts and the
+// Nautilus script), open-web opens the web address and says so, a relative
+// path is made absolute, and a disabled policy is a clear error.
+func TestLinkCommands(t *testing.T) {
+	sock := serveFake(t)
+	noFile := filepath.Join(t.TempDir(), "config.toml")
+	out, stderr, code := run(t, nil, "link", "Reports/Q1.txt", "--socket", sock, "--config", noFile)
+	if code != 0 || out != "https://contoso.sharepoint.com/:u:/g/EXAMPLE\n" || stderr != "" {
+		t.Errorf("link: code %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	opened = nil
+	out, _, code = run(t, nil, "open-web", "/home/alice/Mapdrive/Finance/Reports/Q1.txt", "--socket", sock, "--config", noFile)
+	want := "https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Reports/Q1.txt"
+	if code != 0 || out != "Opened "+want+"\n" || len(opened) != 1 || opened[0] != want {
+		t.Errorf("open-web: code %d, stdout %q, opened %q", code, out, opened)
+	}
+	_, stderr, code = run(t, nil, "link", "/home/alice/Mapdrive/Finance/secret.txt", "--socket", sock, "--config", noFile)
+	if code != 1 || !strings.Contains(stderr, "link scope: none") || !strings.Contains(stderr, "mapdrive open-web") {
+		t.Errorf("link with links disabled: code %d, stderr %q", code, stderr)
+	}
+	for _, args := range [][]string{{"link"}, {"open-web", "a", "b"}} {
+		if _, stderr, code := run(t, nil, args...); code != 1 || !strings.Contains(stderr, "--help") {
+			t.Errorf("mapdrive %v: code %d stderr %q, want a usage hint", args, code, stderr)
+		}
 	}
 }
 

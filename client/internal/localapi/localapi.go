@@ -62,6 +62,13 @@ type Refresher interface {
 	RefreshNow(ctx context.Context) (apitype.Status, error)
 }
 
+// Links gives the web address of a file or folder in a mounted drive,
+// or a sharing link at the tenant's link scope.
+type Links interface {
+	WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error)
+	Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error)
+}
+
 // Backend is everything the handlers need; the agent implements it.
 type Backend interface {
 	StatusSource
@@ -70,6 +77,7 @@ type Backend interface {
 	Uploads
 	Settings
 	Refresher
+	Links
 }
 
 // Handler serves the local API.
@@ -104,6 +112,8 @@ var routes = []route{
 	{http.MethodPut, apitype.RouteSettings, (*Handler).serveUpdateSettings},
 	{http.MethodGet, apitype.RouteVersion, (*Handler).serveVersion},
 	{http.MethodPost, apitype.RouteRefresh, (*Handler).serveRefresh},
+	{http.MethodPost, apitype.RouteWebURL, (*Handler).serveWebURL},
+	{http.MethodPost, apitype.RouteLink, (*Handler).serveLink},
 }
 
 // New returns the API handler over b.
@@ -154,8 +164,12 @@ func StatusCode(code string) int {
 	switch code {
 	case apitype.CodeBadRequest:
 		return http.StatusBadRequest
-	case apitype.CodeUnknownDrive:
+	case apitype.CodeUnknownDrive, apitype.CodeNotFound:
 		return http.StatusNotFound
+	case apitype.CodeNotInDrive:
+		return http.StatusBadRequest
+	case apitype.CodeLinksDisabled:
+		return http.StatusForbidden
 	case apitype.CodeMountpointBusy, apitype.CodeMountpointNotEmpty, apitype.CodeDriveLetterInUse,
 		apitype.CodeAlreadyMounted, apitype.CodeNotMounted, apitype.CodeLoginInProgress:
 		return http.StatusConflict
@@ -409,5 +423,29 @@ func (h *Handler) serveRefresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (h *Handler) serveWebURL(w http.ResponseWriter, r *http.Request) error {
+	return h.link(w, r, h.b.WebURL)
+}
+
+func (h *Handler) serveLink(w http.ResponseWriter, r *http.Request) error {
+	return h.link(w, r, h.b.Link)
+}
+
+func (h *Handler) link(w http.ResponseWriter, r *http.Request, get func(context.Context, apitype.LinkRequest) (apitype.Link, error)) error {
+	var req apitype.LinkRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Path == "" && req.Drive == "" {
+		return apitype.NewError(apitype.CodeBadRequest, "a link needs a path", "Give the full path of a file or folder inside a mounted drive.")
+	}
+	l, err := get(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
 	return nil
 }

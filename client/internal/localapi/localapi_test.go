@@ -115,6 +115,18 @@ func (f *fakeBackend) RefreshNow(ctx context.Context) (apitype.Status, error) {
 	return st, nil
 }
 
+func (f *fakeBackend) WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	f.record("weburl " + req.Path)
+	return apitype.Link{Drive: "m1", Path: "/Q1.txt", WebURL: "https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Q1.txt"}, nil
+}
+func (f *fakeBackend) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	f.record("link " + req.Path)
+	if req.Path == "/m/f/secret.txt" {
+		return apitype.Link{}, apitype.NewError(apitype.CodeLinksDisabled, "no sharing links (link scope: none)", "Ask your IT administrator.")
+	}
+	return apitype.Link{Drive: "m1", Path: "/Q1.txt", URL: "https://contoso.sharepoint.com/:u:/g/X", Type: "view", Scope: "organization"}, nil
+}
+
 func TestRoutes(t *testing.T) {
 	tests := []struct {
 		method, path, body string
@@ -145,6 +157,10 @@ func TestRoutes(t *testing.T) {
 		{"PUT", apitype.RouteSettings, `{"cache_max_gb":12.5}`, 200, "update settings", `"cache_max_gb": 12.5`},
 		{"PUT", apitype.RouteSettings, `{"cache_max_gb":-1}`, 400, "", `cannot be negative`},
 		{"GET", apitype.RouteVersion, "", 200, "", `"version"`},
+		{"POST", apitype.RouteWebURL, `{"path":"/m/f/Q1.txt"}`, 200, "weburl /m/f/Q1.txt", `"webUrl": "https://contoso.sharepoint.com/sites/Finance/Shared%20Documents/Q1.txt"`},
+		{"POST", apitype.RouteWebURL, `{}`, 400, "", `a link needs a path`},
+		{"POST", apitype.RouteLink, `{"path":"/m/f/Q1.txt"}`, 200, "link /m/f/Q1.txt", `"scope": "organization"`},
+		{"POST", apitype.RouteLink, `{"path":"/m/f/secret.txt"}`, 403, "link /m/f/secret.txt", `"code": "links_disabled"`},
 		{"POST", apitype.RouteRefresh, ``, 200, "refresh", `"sign_in": "signed_in"`},
 		{"GET", apitype.RouteRefresh, "", 400, "", `no such local API route GET /v1/refresh`},
 		{"GET", "/v1/nope", "", 400, "", `no such local API route`},

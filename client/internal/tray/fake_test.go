@@ -54,6 +54,16 @@ func (f *fakeAgent) Mount(ctx context.Context, drive, mountpoint string) (apityp
 	return apitype.Drive{ID: drive, State: apitype.DriveMounted, Mountpoint: f.mountPoint}, f.err
 }
 
+func (f *fakeAgent) WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	f.record("WebURL(%s,%s)", req.Drive, req.Path)
+	return apitype.Link{Drive: req.Drive, Path: req.Path, WebURL: "https://contoso.sharepoint.com/sites/Finance/Shared%20Documents"}, f.err
+}
+
+func (f *fakeAgent) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error) {
+	f.record("Link(%s,%s)", req.Drive, req.Path)
+	return apitype.Link{Drive: req.Drive, Path: req.Path, URL: "https://contoso.sharepoint.com/:f:/g/EXAMPLE", Type: "view", Scope: apitype.LinkScopeOrganization}, f.err
+}
+
 func (f *fakeAgent) Unmount(ctx context.Context, target string) (apitype.Drive, error) {
 	f.record("Unmount(%s)", target)
 	return apitype.Drive{ID: target, State: apitype.DriveUnmounted}, f.err

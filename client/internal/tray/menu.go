@@ -16,6 +16,8 @@ const (
 	LabelPause    = "Pause uploads"
 	LabelQuit     = "Quit"
 	LabelNoDrives = "No drives yet"
+	LabelCopyLink = "Copy link"
+	LabelOpenWeb  = "Web"
 )
 
 // buildMenu makes the tray menu for the current state: a status line, one

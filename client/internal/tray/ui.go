@@ -35,6 +35,8 @@ type Agent interface {
 	Pin(ctx context.Context, drive, path string) error
 	Unpin(ctx context.Context, drive, path string) error
 	UpdateSettings(ctx context.Context, u apitype.SettingsUpdate) (apitype.Settings, error)
+	WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error)
+	Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link, error)
 }
 
 // StartAtLogin writes or removes the login entry; Autostart implements it.
@@ -383,6 +385,49 @@ func (u *UI) open(target string) {
 		u.log.Warn("could not open", "err", err)
 		u.setMessage("Could not open "+target+": "+err.Error(), "")
 	}
+}
+
+// CopyLink puts a sharing link to drive d's root on the clipboard, at the
+// scope the organisation's policy allows.
+func (u *UI) CopyLink(d apitype.Drive) {
+	var l apitype.Link
+	u.call("copy a link to "+d.Name, func(ctx context.Context) (err error) {
+		l, err = u.o.Agent.Link(ctx, apitype.LinkRequest{Drive: d.ID, Path: "/"})
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.setMessage(failureText("copy a link to "+d.Name, err), "")
+			return
+		}
+		u.o.App.Clipboard().SetContent(l.URL)
+		u.setMessage(fmt.Sprintf("Copied a link to %s (%s).", d.Name, ScopeLabel(l.Scope)), "")
+	})
+}
+
+// OpenWeb opens drive d's root in OneDrive or SharePoint on the web.
+func (u *UI) OpenWeb(d apitype.Drive) {
+	var l apitype.Link
+	u.call("open "+d.Name+" in the browser", func(ctx context.Context) (err error) {
+		l, err = u.o.Agent.WebURL(ctx, apitype.LinkRequest{Drive: d.ID, Path: "/"})
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.setMessage(failureText("open "+d.Name+" in the browser", err), "")
+			return
+		}
+		u.OpenURL(l.WebURL)
+	})
+}
+
+// ScopeLabel says who a link of scope works for.
+func ScopeLabel(scope string) string {
+	switch scope {
+	case apitype.LinkScopeAnonymous:
+		return "anyone with the link"
+	case apitype.LinkScopeUsers:
+		return "people it is already shared with"
+	}
+	return "people in your organisation"
 }
 
 // OpenURL opens a web page (sign-in, admin approval) in the browser.

@@ -219,6 +219,36 @@ func TestMountUnmountButtons(t *testing.T) {
 	}
 }
 
+// TestLinkButtons: a connected drive's "Copy link" puts the link to its
+// root on the clipboard and says who it works for; "Web" opens the root
+// in the browser; a policy that disables links is said in plain words.
+func TestLinkButtons(t *testing.T) {
+	h := newHarness(t)
+	h.ui.SetStatus(demoStatus())
+	test.Tap(h.button(t, LabelCopyLink)) // the first mounted drive: OneDrive
+	test.Tap(h.button(t, LabelOpenWeb))
+	want := []string{"Link(d-onedrive,/)", "WebURL(d-onedrive,/)"}
+	if got := h.agent.Calls(); !slices.Equal(got, want) {
+		t.Errorf("agent calls = %q, want %q", got, want)
+	}
+	if got := h.app.Clipboard().Content(); got != "https://contoso.sharepoint.com/:f:/g/EXAMPLE" {
+		t.Errorf("clipboard = %q, want the link", got)
+	}
+	if !slices.Equal(h.opened, []string{"https://contoso.sharepoint.com/sites/Finance/Shared%20Documents"}) {
+		t.Errorf("opened %q, want the drive's web URL", h.opened)
+	}
+	h.agent.err = apitype.NewError(apitype.CodeLinksDisabled, "your organisation's Mapdrive policy does not allow sharing links (link scope: none)",
+		"Ask your IT administrator to choose a link scope.")
+	h.app.Clipboard().SetContent("")
+	test.Tap(h.button(t, LabelCopyLink))
+	if got := h.ui.Message(); !strings.HasPrefix(got, "Could not copy a link to OneDrive: ") || !strings.Contains(got, "link scope: none") {
+		t.Errorf("message with links disabled = %q", got)
+	}
+	if got := h.app.Clipboard().Content(); got != "" {
+		t.Errorf("clipboard after a refused link = %q, want it untouched", got)
+	}
+}
+
 func TestSignIn(t *testing.T) {
 	consent := apitype.NewError(apitype.CodeConsentRequired, "an administrator must approve Mapdrive for Contoso", "")
 	consent.URL = "https://login.example/contoso/adminconsent?client_id=abc"

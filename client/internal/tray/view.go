@@ -278,6 +278,8 @@ func (v *mainView) driveRow(d apitype.Drive) fyne.CanvasObject {
 	case apitype.DriveMounted:
 		buttons = append(buttons,
 			widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), func() { u.OpenDrive(d) }),
+			widget.NewButtonWithIcon(LabelCopyLink, theme.ContentCopyIcon(), func() { u.CopyLink(d) }),
+			widget.NewButtonWithIcon(LabelOpenWeb, theme.ComputerIcon(), func() { u.OpenWeb(d) }),
 			widget.NewButtonWithIcon("Unmount", theme.CancelIcon(), func() { u.Unmount(d) }))
 	case apitype.DriveMounting:
 		b := widget.NewButton("Connecting…", nil)

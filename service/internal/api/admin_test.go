@@ -62,7 +62,8 @@ func TestAdminLifecycle(t *testing.T) {
 		}
 		scan("reorder")
 		pol := apitype.Policies{DeltaPollSeconds: 30, MinClientVersion: "0.1.0", DefaultCacheLimitBytes: 1 << 30, OfficeCoauthoring: false,
-			UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 5_000_000, RefreshSeconds: 600, StartJitterSeconds: 300}
+			UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 5_000_000, RefreshSeconds: 600, StartJitterSeconds: 300,
+			LinkScope: apitype.LinkScopeNone}
 		if r := e.do("PUT", base+"/policies", adm, pol); r.status != http.StatusOK {
 			t.Fatalf("policies = %d %s", r.status, r.body)
 		}
@@ -76,6 +77,9 @@ func TestAdminLifecycle(t *testing.T) {
 		}
 		if r := e.do("PUT", base+"/policies", adm, apitype.Policies{DeltaPollSeconds: 30, StartJitterSeconds: 7200}); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "start jitter") {
 			t.Errorf("policies with a 2 h start jitter = %d %s, want 400 naming the jitter", r.status, r.body)
+		}
+		if r := e.do("PUT", base+"/policies", adm, apitype.Policies{DeltaPollSeconds: 30, LinkScope: "everyone"}); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "link scope") {
+			t.Errorf("policies with link scope everyone = %d %s, want 400 naming the link scope", r.status, r.body)
 		}
 		if r := e.do("DELETE", base+"/mappings/"+bm.ID, adm, nil); r.status != http.StatusNoContent {
 			t.Errorf("delete = %d", r.status)

@@ -14,8 +14,9 @@ import (
 
 // TestBrowserPolicies drives Chromium through the policies page against a
 // real service and m365sim: a bad upload limit and start spread are
-// refused with errors that name the fix, good values are saved, shown
-// again, and reach alice's client through the validate API.
+// refused with errors that name the fix, good values (and the sharing
+// link scope "none") are saved, shown again, and reach alice's client
+// through the validate API.
 func TestBrowserPolicies(t *testing.T) {
 	ctx := newChromium(t)
 	svc := startService(t)
@@ -45,12 +46,13 @@ func TestBrowserPolicies(t *testing.T) {
 	setJS(t, ctx, "#downloadMBps", "2.5")
 	setJS(t, ctx, "#refreshSeconds", "900")
 	setJS(t, ctx, "#jitterSeconds", "120")
+	setJS(t, ctx, "#linkScope", "none")
 	clickJS(t, ctx, `form.form button.primary`)
 	waitJS(t, ctx, "policies saved", loaded(`.flash`))
 	step(t, ctx, "reload the policies", chromedp.Navigate(svc.url+"/portal/policies"))
 	waitJS(t, ctx, "the policies form again", loaded(`#uploadMBps`))
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`["#uploadMBps", "#downloadMBps", "#refreshSeconds", "#jitterSeconds"].map(s => document.querySelector(s).value)`))
-	if want := []string{"20", "2.5", "900", "120"}; err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`["#uploadMBps", "#downloadMBps", "#refreshSeconds", "#jitterSeconds", "#linkScope"].map(s => document.querySelector(s).value)`))
+	if want := []string{"20", "2.5", "900", "120", "none"}; err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("saved form shows %q, %v; want %q", got, err, want)
 	}
 
@@ -73,7 +75,7 @@ func TestBrowserPolicies(t *testing.T) {
 		t.Fatalf("alice's validate = %d, %v", resp.StatusCode, err)
 	}
 	p := vr.Policies
-	if p.UploadBytesPerSecond != 20_000_000 || p.DownloadBytesPerSecond != 2_500_000 || p.RefreshSeconds != 900 || p.StartJitterSeconds != 120 {
+	if p.UploadBytesPerSecond != 20_000_000 || p.DownloadBytesPerSecond != 2_500_000 || p.RefreshSeconds != 900 || p.StartJitterSeconds != 120 || p.LinkScope != apitype.LinkScopeNone {
 		t.Errorf("alice's policies = %+v", p)
 	}
 }

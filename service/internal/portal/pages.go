@@ -237,10 +237,24 @@ type policyForm struct {
 	DownloadMBps  string
 	RefreshSecs   string // empty or 0: the client's own interval
 	JitterSeconds string // empty or 0: no spread
+	LinkScope     string // apitype.LinkScope*; empty: organization
+}
+
+// linkScopeChoice is one option of the sharing link policy.
+type linkScopeChoice struct{ Value, Label string }
+
+// LinkScopes are the sharing link policy's options, narrowest last.
+func (policyForm) LinkScopes() []linkScopeChoice {
+	return []linkScopeChoice{
+		{apitype.LinkScopeAnonymous, "Anyone with the link, no sign-in needed (anonymous)"},
+		{apitype.LinkScopeOrganization, "People in your organization (default)"},
+		{apitype.LinkScopeUsers, "Only people the item is already shared with (specific people)"},
+		{apitype.LinkScopeNone, "No sharing links (opening in the browser still works)"},
+	}
 }
 
 type policyErrors struct {
-	CacheGB, PollSeconds, MinVersion, UploadMBps, DownloadMBps, RefreshSecs, JitterSeconds string
+	CacheGB, PollSeconds, MinVersion, UploadMBps, DownloadMBps, RefreshSecs, JitterSeconds, LinkScope string
 }
 
 type policiesView struct {
@@ -262,7 +276,7 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	v := &policiesView{Base: Base{Title: "Policies", Nav: "policies"}, F: policyForm{CacheGB: strconv.FormatFloat(float64(p.DefaultCacheLimitBytes)/(1<<30), 'f', -1, 64),
 		PollSeconds: strconv.Itoa(p.DeltaPollSeconds), Coauthoring: p.OfficeCoauthoring, MinVersion: p.MinClientVersion,
 		UploadMBps: formatMBps(p.UploadBytesPerSecond), DownloadMBps: formatMBps(p.DownloadBytesPerSecond),
-		RefreshSecs: zeroEmpty(p.RefreshSeconds), JitterSeconds: zeroEmpty(p.StartJitterSeconds)}}
+		RefreshSecs: zeroEmpty(p.RefreshSeconds), JitterSeconds: zeroEmpty(p.StartJitterSeconds), LinkScope: p.SharingLinkScope()}}
 	return s.render(w, r, ss, http.StatusOK, v)
 }
 
@@ -271,7 +285,8 @@ func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *sessio
 	v := &policiesView{Base: Base{Title: "Policies", Nav: "policies"}, F: policyForm{CacheGB: strings.TrimSpace(pf.Get("cacheGb")),
 		PollSeconds: strings.TrimSpace(pf.Get("pollSeconds")), Coauthoring: pf.Get("coauthoring") == "on", MinVersion: strings.TrimSpace(pf.Get("minVersion")),
 		UploadMBps: strings.TrimSpace(pf.Get("uploadMBps")), DownloadMBps: strings.TrimSpace(pf.Get("downloadMBps")),
-		RefreshSecs: strings.TrimSpace(pf.Get("refreshSeconds")), JitterSeconds: strings.TrimSpace(pf.Get("jitterSeconds"))}}
+		RefreshSecs: strings.TrimSpace(pf.Get("refreshSeconds")), JitterSeconds: strings.TrimSpace(pf.Get("jitterSeconds")),
+		LinkScope: strings.TrimSpace(pf.Get("linkScope"))}}
 	var p apitype.Policies
 	gb, err := strconv.ParseFloat(v.F.CacheGB, 64)
 	if err != nil || gb < 0 || gb > 10000 {
@@ -298,6 +313,9 @@ func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	if p.StartJitterSeconds, err = optionalInt(v.F.JitterSeconds); err != nil || p.StartJitterSeconds < 0 || p.StartJitterSeconds > store.MaxStartJitter {
 		v.Errs.JitterSeconds = fmt.Sprintf("%q is not a start spread: enter whole seconds from 0 to %d (an hour), or leave it empty for none.", v.F.JitterSeconds, store.MaxStartJitter)
+	}
+	if p.LinkScope = v.F.LinkScope; !store.ValidLinkScope(p.LinkScope) {
+		v.Errs.LinkScope = fmt.Sprintf("%q is not a sharing link scope: choose anonymous, organization, users or none.", v.F.LinkScope)
 	}
 	if v.Errs != (policyErrors{}) {
 		return s.render(w, r, ss, http.StatusUnprocessableEntity, v)

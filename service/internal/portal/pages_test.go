@@ -71,6 +71,7 @@ func TestPolicies(t *testing.T) {
 		"downloadMBps":   {"-3": "download-error"},
 		"refreshSeconds": {"30": "refresh-error", "86401": "refresh-error", "5m": "refresh-error"},
 		"jitterSeconds":  {"-1": "jitter-error", "3601": "jitter-error", "1.5": "jitter-error"},
+		"linkScope":      {"everyone": "link-error", "Organization": "link-error"},
 	} {
 		for in, id := range cases {
 			f := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, field: {in}}
@@ -90,6 +91,13 @@ func TestPolicies(t *testing.T) {
 		UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 500_000, RefreshSeconds: 600, StartJitterSeconds: 300}
 	if tn.Policies != want {
 		t.Errorf("policies = %+v, want %+v", tn.Policies, want)
+	}
+	// The link scope is stored as chosen.
+	lf := url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}, "linkScope": {"none"}}
+	p = b.post("/portal/policies", lf, true)
+	p.mustContain(t, "Policies saved")
+	if tn, _ := e.st.Tenant(t.Context(), e.contoso.ID); tn.Policies.LinkScope != apitype.LinkScopeNone {
+		t.Errorf("link scope after saving none = %q", tn.Policies.LinkScope)
 	}
 	// Emptied fields mean no limit, the client's interval and no spread.
 	p = b.post("/portal/policies", url.Values{"csrf": {b.csrf}, "cacheGb": {"5"}, "pollSeconds": {"120"}}, true)

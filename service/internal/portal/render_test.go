@@ -39,8 +39,8 @@ func fixtures() []view {
 		&licenceView{},
 		&auditView{Base: b, Entries: []auditRow{{At: "a", Actor: "x", You: true, Action: "mapping.create", Target: "t", TargetName: "n"}}, Actions: auditActions, Action: "mapping.create", Limit: 100, Limits: []int{100}},
 		&auditView{},
-		&policiesView{Base: b, F: policyForm{CacheGB: "1", PollSeconds: "60", Coauthoring: true, MinVersion: "0.1.0", UploadMBps: "20", DownloadMBps: "2.5", RefreshSecs: "600", JitterSeconds: "60"},
-			Errs: policyErrors{CacheGB: "c", PollSeconds: "p", MinVersion: "m", UploadMBps: "u", DownloadMBps: "d", RefreshSecs: "r", JitterSeconds: "j"}},
+		&policiesView{Base: b, F: policyForm{CacheGB: "1", PollSeconds: "60", Coauthoring: true, MinVersion: "0.1.0", UploadMBps: "20", DownloadMBps: "2.5", RefreshSecs: "600", JitterSeconds: "60", LinkScope: "none"},
+			Errs: policyErrors{CacheGB: "c", PollSeconds: "p", MinVersion: "m", UploadMBps: "u", DownloadMBps: "d", RefreshSecs: "r", JitterSeconds: "j", LinkScope: "l"}},
 		&deploymentView{Base: b, Version: "0.1.0", MSIName: "m.msi", Command: "c", Uninstall: "u", ProductCode: "{p}", DownloadURL: "/d", ServiceURL: "s", TenantID: "t", ClientID: "c", Authority: "a"},
 		&deploymentView{},
 	}

@@ -48,7 +48,20 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{5, "sharing link scope policy", func(tx *gorm.DB) error {
+		if err := tx.Migrator().AddColumn(&tenantRowV5{}, "LinkScope"); err != nil {
+			return fmt.Errorf("add column LinkScope: %w", err)
+		}
+		return nil
+	}},
 }
+
+// tenantRowV5 holds the column migration 5 adds to tenants.
+type tenantRowV5 struct {
+	LinkScope string `gorm:"size:16;not null;default:''"`
+}
+
+func (tenantRowV5) TableName() string { return "tenants" }
 
 // tenantRowV1 is the tenants table as migration 1 created it.
 type tenantRowV1 struct {

@@ -23,9 +23,11 @@ type tenantRow struct {
 	DownloadBytesPerSec int64 `gorm:"not null;default:0"`
 	RefreshSeconds      int   `gorm:"not null;default:0"`
 	StartJitterSeconds  int   `gorm:"not null;default:0"`
-	KeyVersion          uint32
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Added by migration 5; "" means organization, the default.
+	LinkScope  string `gorm:"size:16;not null;default:''"`
+	KeyVersion uint32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 func (tenantRow) TableName() string { return "tenants" }

@@ -136,6 +136,7 @@ func setPolicies(row *tenantRow, p apitype.Policies) {
 	row.DownloadBytesPerSec = p.DownloadBytesPerSecond
 	row.RefreshSeconds = p.RefreshSeconds
 	row.StartJitterSeconds = p.StartJitterSeconds
+	row.LinkScope = p.LinkScope
 }
 
 // Policy bounds, checked by SetPolicies (the portal checks the same with
@@ -162,8 +163,20 @@ func ValidPolicies(p apitype.Policies) error {
 		return fmt.Errorf("policies: refresh interval %d s is not 0 or within %d..%d s: %w", p.RefreshSeconds, MinRefreshSeconds, MaxRefreshSeconds, ErrInvalid)
 	case p.StartJitterSeconds < 0 || p.StartJitterSeconds > MaxStartJitter:
 		return fmt.Errorf("policies: start jitter %d s is not within 0..%d s: %w", p.StartJitterSeconds, MaxStartJitter, ErrInvalid)
+	case !ValidLinkScope(p.LinkScope):
+		return fmt.Errorf("policies: link scope %q is not organization, users, anonymous or none: %w", p.LinkScope, ErrInvalid)
 	}
 	return nil
+}
+
+// ValidLinkScope reports whether scope is a link scope policy; "" is the
+// default, organization.
+func ValidLinkScope(scope string) bool {
+	switch scope {
+	case "", apitype.LinkScopeOrganization, apitype.LinkScopeUsers, apitype.LinkScopeAnonymous, apitype.LinkScopeNone:
+		return true
+	}
+	return false
 }
 
 func (s *Store) putDomains(ctx context.Context, tx *gorm.DB, tid string, domains []string) error {
@@ -193,7 +206,7 @@ func (s *Store) SetPolicies(ctx context.Context, tid string, p apitype.Policies)
 	row := tenantRow{UpdatedAt: s.now().UTC()}
 	setPolicies(&row, p)
 	res := s.db.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", tid).Select("delta_poll_seconds", "min_client_version", "default_cache_limit", "office_coauthoring",
-		"upload_bytes_per_sec", "download_bytes_per_sec", "refresh_seconds", "start_jitter_seconds", "updated_at").
+		"upload_bytes_per_sec", "download_bytes_per_sec", "refresh_seconds", "start_jitter_seconds", "link_scope", "updated_at").
 		Updates(&row)
 	s.cfg.evict(tid)
 	if res.Error != nil {
@@ -258,7 +271,7 @@ func (s *Store) loadTenant(ctx context.Context, db *gorm.DB, tid string) (Tenant
 		Policies: apitype.Policies{DeltaPollSeconds: row.DeltaPollSeconds, MinClientVersion: row.MinClientVersion,
 			DefaultCacheLimitBytes: row.DefaultCacheLimit, OfficeCoauthoring: row.OfficeCoauthoring,
 			UploadBytesPerSecond: row.UploadBytesPerSec, DownloadBytesPerSecond: row.DownloadBytesPerSec,
-			RefreshSeconds: row.RefreshSeconds, StartJitterSeconds: row.StartJitterSeconds},
+			RefreshSeconds: row.RefreshSeconds, StartJitterSeconds: row.StartJitterSeconds, LinkScope: row.LinkScope},
 	}
 	for _, d := range doms {
 		t.Domains = append(t.Domains, o.open("tenant_domains", "domain", d.ID, d.DomainEnc))

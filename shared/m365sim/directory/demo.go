@@ -116,6 +116,8 @@ func DemoSeed() *Seed {
 			{
 				ID: DemoFabrikamID, Name: "fabrikam", DisplayName: "Fabrikam Inc",
 				Domains: []string{"fabrikam.com", "fabrikam.onmicrosoft.com"},
+				// Fabrikam's SharePoint admin turned off "Anyone" links.
+				SharingCapability: "ExternalUserSharingOnly",
 				Consents: []Consent{
 					{ClientID: DemoClientID, Resource: GraphAppID, Scopes: DemoClientScopes},
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},

@@ -144,6 +144,13 @@ func New(seed *Seed) (*Directory, error) {
 		if t.SharePointHost == "" {
 			t.SharePointHost = t.Name + ".sharepoint.com"
 		}
+		switch t.SharingCapability {
+		case "":
+			t.SharingCapability = SharingAnyone
+		case SharingAnyone, "ExternalUserSharingOnly", "ExistingExternalUserSharingOnly", "Disabled":
+		default:
+			return nil, fmt.Errorf("seed: tenant %s: sharingCapability %q (want ExternalUserAndGuestSharing, ExternalUserSharingOnly, ExistingExternalUserSharingOnly or Disabled)", t.Name, t.SharingCapability)
+		}
 		for ui := range t.Users {
 			u := &t.Users[ui]
 			if u.UserName == "" {
@@ -314,6 +321,15 @@ func (d *Directory) Access(t *Tenant, u *User, r DriveRef) Access {
 
 func listed(names []string, user string) bool {
 	return slices.Contains(names, "*") || slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, user) })
+}
+
+// SharingAnyone is the SharingCapability that allows anonymous links.
+const SharingAnyone = "ExternalUserAndGuestSharing"
+
+// AnonymousLinks reports whether the tenant lets users create sharing
+// links that work without signing in.
+func (t *Tenant) AnonymousLinks() bool {
+	return t.SharingCapability == "" || t.SharingCapability == SharingAnyone
 }
 
 // UPN is the user's principal name in the tenant's first domain.

@@ -114,3 +114,21 @@ func TestParseSeedRejectsUnknownFields(t *testing.T) {
 		t.Errorf("generated files = %+v", f)
 	}
 }
+
+// TestSharingCapability: a tenant allows anonymous links unless its
+// SharePoint sharing setting says otherwise, and a misspelt setting is
+// refused rather than silently allowing them.
+func TestSharingCapability(t *testing.T) {
+	d, err := New(DemoSeed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Tenant("contoso").AnonymousLinks() || d.Tenant("fabrikam").AnonymousLinks() {
+		t.Errorf("AnonymousLinks() contoso = %v, fabrikam = %v; want true, false", d.Tenant("contoso").AnonymousLinks(), d.Tenant("fabrikam").AnonymousLinks())
+	}
+	seed := DemoSeed()
+	seed.Tenants[0].SharingCapability = "Anyone"
+	if _, err := New(seed); err == nil {
+		t.Error(`New with sharingCapability "Anyone" succeeded, want an error`)
+	}
+}

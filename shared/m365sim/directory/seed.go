@@ -86,11 +86,19 @@ type Tenant struct {
 	// UserConsentBlocked reports whether tenant policy stops users from
 	// consenting to apps themselves (sign-in then fails with AADSTS65001
 	// unless an admin consented).
-	UserConsentBlocked bool      `yaml:"userConsentBlocked" json:"userConsentBlocked"`
-	Consents           []Consent `yaml:"consents" json:"consents"`
-	Users              []User    `yaml:"users" json:"users"`
-	Groups             []Group   `yaml:"groups" json:"groups"`
-	Sites              []Site    `yaml:"sites" json:"sites"`
+	UserConsentBlocked bool `yaml:"userConsentBlocked" json:"userConsentBlocked"`
+	// SharingCapability is the tenant's SharePoint sharing setting, as
+	// Set-SPOTenant -SharingCapability names it: "ExternalUserAndGuestSharing"
+	// ("Anyone", SharePoint's default, and the default here) allows
+	// anonymous sharing links; "ExternalUserSharingOnly",
+	// "ExistingExternalUserSharingOnly" and "Disabled" do not ("Anonymous
+	// link support may be disabled by an administrator", driveItem:
+	// createLink).
+	SharingCapability string    `yaml:"sharingCapability,omitempty" json:"sharingCapability,omitempty"`
+	Consents          []Consent `yaml:"consents" json:"consents"`
+	Users             []User    `yaml:"users" json:"users"`
+	Groups            []Group   `yaml:"groups" json:"groups"`
+	Sites             []Site    `yaml:"sites" json:"sites"`
 }
 
 // Consent is an admin's tenant-wide grant of delegated scopes to a client on

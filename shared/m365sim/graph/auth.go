@@ -15,6 +15,7 @@ type call struct {
 	user   *directory.User
 	scopes map[string]bool // lower-cased
 	auth   string          // the Authorization header, for $batch
+	app    string          // the calling application's client id (appid or azp)
 }
 
 func (c *call) hasAny(scopes ...string) bool {
@@ -75,6 +76,9 @@ func (s *Server) authenticate(r *http.Request) (*call, error) {
 		return nil, errUnauthenticated("Access token validation failure. Unknown user.", "invalid_token", "The user is unknown")
 	}
 	c := &call{tenant: t, user: u, scopes: map[string]bool{}, auth: h}
+	if c.app, _ = claims["azp"].(string); c.app == "" {
+		c.app, _ = claims["appid"].(string)
+	}
 	scp, _ := claims["scp"].(string)
 	for _, sc := range strings.Fields(scp) {
 		c.scopes[strings.ToLower(sc)] = true

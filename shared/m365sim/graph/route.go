@@ -144,6 +144,10 @@ func (s *Server) serveDrive(w http.ResponseWriter, r *http.Request, c *call, dri
 		if r.Method == http.MethodPost {
 			return s.copyItem(w, r, c, d, a)
 		}
+	case "createLink":
+		if r.Method == http.MethodPost {
+			return s.createLink(w, r, c, d, a)
+		}
 	case "delta":
 		if r.Method == http.MethodGet {
 			return s.delta(w, r, c, d, a)
