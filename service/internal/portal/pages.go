@@ -78,9 +78,19 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request, ss *session) er
 	if v.Error != "" {
 		return s.render(w, r, ss, http.StatusUnprocessableEntity, v)
 	}
+	// One trial per organisation, even after it erased itself: the
+	// tombstone outlives the tenant's rows (store.RecordTrial).
+	if past, err := s.st.PastTrial(r.Context(), ss.TenantID); err == nil {
+		v.Error = fmt.Sprintf("Your organisation already had its Mapdrive trial (%s to %s). Contact your Mapdrive operator for a licence.",
+			past.StartedAt.Format("2 January 2006"), past.EndsAt.Format("2 January 2006"))
+		return s.render(w, r, ss, http.StatusConflict, v)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	now := s.cfg.Now()
+	ends := now.AddDate(0, 0, s.cfg.TrialDays)
 	err := s.st.PutTenant(r.Context(), store.Tenant{ID: ss.TenantID, DisplayName: v.OrgName, Domains: []string{v.Domain},
-		Seats: s.cfg.TrialSeats, LicenceExpires: now.AddDate(0, 0, s.cfg.TrialDays), Policies: store.DefaultPolicies()})
+		Seats: s.cfg.TrialSeats, LicenceExpires: ends, Policies: store.DefaultPolicies()})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		v.Error = "The domain " + v.Domain + " is already registered to another organisation. Contact your Mapdrive operator."
@@ -89,6 +99,9 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request, ss *session) er
 		v.Error = "Your organisation could not be registered: " + conflictText(err)
 		return s.render(w, r, ss, http.StatusUnprocessableEntity, v)
 	case err != nil:
+		return err
+	}
+	if err := s.st.RecordTrial(r.Context(), ss.TenantID, now, ends); err != nil {
 		return err
 	}
 	if err := s.audit(r, ss, "tenant.onboard", ss.TenantID); err != nil {

@@ -53,6 +53,31 @@ func TestOnboarding(t *testing.T) {
 	}
 }
 
+// TestOnboardingOnceAfterErasure: an organisation that had its trial,
+// then erased itself, cannot start a second trial by onboarding again; the
+// tombstone that remembers it names the tenant only by a keyed hash.
+func TestOnboardingOnceAfterErasure(t *testing.T) {
+	db := testenv.SQLite(t)
+	e := newEnv(t, db)
+	b := e.browser()
+	b.signIn("fiona@fabrikam.com")
+	b.post("/portal/onboarding", url.Values{"csrf": {b.csrf}, "orgName": {"Fabrikam Inc"}, "accept": {"on"}}, true).
+		mustContain(t, "30-day trial")
+	if err := e.st.DeleteTenant(t.Context(), directory.DemoFabrikamID); err != nil {
+		t.Fatal(err)
+	}
+	b = e.browser()
+	b.signIn("fiona@fabrikam.com")
+	p := b.post("/portal/onboarding", url.Values{"csrf": {b.csrf}, "orgName": {"Fabrikam Again"}, "accept": {"on"}}, false)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "already had its Mapdrive trial") {
+		t.Errorf("second trial after erasure = %d, want 409 naming the first trial", p.status)
+	}
+	if _, err := e.st.Tenant(t.Context(), directory.DemoFabrikamID); err == nil {
+		t.Error("the tenant was registered again with a fresh trial")
+	}
+	testenv.AssertAbsent(t, "database", db.Raw(t), directory.DemoFabrikamID, "Fabrikam", "fabrikam.com")
+}
+
 // TestPolicies saves policies through the form, with inline errors first.
 func TestPolicies(t *testing.T) {
 	e := newEnv(t, testenv.SQLite(t))

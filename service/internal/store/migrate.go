@@ -54,6 +54,9 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{6, "trial tombstones that survive a tenant's erasure", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&trialRow{})
+	}},
 }
 
 // tenantRowV5 holds the column migration 5 adds to tenants.
