@@ -170,6 +170,8 @@ func TestValidateFlow(t *testing.T) {
 		upns := []string{"alice@contoso.com", "bob@contoso.com", "admin@contoso.com", "nina@northwind.com", "@contoso.com"}
 		testenv.AssertAbsent(t, db.Name+" database", db.Raw(t), upns...)
 		testenv.AssertAbsent(t, "logs", e.logs.Bytes(), upns...)
+		testenv.AssertAbsent(t, "logs before the redactor", e.rawLogs.Bytes(), upns...)
+		testenv.MustContain(t, "logs before the redactor", e.rawLogs.Bytes(), `"route":"POST /v1/validate"`)
 		testenv.AssertAbsent(t, "metrics", e.metrics(), upns...)
 		testenv.MustContain(t, "metrics", e.metrics(), `mapdrive_validations_total{result="seatsExhausted"} 1`)
 		testenv.MustContain(t, "logs", e.logs.Bytes(), `"route":"POST /v1/validate"`)

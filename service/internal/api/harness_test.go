@@ -49,14 +49,16 @@ func (b *syncBuffer) Bytes() []byte {
 
 // env is a running API on one database with m365sim as the authority.
 type env struct {
-	t      testing.TB
-	db     testenv.DB
-	sim    *m365sim.Sim
-	st     *store.Store
-	api    *Server
-	srv    *httptest.Server
-	logs   *syncBuffer
-	client *http.Client
+	t    testing.TB
+	db   testenv.DB
+	sim  *m365sim.Sim
+	st   *store.Store
+	api  *Server
+	srv  *httptest.Server
+	logs *syncBuffer
+	// rawLogs are the same records without the redactor.
+	rawLogs *syncBuffer
+	client  *http.Client
 
 	kekPath   string
 	validator *authn.Validator
@@ -80,8 +82,11 @@ func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 // newEnvSim is newEnv with a simulator of the caller's (another seed).
 func newEnvSim(t testing.TB, db testenv.DB, sim *m365sim.Sim, opts ...envOption) *env {
 	t.Helper()
-	logs := &syncBuffer{}
-	log := logredact.NewJSON(logs, slog.LevelDebug)
+	logs, rawLogs := &syncBuffer{}, &syncBuffer{}
+	// The same records are kept before the redactor too, so a scan of
+	// them proves the service code keeps UPNs out, not only the redactor.
+	log := slog.New(slog.NewMultiHandler(logredact.NewJSON(logs, slog.LevelDebug).Handler(),
+		slog.NewJSONHandler(rawLogs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	kekPath := filepath.Join(t.TempDir(), "kek.json")
 	kek, err := crypto.OpenLocalKEK(kekPath)
 	if err != nil {
@@ -107,7 +112,7 @@ func newEnvSim(t testing.TB, db testenv.DB, sim *m365sim.Sim, opts ...envOption)
 	}
 	srv := httptest.NewTLSServer(a)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, client: srv.Client(), kekPath: kekPath, validator: v, ver: "2.0"}
+	e := &env{t: t, db: db, sim: sim, st: st, api: a, srv: srv, logs: logs, rawLogs: rawLogs, client: srv.Client(), kekPath: kekPath, validator: v, ver: "2.0"}
 	e.contoso = sim.Directory().Tenant("contoso")
 	e.fabrikam = sim.Directory().Tenant("fabrikam")
 	e.financeGroup = e.contoso.Group("Finance Team").ID

@@ -7,14 +7,17 @@ package testenv
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // DSNEnv names the variable holding the PostgreSQL DSN of the test role.
@@ -102,21 +105,92 @@ func (d DB) Raw(t testing.TB) []byte {
 	return out
 }
 
-// AssertAbsent fails the test if any needle occurs in raw, in plain form
-// or as the hex and base64-free encodings psql shows bytea in.
+// AssertAbsent fails the test if any needle occurs in raw in any form a
+// program might write it in: as is (any case), hex (psql's bytea),
+// base64 and base64url (at any alignment within a longer encoded text),
+// percent-encoded (a URL or a form), and UTF-16 in either byte order.
 func AssertAbsent(t testing.TB, where string, raw []byte, needles ...string) {
 	t.Helper()
-	lower := bytes.ToLower(raw)
 	for _, n := range needles {
-		if n == "" {
-			continue
+		for _, form := range Find(raw, n) {
+			t.Errorf("%s contains %q (%s)", where, n, form)
 		}
-		for _, form := range []string{strings.ToLower(n), hex.EncodeToString([]byte(n)), strings.ToLower(hex.EncodeToString([]byte(strings.ToLower(n))))} {
-			if bytes.Contains(lower, []byte(form)) {
-				t.Errorf("%s contains %q (as %q)", where, n, form)
+	}
+}
+
+// Find returns the names of the forms in which n occurs in raw.
+func Find(raw []byte, n string) []string {
+	if n == "" {
+		return nil
+	}
+	lower := bytes.ToLower(raw)
+	var found []string
+	for _, f := range Encodings(n) {
+		hay := raw
+		if f.foldCase {
+			hay = lower
+		}
+		if bytes.Contains(hay, f.text) && !slices.Contains(found, f.name) {
+			found = append(found, f.name)
+		}
+	}
+	return found
+}
+
+// Encoding is one form of a needle AssertAbsent looks for.
+type Encoding struct {
+	name     string
+	text     []byte
+	foldCase bool // compared with the data lower-cased
+}
+
+// Encodings lists the forms of n that AssertAbsent looks for.
+func Encodings(n string) []Encoding {
+	ln := strings.ToLower(n)
+	out := []Encoding{
+		{"as is", []byte(ln), true},
+		{"hex", []byte(hex.EncodeToString([]byte(ln))), true},
+		{"percent-encoded", []byte(strings.ToLower(url.QueryEscape(ln))), true},
+		{"percent-encoded path", []byte(strings.ToLower(url.PathEscape(ln))), true},
+		{"UTF-16LE", utf16Bytes(ln, false), true},
+		{"UTF-16BE", utf16Bytes(ln, true), true},
+	}
+	for _, v := range []string{n, ln} {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+			for align := range 3 {
+				if b := base64Core(enc, v, align); len(b) >= 8 {
+					out = append(out, Encoding{fmt.Sprintf("base64 at offset %d", align), b, false})
+				}
 			}
 		}
 	}
+	return out
+}
+
+// base64Core is the part of the base64 of v, preceded by align other
+// bytes, that depends on v's bytes alone: what appears wherever v sits at
+// that alignment inside a longer base64 text.
+func base64Core(enc *base64.Encoding, v string, align int) []byte {
+	data := append(make([]byte, align), v...)
+	s := enc.EncodeToString(data)
+	from := map[int]int{0: 0, 1: 2, 2: 3}[align]
+	to := len(data) / 3 * 4
+	if to <= from {
+		return nil
+	}
+	return []byte(s[from:to])
+}
+
+func utf16Bytes(s string, bigEndian bool) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			out = append(out, byte(u>>8), byte(u))
+		} else {
+			out = append(out, byte(u), byte(u>>8))
+		}
+	}
+	return out
 }
 
 // MustContain fails unless raw contains needle, to prove a scan sees data.
