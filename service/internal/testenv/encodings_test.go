@@ -27,7 +27,7 @@ func TestFindSeesEveryEncoding(t *testing.T) {
 		{"path", "https://x/" + url.PathEscape("a b/"+upn)},
 		{"base64, offset 0", base64.StdEncoding.EncodeToString([]byte(upn + " tail"))},
 		{"base64, offset 1", "x" + base64.StdEncoding.EncodeToString([]byte("1"+upn+"tail"))},
-		{"base64, offset 2", base64.StdEncoding.EncodeToString([]byte("12"+strings.ToLower(upn)+"tail"))},
+		{"base64, offset 2", base64.StdEncoding.EncodeToString([]byte("12" + strings.ToLower(upn) + "tail"))},
 		{"base64url in a JWT", "eyJ." + base64.RawURLEncoding.EncodeToString([]byte(`{"upn":"`+upn+`","x":1}`)) + ".sig"},
 		{"UTF-16LE", "\xff\xfe" + u16(upn)},
 	} {
