@@ -16,11 +16,13 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
-func newFlags(name string, opts Options) (*flag.FlagSet, *common) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// newFlags returns a command's flag set holding the common settings.
+func newFlags(name string, opts Options) (*cmdFlags, *common) {
+	fs := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), lookup: opts.LookupEnv}
 	fs.SetOutput(opts.Stderr)
-	c := &common{}
-	c.register(fs)
+	fs.Usage = fs.usage
+	c := &common{flags: fs}
+	fs.add(c.settings()...)
 	return fs, c
 }
 
