@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +20,9 @@ import (
 // newFlags returns a command's flag set holding the common settings.
 func newFlags(name string, opts Options) (*cmdFlags, *common) {
 	fs := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), lookup: opts.LookupEnv}
+	if fs.lookup == nil {
+		fs.lookup = os.LookupEnv
+	}
 	fs.SetOutput(opts.Stderr)
 	fs.Usage = fs.usage
 	c := &common{flags: fs}

@@ -285,13 +285,16 @@ func settingsDoc() string {
 	var c common
 	var s serveFlags
 	var b strings.Builder
-	b.WriteString("| Flag | Environment | Default | Meaning |\n|---|---|---|---|\n")
-	for _, set := range slices.Concat(c.settings(), s.settings()) {
-		def := set.value.String()
-		if def != "" {
-			def = "`" + def + "`"
+	b.WriteString("| Flag | Environment | Default | Meaning | Old name (deprecated) |\n|---|---|---|---|---|\n")
+	md := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+	code := func(s string) string {
+		if s == "" {
+			return ""
 		}
-		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s |\n", set.name, set.env(), def, strings.ReplaceAll(set.usage, "|", `\|`))
+		return "`" + s + "`"
+	}
+	for _, set := range slices.Concat(c.settings(), s.settings()) {
+		fmt.Fprintf(&b, "| `--%s` | `%s` | %s | %s | %s |\n", set.name, set.env(), code(set.value.String()), md.Replace(set.usage), code(set.old))
 	}
 	return b.String()
 }
