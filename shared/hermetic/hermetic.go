@@ -69,6 +69,10 @@ var pollutedEnv = []string{
 
 const childEnv = KeepPrefix + "HERMETIC_CHILD"
 
+// InChild reports whether this test binary is Check's child, which runs
+// one test only: a TestMain may skip costly set-up (building binaries).
+func InChild() bool { return os.Getenv(childEnv) == "1" }
+
 // Check proves the package's TestMain clears the environment: it runs
 // the test that calls it again, in a child test binary whose environment
 // holds bogus MAPDRIVE_* and MAPDRIVESVC_* settings, and fails unless the
@@ -77,7 +81,7 @@ const childEnv = KeepPrefix + "HERMETIC_CHILD"
 // defaults; it should fail if a bogus value arrives.
 func Check(t *testing.T, inChild func(t *testing.T)) {
 	t.Helper()
-	if os.Getenv(childEnv) == "1" {
+	if InChild() {
 		for _, kv := range os.Environ() {
 			if name, _, _ := strings.Cut(kv, "="); Cleared(name) {
 				t.Errorf("%s reached the test: TestMain must call hermetic.Main (or hermetic.Clear)", name)
