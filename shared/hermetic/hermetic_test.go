@@ -2,7 +2,9 @@ package hermetic
 
 import (
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,3 +36,38 @@ func TestClear(t *testing.T) {
 
 // TestCheck runs Check on this package, whose TestMain clears.
 func TestCheck(t *testing.T) { Check(t, nil) }
+
+// TestEveryHarnessIsHermetic finds the packages whose tests start the
+// project's binaries (they import shared/testbin) or run the service's
+// command line in-process, across the workspace, and checks each one's
+// tests import this package (for its TestMain and TestHermetic).
+func TestEveryHarnessIsHermetic(t *testing.T) {
+	const (
+		self    = "github.com/mapdrive/mapdrive/shared/hermetic"
+		testbin = "github.com/mapdrive/mapdrive/shared/testbin"
+		svcCLI  = "github.com/mapdrive/mapdrive/service/internal/cli"
+	)
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}",
+		"github.com/mapdrive/mapdrive/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var harnesses int
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		if pkg == testbin || pkg == self {
+			continue
+		}
+		if pkg != svcCLI && !slices.Contains(imports, testbin) && !slices.Contains(imports, svcCLI) {
+			continue
+		}
+		harnesses++
+		if !slices.Contains(imports, self) {
+			t.Errorf("%s's tests start binaries or run the service, but do not use %s: add func TestMain(m *testing.M) { hermetic.Main(m) } and TestHermetic", pkg, self)
+		}
+	}
+	if harnesses < 5 {
+		t.Errorf("found %d harness packages; the go list pattern misses the workspace's modules", harnesses)
+	}
+}
