@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -198,4 +199,32 @@ func runEnv(t *testing.T, env map[string]string, args ...string) (string, int) {
 	var out bytes.Buffer
 	code := Main(t.Context(), args, Options{Stdout: &out, Stderr: &out, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	return out.String(), code
+}
+
+// TestDeploymentFilesUseTheTable checks the container image and the Azure
+// template set the service only through MAPDRIVESVC_ names of the table:
+// no old name, no typo that the service would silently ignore.
+func TestDeploymentFilesUseTheTable(t *testing.T) {
+	var c common
+	var f serveFlags
+	known := map[string]bool{}
+	for _, s := range slices.Concat(c.settings(), f.settings()) {
+		known[s.env()] = true
+	}
+	name := regexp.MustCompile(`MAPDRIVE[A-Z0-9_]*`)
+	for _, file := range []string{"service/Dockerfile", "installer/azure/main.bicep"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := name.FindAllString(string(b), -1)
+		if len(found) == 0 {
+			t.Errorf("%s sets no MAPDRIVESVC_ variable: the scan is looking at the wrong file", file)
+		}
+		for _, n := range found {
+			if !known[n] {
+				t.Errorf("%s sets %s, which is not a setting of the service (settings.go)", file, n)
+			}
+		}
+	}
 }
