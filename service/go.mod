@@ -11,6 +11,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/glebarez/sqlite v1.11.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/mapdrive/mapdrive/shared v0.0.0
 	github.com/microsoft/go-mssqldb v1.8.2
 	github.com/prometheus/client_golang v1.25.0

@@ -180,6 +180,7 @@ type Transfer struct {
 const (
 	CodeBadRequest         = "bad_request"
 	CodeUnknownDrive       = "unknown_drive"
+	CodeMappingRemoved     = "mapping_removed" // unmounted once its uploads are done
 	CodeMountpointBusy     = "mountpoint_busy"
 	CodeMountpointNotEmpty = "mountpoint_not_empty"
 	CodeDriveLetterInUse   = "drive_letter_in_use"

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/m365sim/graph"
 )
 
 // identity is what the admin API needs from the Entra ID face.
@@ -27,7 +28,7 @@ type identity interface {
 // drives is what the admin API needs from the Graph face besides its handler.
 type drives interface {
 	ExpireDownloadURLs()
-	ExpireDeltaTokens(driveID string)
+	ExpireDeltaTokens(driveID, inner string)
 }
 
 // actAsScopes are the Graph scopes of tokens minted for act-as requests.
@@ -268,7 +269,15 @@ func (a *admin) serveExpireDelta(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "itemNotFound", "no drive "+id)
 		return
 	}
-	a.drives.ExpireDeltaTokens(id)
+	inner := r.URL.Query().Get("inner")
+	switch inner {
+	case "", graph.ResyncApplyDifferences, graph.ResyncUploadDifferences:
+	default:
+		writeAdminError(w, http.StatusBadRequest, "invalidRequest",
+			"inner must be "+graph.ResyncApplyDifferences+" or "+graph.ResyncUploadDifferences)
+		return
+	}
+	a.drives.ExpireDeltaTokens(id, inner)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -166,7 +166,18 @@ func (c *AdminClient) ExpireDownloadURLs(ctx context.Context) error {
 
 // ExpireDelta makes every delta token of a drive stale (410 resyncRequired).
 func (c *AdminClient) ExpireDelta(ctx context.Context, driveID string) error {
-	return c.call(ctx, http.MethodPost, "/_admin/expire-delta/"+url.PathEscape(driveID), nil, nil)
+	return c.ExpireDeltaWith(ctx, driveID, "")
+}
+
+// ExpireDeltaWith makes every delta token of a drive stale, answering 410
+// resyncRequired with the inner code inner: "resyncChangesApplyDifferences"
+// (also "") or "resyncChangesUploadDifferences".
+func (c *AdminClient) ExpireDeltaWith(ctx context.Context, driveID, inner string) error {
+	path := "/_admin/expire-delta/" + url.PathEscape(driveID)
+	if inner != "" {
+		path += "?inner=" + url.QueryEscape(inner)
+	}
+	return c.call(ctx, http.MethodPost, path, nil, nil)
 }
 
 // Revoke revokes every refresh token of a user.

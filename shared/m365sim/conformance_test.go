@@ -326,6 +326,28 @@ func TestConformanceDeltaResyncAfterExpiry(t *testing.T) {
 	if code, _ := graphError(t, r.body); code != "resyncRequired" {
 		t.Errorf("code = %s, want resyncRequired", code)
 	}
+	if !strings.Contains(string(r.body), `"resyncChangesApplyDifferences"`) {
+		t.Errorf("expired deltaLink body %s, want the inner code resyncChangesApplyDifferences by default", r.body)
+	}
+
+	// Contract (graph-contract.md, Delta): the 410's inner code is either
+	// resyncChangesApplyDifferences or resyncChangesUploadDifferences; the
+	// admin API picks which, and refuses any other.
+	r = do(t, c, http.MethodGet, s.GraphURL()+"/me/drive/root/delta?token=latest", tok, nil)
+	if err := json.Unmarshal(r.body, &page); err != nil || page.DeltaLink == "" {
+		t.Fatalf("delta token=latest = %d %s", r.status, r.body)
+	}
+	if err := s.Admin().ExpireDeltaWith(ctx, alice.Drive.ID, "resyncChangesUploadDifferences"); err != nil {
+		t.Fatal(err)
+	}
+	r = do(t, c, http.MethodGet, page.DeltaLink, tok, nil)
+	if code, _ := graphError(t, r.body); r.status != http.StatusGone || code != "resyncRequired" ||
+		!strings.Contains(string(r.body), `"resyncChangesUploadDifferences"`) {
+		t.Errorf("expired deltaLink = %d %s, want 410 resyncRequired / resyncChangesUploadDifferences", r.status, r.body)
+	}
+	if err := s.Admin().ExpireDeltaWith(ctx, alice.Drive.ID, "resyncSomethingElse"); err == nil {
+		t.Error("the admin API took an unknown inner code")
+	}
 }
 
 // Contract: an expired access token gets 401 with a WWW-Authenticate

@@ -180,6 +180,10 @@ type Agent struct {
 	// rememberMu serializes updates of the remembered mounts file.
 	rememberMu sync.Mutex
 
+	// drainMu serializes opening and closing drains (drain.go), so a
+	// mount never races a drain for the drive's cache.
+	drainMu sync.Mutex
+
 	mu sync.Mutex // guards everything below
 	st state
 	// staleCleaned reports whether the start-up stale-mount cleaning ran.
@@ -256,6 +260,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	uctx, ucancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer ucancel()
 	a.unmountAll(uctx)
+	a.stopAllDrains(uctx)
 	a.log.Info("agent stopped")
 	return err
 }
@@ -346,6 +351,8 @@ func (a *Agent) statsLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			a.sampleStats()
+			a.retireRemoved(ctx)
+			a.retireDrains(ctx)
 		}
 	}
 }

@@ -92,9 +92,13 @@ func (a *Agent) refresh(ctx context.Context) {
 	a.mu.Unlock()
 
 	mappings, licensed := a.refreshLicence(ctx)
-	a.refreshDrives(ctx, mappings)
+	// Only a licence answer (fresh or stored) says which mappings exist;
+	// without one, mounted assigned drives stay as they are.
+	a.refreshDrives(ctx, mappings, licensed && a.o.Service != nil)
+	a.retireRemoved(ctx)
 	if licensed {
 		a.automount(ctx)
+		a.drainUnmounted(ctx)
 	}
 }
 
@@ -174,8 +178,9 @@ func (a *Agent) licenceErrorLocked() *apitype.Error {
 }
 
 // refreshDrives resolves mappings and discovers drives, then rebuilds the
-// drive table, keeping mounted drives.
-func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping) {
+// drive table, keeping mounted drives. When mappingsKnown, a mounted
+// assigned drive whose mapping is gone is marked removed.
+func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping, mappingsKnown bool) {
 	if a.o.Directory == nil {
 		return
 	}
@@ -236,6 +241,10 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping) {
 			a.st.drives[m.ID] = d
 		}
 		d.seen, d.mapping = true, &m
+		if d.removed {
+			// Assigned again before it was unmounted.
+			d.removed, d.info.Error = false, nil
+		}
 		d.remote = k.Resolved[m.ID]
 		assignedIDs[d.remote.ID] = true
 		d.info.ID, d.info.Name, d.info.Source, d.info.AutoMount = m.ID, m.DisplayName, apitype.SourceAssigned, true
@@ -281,7 +290,61 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping) {
 	for key, d := range a.st.drives {
 		if !d.seen && d.mount == nil && d.info.State != apitype.DriveMounting {
 			delete(a.st.drives, key)
+			continue
 		}
+		if mappingsKnown && !d.seen && d.mapping != nil && d.mount != nil && !d.removed {
+			d.removed, d.info.AutoMount = true, false
+			d.info.Error = &apitype.Problem{Code: apitype.CodeMappingRemoved, Drive: key,
+				Message: fmt.Sprintf("your administrator removed the drive %s; it is unmounted once its pending uploads are done", d.info.Name),
+				Action:  "Save and close the files you have open on it. Ask your IT administrator if you still need it."}
+			a.log.Info("an assigned drive was removed by the administrator; unmounting it once its uploads are done", "drive", key)
+		}
+	}
+}
+
+// retireDelay is how long a removed drive that could not be unmounted
+// (files in use) waits before the next try.
+const retireDelay = 30 * time.Second
+
+// retireRemoved unmounts the drives whose mappings the admin removed, once
+// nothing is waiting to upload, so no change is stranded in the journal of
+// an unmounted drive. It runs at every refresh and stats sample.
+func (a *Agent) retireRemoved(ctx context.Context) {
+	a.mu.Lock()
+	due := map[string]Mount{}
+	now := a.o.Now()
+	for k, d := range a.st.drives {
+		if d.removed && d.mount != nil && !now.Before(d.nextRetire) {
+			due[k] = d.mount
+		}
+	}
+	a.mu.Unlock()
+	for k, m := range due {
+		if st := m.Stats(); st.Pending > 0 {
+			continue
+		}
+		err := m.Unmount(ctx)
+		a.mu.Lock()
+		d := a.st.drives[k]
+		if d == nil || d.mount != m {
+			a.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			d.nextRetire = a.o.Now().Add(retireDelay)
+			d.info.Error = &apitype.Problem{Code: apitype.CodeMappingRemoved, Drive: k,
+				Action: "Close the programs and terminals using files in it; Mapdrive tries again on its own."}
+			d.info.Error.Message = fmt.Sprintf("your administrator removed the drive %s, and it could not be unmounted: %v", d.info.Name, err)
+			a.changedLocked()
+			a.mu.Unlock()
+			a.log.Warn("could not unmount a removed drive; trying again", "drive", k, "err", err)
+			continue
+		}
+		delete(a.st.drives, k)
+		a.changedLocked()
+		a.mu.Unlock()
+		a.remember(k, "")
+		a.log.Info("unmounted a drive the administrator removed", "drive", k)
 	}
 }
 
@@ -465,31 +528,14 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 		}
 	}
 	d.info.State, d.info.Mountpoint, d.info.Error = apitype.DriveMounting, mp, nil
-	spec := MountSpec{
-		Key: key, Drive: d.remote, Label: d.info.Name, Mountpoint: mp, ReadOnly: d.info.ReadOnly,
-		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
-		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
-		Poll:     a.o.Config.PollInterval,
-	}
-	// The tenant's delta poll policy applies unless the user set one.
-	if secs := a.st.policies.DeltaPollSeconds; secs > 0 && a.o.Config.Sources["poll_interval"] == config.FromDefault {
-		spec.Poll = time.Duration(secs) * time.Second
-	}
-	if d.mapping != nil {
-		if d.mapping.CacheLimitBytes > 0 {
-			spec.CacheMax = d.mapping.CacheLimitBytes
-		}
-		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
-	}
-	for _, p := range a.st.settings.Pins {
-		if p.Drive == key {
-			spec.Pins = append(spec.Pins, p.Path)
-		}
-	}
+	spec := a.specLocked(key, d)
+	spec.Mountpoint = mp
 	paused := a.st.paused
 	a.changedLocked()
 	a.mu.Unlock()
 
+	// The drive's cache is the drain's until it is closed.
+	a.stopDrain(ctx, key)
 	m, err := a.doMount(ctx, spec)
 
 	a.mu.Lock()
@@ -527,6 +573,33 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 	a.log.Info("mounted", "drive", key)
 	info := d.info
 	return info, nil
+}
+
+// specLocked describes how drive d (key) is opened: its cache, limits,
+// poll interval and pins; the caller sets the mountpoint.
+func (a *Agent) specLocked(key string, d *drive) MountSpec {
+	spec := MountSpec{
+		Key: key, Drive: d.remote, Label: d.info.Name, ReadOnly: d.info.ReadOnly,
+		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
+		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
+		Poll:     a.o.Config.PollInterval,
+	}
+	if d.mapping != nil {
+		if d.mapping.CacheLimitBytes > 0 {
+			spec.CacheMax = d.mapping.CacheLimitBytes
+		}
+		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
+	}
+	for _, p := range a.st.settings.Pins {
+		if p.Drive == key {
+			spec.Pins = append(spec.Pins, p.Path)
+		}
+	}
+	// The tenant's delta poll policy applies unless the user set one.
+	if secs := a.st.policies.DeltaPollSeconds; secs > 0 && a.o.Config.Sources["poll_interval"] == config.FromDefault {
+		spec.Poll = time.Duration(secs) * time.Second
+	}
+	return spec
 }
 
 // doMount checks the mountpoint, fetches the cache key and mounts.
@@ -599,10 +672,12 @@ func (a *Agent) Unmount(ctx context.Context, target string) (apitype.Drive, erro
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	d.mount, d.stats = nil, MountStats{}
+	d.mount, d.stats, d.journalEmpty = nil, MountStats{}, false
 	d.info.State = apitype.DriveUnmounted
 	a.changedLocked()
 	a.log.Info("unmounted", "drive", key)
+	// What the drive had not uploaded yet goes on without the mount.
+	a.wg.Go(func() { a.drainUnmounted(a.ctx) })
 	return d.info, nil
 }
 
@@ -683,6 +758,9 @@ func (a *Agent) SetUploadsPaused(ctx context.Context, paused bool) error {
 	for _, d := range a.st.drives {
 		if d.mount != nil {
 			mounts = append(mounts, d.mount)
+		}
+		if d.drain != nil {
+			mounts = append(mounts, d.drain)
 		}
 	}
 	a.changedLocked()

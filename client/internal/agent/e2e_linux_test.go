@@ -58,14 +58,20 @@ type realAgent struct {
 
 func startReal(t *testing.T, sim *m365sim.Sim, upn string) *realAgent {
 	t.Helper()
-	base := t.TempDir()
+	return startRealIn(t, sim, upn, t.TempDir(), keyring.NewMemory())
+}
+
+// startRealIn starts an agent whose state, cache and mounts live under
+// base and whose keyring is mem, so a second agent can take over from a
+// stopped one as after a restart.
+func startRealIn(t *testing.T, sim *m365sim.Sim, upn, base string, mem *keyring.Memory) *realAgent {
+	t.Helper()
 	cfg := config.Config{
 		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
 		GraphURL: sim.GraphURL(), CAFile: sim.CAFile(), PollInterval: 2 * time.Second,
 		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
 		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
 	}
-	mem := keyring.NewMemory()
 	var logw io.Writer = io.Discard
 	if testing.Verbose() {
 		logw = os.Stderr
@@ -261,5 +267,95 @@ func TestEndToEndInteractive(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("status errors %+v lack sign_in_expired with advice", st.Errors)
+	}
+}
+
+// TestEndToEndUnmountedDriveFinishesItsUploads: changes made before a
+// drive is unmounted are uploaded without mounting it again, both right
+// after the unmount and by the next agent after a restart.
+func TestEndToEndUnmountedDriveFinishesItsUploads(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	base, mem := t.TempDir(), keyring.NewMemory()
+	r := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	resp, err := r.c.Login(ctx, true)
+	if err != nil || resp.Prompt == nil {
+		t.Fatalf("Login = %+v, %v", resp, err)
+	}
+	if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.c.WaitLogin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
+	server := sim.Admin().As("contoso", "alice@contoso.com")
+	onServer := func(driveID, name, want string) {
+		t.Helper()
+		var got []byte
+		var err error
+		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if got, err = server.Download(ctx, driveID, "Documents/"+name); err == nil && string(got) == want {
+				return
+			}
+		}
+		t.Fatalf("server copy of %s = %q, %v; want %q", name, got, err, want)
+	}
+	// writeThenUnmount mounts OneDrive, writes name with uploads paused,
+	// and unmounts it with the change still queued.
+	writeThenUnmount := func(r *realAgent, name, content string) apitype.Drive {
+		t.Helper()
+		d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(base, "mnt", "OneDrive"))
+		if err != nil {
+			t.Fatalf("Mount: %v", err)
+		}
+		if err := r.c.PauseUploads(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d.Mountpoint, "Documents", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, r.c, name+" queued", func(st apitype.Status) bool {
+			d := driveByName(st, "OneDrive")
+			return d != nil && d.PendingUploads > 0
+		})
+		if _, err := r.c.Unmount(ctx, "OneDrive"); err != nil {
+			t.Fatalf("Unmount: %v", err)
+		}
+		st := waitStatus(t, r.c, "the unmounted drive's queue shown", func(st apitype.Status) bool {
+			d := driveByName(st, "OneDrive")
+			return d != nil && d.State == apitype.DriveUnmounted && d.PendingUploads > 0
+		})
+		if mountPresent(d.Mountpoint) {
+			t.Fatal("OneDrive still mounted after Unmount")
+		}
+		return *driveByName(st, "OneDrive")
+	}
+
+	// 1. Unmounted with a change queued: resuming uploads sends it.
+	d := writeThenUnmount(r, "after-unmount.txt", "sent after the unmount\n")
+	if err := r.c.ResumeUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	onServer(d.DriveID, "after-unmount.txt", "sent after the unmount\n")
+	waitStatus(t, r.c, "the drained queue empty", func(st apitype.Status) bool {
+		d := driveByName(st, "OneDrive")
+		return d != nil && d.PendingUploads == 0
+	})
+
+	// 2. Unmounted with a change queued, then the agent stops: the next
+	// agent sends it without mounting the drive.
+	d = writeThenUnmount(r, "after-restart.txt", "sent by the next agent\n")
+	r.stop()
+	r2 := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	onServer(d.DriveID, "after-restart.txt", "sent by the next agent\n")
+	st := waitStatus(t, r2.c, "the next agent's queue empty", func(st apitype.Status) bool {
+		d := driveByName(st, "OneDrive")
+		return d != nil && d.PendingUploads == 0
+	})
+	if d := driveByName(st, "OneDrive"); d.State != apitype.DriveUnmounted || mountPresent(d.Mountpoint) {
+		t.Errorf("OneDrive after the next agent drained it = %+v, want still unmounted (the user unmounted it)", d)
 	}
 }

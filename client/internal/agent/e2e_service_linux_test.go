@@ -190,6 +190,64 @@ func TestEndToEndWithService(t *testing.T) {
 		t.Errorf("Reports/Q1.txt through the mount = %q, %v", q1, err)
 	}
 
+	// The admin removes the Finance mapping while a change on it waits to
+	// upload: the next refresh keeps it mounted and says why; once the
+	// upload is done it is unmounted. Assigned again, it comes back.
+	if err := c.PauseUploads(tctx); err != nil {
+		t.Fatal(err)
+	}
+	late := filepath.Join(fin.Mountpoint, "Reports", "late.txt")
+	if err := os.WriteFile(late, []byte("written before the drive was removed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, "the change queued", func(st apitype.Status) bool {
+		d := driveByName(st, "Finance")
+		return d != nil && d.PendingUploads > 0
+	})
+	var list apitype.AdminMappingList
+	adminCall(t, sim, svcURL, bundle, http.MethodGet, apitype.RouteAdminMappings, nil, &list)
+	var finMapping apitype.AdminMapping
+	for _, m := range list.Mappings {
+		if m.DisplayName == "Finance" {
+			finMapping = m
+		}
+	}
+	if finMapping.ID == "" {
+		t.Fatalf("no Finance mapping in %+v", list)
+	}
+	adminCall(t, sim, svcURL, bundle, http.MethodDelete, strings.ReplaceAll(apitype.RouteAdminMapping, "{id}", finMapping.ID), nil, nil)
+	st, err = c.Refresh(tctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := driveByName(st, "Finance"); d == nil || d.State != apitype.DriveMounted || d.Error == nil || d.Error.Code != apitype.CodeMappingRemoved {
+		t.Fatalf("Finance after its mapping was removed, upload pending = %+v, want mounted and flagged %s", d, apitype.CodeMappingRemoved)
+	}
+	if !mountPresent(fin.Mountpoint) {
+		t.Fatal("Finance unmounted with an upload pending")
+	}
+	if err := c.ResumeUploads(tctx); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, "Finance unmounted after its upload", func(st apitype.Status) bool { return driveByName(st, "Finance") == nil })
+	if mountPresent(fin.Mountpoint) {
+		t.Fatalf("%s still mounted after the removed drive was retired", fin.Mountpoint)
+	}
+	got, err := sim.Admin().As("contoso", "alice").Download(tctx, fin.DriveID, "/Reports/late.txt")
+	if err != nil || string(got) != "written before the drive was removed\n" {
+		t.Fatalf("the change made before the removal on the server = %q, %v", got, err)
+	}
+	finMapping.ID = ""
+	adminCall(t, sim, svcURL, bundle, http.MethodPost, apitype.RouteAdminMappings, finMapping, nil)
+	if _, err := c.Refresh(tctx); err != nil {
+		t.Fatal(err)
+	}
+	st = waitStatus(t, c, "Finance mounted again", func(st apitype.Status) bool {
+		d := driveByName(st, "Finance")
+		return d != nil && d.State == apitype.DriveMounted
+	})
+	fin = driveByName(st, "Finance")
+
 	// The service goes down: the drive stays, the licence runs on the
 	// stored lease.
 	svc.Process.Kill()
@@ -225,6 +283,13 @@ func TestEndToEndWithService(t *testing.T) {
 // admin API.
 func putPolicies(t *testing.T, sim *m365sim.Sim, svcURL, caBundle string, pol apitype.Policies) {
 	t.Helper()
+	adminCall(t, sim, svcURL, caBundle, http.MethodPut, apitype.RouteAdminPolicies, pol, nil)
+}
+
+// adminCall calls the service's admin API for contoso as its admin: route
+// with {tid} filled in, in JSON-encoded, the answer decoded into out.
+func adminCall(t *testing.T, sim *m365sim.Sim, svcURL, caBundle, method, route string, in, out any) {
+	t.Helper()
 	tok, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "admin", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +301,12 @@ func putPolicies(t *testing.T, sim *m365sim.Sim, svcURL, caBundle string, pol ap
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	body, _ := json.Marshal(pol)
-	req, _ := http.NewRequest(http.MethodPut, svcURL+strings.ReplaceAll(apitype.RouteAdminPolicies, "{tid}", directory.DemoContosoID), bytes.NewReader(body))
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, svcURL+strings.ReplaceAll(route, "{tid}", directory.DemoContosoID), body)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
@@ -245,9 +314,14 @@ func putPolicies(t *testing.T, sim *m365sim.Sim, svcURL, caBundle string, pol ap
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("PUT policies = %s %s", resp.Status, b)
+		t.Fatalf("%s %s = %s %s", method, route, resp.Status, b)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("decode the answer of %s %s: %v", method, route, err)
+		}
 	}
 }
 

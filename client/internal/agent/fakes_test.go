@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -205,6 +206,13 @@ func newLeaseService(t *testing.T) *leaseService {
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// unassign removes the mapping with id, as an admin does in the portal.
+func (s *leaseService) unassign(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mappings = slices.DeleteFunc(s.mappings, func(m apitype.Mapping) bool { return m.ID == id })
 }
 
 // assign adds a mapping, as an admin does in the portal.

@@ -175,6 +175,7 @@ func (a *Agent) Logout(ctx context.Context) error {
 	}
 	a.mu.Unlock()
 	a.unmountAll(ctx)
+	a.stopAllDrains(ctx)
 	if err := a.o.Auth.Logout(ctx); err != nil {
 		return problem("sign out", err)
 	}

@@ -135,3 +135,72 @@ func TestShutdownAlreadyUnmounted(t *testing.T) {
 		t.Errorf("shutdown did not note the drive was already unmounted:\n%s", out)
 	}
 }
+
+// TestRefreshUnmountsRemovedMappingAfterUploads: the admin removes a
+// mapping while the drive has uploads pending. The next refresh keeps it
+// mounted and says why; once the queue is empty it is unmounted and gone
+// from the drive list, and a busy unmount is reported and retried.
+func TestRefreshUnmountsRemovedMappingAfterUploads(t *testing.T) {
+	h := start(t, setup{auth: newFakeAuth().signedIn()})
+	ctx := context.Background()
+	st := h.waitFor("Finance auto-mounted", mounted("Finance"))
+	fm := h.mnt.get(driveByName(st, "Finance").Mountpoint)
+	fm.mu.Lock()
+	fm.stats.Pending = 2
+	fm.unmountErr = syscall.EBUSY
+	fm.mu.Unlock()
+
+	h.svc.unassign(financeMapping.ID)
+	st, err := h.c.Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := driveByName(st, "Finance")
+	if d == nil || d.State != apitype.DriveMounted || d.Error == nil || d.Error.Code != apitype.CodeMappingRemoved || d.AutoMount {
+		t.Fatalf("Finance right after its mapping was removed = %+v, want still mounted, flagged %s", d, apitype.CodeMappingRemoved)
+	}
+	time.Sleep(100 * time.Millisecond) // several stats samples
+	fm.mu.Lock()
+	n := fm.unmount
+	fm.stats.Pending = 0
+	fm.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("unmounted %d times with uploads pending", n)
+	}
+
+	h.waitFor("the busy unmount reported", func(st apitype.Status) bool {
+		d := driveByName(st, "Finance")
+		return d != nil && d.Error != nil && strings.Contains(d.Error.Message, "could not be unmounted")
+	})
+	fm.mu.Lock()
+	fm.unmountErr = nil
+	fm.mu.Unlock()
+	h.clock.advance(retireDelay)
+	h.waitFor("Finance unmounted and dropped", func(st apitype.Status) bool { return driveByName(st, "Finance") == nil })
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	if fm.unmount != 2 {
+		t.Errorf("Unmount called %d times, want 2 (busy, then done)", fm.unmount)
+	}
+}
+
+// TestRefreshKeepsMountsWhenLicenceRefused: a refused licence carries no
+// mapping list, so it is no reason to unmount assigned drives.
+func TestRefreshKeepsMountsWhenLicenceRefused(t *testing.T) {
+	h := start(t, setup{auth: newFakeAuth().signedIn()})
+	h.waitFor("Finance auto-mounted", mounted("Finance"))
+	h.svc.mu.Lock()
+	h.svc.refuse = apitype.ServiceCodeSeatsExhausted
+	h.svc.mu.Unlock()
+	st, err := h.c.Refresh(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if d := driveByName(st, "Finance"); d == nil || d.State != apitype.DriveMounted || (d.Error != nil && d.Error.Code == apitype.CodeMappingRemoved) {
+		t.Fatalf("Finance after a refused licence = %+v, want mounted and not flagged removed", d)
+	}
+	if fm := h.mnt.get(driveByName(st, "Finance").Mountpoint); fm.unmount != 0 {
+		t.Errorf("unmounted after a refused licence")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/version"
@@ -48,6 +49,17 @@ type drive struct {
 	mount   Mount            // non-nil while mounted
 	stats   MountStats
 	seen    bool // found in the latest refresh (else dropped when unmounted)
+	// removed: the admin removed or unassigned the mapping while it was
+	// mounted; it unmounts once its pending uploads are done.
+	removed bool
+	// nextRetire is when a removed drive that could not be unmounted
+	// (files in use) is tried again.
+	nextRetire time.Time
+	// drain sends the pending uploads of the drive while it is not
+	// mounted (drain.go); journalEmpty: a drain found nothing pending
+	// since the drive was last mounted.
+	drain        Mount
+	journalEmpty bool
 }
 
 const maxProblems = 20

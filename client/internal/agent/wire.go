@@ -343,15 +343,9 @@ type fuseMounter struct {
 
 func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) {
 	log := f.log.With("mount", spec.Key)
-	fsys, err := vfs.New(ctx, vfs.Options{
-		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
-		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
-		PollInterval: spec.Poll, ReadOnly: spec.ReadOnly, Logger: log,
-		// Windows users expect NTFS's names: any case finds a file.
-		CaseInsensitive: runtime.GOOS == "windows",
-	})
+	fsys, err := f.open(ctx, spec, spec.Poll, log)
 	if err != nil {
-		return nil, fmt.Errorf("open the drive's cache: %w", mapAuthErr(err))
+		return nil, err
 	}
 	pins := spec.Pins
 	if spec.PinAll {
@@ -367,8 +361,42 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 		fsys.Close()
 		return nil, err
 	}
-	return &fuseMount{fs: fsys, m: m, log: log}, nil
+	return &fuseMount{fsMount: fsMount{fs: fsys}, m: m, log: log}, nil
 }
+
+// open opens the drive's cache and state as a vfs.FS.
+func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger) (*vfs.FS, error) {
+	fsys, err := vfs.New(ctx, vfs.Options{
+		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
+		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
+		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log,
+		// Windows users expect NTFS's names: any case finds a file.
+		CaseInsensitive: runtime.GOOS == "windows",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the drive's cache: %w", mapAuthErr(err))
+	}
+	return fsys, nil
+}
+
+// Drain implements Drainer: the drive's cache opened without a mount or
+// a delta poll, its upload queue running.
+func (f *fuseMounter) Drain(ctx context.Context, spec MountSpec) (Mount, error) {
+	fsys, err := f.open(ctx, spec, -1, f.log.With("drain", spec.Key))
+	if err != nil {
+		return nil, err
+	}
+	return &drainMount{fsMount{fs: fsys}}, nil
+}
+
+// fsMount is what a mounted and a draining drive share: the vfs.FS.
+type fsMount struct{ fs *vfs.FS }
+
+// drainMount is a drive's cache open without a mount (Drainer).
+type drainMount struct{ fsMount }
+
+// Unmount closes the cache; what is not sent stays journaled.
+func (m *drainMount) Unmount(ctx context.Context) error { return m.fs.Close() }
 
 // CleanStale implements StaleCleaner: it unmounts a dead FUSE mount left
 // at mountpoint by a killed agent.
@@ -378,7 +406,7 @@ func (f *fuseMounter) CleanStale(ctx context.Context, mountpoint string) error {
 
 // fuseMount is a mounted vfs.FS.
 type fuseMount struct {
-	fs  *vfs.FS
+	fsMount
 	m   *fusefs.Mounted
 	log *slog.Logger
 }
@@ -405,13 +433,13 @@ func (m *fuseMount) Unmount(ctx context.Context) error {
 	return m.fs.Close()
 }
 
-func (m *fuseMount) Pin(ctx context.Context, path string, pinned bool) error {
+func (m *fsMount) Pin(ctx context.Context, path string, pinned bool) error {
 	return m.fs.Pin(ctx, path, pinned)
 }
 
 // SetUploadsPaused pauses the upload queue when the vfs supports it (it
 // does not yet: vfs.FS has no pause; this picks it up once it does).
-func (m *fuseMount) SetUploadsPaused(paused bool) error {
+func (m *fsMount) SetUploadsPaused(paused bool) error {
 	if p, ok := any(m.fs).(interface{ SetUploadsPaused(bool) }); ok {
 		p.SetUploadsPaused(paused)
 		return nil
@@ -419,7 +447,7 @@ func (m *fuseMount) SetUploadsPaused(paused bool) error {
 	return ErrUnsupported
 }
 
-func (m *fuseMount) Stats() MountStats {
+func (m *fsMount) Stats() MountStats {
 	s := m.fs.Status()
 	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed, Pending: s.QueueLength}
 	for _, t := range s.Transfers {

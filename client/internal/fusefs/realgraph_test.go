@@ -127,3 +127,56 @@ func TestSimMountBareTombstonesRemoveItems(t *testing.T) {
 		t.Errorf("ls dir = %q, want empty", out)
 	}
 }
+
+// A stale delta token answers 410 with one of two inner codes
+// (graph-contract.md, Delta), while a local change waits to upload.
+// Apply differences: what the server deleted goes from the mount, the
+// local change stays and uploads. Upload differences: the files whose
+// content is here, and their folder, come back and are uploaded again.
+func TestSimMountResyncBothKinds(t *testing.T) {
+	for _, tc := range []struct {
+		inner string
+		back  bool
+	}{{"resyncChangesApplyDifferences", false}, {"resyncChangesUploadDifferences", true}} {
+		t.Run(tc.inner, func(t *testing.T) {
+			s := newSimMount(t)
+			ctx := context.Background()
+			s.upload("/keep.txt", []byte("server"))
+			s.upload("/cached.txt", []byte("cached here"))
+			s.upload("/dir/inner.txt", []byte("inner"))
+			s.refresh()
+			s.sh("cat cached.txt dir/inner.txt >/dev/null")
+			s.fs.SetUploadsPaused(true)
+			s.sh("printf 'new local' > new.txt")
+			if err := s.other.Delete(ctx, s.driveID, "/cached.txt"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.other.Delete(ctx, s.driveID, "/dir"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.sim.Admin().ExpireDeltaWith(ctx, s.driveID, tc.inner); err != nil {
+				t.Fatal(err)
+			}
+			s.refresh()
+			for _, p := range []string{"cached.txt", "dir/inner.txt"} {
+				eventually(t, 3*time.Second, p+" present as the resync kind says", func() bool {
+					_, err := os.Stat(s.p(p))
+					return (err == nil) == tc.back
+				})
+			}
+			if got := s.sh("cat new.txt"); got != "new local" {
+				t.Fatalf("new.txt after the resync = %q", got)
+			}
+			s.fs.SetUploadsPaused(false)
+			s.sync(time.Minute)
+			s.serverHas("/new.txt", []byte("new local"))
+			s.serverHas("/keep.txt", []byte("server"))
+			if tc.back {
+				s.serverHas("/cached.txt", []byte("cached here"))
+				s.serverHas("/dir/inner.txt", []byte("inner"))
+			} else if _, ok := s.download("/cached.txt"); ok {
+				t.Error("applying differences uploaded a file the server had deleted")
+			}
+		})
+	}
+}

@@ -9,9 +9,12 @@ package fusefs
 // (#13, data-loss gaps).
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -131,6 +134,67 @@ func TestSimMountNewFileNeverReplacesAnUnknownServerFile(t *testing.T) {
 			conflict := vfs.ConflictName(tc.name, "testhost", time.Now(), 1)
 			s.serverHas("/"+tc.name, theirs)
 			s.serverHas("/"+conflict, mine)
+		})
+	}
+}
+
+// A library that rewrites Office documents after upload (SharePoint
+// embedding its properties, graph-contract.md, Uploads) shows a size and
+// hash that differ from what was sent, in the upload's answer or only in
+// a later change. Either way the mount keeps the server's version, makes
+// no conflict copy and does not upload again; the next edit uploads once,
+// over the rewritten version.
+func TestSimMountOfficeRewriteKeepsTheServerVersion(t *testing.T) {
+	for _, mode := range []string{directory.RewriteOfficeInResponse, directory.RewriteOfficeInDelta} {
+		t.Run(mode, func(t *testing.T) {
+			seed := directory.DemoSeed()
+			seed.Tenants[0].Users[0].Drive.RewriteOffice = mode
+			s := newSimMountOpts(t, []m365sim.Option{m365sim.WithSeed(seed)}, nil)
+			if err := s.sim.Admin().ResetCounters(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			puts := func() int64 {
+				return s.counters().Count(m365sim.RouteUpload, "PUT", 0, "")
+			}
+			doc := []byte("PK\x03\x04 the quarterly report")
+			if err := os.WriteFile(s.p("Report.docx"), doc, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s.sync(time.Minute)
+			for range 3 {
+				s.refresh()
+			}
+			s.sync(time.Minute)
+			server, ok := s.download("/Report.docx")
+			if !ok || len(server) <= len(doc) {
+				t.Fatalf("server copy = %q (present %v), want the rewritten document", server, ok)
+			}
+			eventually(t, 5*time.Second, "the mount serving the server's version", func() bool {
+				got, err := os.ReadFile(s.p("Report.docx"))
+				return err == nil && bytes.Equal(got, server)
+			})
+			if got := s.names("/"); slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, "conflict") }) {
+				t.Fatalf("names after the rewrite = %v, want no conflict copy", got)
+			}
+			if n := puts(); n != 1 {
+				t.Fatalf("%d uploads of one save, want 1 (no upload loop)", n)
+			}
+			// The next save goes over the rewritten version, once.
+			if err := os.WriteFile(s.p("Report.docx"), append(doc, " v2"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s.sync(time.Minute)
+			s.refresh()
+			s.sync(time.Minute)
+			if got := s.names("/"); slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, "conflict") }) {
+				t.Errorf("names after the second save = %v, want no conflict copy", got)
+			}
+			if n := puts(); n != 2 {
+				t.Errorf("%d uploads after two saves, want 2", n)
+			}
+			if server, ok := s.download("/Report.docx"); !ok || !bytes.HasPrefix(server, append(doc, " v2"...)) {
+				t.Errorf("server copy after the second save = %q", server)
+			}
 		})
 	}
 }

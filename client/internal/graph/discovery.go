@@ -134,13 +134,19 @@ func (c *Client) TeamDrive(ctx context.Context, groupID string) (Drive, error) {
 
 // teamDrives lists the drives of the Teams the user joined.
 func (c *Client) teamDrives(ctx context.Context) ([]Drive, error) {
-	teams, err := c.sdk.Me().JoinedTeams().Get(ctx, nil)
+	var teams []models.Teamable
+	err := allPages(
+		func() (models.TeamCollectionResponseable, error) { return c.sdk.Me().JoinedTeams().Get(ctx, nil) },
+		func(next string) (models.TeamCollectionResponseable, error) {
+			return c.sdk.Me().JoinedTeams().WithUrl(next).Get(ctx, nil)
+		},
+		func(v []models.Teamable) { teams = append(teams, v...) })
 	if err != nil {
 		return nil, fmt.Errorf("list joined Teams: %w", fromSDK(err))
 	}
 	var out []Drive
 	var errs []error
-	for _, t := range teams.GetValue() {
+	for _, t := range teams {
 		id := deref(t.GetId())
 		d, err := c.sdk.Groups().ByGroupId(id).Drive().Get(ctx, nil)
 		if err != nil {
@@ -178,32 +184,46 @@ func (c *Client) sites(ctx context.Context) ([]site, error) {
 		}
 	}
 	var errs []error
-	followed, err := c.sdk.Me().FollowedSites().Get(ctx, nil)
+	err := allPages(
+		func() (models.SiteCollectionResponseable, error) { return c.sdk.Me().FollowedSites().Get(ctx, nil) },
+		func(next string) (models.SiteCollectionResponseable, error) {
+			return c.sdk.Me().FollowedSites().WithUrl(next).Get(ctx, nil)
+		}, add)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list followed sites: %w", fromSDK(err)))
-	} else {
-		add(followed.GetValue())
 	}
 	// GET /sites?search=* lists the sites the user can reach. The SDK
 	// spells the parameter $search, which /sites does not take, so the
 	// URL is given verbatim.
-	found, err := c.sdk.Sites().WithUrl(c.base+"/sites?search="+url.QueryEscape("*")).Get(ctx, nil)
+	err = allPages(
+		func() (models.SiteCollectionResponseable, error) {
+			return c.sdk.Sites().WithUrl(c.base+"/sites?search="+url.QueryEscape("*")).Get(ctx, nil)
+		},
+		func(next string) (models.SiteCollectionResponseable, error) {
+			return c.sdk.Sites().WithUrl(next).Get(ctx, nil)
+		}, add)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("search sites: %w", fromSDK(err)))
-	} else {
-		add(found.GetValue())
 	}
 	return out, errors.Join(errs...)
 }
 
 // siteLibraries lists the document libraries of s.
 func (c *Client) siteLibraries(ctx context.Context, s site) ([]Drive, error) {
-	ds, err := c.sdk.Sites().BySiteId(s.id).Drives().Get(ctx, nil)
+	var ds []models.Driveable
+	err := allPages(
+		func() (models.DriveCollectionResponseable, error) {
+			return c.sdk.Sites().BySiteId(s.id).Drives().Get(ctx, nil)
+		},
+		func(next string) (models.DriveCollectionResponseable, error) {
+			return c.sdk.Sites().BySiteId(s.id).Drives().WithUrl(next).Get(ctx, nil)
+		},
+		func(v []models.Driveable) { ds = append(ds, v...) })
 	if err != nil {
 		return nil, fmt.Errorf("list libraries of site %s: %w", s.id, fromSDK(err))
 	}
 	var out []Drive
-	for _, d := range ds.GetValue() {
+	for _, d := range ds {
 		if t := deref(d.GetDriveType()); t != "" && t != "documentLibrary" {
 			continue
 		}
@@ -215,16 +235,13 @@ func (c *Client) siteLibraries(ctx context.Context, s site) ([]Drive, error) {
 }
 
 // DriveByURL resolves a document library given by its site's URL
-// (https://contoso.sharepoint.com/sites/Finance) and library name
-// ("Documents" when empty): GET /sites/{host}:/{path} then the site's
-// drives, matched by name.
+// (https://contoso.sharepoint.com/sites/Finance) and library name (the
+// site's default library when empty): GET /sites/{host}:/{path}, then
+// /sites/{id}/drive or the site's drives matched by name.
 func (c *Client) DriveByURL(ctx context.Context, siteURL, library string) (Drive, error) {
 	u, err := url.Parse(siteURL)
 	if err != nil || u.Host == "" {
 		return Drive{}, fmt.Errorf("resolve site URL %q: not an absolute URL", siteURL)
-	}
-	if library == "" {
-		library = "Documents"
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
 	raw := c.base + "/sites/" + u.Host
@@ -238,6 +255,17 @@ func (c *Client) DriveByURL(ctx context.Context, siteURL, library string) (Drive
 	name := deref(s.GetDisplayName())
 	if name == "" {
 		name = deref(s.GetName())
+	}
+	if library == "" {
+		// The default library, whatever its localized name ("Documents",
+		// "Dokumente", "Documentos partagés"): GET /sites/{id}/drive.
+		d, err := c.sdk.Sites().BySiteId(deref(s.GetId())).Drive().Get(ctx, nil)
+		if err != nil {
+			return Drive{}, fmt.Errorf("get the default library of site %s: %w", siteURL, fromSDK(err))
+		}
+		drv := toDrive(d, KindSharePoint, deref(s.GetWebUrl()))
+		drv.Name = name + " - " + drv.Library
+		return drv, nil
 	}
 	libs, err := c.siteLibraries(ctx, site{id: deref(s.GetId()), name: name, webURL: deref(s.GetWebUrl())})
 	if err != nil {
@@ -290,3 +318,34 @@ func lastSegment(u string) string {
 	}
 	return s
 }
+
+// collectionPage is a page of a Graph collection as the SDK returns it.
+type collectionPage[T any] interface {
+	GetValue() []T
+	GetOdataNextLink() *string
+}
+
+// allPages gets the first page of a collection and then every
+// @odata.nextLink after it, verbatim, handing each page's values to add.
+// Any collection may page, followed sites and site search included.
+func allPages[T any, P collectionPage[T]](first func() (P, error), next func(link string) (P, error), add func([]T)) error {
+	p, err := first()
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return err
+		}
+		add(p.GetValue())
+		link := deref(p.GetOdataNextLink())
+		if link == "" {
+			return nil
+		}
+		if pages >= maxPages {
+			return fmt.Errorf("more than %d pages", maxPages)
+		}
+		p, err = next(link)
+	}
+}
+
+// maxPages bounds a collection walk, so a server that links a page to
+// itself cannot hold discovery forever.
+const maxPages = 10_000

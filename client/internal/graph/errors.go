@@ -63,7 +63,8 @@ func (e *Error) Is(target error) bool {
 			if kind == nil {
 				break
 			}
-			return kind == target
+			// A kind may wrap a wider one (upload differences is a resync).
+			return errors.Is(kind, target)
 		}
 	}
 	return e.statusIs(target)
@@ -88,8 +89,9 @@ func codeKind(code string) (kind error, known bool) {
 		return vfs.ErrPreconditionFailed, true
 	case "quotalimitreached", "insufficientstorage":
 		return vfs.ErrQuotaExceeded, true
-	case "resyncrequired", "resyncchangesapplydifferences", "resyncchangesuploaddifferences",
-		"resyncapplydifferences", "resyncuploaddifferences":
+	case "resyncchangesuploaddifferences", "resyncuploaddifferences":
+		return vfs.ErrResyncUploadDifferences, true
+	case "resyncrequired", "resyncchangesapplydifferences", "resyncapplydifferences":
 		return vfs.ErrResyncRequired, true
 	case "unauthenticated", "invalidauthenticationtoken":
 		return vfs.ErrUnauthenticated, true

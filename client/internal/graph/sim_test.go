@@ -383,8 +383,18 @@ func TestRemoteRoundTrip(t *testing.T) {
 	if err := sim.Admin().ExpireDelta(ctx, my.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Delta(ctx, token2); !errors.Is(err, vfs.ErrResyncRequired) {
-		t.Errorf("Delta with an expired token: err = %v, want ErrResyncRequired", err)
+	if _, _, err := r.Delta(ctx, token2); !errors.Is(err, vfs.ErrResyncRequired) || errors.Is(err, vfs.ErrResyncUploadDifferences) {
+		t.Errorf("Delta with an expired token: err = %v, want ErrResyncRequired applying differences", err)
+	}
+	_, token3, err := r.Delta(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Admin().ExpireDeltaWith(ctx, my.ID, "resyncChangesUploadDifferences"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Delta(ctx, token3); !errors.Is(err, vfs.ErrResyncUploadDifferences) || !errors.Is(err, vfs.ErrResyncRequired) {
+		t.Errorf("Delta with an expired token (upload differences): err = %v, want ErrResyncUploadDifferences", err)
 	}
 
 	// Quota full: 507 maps to ErrQuotaExceeded, for simple and session uploads.

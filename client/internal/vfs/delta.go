@@ -40,9 +40,10 @@ func (fs *FS) Refresh(ctx context.Context) error {
 	var token string
 	_ = fs.store.View(func(tx *cache.Tx) error { token = tx.GetKV(kvDeltaToken); return nil })
 	changes, next, err := fs.remote.Delta(ctx, token)
-	resync := false
+	resync, uploadDiff := false, false
 	if errors.Is(err, ErrResyncRequired) {
-		fs.log.Info("delta token expired: enumerating the drive again")
+		uploadDiff = errors.Is(err, ErrResyncUploadDifferences)
+		fs.log.Info("delta token expired: enumerating the drive again", "upload_differences", uploadDiff)
 		resync = true
 		changes, next, err = fs.remote.Delta(ctx, "")
 	}
@@ -68,7 +69,7 @@ func (fs *FS) Refresh(ctx context.Context) error {
 			err := tx.ForEach(func(r cache.Record) error {
 				switch {
 				case r.Key == fs.rootKey:
-				case r.RemoteID != "" && !seen[r.RemoteID] && resync && !fs.localChanges(r.Key):
+				case r.RemoteID != "" && !seen[r.RemoteID] && resync:
 					stale = append(stale, r)
 				case r.IsDir && r.RemoteID != "":
 					r.ListedAt = now
@@ -80,8 +81,10 @@ func (fs *FS) Refresh(ctx context.Context) error {
 				return err
 			}
 			for _, r := range stale {
-				if _, err := tx.Get(r.Key); err == nil {
-					if err := fs.deleteTreeLocked(tx, r); err != nil {
+				// A stale folder's subtree is settled with it; skip
+				// records already settled.
+				if cur, err := tx.Get(r.Key); err == nil && cur.RemoteID != "" {
+					if _, err := fs.settleStaleLocked(tx, cur, seen, uploadDiff); err != nil {
 						return err
 					}
 				}
@@ -105,6 +108,61 @@ func (fs *FS) Refresh(ctx context.Context) error {
 		fs.ev.emit(Event{Kind: EventChanged, Time: fs.clock.Now()})
 	}
 	return nil
+}
+
+// settleStaleLocked settles an item a resync's enumeration did not return
+// (graph-contract.md, Delta, 410). Local changes not yet uploaded are
+// always kept. With uploadDiff (resyncChangesUploadDifferences) a file
+// whose whole content is cached is also kept, and uploaded again as a new
+// file: if its name is taken by then, the upload makes a conflict copy,
+// so both copies survive. A folder is created again when anything under
+// it is kept. Everything else is gone from the server and is removed.
+// It reports whether r was kept.
+func (fs *FS) settleStaleLocked(tx *cache.Tx, r cache.Record, seen map[string]bool, uploadDiff bool) (bool, error) {
+	if r.RemoteID != "" && seen[r.RemoteID] {
+		return true, nil // returned by the server under another parent
+	}
+	kept := false
+	if r.IsDir {
+		kids, err := tx.Children(r.Key)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range kids {
+			if k.RemoteID == "" {
+				kept = true // created here, not uploaded yet
+				continue
+			}
+			kk, err := fs.settleStaleLocked(tx, k, seen, uploadDiff)
+			if err != nil {
+				return false, err
+			}
+			kept = kept || kk
+		}
+	} else {
+		switch {
+		case fs.localChanges(r.Key):
+			// Gone from the server but changed here: uploaded again as
+			// a new file, as for a tombstone.
+			fs.afterUploads = append(fs.afterUploads, r.Key)
+			kept = true
+		case uploadDiff && fs.content.Complete(r.Key, r.Version()):
+			if fs.afterAdopt == nil {
+				fs.afterAdopt = map[string]string{}
+			}
+			fs.afterAdopt[r.Key] = r.Version()
+			fs.afterUploads = append(fs.afterUploads, r.Key)
+			kept = true
+		}
+	}
+	if !kept {
+		return false, fs.deleteTreeLocked(tx, r)
+	}
+	if r.IsDir {
+		fs.afterMkdirs = append(fs.afterMkdirs, r.Key)
+	}
+	r.RemoteID, r.RemoteName, r.ETag = "", "", ""
+	return true, tx.Put(r)
 }
 
 // applyChangeLocked applies one delta item. A tombstone is applied by id

@@ -111,6 +111,10 @@ type FS struct {
 	// the store itself); guarded by nsMu.
 	afterDrops   []string
 	afterUploads []string
+	// afterAdopt: cached content (key → the version it holds) that becomes
+	// a local change to upload; afterMkdirs: folders to create again.
+	afterAdopt  map[string]string
+	afterMkdirs []string
 
 	pinning   atomic.Bool // a background download of pinned content runs
 	pinAgain  atomic.Bool // pins changed: run it once more
@@ -566,14 +570,22 @@ func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
 	err := fs.store.Update(fn)
-	drops, ups := fs.afterDrops, fs.afterUploads
-	fs.afterDrops, fs.afterUploads = nil, nil
+	drops, ups, adopt, mkdirs := fs.afterDrops, fs.afterUploads, fs.afterAdopt, fs.afterMkdirs
+	fs.afterDrops, fs.afterUploads, fs.afterAdopt, fs.afterMkdirs = nil, nil, nil, nil
 	if err != nil {
 		return err
 	}
 	for _, k := range drops {
 		if err := fs.content.Remove(k); err != nil {
 			fs.log.Warn("remove cached content", "key", k, "err", err)
+		}
+	}
+	for k, version := range adopt {
+		fs.content.MarkDirty(k, version)
+	}
+	for _, k := range mkdirs {
+		if err := fs.queue.Add(k, cache.OpMkdir, "", ""); err != nil {
+			return err
 		}
 	}
 	for _, k := range ups {

@@ -7,6 +7,7 @@ package vfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -116,7 +117,11 @@ var (
 	ErrQuotaExceeded      = errors.New("drive quota is full")
 	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
 	ErrResyncRequired     = errors.New("delta token expired; resync required")
-	ErrURLExpired         = errors.New("download URL expired")
+	// ErrResyncUploadDifferences is a resync whose server asks the client
+	// to upload the local items it did not return (inner code
+	// resyncChangesUploadDifferences); it is also ErrResyncRequired.
+	ErrResyncUploadDifferences = fmt.Errorf("%w: upload the local items the server did not return", ErrResyncRequired)
+	ErrURLExpired              = errors.New("download URL expired")
 	// ErrContentChanged means the content changed on the server while it
 	// was being downloaded: the new version's bytes were not stored under
 	// the old version.

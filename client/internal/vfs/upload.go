@@ -285,6 +285,12 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	rewritten := false
 	if it.Size != size || (it.QuickXorHash != "" && it.QuickXorHash != sum) {
 		if !IsOfficeDocument(rec.Name) {
+			// The item now holds content that is not ours. It is ours to
+			// replace: the retry sends the local copy over it (If-Match
+			// its eTag), never as a new file beside it.
+			if err := fs.setRemote(rec.Key, it); err != nil {
+				return fmt.Errorf("upload %s: record the item after a hash mismatch: %w", rec.Key, err)
+			}
 			return fmt.Errorf("upload %s: server hash %s (size %d) differs from sent %s (size %d)", rec.Key, it.QuickXorHash, it.Size, sum, size)
 		}
 		// SharePoint embedded its properties: the server's version wins,

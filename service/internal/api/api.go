@@ -11,6 +11,7 @@ import (
 	"crypto/ed25519"
 	_ "embed"
 	"errors"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,7 +73,16 @@ type Server struct {
 	handler  http.Handler
 	mux      *http.ServeMux
 	valid    *prometheus.CounterVec
+	// groups caches users' groups looked up in Graph, by seat key.
+	groups *expirable.LRU[string, []string]
 }
+
+// Bounds of the per-replica group cache: a user's groups are looked up in
+// Graph at most every groupCacheTTL, for at most groupCacheUsers users.
+const (
+	groupCacheTTL   = 5 * time.Minute
+	groupCacheUsers = 50_000
+)
 
 // New builds the API handler.
 func New(cfg Config) (*Server, error) {
@@ -111,7 +121,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{cfg: cfg, st: cfg.Store, limiter: httpx.NewRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.Now),
-		failures: httpx.NewRateLimiter(cfg.AuthFailureRate, cfg.AuthFailureBurst, cfg.Now), resp: httpx.Responder{Log: cfg.Log}}
+		failures: httpx.NewRateLimiter(cfg.AuthFailureRate, cfg.AuthFailureBurst, cfg.Now), resp: httpx.Responder{Log: cfg.Log},
+		groups: expirable.NewLRU[string, []string](groupCacheUsers, nil, groupCacheTTL)}
 	s.valid = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mapdrive_validations_total", Help: "Licence validations by result code."}, []string{"result"})
 	cfg.Registry.MustRegister(s.valid)
 	metrics := httpx.NewMetrics(cfg.Registry)

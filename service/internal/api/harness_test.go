@@ -74,7 +74,12 @@ type envOption func(*Config)
 
 func newEnv(t testing.TB, db testenv.DB, opts ...envOption) *env {
 	t.Helper()
-	sim := m365sim.StartForTest(t)
+	return newEnvSim(t, db, m365sim.StartForTest(t), opts...)
+}
+
+// newEnvSim is newEnv with a simulator of the caller's (another seed).
+func newEnvSim(t testing.TB, db testenv.DB, sim *m365sim.Sim, opts ...envOption) *env {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := logredact.NewJSON(logs, slog.LevelDebug)
 	kekPath := filepath.Join(t.TempDir(), "kek.json")

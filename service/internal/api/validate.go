@@ -39,15 +39,25 @@ func (s *Server) licensed(ctx context.Context, p *authn.Principal) (*store.Confi
 	return cfg, nil
 }
 
-// groupsOf returns the caller's groups, from the token or, on overage,
-// from Graph.
+// groupsOf returns the caller's groups: from the token's groups claim
+// when it has one, else from Graph (a token without the claim, as Entra
+// issues by default, or with the overage form). Graph's answers are
+// cached per user for groupCacheTTL, keyed by the pseudonymous seat key.
 func (s *Server) groupsOf(ctx context.Context, p *authn.Principal) ([]string, error) {
-	if !p.GroupsOverage {
+	if p.GroupsClaim && !p.GroupsOverage {
 		return p.Groups, nil
 	}
 	if s.cfg.Groups == nil {
+		if !p.GroupsOverage {
+			// No lookup configured: only mappings for everyone apply.
+			return nil, nil
+		}
 		return nil, &httpx.Error{Status: http.StatusServiceUnavailable, Code: apitype.ServiceCodeInternal,
 			Detail: "your account is in too many groups for the token, and group lookup is not configured", RetryAfter: 60e9}
+	}
+	seat := s.st.Secrets().SeatKey(p.TenantID, p.ObjectID)
+	if gs, ok := s.groups.Get(seat); ok {
+		return gs, nil
 	}
 	gs, err := s.cfg.Groups.MemberOf(ctx, p)
 	if err != nil {
@@ -55,6 +65,7 @@ func (s *Server) groupsOf(ctx context.Context, p *authn.Principal) ([]string, er
 		return nil, &httpx.Error{Status: http.StatusServiceUnavailable, Code: apitype.ServiceCodeInternal,
 			Detail: "could not look up your groups; retry later", RetryAfter: 30e9}
 	}
+	s.groups.Add(seat, gs)
 	return gs, nil
 }
 

@@ -6,31 +6,48 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// GraphGroups resolves a user's groups through Microsoft Graph when the
-// token carries the groups overage claim instead of the groups: it trades
-// the user's token for a Graph token with the on-behalf-of flow, then
-// lists GET /me/memberOf.
+// GraphGroups resolves a user's groups through Microsoft Graph, for tokens
+// that carry no groups claim (the default registration) or the overage
+// form instead of the groups. It trades the user's token for a Graph token
+// with the on-behalf-of flow (azidentity, MSAL underneath) and lists
+// GET /me/transitiveMemberOf: a mapping assigned to a group reaches the
+// members of its nested groups too, as the groups claim would.
 type GraphGroups struct {
 	AuthorityHost string // as Config.AuthorityHost
 	GraphURL      string // "https://graph.microsoft.com/v1.0"
-	ClientID      string // the service's app registration
-	ClientSecret  string
-	HTTPClient    *http.Client
+	// GraphScope is the scope asked for on Graph; "" means
+	// "https://graph.microsoft.com/.default" (the service's consented
+	// Graph permissions).
+	GraphScope   string
+	ClientID     string // the service's app registration
+	ClientSecret string
+	HTTPClient   *http.Client
 }
 
-// MemberOf returns the group ids p is a direct member of.
+// maxGroupPages bounds the walk through a user's groups (999 a page).
+const maxGroupPages = 100
+
+// MemberOf returns the ids of the groups p belongs to, directly or
+// through nested groups.
 func (g *GraphGroups) MemberOf(ctx context.Context, p *Principal) ([]string, error) {
 	tok, err := g.onBehalfOf(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	next := strings.TrimSuffix(g.GraphURL, "/") + "/me/memberOf?$select=id"
-	for page := 0; next != "" && page < 100; page++ {
+	next := strings.TrimSuffix(g.GraphURL, "/") + "/me/transitiveMemberOf?$select=id&$top=999"
+	for page := 0; next != ""; page++ {
+		if page >= maxGroupPages {
+			return nil, fmt.Errorf("list groups of the caller: more than %d pages", maxGroupPages)
+		}
 		var body struct {
 			Value []struct {
 				Type string `json:"@odata.type"`
@@ -58,37 +75,30 @@ func (g *GraphGroups) client() *http.Client {
 	return http.DefaultClient
 }
 
+// onBehalfOf returns a Graph token for p's user, from p's own token.
 func (g *GraphGroups) onBehalfOf(ctx context.Context, p *Principal) (string, error) {
-	form := url.Values{
-		"grant_type":          {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		"client_id":           {g.ClientID},
-		"client_secret":       {g.ClientSecret},
-		"assertion":           {p.Token.Reveal()},
-		"scope":               {"https://graph.microsoft.com/GroupMember.Read.All"},
-		"requested_token_use": {"on_behalf_of"},
+	opts := &azidentity.OnBehalfOfCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: strings.TrimSuffix(g.AuthorityHost, "/") + "/"},
+			Transport: g.client(),
+		},
+		// The authority is configured, not discovered: sovereign clouds
+		// and the simulator are not in the public instance list.
+		DisableInstanceDiscovery: true,
 	}
-	u := strings.TrimSuffix(g.AuthorityHost, "/") + "/" + p.TenantID + "/oauth2/v2.0/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	cred, err := azidentity.NewOnBehalfOfCredentialWithSecret(p.TenantID, g.ClientID, p.Token.Reveal(), g.ClientSecret, opts)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("on-behalf-of credential: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := g.client().Do(req)
+	scope := g.GraphScope
+	if scope == "" {
+		scope = "https://graph.microsoft.com/.default"
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
 		return "", fmt.Errorf("on-behalf-of token: %w", err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
-		return "", fmt.Errorf("on-behalf-of token: status %d: %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("on-behalf-of token: status %d, error %q", resp.StatusCode, body.Error)
-	}
-	return body.AccessToken, nil
+	return tok.Token, nil
 }
 
 func (g *GraphGroups) get(ctx context.Context, u, tok string, out any) error {

@@ -1,56 +1,62 @@
 package authn
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
+	"slices"
 	"testing"
 
-	"github.com/mapdrive/mapdrive/shared/logredact"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
-// TestGraphGroupsOnBehalfOf runs the overage path against a fake token
-// endpoint and Graph: the user's token is exchanged (jwt-bearer grant) and
-// /me/memberOf is paged through. (m365sim has no on-behalf-of grant yet.)
+// TestGraphGroupsOnBehalfOf resolves a user's groups through m365sim's
+// on-behalf-of grant and /me/transitiveMemberOf, for an API left at
+// Entra's defaults (v1.0 tokens, no groups claim) and one registered for
+// v2.0 tokens; a wrong secret is refused.
 func TestGraphGroupsOnBehalfOf(t *testing.T) {
-	mux := http.NewServeMux()
-	var srv *httptest.Server
-	mux.HandleFunc("POST /"+tid+"/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		if r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || r.Form.Get("assertion") != "user-token" ||
-			r.Form.Get("requested_token_use") != "on_behalf_of" || r.Form.Get("client_secret") != "s3cret" {
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
-			return
+	seed := directory.DemoSeed()
+	for i := range seed.Apps {
+		if seed.Apps[i].ClientID == directory.DemoServiceV1AppID {
+			seed.Apps[i].GroupMembershipClaims = "" // Entra's default: no groups claim
 		}
-		json.NewEncoder(w).Encode(map[string]string{"access_token": "graph-token"})
-	})
-	mux.HandleFunc("GET /v1.0/me/memberOf", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer graph-token" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		if r.URL.Query().Get("page") == "" {
-			json.NewEncoder(w).Encode(map[string]any{
-				"value":           []map[string]string{{"@odata.type": "#microsoft.graph.group", "id": "AAAAAAAA-0000-4000-8000-000000000001"}, {"@odata.type": "#microsoft.graph.directoryRole", "id": "role"}},
-				"@odata.nextLink": srv.URL + "/v1.0/me/memberOf?page=2",
-			})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"value": []map[string]string{{"@odata.type": "#microsoft.graph.group", "id": "aaaaaaaa-0000-4000-8000-000000000002"}}})
-	})
-	srv = httptest.NewTLSServer(mux)
-	defer srv.Close()
-	g := &GraphGroups{AuthorityHost: srv.URL, GraphURL: srv.URL + "/v1.0", ClientID: "svc", ClientSecret: "s3cret", HTTPClient: srv.Client()}
-	got, err := g.MemberOf(t.Context(), &Principal{TenantID: tid, Token: logredact.Secret("user-token")})
+	}
+	sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
+	v, err := New(t.Context(), Config{AuthorityHost: sim.BaseURL(), HTTPClient: sim.HTTPClient(),
+		Audiences: []string{directory.DemoServiceAppID, directory.DemoServiceV1AppURI}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0] != "aaaaaaaa-0000-4000-8000-000000000001" || got[1] != "aaaaaaaa-0000-4000-8000-000000000002" {
-		t.Errorf("MemberOf = %v", got)
-	}
-	g.ClientSecret = "wrong"
-	if _, err := g.MemberOf(t.Context(), &Principal{TenantID: tid, Token: logredact.Secret("user-token")}); err == nil {
-		t.Error("MemberOf with a refused exchange succeeded")
+	contoso := sim.Directory().Tenant("contoso")
+	for _, api := range []struct{ id, uri, secret string }{
+		{directory.DemoServiceV1AppID, directory.DemoServiceV1AppURI, directory.DemoServiceV1Secret},
+		{directory.DemoServiceAppID, directory.DemoServiceAppURI, directory.DemoServiceSecret},
+	} {
+		raw, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "bob", directory.DemoClientID, []string{api.uri + "/" + directory.DemoServiceScope})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := v.Validate(t.Context(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if api.id == directory.DemoServiceV1AppID && (p.GroupsClaim || p.GroupsOverage) {
+			t.Fatalf("v1 principal %+v: want no groups claim", p)
+		}
+		g := &GraphGroups{AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(), ClientID: api.id, ClientSecret: api.secret, HTTPClient: sim.HTTPClient()}
+		got, err := g.MemberOf(t.Context(), p)
+		if err != nil {
+			t.Fatalf("%s: MemberOf: %v", api.uri, err)
+		}
+		for _, name := range []string{"Marketing", "All Staff"} {
+			if !slices.Contains(got, contoso.Group(name).ID) {
+				t.Errorf("%s: bob's groups %v lack %s", api.uri, got, name)
+			}
+		}
+		if slices.Contains(got, contoso.Group("Finance Team").ID) {
+			t.Errorf("%s: bob's groups %v hold Finance Team, which he is not in", api.uri, got)
+		}
+		g.ClientSecret = "wrong"
+		if _, err := g.MemberOf(t.Context(), p); err == nil {
+			t.Errorf("%s: MemberOf with a wrong secret succeeded", api.uri)
+		}
 	}
 }

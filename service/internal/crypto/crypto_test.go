@@ -3,6 +3,9 @@ package crypto
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -132,8 +135,24 @@ func TestSecrets(t *testing.T) {
 	if s1.SeatKey("t", "o") != s1.SeatKey("T", "O") {
 		t.Error("seat key is case sensitive")
 	}
-	if s1.SeatKey("t", "o1") == s1.SeatKey("t", "o2") || s1.SeatKey("t|o", "") == s1.SeatKey("t", "|o") && false {
+	if s1.SeatKey("t", "o1") == s1.SeatKey("t", "o2") || s1.SeatKey("t|o", "") == s1.SeatKey("t", "|o") ||
+		s1.SeatKey(`t\`, "|o") == s1.SeatKey("t", `\|o`) || s1.SeatKey("a|b", "c") == s1.SeatKey("a", "b|c") {
 		t.Error("seat keys collide")
+	}
+	if s1.TenantBlindIndex("group", "t", "v") == s1.BlindIndex("group", "t|v") || s1.TenantBlindIndex("group", "t|x", "v") == s1.TenantBlindIndex("group", "t", "x|v") {
+		t.Error("blind indexes collide")
+	}
+	// Keys stored before the escaping stay valid: parts without '|' or
+	// '\' are MACed as they always were, joined by '|'.
+	old := hmac.New(sha256.New, s1.seat)
+	old.Write([]byte("11111111-2222-3333-4444-555555555555|aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"))
+	if got := s1.SeatKey("11111111-2222-3333-4444-555555555555", "AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee"); got != base64.RawURLEncoding.EncodeToString(old.Sum(nil)) {
+		t.Errorf("seat key of GUIDs changed: %s", got)
+	}
+	oldIdx := hmac.New(sha256.New, s1.index)
+	oldIdx.Write([]byte("group|t1|g1"))
+	if got := s1.TenantBlindIndex("group", "t1", "G1"); got != base64.RawURLEncoding.EncodeToString(oldIdx.Sum(nil)) {
+		t.Errorf("group index changed: %s", got)
 	}
 	if s1.BlindIndex("domain", " Contoso.COM ") != s1.BlindIndex("domain", "contoso.com") {
 		t.Error("blind index does not normalize")

@@ -49,11 +49,19 @@ func NewSecrets(serverSecret []byte) (*Secrets, error) {
 	return s, nil
 }
 
+// mac is HMAC-SHA256 over the parts joined by '|', each part escaped
+// ('\' as "\\", '|' as "\|") so that no two lists of parts give the same
+// input: ("a|b","c") and ("a","b|c") differ. Parts without '|' or '\'
+// (tenant and object ids, domains, group ids) are fed exactly as before the
+// escaping was added, so stored seat keys and indexes stay valid.
 func mac(key []byte, parts ...string) []byte {
 	m := hmac.New(sha256.New, key)
 	for i, p := range parts {
 		if i > 0 {
 			m.Write([]byte{'|'})
+		}
+		if strings.ContainsAny(p, `|\`) {
+			p = strings.NewReplacer(`\`, `\\`, `|`, `\|`).Replace(p)
 		}
 		m.Write([]byte(p))
 	}
@@ -73,11 +81,17 @@ func (s *Secrets) Actor(tid, oid string) string {
 }
 
 // BlindIndex returns the equality-lookup index of a value of the given
-// purpose (e.g. "domain", or "group|<tid>"): HMAC-SHA256 over the
+// purpose (e.g. "domain"; see TenantBlindIndex): HMAC-SHA256 over the
 // normalized (trimmed, lower-cased) value with a key derived for blind
 // indexes, hex-free base64url so it fits a short indexed column.
 func (s *Secrets) BlindIndex(purpose, value string) string {
 	return base64.RawURLEncoding.EncodeToString(mac(s.index, purpose, Normalize(value)))
+}
+
+// TenantBlindIndex is BlindIndex for a value scoped to one tenant (e.g.
+// the group ids of a tenant's mapping assignments).
+func (s *Secrets) TenantBlindIndex(purpose, tid, value string) string {
+	return base64.RawURLEncoding.EncodeToString(mac(s.index, purpose, tid, Normalize(value)))
 }
 
 // Normalize is the form blind indexes are computed over.

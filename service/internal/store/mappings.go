@@ -239,7 +239,7 @@ func (s *Store) writeMapping(ctx context.Context, tx *gorm.DB, tid string, m *Ma
 	for _, g := range m.Groups {
 		id := newID()
 		az := s.sealer(ctx, tx, tid, "mapping_assignments", id)
-		a := assignmentRow{ID: id, MappingID: m.ID, TenantID: tid, GroupIndex: s.secrets.BlindIndex("group|"+tid, g), GroupEnc: az.seal("group_id", g)}
+		a := assignmentRow{ID: id, MappingID: m.ID, TenantID: tid, GroupIndex: s.secrets.TenantBlindIndex("group", tid, g), GroupEnc: az.seal("group_id", g)}
 		if az.err != nil {
 			return az.err
 		}

@@ -66,6 +66,7 @@ func DemoSeed() *Seed {
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
+					{ClientID: DemoServiceV1AppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
 					{UserName: "alice", DisplayName: "Alice Anders", Drive: oneDrive(
@@ -90,7 +91,7 @@ func DemoSeed() *Seed {
 				Sites: []Site{
 					{
 						Name: "Finance", DisplayName: "Finance", Path: "/sites/Finance",
-						Members: []string{"alice", "admin"}, Visitors: []string{"bob"},
+						Members: []string{"alice", "admin"}, Visitors: []string{"bob"}, Followers: []string{"alice", "admin"},
 						Libraries: []Drive{
 							{Name: "Documents", Files: []File{
 								{Path: "Budget 2026.xlsx", Size: 48 << 10},
@@ -104,7 +105,7 @@ func DemoSeed() *Seed {
 					},
 					{
 						Name: "Marketing", DisplayName: "Marketing", Path: "/sites/Marketing",
-						Members: []string{"alice", "bob"},
+						Members: []string{"alice", "bob"}, Followers: []string{"bob"},
 						Libraries: []Drive{{Name: "Documents", Files: []File{
 							{Path: "General/"},
 							{Path: "General/Campaign.txt", Content: "Spring campaign ideas.\n"},
@@ -120,6 +121,7 @@ func DemoSeed() *Seed {
 					{ClientID: DemoClientID, Resource: DemoServiceAppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoClientID, Resource: DemoServiceV1AppURI, Scopes: []string{DemoServiceScope}},
 					{ClientID: DemoServiceAppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
+					{ClientID: DemoServiceV1AppID, Resource: GraphAppID, Scopes: []string{"User.Read", "Sites.Read.All", "Group.Read.All", "openid", "profile", "offline_access"}},
 				},
 				Users: []User{
 					{UserName: "frank", DisplayName: "Frank Fischer", Drive: oneDrive(
@@ -131,7 +133,7 @@ func DemoSeed() *Seed {
 				},
 				Groups: []Group{{DisplayName: "Sales Team", Members: []string{"frank", "fiona"}, Team: true, Site: "Sales"}},
 				Sites: []Site{{
-					Name: "Sales", DisplayName: "Sales", Path: "/sites/Sales", Members: []string{"frank", "fiona"},
+					Name: "Sales", DisplayName: "Sales", Path: "/sites/Sales", Members: []string{"frank", "fiona"}, Followers: []string{"frank"},
 					Libraries: []Drive{{Name: "Documents", Files: []File{{Path: "Pipeline.txt", Content: "fabrikam pipeline\n"}}}},
 				}},
 			},

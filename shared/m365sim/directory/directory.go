@@ -156,7 +156,9 @@ func New(seed *Seed) (*Directory, error) {
 				u.DisplayName = u.UserName
 			}
 			if u.Drive != nil {
-				normDrive(u.Drive, t.Name, "user", u.UserName)
+				if err := normDrive(u.Drive, t.Name, "user", u.UserName); err != nil {
+					return nil, fmt.Errorf("seed: tenant %s: user %s: %w", t.Name, u.UserName, err)
+				}
 				d.drives[u.Drive.ID] = DriveRef{Tenant: t, Drive: u.Drive, Kind: KindBusiness, Owner: u}
 			}
 		}
@@ -185,7 +187,9 @@ func New(seed *Seed) (*Directory, error) {
 			}
 			for li := range st.Libraries {
 				lib := &st.Libraries[li]
-				normDrive(lib, t.Name, "site", st.Name, lib.Name)
+				if err := normDrive(lib, t.Name, "site", st.Name, lib.Name); err != nil {
+					return nil, fmt.Errorf("seed: tenant %s: site %s: %w", t.Name, st.Name, err)
+				}
 				d.drives[lib.ID] = DriveRef{Tenant: t, Drive: lib, Kind: KindLibrary, Site: st}
 			}
 		}
@@ -198,7 +202,18 @@ func New(seed *Seed) (*Directory, error) {
 	return d, nil
 }
 
-func normDrive(dr *Drive, parts ...string) {
+// Values of Drive.RewriteOffice.
+const (
+	RewriteOfficeInResponse = "response"
+	RewriteOfficeInDelta    = "delta"
+)
+
+func normDrive(dr *Drive, parts ...string) error {
+	switch dr.RewriteOffice {
+	case "", RewriteOfficeInResponse, RewriteOfficeInDelta:
+	default:
+		return fmt.Errorf("drive %q: rewriteOffice %q (want %q, %q or none)", dr.Name, dr.RewriteOffice, RewriteOfficeInResponse, RewriteOfficeInDelta)
+	}
 	if dr.ID == "" {
 		dr.ID = DriveID(parts...)
 	}
@@ -208,6 +223,7 @@ func normDrive(dr *Drive, parts ...string) {
 	if dr.Quota == 0 {
 		dr.Quota = 1 << 40
 	}
+	return nil
 }
 
 // GUID derives a stable GUID-shaped identifier from names.
@@ -361,6 +377,9 @@ func (t *Tenant) SiteURL(s *Site) string { return "https://" + t.SharePointHost 
 func (s *Site) IsMember(u *User) bool {
 	return listed(s.Members, u.UserName) || listed(s.Visitors, u.UserName)
 }
+
+// IsFollowedBy reports whether u follows the site.
+func (s *Site) IsFollowedBy(u *User) bool { return listed(s.Followers, u.UserName) }
 
 // RolesOf returns the app roles user u holds on the API app.
 func (t *Tenant) RolesOf(u *User, app *App) []string {

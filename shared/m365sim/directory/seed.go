@@ -138,8 +138,11 @@ type Site struct {
 	DisplayName string `yaml:"displayName" json:"displayName"`
 	Path        string `yaml:"path" json:"path"` // server-relative, "/sites/Finance"
 	// Members may write; Visitors may read. "*" means every tenant user.
-	Members   []string `yaml:"members" json:"members"`
-	Visitors  []string `yaml:"visitors" json:"visitors"`
+	Members  []string `yaml:"members" json:"members"`
+	Visitors []string `yaml:"visitors" json:"visitors"`
+	// Followers are the users who follow the site: /me/followedSites
+	// lists only those sites, not every site a user can reach.
+	Followers []string `yaml:"followers,omitempty" json:"followers,omitempty"`
 	Libraries []Drive  `yaml:"libraries" json:"libraries"`
 }
 
@@ -149,6 +152,13 @@ type Drive struct {
 	Name string `yaml:"name" json:"name"`
 	// ReadOnly makes the library read-only even for site members.
 	ReadOnly bool `yaml:"readOnly" json:"readOnly"`
+	// RewriteOffice makes the library rewrite Office documents (docx, xlsx,
+	// pptx and their macro forms) after upload, as SharePoint does when it
+	// embeds its column properties (graph-contract.md, Uploads): "response"
+	// shows the rewritten size and hash in the upload's answer, "delta"
+	// answers with what was sent and shows the rewrite only as a later
+	// change. "" (the default) keeps what was sent.
+	RewriteOffice string `yaml:"rewriteOffice,omitempty" json:"rewriteOffice,omitempty"`
 	// System hides the drive from listings unless $select asks for system.
 	System bool     `yaml:"system" json:"system"`
 	Quota  ByteSize `yaml:"quota" json:"quota"`

@@ -205,6 +205,15 @@ func responseScope(q *scopeRequest, scopes []string) string {
 			out = append(out, q.prefix+"/"+sc)
 		}
 	}
+	if q.dflt {
+		// Entra names the .default request among the granted scopes, as
+		// MSAL checks that nothing asked for was declined.
+		if q.prefix == "" {
+			out = append(out, ".default")
+		} else {
+			out = append(out, q.prefix+"/.default")
+		}
+	}
 	for _, o := range q.oidc {
 		if o != "offline_access" {
 			out = append(out, o)

@@ -84,7 +84,7 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *oauthError) {
 		gt = grantDeviceCode
 	}
 	switch gt {
-	case grantDeviceCode, grantRefreshToken, grantAuthorizationCode, grantClientCredentials:
+	case grantDeviceCode, grantRefreshToken, grantAuthorizationCode, grantClientCredentials, grantJWTBearer:
 	default:
 		return nil, errUnsupportedGrant(gt)
 	}
@@ -103,6 +103,8 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *oauthError) {
 		g, oe = s.redeemRefresh(form, t, multi, client)
 	case grantDeviceCode:
 		g, oe = s.redeemDeviceCode(form, t, multi, client)
+	case grantJWTBearer:
+		g, oe = s.redeemOnBehalfOf(form, t, multi, client, secret)
 	}
 	if oe != nil {
 		return nil, oe

@@ -1,17 +1,22 @@
 package graph
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 	"github.com/mapdrive/mapdrive/shared/m365sim/graph/store"
 )
 
@@ -256,8 +261,100 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 
 // commitContent installs a written blob as the content of the addressed
 // item (replacing it, or creating it and any missing folders). sess
-// carries the file system times an upload session declared.
+// carries the file system times an upload session declared. A library
+// seeded to rewrite Office documents does so here (see officeRewrite).
 func (s *Server) commitContent(r *http.Request, c *call, d *drive, a itemAddr, info store.BlobInfo, behavior string, sess store.Session) (int, []byte, error) {
+	mode := d.ref.Drive.RewriteOffice
+	if mode == "" || !isOfficeDocument(s.targetName(d, a)) {
+		return s.commitBlob(r, c, d, a, info, behavior, sess)
+	}
+	if mode == directory.RewriteOfficeInResponse {
+		nu, err := s.officeRewrite(info)
+		if err != nil {
+			return 0, nil, err
+		}
+		status, out, err := s.commitBlob(r, c, d, a, nu, behavior, sess)
+		if err != nil {
+			s.st.RemoveBlob(nu.Name)
+			return 0, nil, err
+		}
+		s.st.RemoveBlob(info.Name) // never committed
+		return status, out, nil
+	}
+	// The answer shows what was sent; the rewrite is a change of its own
+	// that only a later read or delta shows.
+	status, out, err := s.commitBlob(r, c, d, a, info, behavior, sess)
+	if err != nil {
+		return 0, nil, err
+	}
+	var sent struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(out, &sent); err != nil || sent.ID == "" {
+		return 0, nil, fmt.Errorf("office rewrite: read the committed item: %v", err)
+	}
+	nu, err := s.officeRewrite(info)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, _, err := s.commitBlob(nil, c, d, itemAddr{base: sent.ID}, nu, "replace", store.Session{}); err != nil {
+		s.st.RemoveBlob(nu.Name)
+		return 0, nil, fmt.Errorf("office rewrite of %s: %w", sent.ID, err)
+	}
+	return status, out, nil
+}
+
+// officeProperties is what the simulator's SharePoint embeds in an Office
+// document it rewrites: the size and hash change, as they do for real.
+var officeProperties = []byte("<!-- m365sim: SharePoint column properties embedded after upload -->\n")
+
+// officeRewrite writes the content SharePoint keeps for the Office
+// document uploaded as info: the same bytes with its properties added.
+func (s *Server) officeRewrite(info store.BlobInfo) (store.BlobInfo, error) {
+	var src io.Reader
+	if info.Data != nil {
+		src = bytes.NewReader(info.Data)
+	} else {
+		b, err := s.st.OpenBlob(info.Name)
+		if err != nil {
+			return store.BlobInfo{}, fmt.Errorf("office rewrite: %w", err)
+		}
+		defer b.Close()
+		src = b
+	}
+	return s.st.WriteBlob(io.MultiReader(src, bytes.NewReader(officeProperties)), -1, info.Size+int64(len(officeProperties)))
+}
+
+// targetName is the name the addressed item has or will get ("" if the
+// address does not resolve).
+func (s *Server) targetName(d *drive, a itemAddr) string {
+	name := ""
+	_ = s.st.View(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		switch {
+		case err != nil:
+		case t.item != nil:
+			name = t.item.Name
+		case len(t.missing) > 0:
+			name = t.missing[len(t.missing)-1]
+		}
+		return nil
+	})
+	return name
+}
+
+// isOfficeDocument reports whether SharePoint embeds properties in a file
+// of this name: the Open XML formats of Word, Excel and PowerPoint.
+func isOfficeDocument(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm":
+		return true
+	}
+	return false
+}
+
+// commitBlob is commitContent without the Office rewrite.
+func (s *Server) commitBlob(r *http.Request, c *call, d *drive, a itemAddr, info store.BlobInfo, behavior string, sess store.Session) (int, []byte, error) {
 	var status int
 	var out []byte
 	var oldBlob string

@@ -119,8 +119,12 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, c *call, d *drive
 		default:
 			t, ok := parseDeltaToken(raw)
 			if !ok || t.epoch != ds.Epoch || t.seq > ds.Seq {
+				inner := ds.ResyncInner
+				if inner == "" {
+					inner = ResyncApplyDifferences
+				}
 				return errorf(http.StatusGone, "resyncRequired", "The delta token is no longer valid; restart the enumeration.").
-					withInner("resyncChangesApplyDifferences").withHeader("Location", restart)
+					withInner(inner).withHeader("Location", restart)
 			}
 			tok = t
 			tok.initial = t.initial && t.next

@@ -104,7 +104,7 @@ func TestDeltaGivesLatestStateWithoutCTagAndBareTombstones(t *testing.T) {
 func TestDeltaStaleTokenGives410ResyncRequiredWithLocation(t *testing.T) {
 	e := newEnv(t)
 	_, link, _ := e.drain(t, e.alice(), "/v1.0/me/drive/root/delta")
-	e.srv.ExpireDeltaTokens(e.driveOf("contoso", "alice"))
+	e.srv.ExpireDeltaTokens(e.driveOf("contoso", "alice"), "")
 	r := e.call(req{path: link, tok: e.alice()}).want(t, 410, "resyncRequired")
 	if r.str("error", "innerError", "code") != "resyncChangesApplyDifferences" {
 		t.Errorf("inner = %s", r.raw)

@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -147,11 +149,59 @@ func TestGroupDriveOfATeamIsItsSiteLibrary(t *testing.T) {
 	e.call(req{path: "/v1.0/groups/" + fin.ID + "/drive", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
 }
 
-func TestFollowedSitesListsSitesTheUserCanReach(t *testing.T) {
+// Issue 13, item 6: followedSites lists only the sites the user follows,
+// not every site they can reach (bob reaches Finance as a visitor and
+// Marketing as a member, and follows only Marketing).
+func TestFollowedSitesListsOnlyFollowedSites(t *testing.T) {
 	e := newEnv(t)
-	r := e.call(req{path: "/v1.0/me/followedSites", tok: e.tok("contoso", "admin", allScopes)}).want(t, 200)
-	if v := r.values(); len(v) != 1 || v[0]["name"] != "Finance" {
-		t.Errorf("admin's sites = %s", r.raw)
+	for _, tc := range []struct{ user, want string }{{"admin", "Finance"}, {"alice", "Finance"}, {"bob", "Marketing"}} {
+		r := e.call(req{path: "/v1.0/me/followedSites", tok: e.tok("contoso", tc.user, allScopes)}).want(t, 200)
+		if v := r.values(); len(v) != 1 || v[0]["name"] != tc.want {
+			t.Errorf("%s's followed sites = %s, want only %s", tc.user, r.raw, tc.want)
+		}
+	}
+}
+
+// Issue 13, item 6 (contract, "Listing": @odata.nextLink is opaque and
+// followed verbatim): every discovery collection pages.
+func TestDiscoveryCollectionsPage(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tok("contoso", "alice", allScopes+" Team.ReadBasic.All")
+	fin := e.dir.Tenant("contoso").Site("Finance")
+	siteID := e.dir.Tenant("contoso").SiteID(fin)
+	for _, tc := range []struct {
+		path string
+		min  int
+	}{
+		{"/v1.0/sites?search=*", 2},
+		{"/v1.0/me/memberOf", 3},
+		{"/v1.0/me/transitiveMemberOf", 3},
+		{"/v1.0/me/joinedTeams", 2},
+		{"/v1.0/sites/" + siteID + "/drives", 2},
+	} {
+		var names []string
+		link := tc.path + "?$top=1"
+		if strings.Contains(tc.path, "?") {
+			link = tc.path + "&$top=1"
+		}
+		for pages := 0; link != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("%s: more than 10 pages", tc.path)
+			}
+			r := e.call(req{path: link, tok: tok}).want(t, 200)
+			v := r.values()
+			if len(v) != 1 {
+				t.Fatalf("%s page %d: %d values, want 1 ($top=1)", tc.path, pages, len(v))
+			}
+			names = append(names, fmt.Sprint(v[0]["id"]))
+			link = r.str("@odata.nextLink")
+		}
+		if len(names) < tc.min {
+			t.Errorf("%s: %d values over its pages, want at least %d", tc.path, len(names), tc.min)
+		}
+		if len(names) != len(slices.Compact(slices.Sorted(slices.Values(names)))) {
+			t.Errorf("%s: a value came twice over the pages: %v", tc.path, names)
+		}
 	}
 }
 
@@ -280,4 +330,54 @@ func TestReadScopeCannotWrite(t *testing.T) {
 	e.call(req{method: "PUT", path: "/v1.0/me/drive/root:/x.txt:/content", tok: own, body: "x"}).want(t, 201)
 	e.call(req{path: "/v1.0/drives/" + e.library("contoso", "Finance", "Documents") + "/root", tok: own}).want(t, 403, "accessDenied")
 	_ = http.StatusOK
+}
+
+// Issue 13, item 6 (Microsoft, "Get a site resource": /sites/root and
+// /sites/{hostname} address the tenant's root site): the root site
+// resolves by /sites/root, by host name alone and by the URL path "/".
+// A tenant seeded without one answers 404.
+func TestRootSiteResolves(t *testing.T) {
+	seed := directory.DemoSeed()
+	seed.Tenants[0].Sites = append(seed.Tenants[0].Sites, directory.Site{Name: "root", DisplayName: "Contoso", Path: "/",
+		Members: []string{"*"}, Libraries: []directory.Drive{{Name: "Documents"}}})
+	e := newEnvSeed(t, seed)
+	var ids []string
+	for _, p := range []string{"/v1.0/sites/root", "/v1.0/sites/contoso.sharepoint.com", "/v1.0/sites/contoso.sharepoint.com:/"} {
+		r := e.call(req{path: p, tok: e.alice()}).want(t, 200)
+		if r.str("webUrl") != "https://contoso.sharepoint.com/" {
+			t.Errorf("%s = %s, want the root site", p, r.raw)
+		}
+		ids = append(ids, r.str("id"))
+	}
+	if ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("root site ids %v, want one site", ids)
+	}
+	if r := e.call(req{path: "/v1.0/sites/root/drive", tok: e.alice()}).want(t, 200); r.str("name") != "Documents" {
+		t.Errorf("root site's default library = %s", r.raw)
+	}
+	newEnv(t).call(req{path: "/v1.0/sites/root", tok: e.alice()}).want(t, 404)
+}
+
+// Microsoft, "directoryObject: checkMemberGroups": of the group ids given
+// (at most 20), the ones the user is a member of.
+func TestCheckMemberGroups(t *testing.T) {
+	e := newEnv(t)
+	contoso := e.dir.Tenant("contoso")
+	fin, mkt := contoso.Group("Finance Team").ID, contoso.Group("Marketing").ID
+	tok := e.tok("contoso", "bob", allScopes+" GroupMember.Read.All")
+	r := e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": []string{fin, mkt}}}).want(t, 200)
+	var body struct {
+		Value []string `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if got := body.Value; !slices.Equal(got, []string{mkt}) {
+		t.Errorf("bob's checkMemberGroups(Finance, Marketing) = %s, want only Marketing", r.raw)
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = mkt
+	}
+	e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": many}}).want(t, 400)
 }

@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,10 +141,7 @@ func (s *Server) serveDrives(w http.ResponseWriter, r *http.Request, c *call, re
 		return methodNotAllowed()
 	}
 	showSystem := strings.Contains(r.URL.Query().Get("$select"), "system")
-	out := struct {
-		Context string      `json:"@odata.context"`
-		Value   []driveJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#drives", Value: []driveJSON{}}
+	var all []driveJSON
 	err := s.st.View(func(tx *store.Tx) error {
 		for _, ref := range refs {
 			if ref.Drive.System && !showSystem {
@@ -154,14 +154,14 @@ func (s *Server) serveDrives(w http.ResponseWriter, r *http.Request, c *call, re
 			if err != nil {
 				return err
 			}
-			out.Value = append(out.Value, dj)
+			all = append(all, dj)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#drives", all)
 }
 
 func (s *Server) serveMyDrives(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -202,18 +202,15 @@ func (s *Server) siteJSON(t *directory.Tenant, st *directory.Site) siteJSON {
 	return j
 }
 
-func (s *Server) writeSites(w http.ResponseWriter, c *call, keep func(*directory.Site) bool) error {
-	out := struct {
-		Context string     `json:"@odata.context"`
-		Value   []siteJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#sites", Value: []siteJSON{}}
+func (s *Server) writeSites(w http.ResponseWriter, r *http.Request, c *call, keep func(*directory.Site) bool) error {
+	var all []siteJSON
 	for i := range c.tenant.Sites {
 		st := &c.tenant.Sites[i]
 		if st.IsMember(c.user) && keep(st) {
-			out.Value = append(out.Value, s.siteJSON(c.tenant, st))
+			all = append(all, s.siteJSON(c.tenant, st))
 		}
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#sites", all)
 }
 
 func (s *Server) serveSiteSearch(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -228,7 +225,7 @@ func (s *Server) serveSiteSearch(w http.ResponseWriter, r *http.Request, c *call
 		return errInvalid("Listing sites needs a search query: /sites?search=.")
 	}
 	term := strings.ToLower(strings.Trim(strings.TrimSpace(q.Get("search")), `"`))
-	return s.writeSites(w, c, func(st *directory.Site) bool {
+	return s.writeSites(w, r, c, func(st *directory.Site) bool {
 		return term == "" || term == "*" || strings.Contains(strings.ToLower(st.Name), term) ||
 			strings.Contains(strings.ToLower(st.DisplayName), term) || strings.Contains(strings.ToLower(st.Path), term)
 	})
@@ -241,7 +238,9 @@ func (s *Server) serveFollowedSites(w http.ResponseWriter, r *http.Request, c *c
 	if !c.hasAny(siteScopes...) {
 		return errScope()
 	}
-	return s.writeSites(w, c, func(*directory.Site) bool { return true })
+	// Only the sites the user chose to follow, not every site they can
+	// reach (issue 13; Microsoft: "List followed sites").
+	return s.writeSites(w, r, c, func(st *directory.Site) bool { return st.IsFollowedBy(c.user) })
 }
 
 type groupJSON struct {
@@ -263,10 +262,7 @@ func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call) 
 	if !c.hasAny(memberScopes...) {
 		return errScope()
 	}
-	out := struct {
-		Context string      `json:"@odata.context"`
-		Value   []groupJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#directoryObjects", Value: []groupJSON{}}
+	var all []groupJSON
 	for _, g := range c.tenant.GroupsOf(c.user) {
 		gj := groupJSON{Type: "#microsoft.graph.group", ID: g.ID, DisplayName: g.DisplayName,
 			Mail: mailNick(g.DisplayName) + "@" + c.tenant.Domains[0], GroupTypes: []string{}, ResourceProvisioningOptions: []string{}}
@@ -278,9 +274,9 @@ func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call) 
 		if g.Team {
 			gj.ResourceProvisioningOptions = []string{"Team"}
 		}
-		out.Value = append(out.Value, gj)
+		all = append(all, gj)
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#directoryObjects", all)
 }
 
 func (s *Server) serveJoinedTeams(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -297,16 +293,13 @@ func (s *Server) serveJoinedTeams(w http.ResponseWriter, r *http.Request, c *cal
 		IsArchived  bool    `json:"isArchived"`
 		TenantID    string  `json:"tenantId"`
 	}
-	out := struct {
-		Context string     `json:"@odata.context"`
-		Value   []teamJSON `json:"value"`
-	}{Context: s.base + "/v1.0/$metadata#teams", Value: []teamJSON{}}
+	var all []teamJSON
 	for _, g := range c.tenant.GroupsOf(c.user) {
 		if g.Team {
-			out.Value = append(out.Value, teamJSON{ID: g.ID, DisplayName: g.DisplayName, TenantID: c.tenant.ID})
+			all = append(all, teamJSON{ID: g.ID, DisplayName: g.DisplayName, TenantID: c.tenant.ID})
 		}
 	}
-	return writeValue(w, http.StatusOK, out)
+	return writeCollection(s, w, r, s.base+"/v1.0/$metadata#teams", all)
 }
 
 // serveGroup serves /groups/{id}/drive[...] and /groups/{id}/drives.
@@ -360,9 +353,16 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, c *call, p st
 		if i := strings.Index(sp, ":"); i >= 0 {
 			sp, rest = sp[:i], sp[i+1:]
 		}
-		st = c.tenant.Site(strings.TrimSuffix(sp, "/"))
-	case first == "root":
-		return errorf(http.StatusNotFound, "itemNotFound", "The tenant root site is not simulated.")
+		if strings.Trim(sp, "/") == "" {
+			st = rootSite(c.tenant)
+		} else {
+			st = c.tenant.Site(strings.TrimSuffix(sp, "/"))
+		}
+	case first == "root" || (strings.EqualFold(first, c.tenant.SharePointHost) && !strings.Contains(first, ",")):
+		// /sites/root and /sites/{hostname} are the tenant's root site
+		// (Microsoft: "Get a site resource"), the seeded site at "/".
+		rest = after
+		st = rootSite(c.tenant)
 	default:
 		rest = after
 		parts := strings.Split(first, ",")
@@ -417,4 +417,46 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, c *call, p st
 		return s.serveDrive(w, r, c, st.Libraries[0].ID, dr)
 	}
 	return errInvalid("Resource not found for the segment.")
+}
+
+// rootSite is the tenant's root site: the seeded site whose path is "/"
+// (nil if the seed has none).
+func rootSite(t *directory.Tenant) *directory.Site {
+	for i := range t.Sites {
+		if strings.Trim(t.Sites[i].Path, "/") == "" {
+			return &t.Sites[i]
+		}
+	}
+	return nil
+}
+
+// serveCheckMemberGroups is POST /me/checkMemberGroups (Microsoft:
+// "directoryObject: checkMemberGroups"): of up to 20 group ids, those the
+// user belongs to, directly or not.
+func (s *Server) serveCheckMemberGroups(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed()
+	}
+	if !c.hasAny(memberScopes...) {
+		return errScope()
+	}
+	var body struct {
+		GroupIDs []string `json:"groupIds"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil || body.GroupIDs == nil {
+		return errInvalid("The request body must hold groupIds, a list of group ids.")
+	}
+	if len(body.GroupIDs) > 20 {
+		return errInvalid("checkMemberGroups takes at most 20 group ids.")
+	}
+	out := struct {
+		Context string   `json:"@odata.context"`
+		Value   []string `json:"value"`
+	}{Context: s.base + "/v1.0/$metadata#Collection(Edm.String)", Value: []string{}}
+	for _, g := range c.tenant.GroupsOf(c.user) {
+		if slices.ContainsFunc(body.GroupIDs, func(id string) bool { return strings.EqualFold(id, g.ID) }) {
+			out.Value = append(out.Value, g.ID)
+		}
+	}
+	return writeValue(w, http.StatusOK, out)
 }

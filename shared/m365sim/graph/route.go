@@ -20,6 +20,8 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, c *call) err
 		return s.serveMyDrives(w, r, c)
 	case "/me/memberOf", "/me/transitiveMemberOf":
 		return s.serveMemberOf(w, r, c)
+	case "/me/checkMemberGroups":
+		return s.serveCheckMemberGroups(w, r, c)
 	case "/me/followedSites":
 		return s.serveFollowedSites(w, r, c)
 	case "/me/joinedTeams":

@@ -203,15 +203,23 @@ func (s *Server) ExpireDownloadURLs() {
 	}
 }
 
+// Inner codes of a 410 resyncRequired (graph-contract.md, Delta).
+const (
+	ResyncApplyDifferences  = "resyncChangesApplyDifferences"
+	ResyncUploadDifferences = "resyncChangesUploadDifferences"
+)
+
 // ExpireDeltaTokens makes every delta token issued so far for driveID
-// answer 410 resyncRequired.
-func (s *Server) ExpireDeltaTokens(driveID string) {
+// answer 410 resyncRequired with the inner code inner (ResyncApply... or
+// ResyncUpload...; "" is apply).
+func (s *Server) ExpireDeltaTokens(driveID, inner string) {
 	err := s.st.Update(func(tx *store.Tx) error {
 		d, err := tx.Drive(driveID)
 		if err != nil {
 			return err
 		}
 		d.Epoch++
+		d.ResyncInner = inner
 		return tx.PutDrive(d)
 	})
 	if err != nil {

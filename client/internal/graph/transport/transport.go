@@ -18,10 +18,20 @@ import (
 // MinTLSVersion is the lowest TLS version any Mapdrive client accepts.
 const MinTLSVersion = tls.VersionTLS12
 
-// TLSConfig returns a TLS configuration with MinTLSVersion and the system
-// root pool, plus the PEM certificates in caFile when caFile is not empty.
+// TLS12Suites are the TLS 1.2 cipher suites a Mapdrive client offers:
+// ECDHE key exchange with AEAD ciphers only. Go's defaults would also
+// offer CBC suites. (TLS 1.3 suites are all AEAD and not configurable.)
+var TLS12Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// TLSConfig returns a TLS configuration with MinTLSVersion, TLS12Suites
+// and the system root pool, plus the PEM certificates in caFile when
+// caFile is not empty.
 func TLSConfig(caFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: MinTLSVersion}
+	cfg := &tls.Config{MinVersion: MinTLSVersion, CipherSuites: TLS12Suites}
 	if caFile == "" {
 		return cfg, nil
 	}

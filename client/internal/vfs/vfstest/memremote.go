@@ -65,17 +65,19 @@ type MemRemote struct {
 	seq      int64
 	log      []change // ordered by seq
 	tokenGen int      // tokens of older generations get 410
-	sessions map[string]*session
-	offline  bool
-	faults   float64
-	rng      *rand.Rand
-	failNext map[string][]error
-	hooks    map[string]func() error
-	calls    map[string]int
-	read     int64 // content bytes served
-	frags    []int64
-	corrupt  int // uploads still to store with a flipped byte
-	nextID   int
+	// resyncUpload: that 410 asks to upload differences, not apply them.
+	resyncUpload bool
+	sessions     map[string]*session
+	offline      bool
+	faults       float64
+	rng          *rand.Rand
+	failNext     map[string][]error
+	hooks        map[string]func() error
+	calls        map[string]int
+	read         int64 // content bytes served
+	frags        []int64
+	corrupt      int // uploads still to store with a flipped byte
+	nextID       int
 }
 
 type change struct {
@@ -164,11 +166,22 @@ func (m *MemRemote) CorruptUploads(n int) {
 	m.corrupt = n
 }
 
-// ExpireDeltaTokens makes every token issued so far answer 410.
+// ExpireDeltaTokens makes every token issued so far answer 410 with
+// resyncChangesApplyDifferences.
 func (m *MemRemote) ExpireDeltaTokens() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tokenGen++
+	m.resyncUpload = false
+}
+
+// ExpireDeltaTokensUploadDifferences makes every token issued so far
+// answer 410 with resyncChangesUploadDifferences.
+func (m *MemRemote) ExpireDeltaTokensUploadDifferences() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokenGen++
+	m.resyncUpload = true
 }
 
 // enter counts the call and applies faults; it returns with mu held on
@@ -307,6 +320,9 @@ func (m *MemRemote) Delta(ctx context.Context, token string) ([]vfs.Item, string
 		gen, seq, _ := strings.Cut(token, ":")
 		since, err := strconv.ParseInt(seq, 10, 64)
 		if err != nil || gen != strconv.Itoa(m.tokenGen) {
+			if m.resyncUpload {
+				return nil, "", fmt.Errorf("delta: %w", vfs.ErrResyncUploadDifferences)
+			}
 			return nil, "", fmt.Errorf("delta: %w", vfs.ErrResyncRequired)
 		}
 		seen := map[string]bool{}
@@ -384,7 +400,10 @@ func (m *MemRemote) checkQuotaLocked(add int64) error {
 }
 
 // commitLocked writes data as parentID/name, honouring ifMatch.
-func (m *MemRemote) commitLocked(parentID, name string, data []byte, ifMatch string) (vfs.Item, error) {
+// commitLocked stores data as parentID/name. Without ifMatch an existing
+// file is replaced only when replace (another client's write); the vfs's
+// new files fail with ErrExist, as conflictBehavior=fail does.
+func (m *MemRemote) commitLocked(parentID, name string, data []byte, ifMatch string, replace bool) (vfs.Item, error) {
 	p := m.nodes[parentID]
 	if p == nil || !p.item.IsDir {
 		return vfs.Item{}, fmt.Errorf("upload into %s: %w", parentID, vfs.ErrNotFound)
@@ -395,6 +414,10 @@ func (m *MemRemote) commitLocked(parentID, name string, data []byte, ifMatch str
 	n := m.childLocked(parentID, name)
 	if ifMatch != "" && (n == nil || n.item.ETag != ifMatch) {
 		return vfs.Item{}, fmt.Errorf("upload %s: %w", name, vfs.ErrPreconditionFailed)
+	}
+	if ifMatch == "" && n != nil && !replace {
+		// The graph client creates new files with conflictBehavior=fail.
+		return vfs.Item{}, fmt.Errorf("upload %s: %w", name, vfs.ErrExist)
 	}
 	var old int64
 	if n != nil {
@@ -429,7 +452,7 @@ func (m *MemRemote) PutSmall(ctx context.Context, parentID, name string, data []
 	if len(data) > 250<<20 {
 		return vfs.Item{}, errors.New("simple upload over 250 MB")
 	}
-	return m.commitLocked(parentID, name, append([]byte(nil), data...), ifMatch)
+	return m.commitLocked(parentID, name, append([]byte(nil), data...), ifMatch, false)
 }
 
 // CreateUploadSession implements vfs.Remote.
@@ -512,7 +535,7 @@ func (m *MemRemote) UploadFragment(ctx context.Context, s vfs.UploadSession, off
 		return nil, nil
 	}
 	delete(m.sessions, s.URL)
-	it, err := m.commitLocked(ss.parentID, ss.name, ss.data, ss.ifMatch)
+	it, err := m.commitLocked(ss.parentID, ss.name, ss.data, ss.ifMatch, false)
 	if err != nil {
 		return nil, err
 	}
@@ -666,7 +689,7 @@ func (m *MemRemote) WriteFile(p string, data []byte) vfs.Item {
 		}
 		parent = c
 	}
-	it, err := m.commitLocked(parent.item.ID, name, append([]byte(nil), data...), "")
+	it, err := m.commitLocked(parent.item.ID, name, append([]byte(nil), data...), "", true)
 	if err != nil {
 		panic(fmt.Sprintf("WriteFile %s: %v", p, err))
 	}

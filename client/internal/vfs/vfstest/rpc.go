@@ -19,7 +19,7 @@ import (
 
 var sentinels = []error{vfs.ErrNotFound, vfs.ErrExist, vfs.ErrNotEmpty, vfs.ErrNotDir, vfs.ErrIsDir,
 	vfs.ErrAccessDenied, vfs.ErrReadOnly, vfs.ErrPreconditionFailed, vfs.ErrQuotaExceeded, vfs.ErrInvalidName,
-	vfs.ErrResyncRequired, vfs.ErrURLExpired, vfs.ErrOffline, vfs.ErrUnauthenticated, ErrTransient}
+	vfs.ErrResyncUploadDifferences, vfs.ErrResyncRequired, vfs.ErrURLExpired, vfs.ErrOffline, vfs.ErrUnauthenticated, ErrTransient}
 
 func encodeErr(err error) error {
 	if err == nil {

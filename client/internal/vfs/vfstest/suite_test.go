@@ -200,8 +200,12 @@ func TestRemoteChangeAppearsWithinPollInterval(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t, func(o *vfs.Options, _ *MemRemote) { o.PollInterval = 30 * time.Second; o.FolderTTL = 0 })
 		e.remote.WriteFile("/a.txt", []byte("one"))
-		time.Sleep(time.Second)
+		// The poller's first run may have listed the root before a.txt
+		// was written; start from a known state.
 		synctest.Wait()
+		if err := e.fs.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if got := e.names("/"); !slices.Equal(got, []string{"a.txt"}) {
 			t.Fatalf("initial ReadDir = %v", got)
 		}
@@ -266,6 +270,67 @@ func TestResyncKeepsLocalChanges(t *testing.T) {
 		e.remoteHas("/keep.txt", []byte("local edit"))
 		e.remoteHas("/new.txt", []byte("new local"))
 	})
+}
+
+// TestResyncBothKinds: a stale delta token answers 410 with one of two
+// inner codes (graph-contract.md, Delta). Apply differences: the server's
+// state wins, except local changes not yet uploaded. Upload differences:
+// besides those, every item the server did not return whose content is
+// here is uploaded again, with its folder; only what was never cached
+// (nothing to upload) goes.
+func TestResyncBothKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		expire func(*MemRemote)
+		want   []string // root names after the resync
+		back   bool     // cached.txt and dir/inner.txt come back on the server
+	}{
+		{"apply differences", (*MemRemote).ExpireDeltaTokens, []string{"keep.txt", "new.txt"}, false},
+		{"upload differences", (*MemRemote).ExpireDeltaTokensUploadDifferences,
+			[]string{"cached.txt", "dir", "keep.txt", "new.txt"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				e := newEnv(t)
+				e.remote.WriteFile("/keep.txt", []byte("server"))
+				e.remote.WriteFile("/cached.txt", []byte("cached here"))
+				e.remote.WriteFile("/dir/inner.txt", []byte("inner"))
+				e.remote.WriteFile("/listed-only.txt", []byte("never read"))
+				if err := e.fs.Refresh(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				e.mustRead("/cached.txt")
+				e.mustRead("/dir/inner.txt")
+				// Uploads fail for now, so the new file stays pending.
+				e.remote.Hook("PutSmall", func() error { return vfs.ErrOffline })
+				e.write("/new.txt", []byte("new local"))
+				e.remote.RemoveFile("/cached.txt")
+				e.remote.RemoveFile("/dir")
+				e.remote.RemoveFile("/listed-only.txt")
+				tc.expire(e.remote)
+				if err := e.fs.Refresh(context.Background()); err != nil {
+					t.Fatalf("Refresh after 410: %v", err)
+				}
+				if got := e.names("/"); !slices.Equal(got, tc.want) {
+					t.Fatalf("after resync ReadDir = %v, want %v", got, tc.want)
+				}
+				e.remote.Hook("PutSmall", nil)
+				e.fs.Refresh(context.Background())
+				e.sync()
+				e.remoteHas("/new.txt", []byte("new local"))
+				e.remoteHas("/keep.txt", []byte("server"))
+				if tc.back {
+					e.remoteHas("/cached.txt", []byte("cached here"))
+					e.remoteHas("/dir/inner.txt", []byte("inner"))
+				} else if _, ok := e.remote.Lookup("/cached.txt"); ok {
+					t.Error("apply differences uploaded a file the server had deleted")
+				}
+				if _, ok := e.remote.Lookup("/listed-only.txt"); ok {
+					t.Error("a file never cached came back on the server")
+				}
+			})
+		})
+	}
 }
 
 func TestReadsFetchOnlyNeededRanges(t *testing.T) {
@@ -351,18 +416,36 @@ func TestCacheEncryptedAtRest(t *testing.T) {
 		e.write("/payroll.txt", secret)
 		e.sync()
 		e.mustRead("/payroll.txt")
-		err := filepath.WalkDir(e.opt.CacheDir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+		// A second file waits in the upload journal.
+		e.remote.Hook("PutSmall", func() error { return vfs.ErrOffline })
+		e.write("/pending.txt", bytes.Repeat([]byte("TOP-SECRET-PENDING "), 1000))
+		if q := e.fs.Status().QueueLength; q == 0 {
+			t.Fatal("pending.txt is not in the upload journal")
+		}
+		// The scan below means something only if the cache holds the
+		// content: it answers offline, from the cache alone.
+		if used := e.fs.Status().CacheUsed; used < int64(len(secret)) {
+			t.Fatalf("cache holds %d bytes, less than the %d of payroll.txt", used, len(secret))
+		}
+		e.remote.SetOffline(true)
+		if got, err := e.read("/payroll.txt"); err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("payroll.txt offline, from the cache: %d bytes, %v", len(got), err)
+		}
+		e.remote.SetOffline(false)
+		for _, dir := range []string{e.opt.CacheDir, e.opt.StateDir} {
+			err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				if bytes.Contains(b, []byte("TOP-SECRET")) {
+					t.Errorf("plaintext found in %s", p)
+				}
 				return err
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			b, err := os.ReadFile(p)
-			if bytes.Contains(b, []byte("TOP-SECRET")) {
-				t.Errorf("plaintext found in cache file %s", p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 		// Another key cannot read the cache: offline, the read fails
 		// instead of returning garbage.
@@ -569,6 +652,10 @@ func TestHashVerifiedAndRetried(t *testing.T) {
 		e.remoteHas("/v.bin", data)
 		if got := e.remote.Calls("PutSmall"); got != 2 {
 			t.Errorf("PutSmall calls = %d, want 2 (one corrupted, one verified)", got)
+		}
+		// The corrupted copy was replaced, not kept beside a new one.
+		if got := e.names("/"); !slices.Equal(got, []string{"v.bin"}) {
+			t.Errorf("names after a corrupted upload = %v, want only v.bin", got)
 		}
 	})
 }

@@ -91,6 +91,10 @@ type Drive struct {
 	Used    int64  `json:"used"`    // bytes of live and recycled files
 	Deleted int64  `json:"deleted"` // bytes in the recycle bin
 	Seeded  bool   `json:"seeded"`
+	// ResyncInner is the inner code of the 410 that stale tokens get:
+	// resyncChangesApplyDifferences ("" too) or
+	// resyncChangesUploadDifferences (graph-contract.md, Delta).
+	ResyncInner string `json:"resyncInner,omitempty"`
 }
 
 // Session is a stored upload session.
