@@ -79,10 +79,27 @@ demo_mounts() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# svc_env: the env(1) arguments that start a program without any MAPDRIVE*
+# variable. A shell that sourced demo/env.sh holds the desktop client's
+# settings (MAPDRIVE_CLIENT_ID is the desktop app's id), and the service
+# still honours its old MAPDRIVE_ names for one release; the demo
+# configures the service with flags alone.
+svc_env() {
+  local v args=(env)
+  for v in $(compgen -e); do
+    case $v in MAPDRIVE*) args+=(-u "$v") ;; esac
+  done
+  printf '%s\n' "${args[@]}"
+}
+
 # Environment of the agent and the CLI: everything points at the demo.
+# These are the desktop client's settings; the service's are MAPDRIVESVC_*
+# (the demo passes them as flags), so sourcing this file changes nothing
+# for the service or for the tests (make test) run from the same shell.
 write_env() {
   cat >"$DEMO/env.sh" <<EOF
 # Source this to use the demo's agent: . demo/env.sh; mapdrive status --watch
+# (the desktop client's MAPDRIVE_* settings; mapdrive-service reads MAPDRIVESVC_*)
 export PATH="$BIN:\$PATH"
 export MAPDRIVE_AUTHORITY="$SIM_URL/organizations"
 export MAPDRIVE_CLIENT_ID="$CLIENT_ID"
@@ -152,12 +169,14 @@ cmd_start() {
   wait_for "m365sim (see demo/m365sim.log)" 30 curl -fsS --cacert "$DEMO/sim/ca.pem" "$SIM_URL/_admin/info" ||
     die "m365sim did not start: $(tail -5 "$DEMO/m365sim.log")"
 
+  local clean
+  mapfile -t clean < <(svc_env)
   say "registering contoso with the service: 25 seats, Finance on F: for the Finance Team"
-  "$BIN/mapdrive-service" seed-demo --data-dir "$DEMO/service" --log-level warn
+  "${clean[@]}" "$BIN/mapdrive-service" seed-demo --data-dir "$DEMO/service" --log-level warn
   say "starting mapdrive-service on $SVC_URL (SQLite in demo/service)"
   printf '%s\n' portal-dev-secret >"$DEMO/service/client-secret"
   chmod 600 "$DEMO/service/client-secret"
-  start_bg service "$BIN/mapdrive-service" serve --data-dir "$DEMO/service" \
+  start_bg service "${clean[@]}" "$BIN/mapdrive-service" serve --data-dir "$DEMO/service" \
     --authority "$SIM_URL" --authority-ca "$DEMO/sim/ca.pem" --client-secret-file "$DEMO/service/client-secret"
   wait_for "the service's CA (see demo/service.log)" 30 test -s "$DEMO/service/ca.pem" ||
     die "mapdrive-service did not start: $(tail -5 "$DEMO/service.log")"

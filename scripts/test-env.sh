@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by test.sh and bench.sh: starts the local services that tests use
 # and exports where to find them. Each start is idempotent.
-export MAPDRIVE_REPO="$(pwd)"
+export MAPDRIVE_TEST_REPO="$(pwd)"
 
 # --- PostgreSQL for the service tests (owner: service) ----------------------
 # A private cluster on 127.0.0.1:55432, owned by the postgres OS user, with a

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,23 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPortalDoesNotImportCLI keeps the wiring one-way: the command line
+// (serve) builds the portal from portal.Deps; the portal knows nothing of
+// the command line, directly or through another package.
+func TestPortalDoesNotImportCLI(t *testing.T) {
+	const portal, cli = "github.com/mapdrive/mapdrive/service/internal/portal", "github.com/mapdrive/mapdrive/service/internal/cli"
+	out, err := exec.Command("go", "list", "-deps", portal).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", portal, err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 || !slices.Contains(deps, "github.com/mapdrive/mapdrive/service/internal/store") {
+		t.Fatalf("go list -deps %s = %d packages without internal/store: not a dependency list", portal, len(deps))
+	}
+	if slices.Contains(deps, cli) {
+		t.Errorf("%s depends on %s; move what it needs into portal (portal.Deps) instead", portal, cli)
 	}
 }

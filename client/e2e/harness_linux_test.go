@@ -28,6 +28,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/hermetic"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/testbin"
 )
@@ -40,8 +41,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Every process the harness starts inherits this environment: a
+	// shell's MAPDRIVE_* (demo/env.sh: the desktop app's client id, the
+	// demo's service URL) must reach none of them.
+	hermetic.Clear()
 	var f testbin.Finder
-	buildErr = build(&f)
+	if !hermetic.InChild() {
+		buildErr = build(&f)
+	}
 	code := m.Run()
 	f.Close()
 	os.Exit(code)
@@ -59,6 +66,10 @@ func build(f *testbin.Finder) error {
 	}
 	return nil
 }
+
+// TestHermetic proves TestMain keeps a shell's MAPDRIVE_* away from the
+// processes the harness starts.
+func TestHermetic(t *testing.T) { hermetic.Check(t, nil) }
 
 // require fails the test under CI, and skips it elsewhere, when a
 // prerequisite is missing.

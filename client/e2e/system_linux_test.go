@@ -44,7 +44,7 @@ const (
 // a SIGKILL of the agent; alice's UPN never reaches the service's
 // database, logs or metrics.
 //
-// MAPDRIVE_E2E_COPY_MB sizes the chaos copy (default 500).
+// MAPDRIVE_TEST_E2E_COPY_MB sizes the chaos copy (default 500).
 func TestSystem(t *testing.T) {
 	require(t, buildErr == nil, fmt.Sprint("building the binaries: ", buildErr))
 	require(t, os.Geteuid() == 0, "root (FUSE mounts and the agent's mount cleanup)")
@@ -56,9 +56,9 @@ func TestSystem(t *testing.T) {
 	pgDSN := os.Getenv("MAPDRIVE_TEST_PG_DSN")
 	require(t, pgDSN != "", "MAPDRIVE_TEST_PG_DSN (scripts/test-env.sh starts PostgreSQL and exports it)")
 	copyMB := 500
-	if v := os.Getenv("MAPDRIVE_E2E_COPY_MB"); v != "" {
+	if v := os.Getenv("MAPDRIVE_TEST_E2E_COPY_MB"); v != "" {
 		if copyMB, err = strconv.Atoi(v); err != nil || copyMB < 4 {
-			t.Fatalf("MAPDRIVE_E2E_COPY_MB=%q: want a number of MB, at least 4", v)
+			t.Fatalf("MAPDRIVE_TEST_E2E_COPY_MB=%q: want a number of MB, at least 4", v)
 		}
 	}
 	began := time.Now()

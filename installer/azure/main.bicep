@@ -169,16 +169,16 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           args: [ 'serve' ]
           resources: { cpu: json('1.0'), memory: '2Gi' }
           env: [
-            { name: 'MAPDRIVE_PLAIN_HTTP', value: 'true' } // TLS ends at the ingress
-            { name: 'MAPDRIVE_DB', value: 'sqlserver://${sql.properties.fullyQualifiedDomainName}?database=mapdrive&fedauth=ActiveDirectoryManagedIdentity&user+id=${identity.properties.clientId}&encrypt=true' }
-            { name: 'MAPDRIVE_KEK', value: 'azurekv:${vault.properties.vaultUri}keys/${kek.name}' }
-            { name: 'MAPDRIVE_KEK_IDENTITY', value: identity.properties.clientId }
+            { name: 'MAPDRIVESVC_PLAIN_HTTP', value: 'true' } // TLS ends at the ingress
+            { name: 'MAPDRIVESVC_DB', value: 'sqlserver://${sql.properties.fullyQualifiedDomainName}?database=mapdrive&fedauth=ActiveDirectoryManagedIdentity&user+id=${identity.properties.clientId}&encrypt=true' }
+            { name: 'MAPDRIVESVC_KEK', value: 'azurekv:${vault.properties.vaultUri}keys/${kek.name}' }
+            { name: 'MAPDRIVESVC_KEK_IDENTITY', value: identity.properties.clientId }
             { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
-            { name: 'MAPDRIVE_AUTHORITY', value: 'https://login.microsoftonline.com' }
-            { name: 'MAPDRIVE_CLIENT_ID', value: apiClientId }
-            { name: 'MAPDRIVE_AUDIENCES', value: '${apiClientId},${apiAppIdUri}' }
-            { name: 'MAPDRIVE_PUBLIC_URL', value: 'https://${prefix}-service.${env.properties.defaultDomain}' }
-            { name: 'MAPDRIVE_MIGRATE', value: 'false' } // run `migrate` as a release step (see docs)
+            { name: 'MAPDRIVESVC_AUTHORITY', value: 'https://login.microsoftonline.com' }
+            { name: 'MAPDRIVESVC_CLIENT_ID', value: apiClientId }
+            { name: 'MAPDRIVESVC_AUDIENCE', value: '${apiClientId},${apiAppIdUri}' }
+            { name: 'MAPDRIVESVC_PUBLIC_URL', value: 'https://${prefix}-service.${env.properties.defaultDomain}' }
+            { name: 'MAPDRIVESVC_MIGRATE', value: 'false' } // run `migrate` as a release step (see docs)
           ]
           probes: [
             { type: 'Liveness', httpGet: { path: '/healthz', port: 8443 }, periodSeconds: 10 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mapdrive/mapdrive/shared/hermetic"
 )
 
 // The artifacts are built once per test run, by the real scripts/dist.sh,
@@ -34,6 +36,9 @@ type distArtifacts struct {
 }
 
 func TestMain(m *testing.M) {
+	// dist.sh reads MAPDRIVE_SIGN_* and friends: only what a test sets
+	// may reach it, not a developer's signing setup.
+	hermetic.Clear()
 	var err error
 	tmpBase, err = os.MkdirTemp("", "distcheck-")
 	if err != nil {
@@ -44,6 +49,10 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(tmpBase)
 	os.Exit(code)
 }
+
+// TestHermetic proves TestMain keeps a shell's MAPDRIVE_* away from
+// dist.sh and the binaries the tests run.
+func TestHermetic(t *testing.T) { hermetic.Check(t, nil) }
 
 // inCI reports whether the tests run under CI, where a missing tool is a
 // failure rather than a reason to skip.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,11 +17,16 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
-func newFlags(name string, opts Options) (*flag.FlagSet, *common) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// newFlags returns a command's flag set holding the common settings.
+func newFlags(name string, opts Options) (*cmdFlags, *common) {
+	fs := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), lookup: opts.LookupEnv}
+	if fs.lookup == nil {
+		fs.lookup = os.LookupEnv
+	}
 	fs.SetOutput(opts.Stderr)
-	c := &common{}
-	c.register(fs)
+	fs.Usage = fs.usage
+	c := &common{flags: fs}
+	fs.add(c.settings()...)
 	return fs, c
 }
 

@@ -18,36 +18,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mapdrive/mapdrive/service/internal/authn"
 	"github.com/mapdrive/mapdrive/service/internal/crypto"
+	"github.com/mapdrive/mapdrive/service/internal/portal"
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/logredact"
 )
 
-// PortalDeps is what the service hands the admin portal (issue 6) when it
-// mounts it at /portal/.
-type PortalDeps struct {
-	Store         *store.Store     // tenants, mappings, seats, audit (all tenant-scoped)
-	Validator     *authn.Validator // validates Entra access tokens for the service API
-	Secrets       *crypto.Secrets  // seat keys, audit pseudonyms (Actor), blind indexes
-	Log           *slog.Logger     // redacting JSON logger
-	AuthorityHost string           // e.g. https://login.microsoftonline.com or m365sim's base URL
-	GraphURL      string           // e.g. https://graph.microsoft.com/v1.0
-	ClientID      string           // the service/portal app registration
-	ClientSecret  string           // its secret, for the confidential OIDC flow ("" if none)
-	HTTPClient    *http.Client     // trusts the authority's CA (m365sim in dev)
-	PublicURL     string           // the service's external base URL, e.g. https://localhost:8443
-}
-
 // PortalFactory builds the portal handler; it is served under /portal/
 // with the path prefix kept.
-type PortalFactory func(ctx context.Context, d PortalDeps) (http.Handler, error)
+type PortalFactory func(ctx context.Context, d portal.Deps) (http.Handler, error)
 
 // Options are what main wires in.
 type Options struct {
 	Portal PortalFactory // nil: no portal
 	Stdout io.Writer
 	Stderr io.Writer
+	// LookupEnv reads the environment; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 }
 
 const usage = `mapdrive-service: Mapdrive licensing and drive mappings.
@@ -62,9 +49,10 @@ Commands:
   backup verify FILE    restore a backup into a scratch copy and check it
   seed-demo             register the demo tenant contoso and its Finance mapping
 
-Common flags (or environment): --data-dir (MAPDRIVE_SERVICE_DATA), --db
-(MAPDRIVE_DB), --kek (MAPDRIVE_KEK: local:<file> or azurekv:<key URL>).
-Run "mapdrive-service <command> -h" for a command's flags.
+Common flags (or environment): --data-dir (MAPDRIVESVC_DATA_DIR), --db
+(MAPDRIVESVC_DB), --kek (MAPDRIVESVC_KEK: local:<file> or azurekv:<key URL>).
+Every setting's variable is MAPDRIVESVC_ and its flag's name in upper
+snake case. Run "mapdrive-service <command> -h" for a command's flags.
 `
 
 // Main runs the command line and returns the exit code.
@@ -101,26 +89,11 @@ func Main(ctx context.Context, args []string, opts Options) int {
 	return 0
 }
 
-// common holds the flags every command has.
+// common holds the flags every command has (settings.go declares them).
 type common struct {
 	dataDir, db, kek, kekIdentity, logLevel string
 	allowLocalKEK                           bool
-}
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.dataDir, "data-dir", env("MAPDRIVE_SERVICE_DATA", "mapdrive-service-data"), "directory for the SQLite database, local key file and dev TLS certificate")
-	fs.StringVar(&c.db, "db", env("MAPDRIVE_DB", ""), "database: sqlite:<file>, postgres://..., sqlserver://... (default sqlite:<data-dir>/mapdrive.db)")
-	fs.StringVar(&c.kek, "kek", env("MAPDRIVE_KEK", ""), "key-encryption key: local:<file> (default local:<data-dir>/kek.json) or azurekv:https://<vault>.vault.azure.net/keys/<name>")
-	fs.BoolVar(&c.allowLocalKEK, "allow-local-kek", os.Getenv("MAPDRIVE_ALLOW_LOCAL_KEK") == "true", "accept a local key file with PostgreSQL or SQL Server (the key then sits on the app host, outside any key vault; for tests and evaluations)")
-	fs.StringVar(&c.kekIdentity, "kek-identity", env("MAPDRIVE_KEK_IDENTITY", ""), "client ID of the user-assigned managed identity for Key Vault (default: system-assigned)")
-	fs.StringVar(&c.logLevel, "log-level", env("MAPDRIVE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	flags                                   *cmdFlags // reports deprecated variables once, in logger
 }
 
 func (c *common) logger(w io.Writer) *slog.Logger {
@@ -128,7 +101,12 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return logredact.NewJSON(w, lvl)
+	log := logredact.NewJSON(w, lvl)
+	if c.flags != nil {
+		c.flags.logDeprecated(log)
+		c.flags = nil
+	}
+	return log
 }
 
 // localKEKPath returns the local key file the --kek flag names (its
@@ -162,7 +140,7 @@ func (c *common) checkKEKPlacement(log *slog.Logger) error {
 	}
 	if !c.allowLocalKEK {
 		return fmt.Errorf("--kek: a local key file (%s) with a PostgreSQL or SQL Server database keeps the only key to the data in a file on this host; "+
-			"use --kek azurekv:https://<vault>.vault.azure.net/keys/<name>, or pass --allow-local-kek (MAPDRIVE_ALLOW_LOCAL_KEK=true) for a test", path)
+			"use --kek azurekv:https://<vault>.vault.azure.net/keys/<name>, or pass --allow-local-kek (MAPDRIVESVC_ALLOW_LOCAL_KEK=true) for a test", path)
 	}
 	return nil
 }
@@ -230,9 +208,3 @@ func httpClient(caFile string) (*http.Client, error) {
 		MaxIdleConnsPerHost: 8, IdleConnTimeout: time.Minute,
 	}}, nil
 }
-
-// stringList is a repeatable flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

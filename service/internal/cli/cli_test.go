@@ -206,7 +206,6 @@ func TestServeEndToEnd(t *testing.T) {
 // TestMetricsListenDefaultsToLoopback checks the default of
 // --metrics-listen without starting a service.
 func TestMetricsListenDefaultsToLoopback(t *testing.T) {
-	t.Setenv("MAPDRIVE_METRICS_LISTEN", "")
 	var out bytes.Buffer
 	Main(t.Context(), []string{"serve", "--help"}, Options{Stdout: &out, Stderr: &out})
 	if !strings.Contains(out.String(), "-metrics-listen") || !strings.Contains(out.String(), `(default "127.0.0.1:9464")`) {

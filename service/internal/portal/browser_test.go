@@ -1,4 +1,4 @@
-package portal
+package portal_test
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mapdrive/mapdrive/service/internal/cli"
+	"github.com/mapdrive/mapdrive/service/internal/portal"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -77,12 +78,12 @@ func startService(t *testing.T) *service {
 		t.Fatalf("tenant add: %s", out.String())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &portal.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
 			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
-			cli.Options{Portal: New, Stdout: logs, Stderr: logs})
+			cli.Options{Portal: portal.New, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -461,7 +461,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, ss *session) e
 	name := r.PathValue("name")
 	want := "mapdrive-" + msiVersion(ClientVersion) + "-x64.msi"
 	if name != want || s.cfg.MSIDir == "" {
-		return errPage(http.StatusNotFound, "Installer not available", "This service does not host the Mapdrive installer %s. Your Mapdrive operator can set MAPDRIVE_MSI_DIR or MAPDRIVE_MSI_URL.", want)
+		return errPage(http.StatusNotFound, "Installer not available", "This service does not host the Mapdrive installer %s. Your Mapdrive operator can set --msi-dir or --msi-url (MAPDRIVESVC_MSI_DIR, MAPDRIVESVC_MSI_URL).", want)
 	}
 	f, err := os.Open(filepath.Join(s.cfg.MSIDir, want))
 	if err != nil {

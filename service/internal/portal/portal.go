@@ -26,12 +26,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/mapdrive/mapdrive/service/internal/authn"
-	"github.com/mapdrive/mapdrive/service/internal/cli"
 	"github.com/mapdrive/mapdrive/service/internal/httpx"
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -86,12 +84,31 @@ type Config struct {
 	Now        func() time.Time
 }
 
-// New is the factory mapdrive-service's serve command calls
-// (cli.PortalFactory). Environment: MAPDRIVE_DESKTOP_CLIENT_ID (default:
-// the demo desktop app when the authority is not Entra's own),
-// MAPDRIVE_MSI_DIR, MAPDRIVE_MSI_URL.
-func New(ctx context.Context, d cli.PortalDeps) (http.Handler, error) {
-	desktop := os.Getenv("MAPDRIVE_DESKTOP_CLIENT_ID")
+// Deps is what mapdrive-service's serve command hands the portal when it
+// mounts it at /portal/. It lives here, not in the command line package,
+// so that the command line imports the portal and never the reverse.
+type Deps struct {
+	Store         *store.Store     // tenants, mappings, seats, audit (all tenant-scoped)
+	Validator     *authn.Validator // validates Entra tokens
+	Log           *slog.Logger     // redacting JSON logger
+	AuthorityHost string           // e.g. https://login.microsoftonline.com or m365sim's base URL
+	GraphURL      string           // e.g. https://graph.microsoft.com/v1.0
+	ClientID      string           // the service/portal app registration
+	ClientSecret  string           // its secret, for the confidential OIDC flow ("" if none)
+	HTTPClient    *http.Client     // trusts the authority's CA (m365sim in dev)
+	PublicURL     string           // the service's external base URL, e.g. https://localhost:8443
+	// DesktopClientID is the desktop app's client ID the deployment page
+	// shows (--desktop-client-id); "" means the demo desktop app when the
+	// authority is not Entra's own, else "not configured".
+	DesktopClientID string
+	MSIDir          string // --msi-dir: folder holding mapdrive-<version>-x64.msi
+	MSIURL          string // --msi-url: where the deployment page links the MSI instead
+}
+
+// New builds the portal from what serve hands it (the cli.PortalFactory
+// mapdrive-service's main wires in).
+func New(ctx context.Context, d Deps) (http.Handler, error) {
+	desktop := d.DesktopClientID
 	if desktop == "" && !strings.Contains(d.AuthorityHost, "login.microsoftonline.com") {
 		desktop = directory.DemoClientID
 	}
@@ -100,7 +117,7 @@ func New(ctx context.Context, d cli.PortalDeps) (http.Handler, error) {
 	}
 	return NewServer(Config{Store: d.Store, Validator: d.Validator, Log: d.Log, AuthorityHost: d.AuthorityHost, GraphURL: d.GraphURL,
 		ClientID: d.ClientID, ClientSecret: d.ClientSecret, HTTPClient: d.HTTPClient, PublicURL: d.PublicURL,
-		DesktopClientID: desktop, MSIDir: os.Getenv("MAPDRIVE_MSI_DIR"), MSIURL: os.Getenv("MAPDRIVE_MSI_URL")})
+		DesktopClientID: desktop, MSIDir: d.MSIDir, MSIURL: d.MSIURL})
 }
 
 // Server is the portal. Immutable after NewServer except for its session

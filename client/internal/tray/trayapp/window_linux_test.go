@@ -46,9 +46,9 @@ import (
 // throwaway HOME and an unlocked gnome-keyring (the agent keeps its tokens
 // there); the child does the work.
 const (
-	childEnv = "MAPDRIVE_TRAY_E2E_CHILD"
-	binEnv   = "MAPDRIVE_TRAY_E2E_BIN"
-	artEnv   = "MAPDRIVE_TRAY_E2E_ARTIFACTS"
+	childEnv = "MAPDRIVE_TEST_TRAY_E2E_CHILD"
+	binEnv   = "MAPDRIVE_TEST_TRAY_E2E_BIN"
+	artEnv   = "MAPDRIVE_TEST_TRAY_E2E_ARTIFACTS"
 )
 
 // TestRealWindow runs mapdrive-tray under Xvfb against a real agent
@@ -772,7 +772,7 @@ func waitFor(t *testing.T, ctx context.Context, d time.Duration, what string, f 
 // repoRoot finds the directory holding go.work.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	if r := os.Getenv("MAPDRIVE_REPO"); r != "" {
+	if r := os.Getenv("MAPDRIVE_TEST_REPO"); r != "" {
 		return r
 	}
 	dir, _ := os.Getwd()
