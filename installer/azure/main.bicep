@@ -33,6 +33,9 @@ param sqlAdminLogin string
 param minReplicas int = 2
 param maxReplicas int = 6
 
+@description('CIDRs of the Container Apps environment\'s infrastructure subnet: its ingress is the trusted proxy whose X-Forwarded-For names the client for the refused-sign-in limit. Empty: the limit keys on the ingress address.')
+param trustedProxies string = ''
+
 var suffix = uniqueString(resourceGroup().id)
 var kvName = take('${prefix}kv${suffix}', 24)
 
@@ -179,6 +182,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'MAPDRIVESVC_AUDIENCE', value: '${apiClientId},${apiAppIdUri}' }
             { name: 'MAPDRIVESVC_PUBLIC_URL', value: 'https://${prefix}-service.${env.properties.defaultDomain}' }
             { name: 'MAPDRIVESVC_MIGRATE', value: 'false' } // run `migrate` as a release step (see docs)
+            { name: 'MAPDRIVESVC_TRUSTED_PROXIES', value: trustedProxies }
           ]
           probes: [
             { type: 'Liveness', httpGet: { path: '/healthz', port: 8443 }, periodSeconds: 10 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -82,8 +83,16 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 			return fmt.Errorf("portal: %w", err)
 		}
 	}
+	var proxies []netip.Prefix
+	for _, c := range f.trustedProxies {
+		p, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/16: %w", c, err)
+		}
+		proxies = append(proxies, p.Masked())
+	}
 	a, err := api.New(api.Config{Store: st, Validator: v, Groups: groups, LeaseTTL: f.leaseTTL, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
-		MaxBody: f.maxBody, Log: log, Registry: reg, Portal: portalHandler})
+		MaxBody: f.maxBody, Log: log, Registry: reg, Portal: portalHandler, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

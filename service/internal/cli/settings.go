@@ -63,7 +63,7 @@ type serveFlags struct {
 	plainHTTP, migrate                                  bool
 	authority, authorityCA, v1Issuer, jwksURL, graphURL string
 	clientID, clientSecretFile                          string
-	audiences                                           stringList
+	audiences, trustedProxies                           stringList
 	rateLimit                                           float64
 	rateBurst                                           int
 	maxBody                                             int64
@@ -88,6 +88,7 @@ func (f *serveFlags) settings() []setting {
 		{"client-secret-file", str(&f.clientSecretFile, ""), "file holding the app's client secret (on-behalf-of group lookup, portal sign-in)", "MAPDRIVE_CLIENT_SECRET_FILE"},
 		{"audience", &f.audiences, "accepted token audience, repeatable; comma-separated in the environment (default: --client-id and api://mapdrive)", "MAPDRIVE_AUDIENCES"},
 		{"migrate", boolean(&f.migrate, true), "apply pending database migrations at start (false: run `migrate` as a separate release step)", "MAPDRIVE_MIGRATE"},
+		{"trusted-proxies", &f.trustedProxies, "CIDRs of the proxies (the platform ingress) whose X-Forwarded-For names the client, for the refused-sign-in limit; repeatable, comma-separated in the environment (default none: the peer is the client)", ""},
 		{"rate-limit", number(&f.rateLimit, 50, "float", parseFloat), "requests per second per tenant, per replica", ""},
 		{"rate-burst", number(&f.rateBurst, 100, "int", strconv.Atoi), "burst per tenant", ""},
 		{"max-body", number(&f.maxBody, 64<<10, "int", parseInt64), "request body limit in bytes", ""},
