@@ -87,7 +87,8 @@ func TestMappingValidation(t *testing.T) {
 // TestMappingEditReorderDelete runs the list's actions and checks the
 // store and the audit log after each.
 func TestMappingEditReorderDelete(t *testing.T) {
-	e := newEnv(t, testenv.SQLite(t))
+	db := testenv.SQLite(t)
+	e := newEnv(t, db)
 	var ids []string
 	for _, n := range []string{"One", "Two", "Three"} {
 		m, err := e.st.CreateMapping(t.Context(), e.contoso.ID, store.Mapping{Mapping: apitype.Mapping{DisplayName: n, MountName: n,
@@ -157,6 +158,11 @@ func TestMappingEditReorderDelete(t *testing.T) {
 	if p := b.get("/portal/audit?action=drop.tables", false); p.status != http.StatusBadRequest {
 		t.Errorf("unknown audit filter = %d", p.status)
 	}
+	// After a sign-in and every kind of mapping action, no UPN anywhere
+	// in the raw database or the logs, in any encoding.
+	upns := []string{"admin@contoso.com", "alice@contoso.com", "bob@contoso.com"}
+	testenv.AssertAbsent(t, "database after portal actions", db.Raw(t), upns...)
+	testenv.AssertAbsent(t, "logs after portal actions", []byte(e.logs.String()), upns...)
 }
 
 // TestFragments: the htmx endpoints answer with the picker fragments.
