@@ -173,6 +173,27 @@ gobuild() {
     die "building $pkg for ${GOOS:-linux}/${GOARCH:-amd64} failed (see above)"
 }
 
+# winres writes the version resource, the icon and the manifest of a
+# Windows binary as a .syso in PKG's directory, which go build links into
+# GOOS=windows builds only (go-winres, pinned). Explorer's Properties then
+# show the same version as `mapdrive.exe version`.
+WINRES=github.com/tc-hib/go-winres@v0.3.3
+winres() {
+  local pkg=$1 exe=$2 manifest=$3 desc=$4 dir
+  dir=$pkg
+  [[ $pkg == /* ]] || dir=$REPO/${pkg#./}
+  local filever
+  filever="$(echo "${VERSION%%-*}" | awk -F. '{printf "%d.%d.%d.0", $1, $2, $3}')"
+  go -C "$REPO/shared" run "$WINRES" simply --arch amd64 --out "$dir/zz_winres" \
+    --icon "$REPO/assets/mapdrive.ico" --manifest "$manifest" \
+    --file-version "$filever" --product-version "$filever" --product-name Mapdrive \
+    --file-description "$desc" --original-filename "$exe" --copyright "Mapdrive" ||
+    die "writing the version resource of $exe failed (go run $WINRES)"
+  WINRES_FILES+=("$dir/zz_winres_windows_amd64.syso")
+}
+WINRES_FILES=()
+remove_winres() { rm -f "${WINRES_FILES[@]}"; }
+
 # build_windows builds the two Windows binaries side by side: the agent is
 # pure Go (the Graph SDK dominates), the tray is mostly serial cgo compiles
 # with mingw (GLFW, GL) that keep one core busy, so the two overlap instead
@@ -181,6 +202,8 @@ build_windows() {
   local bin=$1 logs pa pt rc=0
   mkdir -p "$bin"
   logs=$(mktemp -d)
+  winres "$PKG_CLI" mapdrive.exe cli "Mapdrive agent and command line"
+  winres "$PKG_TRAY" mapdrive-tray.exe gui "Mapdrive"
   say "windows/amd64: mapdrive.exe (CGO_ENABLED=0) and mapdrive-tray.exe (cgo, $WIN_CC), in parallel"
   (GOOS=windows GOARCH=amd64 CGO_ENABLED=0 gobuild "$bin/mapdrive.exe" "$PKG_CLI") >"$logs/cli" 2>&1 &
   pa=$!
@@ -192,6 +215,7 @@ build_windows() {
   wait "$pt" || { rc=1; cat "$logs/tray" >&2; }
   say "windows/amd64: mapdrive-tray.exe done"
   rm -rf "$logs"
+  remove_winres
   [ $rc = 0 ] || die "a Windows build failed (see above)"
 }
 
