@@ -1,9 +1,11 @@
 package distcheck
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,8 +38,33 @@ func FindWine() (string, error) {
 // program exits with code.
 func WineExit(code int) int { return code & 0xff }
 
+// detachDeadFUSE runs "$@" after detaching, in its own mount namespace
+// only, every FUSE mount that does not answer statfs within two seconds.
+// Wine's mount manager looks at every mount (msiexec's CreateShortcuts
+// waits on it through GetVolumeInformation), so one hung FUSE mount on the
+// machine, left by a crashed FUSE test, hangs the install for good. The
+// host's mounts are left alone.
+const detachDeadFUSE = `for m in $(awk '$3 ~ /^fuse/ {print $2}' /proc/self/mounts); do ` +
+	`timeout 2 stat -f "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null; done; exec "$@"`
+
+// isolated reports whether wine programs run in a private mount namespace
+// (root with unshare, as in CI).
+func isolated() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	_, err := exec.LookPath("unshare")
+	return err == nil
+}
+
 func (w *Wine) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, w.Binary, args...)
+	name := w.Binary
+	if isolated() {
+		// unshare and sh exec in turn, so the process is wine's own.
+		args = append([]string{"-m", "--propagation", "private", "sh", "-c", detachDeadFUSE, "sh", w.Binary}, args...)
+		name = "unshare"
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
 	env := []string{"WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml,winemenubuilder.exe="}
 	for _, kv := range os.Environ() {
 		// No display: wine must not try to open windows on a developer's X.
@@ -109,6 +136,35 @@ func (w *Wine) runOnce(ctx context.Context, args ...string) (int, string, error)
 		return -1, string(out), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
 	}
 	return 0, string(out), nil
+}
+
+// Start starts a Windows program in the background with its output going
+// to out. The caller waits for it (cmd.Wait) or kills it; Shutdown stops
+// every program of the prefix.
+func (w *Wine) Start(ctx context.Context, out io.Writer, args ...string) (*exec.Cmd, error) {
+	cmd := w.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s under wine: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
+}
+
+// Output runs a Windows program and returns its exit status (8 bits) and
+// its standard output and error apart, for programs that print JSON.
+func (w *Wine) Output(ctx context.Context, args ...string) (code int, stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	cmd := w.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), o.String(), e.String(), nil
+	}
+	if err != nil {
+		return -1, o.String(), e.String(), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
+	}
+	return 0, o.String(), e.String(), nil
 }
 
 // launchFailed reports whether wine's output says the program could not be
