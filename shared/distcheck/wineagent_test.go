@@ -58,24 +58,27 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// tarball, and the Windows build of the ipc tests.
 	sim := m365sim.StartForTest(t)
 	svcURL, bundle := startDistService(t, ctx, d, sim)
-	ipcTest := buildWindowsTest(t, ctx, d.root, "client", "./internal/ipc")
+	unitTests := buildWindowsTests(t, ctx, d.root, "client", "./internal/ipc", "./internal/keyring")
 	if err := <-initDone; err != nil {
 		t.Fatal(err)
 	}
 	addGoRuntimeShim(t, ctx, w)
 	t.Logf("prefix, simulator, service and ipc test binary ready in %v", time.Since(start).Round(time.Millisecond))
 
-	t.Run("ipc tests", func(t *testing.T) {
-		code, out, err := w.Run(ctx, ipcTest, "-test.v", "-test.timeout", "60s")
-		if err != nil || code != 0 {
-			t.Fatalf("client/internal/ipc tests under wine: exit %d, %v\n%s", code, err, out)
-		}
-		for _, l := range strings.Split(out, "\n") {
-			if strings.Contains(l, "--- ") || strings.Contains(l, "under wine") || strings.Contains(l, "DACL") {
-				t.Log(strings.TrimSpace(l))
+	// The Windows-only unit tests: the pipe's DACL and Credential Manager.
+	for _, exe := range unitTests {
+		t.Run(strings.TrimSuffix(filepath.Base(exe), ".exe"), func(t *testing.T) {
+			code, out, err := w.Run(ctx, exe, "-test.v", "-test.timeout", "60s")
+			if err != nil || code != 0 {
+				t.Fatalf("%s under wine: exit %d, %v\n%s", filepath.Base(exe), code, err, out)
 			}
-		}
-	})
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "--- ") || strings.Contains(l, "under wine") || strings.Contains(l, "DACL") {
+					t.Log(strings.TrimSpace(l))
+				}
+			}
+		})
+	}
 
 	// 1. The MSI, installed silently with its properties, as Intune would.
 	contoso := demoTenant(t)
@@ -206,15 +209,18 @@ func winEnv(t *testing.T, ctx context.Context, w *Wine, name string) string {
 
 // wineAgent is a background `mapdrive.exe agent`.
 type wineAgent struct {
-	cmd    *exec.Cmd
-	exited chan error // receives Wait's result once
-	mu     sync.Mutex
-	err    error
-	done   bool
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan error // receives Wait's result once
+	mu      sync.Mutex
+	err     error
+	done    bool
 }
 
 func startWineAgent(t *testing.T, ctx context.Context, w *Wine, logPath string) *wineAgent {
 	t.Helper()
+	before, _ := os.ReadFile(logPath)
+	started := bytes.Count(before, []byte("agent started"))
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +230,7 @@ func startWineAgent(t *testing.T, ctx context.Context, w *Wine, logPath string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &wineAgent{cmd: cmd, exited: make(chan error, 1)}
+	a := &wineAgent{cmd: cmd, exited: make(chan error, 1), logPath: logPath}
 	go func() {
 		err := cmd.Wait()
 		a.mu.Lock()
@@ -233,7 +239,25 @@ func startWineAgent(t *testing.T, ctx context.Context, w *Wine, logPath string) 
 		a.exited <- err
 	}()
 	t.Cleanup(func() { stopWineAgent(t, a) })
-	return a
+	// Under wine a client that dials while the agent creates its pipe can
+	// take go-winio's placeholder instance before the agent closes it to
+	// clients (ipc.usePlaceholder), and then waits forever; the tray's
+	// poll has the same window there. Windows 10 has none. So the first
+	// dial waits for the agent's "agent started", logged once it listens.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Count(b, []byte("agent started")) > started {
+			return a
+		}
+		if done, err := a.exitedErr(); done {
+			t.Fatalf("the agent exited at start: %v\n%s", err, lastLines(string(b), 20))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not log \"agent started\" within a minute:\n%s", lastLines(string(b), 20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // exitedErr reports whether the agent has exited, and how.
@@ -284,7 +308,8 @@ func waitAgentStatus(t *testing.T, ctx context.Context, w *Wine, a *wineAgent, w
 			last = fmt.Sprintf("exit %d: %s%s", code, stdout, stderr)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s within a minute; last status: %s", what, lastLines(last, 40))
+			log, _ := os.ReadFile(a.logPath)
+			t.Fatalf("no %s within a minute; last status: %s\nagent log:\n%s", what, lastLines(last, 40), lastLines(string(log), 40))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -476,17 +501,25 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 	}
 }
 
-// buildWindowsTest compiles the tests of pkg (in module mod of the
-// repository) for windows/amd64 and returns the .exe. Those tests need
-// Windows' APIs; wine runs them.
-func buildWindowsTest(t *testing.T, ctx context.Context, root, mod, pkg string) string {
+// buildWindowsTests compiles the tests of pkgs (in module mod of the
+// repository) for windows/amd64 and returns the .exe files. Those tests
+// need Windows' APIs; wine runs them.
+func buildWindowsTests(t *testing.T, ctx context.Context, root, mod string, pkgs ...string) []string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".test.exe")
-	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", out, pkg)
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-c", "-o", dir + "/"}, pkgs...)...)
 	cmd.Dir = filepath.Join(root, mod)
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("GOOS=windows go test -c %s: %v\n%s", pkg, err, b)
+		t.Fatalf("GOOS=windows go test -c %v: %v\n%s", pkgs, err, b)
 	}
-	return out
+	var exes []string
+	for _, p := range pkgs {
+		exe := filepath.Join(dir, filepath.Base(p)+".test.exe")
+		if !fileExists(exe) {
+			t.Fatalf("go test -c wrote no %s", exe)
+		}
+		exes = append(exes, exe)
+	}
+	return exes
 }

@@ -67,7 +67,10 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 // #313). Connecting to it here, before any real client can, and closing,
 // leaves it closed to clients. On Windows 10 the open lands on an accept
 // loop instance or finds none free (ERROR_PIPE_BUSY); either is harmless:
-// the local API's server sees a connection that ends at once.
+// the local API's server sees a connection that ends at once. Under wine
+// a client dialling in the instant between ListenPipe and this call can
+// still take the placeholder; it is the caller's first dial racing the
+// agent's start, and the CI test waits for the agent's start line.
 func usePlaceholder(path string) {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
