@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,9 @@ import (
 type Wine struct {
 	Binary string // wine64
 	Prefix string // WINEPREFIX; created by Init
+
+	once     sync.Once
+	deadFUSE []string // hung FUSE mounts hidden from wine (see command)
 }
 
 // FindWine returns the wine64 loader: on PATH, or where Debian's wine64
@@ -38,14 +42,28 @@ func FindWine() (string, error) {
 // program exits with code.
 func WineExit(code int) int { return code & 0xff }
 
-// detachDeadFUSE runs "$@" after detaching, in its own mount namespace
-// only, every FUSE mount that does not answer statfs within two seconds.
-// Wine's mount manager looks at every mount (msiexec's CreateShortcuts
-// waits on it through GetVolumeInformation), so one hung FUSE mount on the
-// machine, left by a crashed FUSE test, hangs the install for good. The
-// host's mounts are left alone.
-const detachDeadFUSE = `for m in $(awk '$3 ~ /^fuse/ {print $2}' /proc/self/mounts); do ` +
-	`timeout 2 stat -f "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null; done; exec "$@"`
+// deadFUSEMounts lists the FUSE mounts that do not answer statfs within
+// two seconds. Wine's mount manager looks at every mount (msiexec's
+// CreateShortcuts waits on it through GetVolumeInformation), so one hung
+// FUSE mount on the machine, left by a crashed FUSE test, hangs an install
+// for good.
+func deadFUSEMounts() []string {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil
+	}
+	var dead []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 || !strings.HasPrefix(f[2], "fuse") || strings.ContainsAny(f[1], `'\`) {
+			continue
+		}
+		if exec.Command("timeout", "2", "stat", "-f", f[1]).Run() != nil {
+			dead = append(dead, f[1])
+		}
+	}
+	return dead
+}
 
 // isolated reports whether wine programs run in a private mount namespace
 // (root with unshare, as in CI).
@@ -60,8 +78,15 @@ func isolated() bool {
 func (w *Wine) command(ctx context.Context, args ...string) *exec.Cmd {
 	name := w.Binary
 	if isolated() {
-		// unshare and sh exec in turn, so the process is wine's own.
-		args = append([]string{"-m", "--propagation", "private", "sh", "-c", detachDeadFUSE, "sh", w.Binary}, args...)
+		// The dead mounts are looked for once per prefix, and detached in
+		// the program's own mount namespace only; the host's stay. unshare
+		// and sh exec in turn, so the process is wine's own.
+		w.once.Do(func() { w.deadFUSE = deadFUSEMounts() })
+		script := `exec "$@"`
+		if len(w.deadFUSE) > 0 {
+			script = "umount -l '" + strings.Join(w.deadFUSE, "' '") + `' 2>/dev/null; exec "$@"`
+		}
+		args = append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", w.Binary}, args...)
 		name = "unshare"
 	}
 	cmd := exec.CommandContext(ctx, name, args...)
