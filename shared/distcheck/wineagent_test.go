@@ -63,7 +63,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		t.Fatal(err)
 	}
 	addGoRuntimeShim(t, ctx, w)
-	t.Logf("prefix, simulator, service and ipc test binary ready in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("prefix, simulator, service and Windows test binaries ready in %v", time.Since(start).Round(time.Millisecond))
 
 	// The Windows-only unit tests: the pipe's DACL and Credential Manager,
 	// with the OS-neutral ones they build on (not the Linux keyring's).
