@@ -1,13 +1,16 @@
 package distcheck
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,6 +20,9 @@ import (
 type Wine struct {
 	Binary string // wine64
 	Prefix string // WINEPREFIX; created by Init
+
+	once     sync.Once
+	deadFUSE []string // hung FUSE mounts hidden from wine (see command)
 }
 
 // FindWine returns the wine64 loader: on PATH, or where Debian's wine64
@@ -36,8 +42,54 @@ func FindWine() (string, error) {
 // program exits with code.
 func WineExit(code int) int { return code & 0xff }
 
+// deadFUSEMounts lists the FUSE mounts that do not answer statfs within
+// two seconds. Wine's mount manager looks at every mount (msiexec's
+// CreateShortcuts waits on it through GetVolumeInformation), so one hung
+// FUSE mount on the machine, left by a crashed FUSE test, hangs an install
+// for good.
+func deadFUSEMounts() []string {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return nil
+	}
+	var dead []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 || !strings.HasPrefix(f[2], "fuse") || strings.ContainsAny(f[1], `'\`) {
+			continue
+		}
+		if exec.Command("timeout", "2", "stat", "-f", f[1]).Run() != nil {
+			dead = append(dead, f[1])
+		}
+	}
+	return dead
+}
+
+// isolated reports whether wine programs run in a private mount namespace
+// (root with unshare, as in CI).
+func isolated() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	_, err := exec.LookPath("unshare")
+	return err == nil
+}
+
 func (w *Wine) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, w.Binary, args...)
+	name := w.Binary
+	if isolated() {
+		// The dead mounts are looked for once per prefix, and detached in
+		// the program's own mount namespace only; the host's stay. unshare
+		// and sh exec in turn, so the process is wine's own.
+		w.once.Do(func() { w.deadFUSE = deadFUSEMounts() })
+		script := `exec "$@"`
+		if len(w.deadFUSE) > 0 {
+			script = "umount -l '" + strings.Join(w.deadFUSE, "' '") + `' 2>/dev/null; exec "$@"`
+		}
+		args = append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh", w.Binary}, args...)
+		name = "unshare"
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
 	env := []string{"WINEPREFIX=" + w.Prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml,winemenubuilder.exe="}
 	for _, kv := range os.Environ() {
 		// No display: wine must not try to open windows on a developer's X.
@@ -109,6 +161,35 @@ func (w *Wine) runOnce(ctx context.Context, args ...string) (int, string, error)
 		return -1, string(out), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
 	}
 	return 0, string(out), nil
+}
+
+// Start starts a Windows program in the background with its output going
+// to out. The caller waits for it (cmd.Wait) or kills it; Shutdown stops
+// every program of the prefix.
+func (w *Wine) Start(ctx context.Context, out io.Writer, args ...string) (*exec.Cmd, error) {
+	cmd := w.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s under wine: %w", strings.Join(args, " "), err)
+	}
+	return cmd, nil
+}
+
+// Output runs a Windows program and returns its exit status (8 bits) and
+// its standard output and error apart, for programs that print JSON.
+func (w *Wine) Output(ctx context.Context, args ...string) (code int, stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	cmd := w.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), o.String(), e.String(), nil
+	}
+	if err != nil {
+		return -1, o.String(), e.String(), fmt.Errorf("run %s under wine: %w", strings.Join(args, " "), err)
+	}
+	return 0, o.String(), e.String(), nil
 }
 
 // launchFailed reports whether wine's output says the program could not be

@@ -56,7 +56,9 @@ func TestMSIUnderWine(t *testing.T) {
 	v1, v2, v3 := "0.0.1", "0.0.2", d.version
 	pc1, pc3 := "{"+ProductCode(v1)+"}", "{"+ProductCode(v3)+"}"
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Generous: it boots a prefix beside TestWindowsAgentUnderWine's, and
+	// the full cycle runs some forty wine programs.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	w := &Wine{Binary: wineBin, Prefix: filepath.Join(tmpBase, "wine")}
 	start := time.Now()

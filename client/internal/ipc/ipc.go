@@ -53,6 +53,14 @@ func Dial(ctx context.Context, path string) (net.Conn, error) {
 	return dial(ctx, path)
 }
 
+// pipeSecurityDescriptor is the SDDL of the Windows pipe: a protected
+// DACL ("D:P", so no ACE is inherited from the pipe file system's default)
+// with one ACE allowing generic all ("A;;GA") to the user sid. Nobody else
+// is listed, not Administrators, not SYSTEM, so their opens are denied.
+// It is a pure function so every OS tests the string; the Windows tests
+// also parse it with the system's own SDDL parser.
+func pipeSecurityDescriptor(sid string) string { return "D:P(A;;GA;;;" + sid + ")" }
+
 // verifyServerSID is the Windows dialer's decision, kept free of system
 // calls so it is tested on every OS: the pipe's server process must run as
 // the caller's own user. Anything else, including a server whose SID could

@@ -45,3 +45,12 @@ func TestVerifyServerSID(t *testing.T) {
 		})
 	}
 }
+
+// TestPipeSecurityDescriptor checks the SDDL the Windows listener gives its
+// pipe: a protected DACL with exactly one ACE, allowing the user alone.
+func TestPipeSecurityDescriptor(t *testing.T) {
+	const me = "S-1-5-21-1004336348-1177238915-682003330-1001"
+	if got, want := pipeSecurityDescriptor(me), "D:P(A;;GA;;;"+me+")"; got != want {
+		t.Fatalf("pipeSecurityDescriptor = %q, want %q", got, want)
+	}
+}

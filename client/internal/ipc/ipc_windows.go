@@ -46,7 +46,7 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 		return nil, err
 	}
 	cfg := &winio.PipeConfig{
-		SecurityDescriptor: "D:P(A;;GA;;;" + sid + ")",
+		SecurityDescriptor: pipeSecurityDescriptor(sid),
 		InputBufferSize:    64 << 10,
 		OutputBufferSize:   64 << 10,
 	}
@@ -54,7 +54,32 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another Mapdrive agent running?)", path, err)
 	}
+	usePlaceholder(path)
 	return ln, nil
+}
+
+// usePlaceholder opens and closes the pipe once as a client. go-winio's
+// first handle, the one that reserves the name, asks for no read or write
+// access so that Windows 10 keeps it disconnected and sends clients to the
+// instances its accept loop creates. Windows 7 and wine (the CI's Windows)
+// let a client connect to that placeholder instead, and nothing ever
+// accepts there: the first client hangs for good (go-winio issues #173 and
+// #313). Connecting to it here, before any real client can, and closing,
+// leaves it closed to clients. On Windows 10 the open lands on an accept
+// loop instance or finds none free (ERROR_PIPE_BUSY); either is harmless:
+// the local API's server sees a connection that ends at once. Under wine
+// a client dialling in the instant between ListenPipe and this call can
+// still take the placeholder; it is the caller's first dial racing the
+// agent's start, and the CI test waits for the agent's start line.
+func usePlaceholder(path string) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return
+	}
+	h, err := windows.CreateFile(p, 0, 0, nil, windows.OPEN_EXISTING, windows.SECURITY_SQOS_PRESENT|windows.SECURITY_ANONYMOUS, 0)
+	if err == nil {
+		windows.CloseHandle(h)
+	}
 }
 
 // dial opens the pipe and, before anything is written to it, checks that
