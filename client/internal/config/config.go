@@ -1,10 +1,12 @@
 // Package config loads the client's settings from four sources, highest
 // precedence first: command-line flags, MAPDRIVE_* environment variables,
-// the user's config file (TOML, in the OS's per-user config directory), and
 // machine policy (the registry key HKLM\SOFTWARE\Policies\Mapdrive on
 // Windows, /etc/mapdrive/config.toml on Linux, and
 // /Library/Application Support/Mapdrive/config.toml on macOS, a plain TOML
-// file instead of a managed plist so one parser serves every platform).
+// file instead of a managed plist so one parser serves every platform), and
+// the user's config file (TOML, in the OS's per-user config directory).
+// Policy beats the user's own settings, as IT expects of a policy; flags
+// and the environment are for whoever runs the program by hand.
 package config
 
 import (
@@ -46,14 +48,14 @@ type Source int
 // Sources, lowest precedence first.
 const (
 	FromDefault Source = iota
-	FromPolicy
 	FromFile
+	FromPolicy
 	FromEnv
 	FromFlag
 )
 
 func (s Source) String() string {
-	return [...]string{"default", "machine policy", "user config file", "environment", "flag"}[s]
+	return [...]string{"default", "user config file", "machine policy", "environment", "flag"}[s]
 }
 
 // Config is the client's configuration. It is a plain value: build it with
@@ -129,7 +131,7 @@ func DefaultUserFile() string {
 	return filepath.Join(dir, "mapdrive", "config.toml")
 }
 
-// Load merges defaults, policy, the user file, the environment and flags
+// Load merges defaults, the user file, policy, the environment and flags
 // (raw values keyed like Keys), in rising precedence.
 func (l Loader) Load(flags map[string]string) (Config, error) {
 	c := l.defaults()
@@ -139,21 +141,21 @@ func (l Loader) Load(flags map[string]string) (Config, error) {
 	}
 	c.UserFile = l.UserFile
 
-	if l.Policy != nil {
-		pol, err := l.Policy()
-		if err != nil {
-			return Config{}, fmt.Errorf("read machine policy: %w", err)
-		}
-		if err := c.apply(pol, FromPolicy, "machine policy"); err != nil {
-			return Config{}, err
-		}
-	}
 	if l.UserFile != "" {
 		raw, err := ReadFile(l.UserFile)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return Config{}, err
 		}
 		if err := c.apply(raw, FromFile, l.UserFile); err != nil {
+			return Config{}, err
+		}
+	}
+	if l.Policy != nil {
+		pol, err := l.Policy()
+		if err != nil {
+			return Config{}, fmt.Errorf("read machine policy: %w", err)
+		}
+		if err := c.apply(pol, FromPolicy, "machine policy"); err != nil {
 			return Config{}, err
 		}
 	}

@@ -46,7 +46,7 @@ autostart = true
 	}{
 		{"client_id", "flag-client", FromFlag},                     // flag beats all
 		{"graph_url", "https://env.example/v1.0", FromEnv},         // env beats file and policy
-		{"service_url", "https://file.example:8443", FromFile},     // file beats policy
+		{"service_url", "https://policy.example", FromPolicy},      // policy beats the user's file
 		{"tenant_id", "policy-tenant", FromPolicy},                 // policy beats default
 		{"poll_interval", (60 * time.Second).String(), FromPolicy}, // bare seconds
 		{"authority", "https://policy.example/tenant", FromPolicy}, // policy beats default
