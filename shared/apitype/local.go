@@ -197,6 +197,7 @@ const (
 	CodeMountFailed        = "mount_failed"
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
+	CodeNameRefused        = "name_refused" // a name SharePoint does not accept; the user must rename
 	CodeLoginInProgress    = "login_in_progress"
 	CodeNotImplemented     = "not_available"
 	CodeInternal           = "internal"

@@ -63,7 +63,9 @@ func (e *Error) Is(target error) bool {
 			if kind == nil {
 				break
 			}
-			return kind == target
+			// kind == target, or a kind that is a narrower case of
+			// target (ErrNameTooLong is an ErrInvalidName).
+			return kind == target || errors.Is(kind, target)
 		}
 	}
 	return e.statusIs(target)
@@ -99,7 +101,9 @@ func codeKind(code string) (kind error, known bool) {
 		return vfs.ErrNotEmpty, true
 	case "activitylimitreached", "throttledrequest":
 		return ErrThrottled, true
-	case "pathistoolong", "namecontainsinvalidcharacters":
+	case "pathistoolong":
+		return vfs.ErrNameTooLong, true
+	case "namecontainsinvalidcharacters":
 		return vfs.ErrInvalidName, true
 	}
 	if strings.Contains(c, "invalidname") {

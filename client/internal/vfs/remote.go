@@ -7,6 +7,7 @@ package vfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -115,8 +116,15 @@ var (
 	ErrPreconditionFailed = errors.New("item changed on the server (eTag mismatch)")
 	ErrQuotaExceeded      = errors.New("drive quota is full")
 	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
-	ErrResyncRequired     = errors.New("delta token expired; resync required")
-	ErrURLExpired         = errors.New("download URL expired")
+	// ErrNameTooLong is the invalid name that is too long: a name over
+	// MaxNameBytes, or a path over SharePoint's MaxPathChars. It is an
+	// ErrInvalidName too (errors.Is), so code that asks "is the name
+	// refused?" needs no second case.
+	ErrNameTooLong = fmt.Errorf("%w: name or path too long", ErrInvalidName)
+	// ErrIntoItself refuses to move a folder into itself or below it.
+	ErrIntoItself     = errors.New("a folder cannot move into itself")
+	ErrResyncRequired = errors.New("delta token expired; resync required")
+	ErrURLExpired     = errors.New("download URL expired")
 	// ErrContentChanged means the content changed on the server while it
 	// was being downloaded: the new version's bytes were not stored under
 	// the old version.
