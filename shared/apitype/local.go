@@ -200,6 +200,7 @@ const (
 	CodeMountFailed        = "mount_failed"
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
+	CodeNameRefused        = "name_refused" // a name SharePoint does not accept; the user must rename
 	CodeLoginInProgress    = "login_in_progress"
 	CodeLinksDisabled      = "links_disabled" // the tenant's link policy forbids sharing links
 	CodeNotInDrive         = "not_in_drive"   // a local path outside every mounted drive

@@ -63,6 +63,9 @@ type RemoteDrive struct {
 	SiteURL  string
 	Library  string
 	ReadOnly bool
+	// LibraryPath is the decoded server-relative path of the drive's root
+	// (graph.Drive.LibraryPath); "" when unknown.
+	LibraryPath string
 }
 
 // Directory finds the drives a user can reach.

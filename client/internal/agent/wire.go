@@ -310,7 +310,8 @@ type graphDirectory struct {
 }
 
 func fromGraph(d graph.Drive) RemoteDrive {
-	return RemoteDrive{ID: d.ID, Name: d.Name, Kind: string(d.Kind), SiteURL: d.SiteURL, Library: d.Library, ReadOnly: d.ReadOnly}
+	return RemoteDrive{ID: d.ID, Name: d.Name, Kind: string(d.Kind), SiteURL: d.SiteURL, Library: d.Library, ReadOnly: d.ReadOnly,
+		LibraryPath: d.LibraryPath()}
 }
 
 func (g *graphDirectory) Discover(ctx context.Context) ([]RemoteDrive, error) {
@@ -413,7 +414,7 @@ func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Durati
 	fsys, err := vfs.New(ctx, vfs.Options{
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
-		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log,
+		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
 		// Windows users expect NTFS's names: any case finds a file.
 		CaseInsensitive: runtime.GOOS == "windows",
 	})
@@ -506,6 +507,11 @@ func (m *fsMount) Stats() MountStats {
 		out.Conflicts = append(out.Conflicts, apitype.Conflict{Path: c.Path, ConflictPath: c.ConflictPath, Time: c.Time})
 	}
 	for _, e := range s.Errors {
+		if e.Refused {
+			out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeNameRefused, Message: e.Path + ": " + e.Err,
+				Action: "Choose a shorter name or one SharePoint accepts; nothing was saved under this name.", Time: e.Time})
+			continue
+		}
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeUploadFailed, Message: e.Path + ": " + e.Err,
 			Action: "Mapdrive keeps the change and retries on its own.", Time: e.Time})
 	}

@@ -33,7 +33,9 @@ func errno(err error) int {
 		return -fuse.EACCES
 	case errors.Is(err, vfs.ErrQuotaExceeded):
 		return -fuse.ENOSPC
-	case errors.Is(err, vfs.ErrInvalidName):
+	case errors.Is(err, vfs.ErrNameTooLong): // before ErrInvalidName, which it wraps
+		return -fuse.ENAMETOOLONG
+	case errors.Is(err, vfs.ErrInvalidName), errors.Is(err, vfs.ErrIntoItself):
 		return -fuse.EINVAL
 	case errors.Is(err, vfs.ErrOffline):
 		return -fuse.ENETUNREACH
@@ -142,7 +144,7 @@ func (a *adapter) Statfs(path string, st *fuse.Statfs_t) int {
 	}
 	const bsize = 4096
 	*st = fuse.Statfs_t{Bsize: bsize, Frsize: bsize, Blocks: uint64(s.Total / bsize),
-		Bfree: uint64(s.Free / bsize), Bavail: uint64(s.Free / bsize), Files: 1 << 30, Ffree: 1 << 30, Namemax: 255}
+		Bfree: uint64(s.Free / bsize), Bavail: uint64(s.Free / bsize), Files: 1 << 30, Ffree: 1 << 30, Namemax: vfs.MaxNameBytes}
 	return 0
 }
 
@@ -196,13 +198,50 @@ func (a *adapter) Chmod(path string, mode uint32) int {
 // Chown implements fuse.FileSystemInterface, like Chmod.
 func (a *adapter) Chown(path string, uid, gid uint32) int { return a.Chmod(path, 0) }
 
-// Utimens implements fuse.FileSystemInterface.
+// Utimens implements fuse.FileSystemInterface. Only the modification
+// time is kept (it is the item's fileSystemInfo.lastModifiedDateTime);
+// a drive has no access time, so tmsp[0] is ignored and stat reports the
+// modification time as atime too (docs/posix.md). libfuse passes
+// UTIME_OMIT for a time the caller leaves alone (touch -a) and UTIME_NOW
+// for the current time.
 func (a *adapter) Utimens(path string, tmsp []fuse.Timespec) int {
 	t := fuse.Now()
 	if len(tmsp) > 1 {
 		t = tmsp[1]
 	}
+	switch t.Nsec {
+	case fuse.UTIME_OMIT:
+		if _, err := a.fs.Stat(a.ctx, path); err != nil {
+			return errno(err)
+		}
+		return 0
+	case fuse.UTIME_NOW:
+		t = fuse.Now()
+	}
 	return a.fail("utimens", a.fs.SetModTime(a.ctx, path, t.Time()))
+}
+
+// Symlink implements fuse.FileSystemInterface. A drive stores files and
+// folders only: symbolic links, hard links and special files get EPERM,
+// as on other filesystems that lack them (vfat), which tools such as cp
+// and tar understand; ENOSYS, the default, reads as a broken mount.
+func (a *adapter) Symlink(target string, newpath string) int { return -fuse.EPERM }
+
+// Link implements fuse.FileSystemInterface (see Symlink).
+func (a *adapter) Link(oldpath string, newpath string) int { return -fuse.EPERM }
+
+// Mknod implements fuse.FileSystemInterface (see Symlink): fifos, sockets
+// and devices get EPERM; a regular file (mknod with S_IFREG, rare: open
+// with O_CREAT comes to Create) is created empty.
+func (a *adapter) Mknod(path string, mode uint32, dev uint64) int {
+	if mode&fuse.S_IFMT != fuse.S_IFREG {
+		return -fuse.EPERM
+	}
+	h, err := a.fs.Open(a.ctx, path, vfs.OpenFlags{Write: true, Create: true, Excl: true})
+	if err != nil {
+		return a.fail("mknod", err)
+	}
+	return a.fail("mknod", h.Release(a.ctx))
 }
 
 // Access implements fuse.FileSystemInterface.

@@ -44,6 +44,18 @@ type Drive struct {
 	QuotaTotal, QuotaRemaining int64
 }
 
+// LibraryPath returns the decoded server-relative path of the drive's
+// root ("/sites/Finance/Shared Documents"), from its web URL; "" when the
+// URL is unknown. SharePoint's 400-character path limit counts it
+// (vfs.Options.LibraryPath).
+func (d Drive) LibraryPath() string {
+	u, err := url.Parse(d.WebURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
+}
+
 // MyDrive returns the signed-in user's OneDrive.
 func (c *Client) MyDrive(ctx context.Context) (Drive, error) {
 	d, err := c.sdk.Me().Drive().Get(ctx, nil)

@@ -63,7 +63,9 @@ func (e *Error) Is(target error) bool {
 			if kind == nil {
 				break
 			}
-			// A kind may wrap a wider one (upload differences is a resync).
+			// kind == target, or a kind that is a narrower case of
+			// target (ErrNameTooLong is an ErrInvalidName, upload
+			// differences a resync).
 			return errors.Is(kind, target)
 		}
 	}
@@ -101,7 +103,9 @@ func codeKind(code string) (kind error, known bool) {
 		return vfs.ErrNotEmpty, true
 	case "activitylimitreached", "throttledrequest":
 		return ErrThrottled, true
-	case "pathistoolong", "namecontainsinvalidcharacters":
+	case "pathistoolong":
+		return vfs.ErrNameTooLong, true
+	case "namecontainsinvalidcharacters":
 		return vfs.ErrInvalidName, true
 	}
 	if strings.Contains(c, "invalidname") {

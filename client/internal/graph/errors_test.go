@@ -66,7 +66,7 @@ func TestParseError(t *testing.T) {
 		{"nested both spellings", 400, nil,
 			`{"error":{"code":"invalidRequest","message":"bad","innerError":{"code":"generalException","date":"x","innererror":{"code":"pathIsTooLong"}}}}`,
 			Error{StatusCode: 400, Code: "invalidRequest", InnerCode: "pathIsTooLong", Message: "bad", Codes: []string{"invalidRequest", "generalException", "pathIsTooLong"}},
-			[]error{vfs.ErrInvalidName}, []error{vfs.ErrNotFound}},
+			[]error{vfs.ErrNameTooLong, vfs.ErrInvalidName}, []error{vfs.ErrNotFound}},
 		{"inner beats status", 403, nil,
 			`{"error":{"code":"accessDenied","message":"m","innerError":{"innererror":{"innerError":{"code":"quotaLimitReached"}}}}}`,
 			Error{StatusCode: 403, Code: "accessDenied", InnerCode: "quotaLimitReached", Message: "m", Codes: []string{"accessDenied", "quotaLimitReached"}},

@@ -59,6 +59,11 @@ func TestDiscoveryForAlice(t *testing.T) {
 	if my.Kind != graph.KindOneDrive || my.ID == "" {
 		t.Errorf("MyDrive = %+v", my)
 	}
+	// SharePoint's 400-character path limit counts the library's own
+	// server-relative path, decoded (vfs.Options.LibraryPath).
+	if got := my.LibraryPath(); got != "/personal/alice_contoso_com/Documents" {
+		t.Errorf("MyDrive LibraryPath = %q", got)
+	}
 
 	drives, err := gc.Drives(ctx)
 	if err != nil {
@@ -108,6 +113,10 @@ func TestDiscoveryForAlice(t *testing.T) {
 		}
 		if d.Library != lib || d.Kind != graph.KindSharePoint {
 			t.Errorf("DriveByURL(%s) = %+v", lib, d)
+		}
+		wantLib := "/sites/Finance/" + map[string]string{"Documents": "Shared Documents", "Policies": "Policies"}[lib]
+		if got := d.LibraryPath(); got != wantLib {
+			t.Errorf("DriveByURL(%s) LibraryPath = %q, want %q", lib, got, wantLib)
 		}
 		if lib == "Documents" && d.ID != byName["Finance Team"].ID {
 			t.Errorf("Finance Documents = %s, want the Finance Team drive %s", d.ID, byName["Finance Team"].ID)

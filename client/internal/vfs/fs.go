@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 )
@@ -69,6 +70,13 @@ type Options struct {
 	// were created with (Windows); otherwise lookups are exact and a name
 	// differing from another only in case is refused (Linux, macOS).
 	CaseInsensitive bool
+	// LibraryPath is the decoded server-relative path of the drive's root
+	// ("/sites/Finance/Shared Documents", "/personal/alice_contoso_com/Documents"):
+	// SharePoint's MaxPathChars counts it, so it leaves that much less room
+	// to paths in the drive. Empty counts as nothing (the limit is then
+	// checked on the drive's own paths only, and the server has the last
+	// word).
+	LibraryPath string
 	// Host names this machine in conflict copies.
 	Host   string
 	Logger *slog.Logger
@@ -105,6 +113,8 @@ type FS struct {
 	wg       sync.WaitGroup
 	dlSem    chan struct{}
 	kickPoll chan struct{} // 1-buffered
+	// libraryChars is the length in characters of opt.LibraryPath.
+	libraryChars int
 
 	nsMu sync.Mutex // serializes namespace changes in the store
 	// Work that must wait until the store transaction commits (it writes
@@ -187,7 +197,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 	}
 	fs := &FS{opt: o, remote: o.Remote, log: o.Logger, clock: o.Clock, store: store,
 		dlSem: make(chan struct{}, o.DownloadStreams), kickPoll: make(chan struct{}, 1),
-		urls: map[string]string{}}
+		urls: map[string]string{}, libraryChars: utf8.RuneCountInString(strings.TrimRight(o.LibraryPath, "/"))}
 	fs.ev.init()
 	fs.content, err = cache.OpenContent(cache.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,
 		MaxBytes: o.CacheMaxBytes, Logger: o.Logger, Pinned: fs.isPinned, Now: o.Clock.Now})

@@ -74,12 +74,10 @@ func (fs *FS) Create(ctx context.Context, p string) (*Handle, error) {
 
 func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
 	dir, name := path.Split(path.Clean("/" + p))
+	if err := fs.checkName("create", p); err != nil {
+		return nil, err
+	}
 	if !IsLocalOnly(name) {
-		if err := ValidatePath(p); err != nil {
-			fs.log.Warn("refused a name SharePoint does not accept", "err", err)
-			fs.log.Debug("refused name", "path", p)
-			return nil, fmt.Errorf("create %s: %w", p, err)
-		}
 		if fs.quotaFull.Load() {
 			return nil, fmt.Errorf("create %s: %w", p, ErrQuotaExceeded)
 		}

@@ -5,15 +5,32 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// MaxPathLen is the longest drive-relative path SharePoint accepts.
-const MaxPathLen = 400
+// The name rules of OneDrive for Business and SharePoint, as m365sim
+// enforces them (shared/m365sim/graph/names.go), from Microsoft's
+// "Restrictions and limitations in OneDrive and SharePoint"
+// (https://support.microsoft.com/office/64883a5d-228e-48f5-b3d2-eb39e07630fa).
+// The client refuses these names itself, before anything is queued, so a
+// file that can only fail never waits in the upload queue. docs/posix.md
+// lists them with their errnos.
 
-// reservedNames are refused by OneDrive and SharePoint, with or without an
-// extension (https://support.microsoft.com/office/64883a5d-228e-48f5-b3d2-eb39e07630fa).
+// MaxPathChars is the longest decoded path SharePoint stores, counted in
+// characters (Unicode code points) over the whole server-relative path:
+// the library's own path ("/sites/Finance/Shared Documents",
+// Options.LibraryPath) plus the path inside the drive.
+const MaxPathChars = 400
+
+// MaxNameBytes is the longest name, in bytes of UTF-8, that the mount
+// accepts: the NAME_MAX it advertises in statfs. SharePoint has no limit
+// of its own on one name but the path's.
+const MaxNameBytes = 255
+
+// reservedNames are refused as a whole name, in any letter case. Microsoft
+// lists names, not stems: SharePoint accepts "CON.txt" and "aux.c".
 var reservedNames = func() map[string]bool {
-	m := map[string]bool{"con": true, "prn": true, "aux": true, "nul": true}
+	m := map[string]bool{".lock": true, "con": true, "prn": true, "aux": true, "nul": true, "desktop.ini": true}
 	for i := '0'; i <= '9'; i++ {
 		m["com"+string(i)] = true
 		m["lpt"+string(i)] = true
@@ -21,29 +38,29 @@ var reservedNames = func() map[string]bool {
 	return m
 }()
 
-// ValidateName reports, as an error wrapping ErrInvalidName, why SharePoint
-// would refuse name as a file or folder name; nil when it is accepted.
-// Local-only names (IsLocalOnly) are never sent and need no validation.
+// ValidateName reports why SharePoint would refuse name as a file or
+// folder name, as an error wrapping ErrInvalidName (ErrNameTooLong for a
+// name over MaxNameBytes); nil when it is accepted. Local-only names
+// (IsLocalOnly) are never sent and need no validation.
 func ValidateName(name string) error {
 	bad := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidName, why) }
+	lower := strings.ToLower(name)
 	switch {
 	case name == "" || name == "." || name == "..":
 		return bad("empty name")
+	case len(name) > MaxNameBytes:
+		return fmt.Errorf("%w: name longer than %d bytes", ErrNameTooLong, MaxNameBytes)
 	case strings.ContainsAny(name, "\"*:<>?/\\|"):
 		return bad(`contains one of " * : < > ? / \ |`)
 	case strings.TrimSpace(name) != name:
 		return bad("leading or trailing space")
 	case strings.HasSuffix(name, "."):
 		return bad("trailing dot")
-	case strings.Contains(strings.ToLower(name), "_vti_"):
+	case strings.Contains(lower, "_vti_"):
 		return bad("contains _vti_")
-	}
-	lower := strings.ToLower(name)
-	stem, _, _ := strings.Cut(lower, ".")
-	if reservedNames[stem] {
-		return bad("reserved device name")
-	}
-	if lower == ".lock" || lower == "desktop.ini" || strings.HasPrefix(lower, "~$") {
+	case reservedNames[lower]:
+		return bad("reserved name")
+	case strings.HasPrefix(name, "~$"):
 		return bad("reserved name")
 	}
 	for _, r := range name {
@@ -54,14 +71,19 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ValidatePath checks every component of a drive-relative path and its
-// length.
-func ValidatePath(p string) error {
-	p = strings.TrimPrefix(p, "/")
-	if len(p) > MaxPathLen {
-		return fmt.Errorf("%w: path longer than %d characters", ErrInvalidName, MaxPathLen)
+// ValidatePath checks the last component of a drive-relative path and the
+// length of the whole decoded path as SharePoint counts it: libraryChars
+// (the length of the library's own server-relative path) plus p's
+// characters.
+func ValidatePath(p string, libraryChars int) error {
+	p = "/" + strings.TrimPrefix(p, "/")
+	if err := ValidateName(path.Base(p)); err != nil {
+		return err
 	}
-	return ValidateName(path.Base(p))
+	if n := libraryChars + utf8.RuneCountInString(p); n > MaxPathChars {
+		return fmt.Errorf("%w: path of %d characters, SharePoint keeps at most %d (the library's path included)", ErrNameTooLong, n, MaxPathChars)
+	}
+	return nil
 }
 
 // IsLocalOnly reports whether name is an editor lock or temp file, or

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 )
@@ -17,7 +18,7 @@ import (
 // (so the operation is queued and retried).
 func definitive(err error) bool {
 	for _, s := range []error{ErrNotFound, ErrExist, ErrNotEmpty, ErrNotDir, ErrIsDir, ErrAccessDenied,
-		ErrReadOnly, ErrPreconditionFailed, ErrQuotaExceeded, ErrInvalidName} {
+		ErrReadOnly, ErrPreconditionFailed, ErrQuotaExceeded, ErrInvalidName, ErrNameTooLong} {
 		if errors.Is(err, s) {
 			return true
 		}
@@ -32,16 +33,28 @@ func (fs *FS) checkWritable(op, p string) error {
 	return nil
 }
 
+// checkName refuses, before anything is created or queued, a new name p
+// that the server would refuse: a file that can only fail never enters
+// the upload queue. Every name is held to MaxNameBytes, the NAME_MAX the
+// mount advertises; names that stay local (IsLocalOnly) skip SharePoint's
+// own rules. A refusal is reported as an EventRefused naming the path.
 func (fs *FS) checkName(op, p string) error {
-	if IsLocalOnly(path.Base(p)) {
+	name := path.Base(path.Clean("/" + p))
+	var err error
+	if IsLocalOnly(name) {
+		if len(name) > MaxNameBytes {
+			err = fmt.Errorf("%w: name longer than %d bytes", ErrNameTooLong, MaxNameBytes)
+		}
+	} else {
+		err = ValidatePath(p, fs.libraryChars)
+	}
+	if err == nil {
 		return nil
 	}
-	if err := ValidatePath(p); err != nil {
-		fs.log.Warn("refused a name SharePoint does not accept", "op", op, "err", err)
-		fs.log.Debug("refused name", "path", p)
-		return fmt.Errorf("%s %s: %w", op, p, err)
-	}
-	return nil
+	fs.log.Warn("refused a name SharePoint does not accept", "op", op, "err", err)
+	fs.log.Debug("refused name", "path", p)
+	fs.ev.emit(Event{Kind: EventRefused, Path: p, Err: err.Error(), Time: fs.clock.Now()})
+	return fmt.Errorf("%s %s: %w", op, p, err)
 }
 
 // Mkdir creates a folder. Online it is created on the server at once;
@@ -215,10 +228,15 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	}
 	for k := parent; k.Key != fs.rootKey && src.IsDir; {
 		if k.Key == src.Key {
-			return fmt.Errorf("rename %s into itself: %w", oldp, ErrAccessDenied)
+			return fmt.Errorf("rename %s into itself: %w", oldp, ErrIntoItself)
 		}
 		if k, err = fs.get(k.ParentKey); err != nil {
 			break
+		}
+	}
+	if src.IsDir && !IsLocalOnly(name) {
+		if err := fs.checkDeepest(src, newp); err != nil {
+			return err
 		}
 	}
 	if dst, err := fs.child(parent.Key, name); err == nil {
@@ -260,6 +278,38 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		}
 	}
 	return fs.move(ctx, src, parent, name)
+}
+
+// checkDeepest refuses to move folder src to newp when an item below it,
+// as far as it is known here, would then pass MaxPathChars: the server
+// would refuse the move (pathIsTooLong), and offline it could only fail
+// later.
+func (fs *FS) checkDeepest(src cache.Record, newp string) error {
+	var deepest func(tx *cache.Tx, key string) (int, error)
+	deepest = func(tx *cache.Tx, key string) (int, error) {
+		kids, err := tx.Children(key)
+		longest := 0
+		for _, k := range kids {
+			below := 0
+			if k.IsDir {
+				if below, err = deepest(tx, k.Key); err != nil {
+					return 0, err
+				}
+			}
+			longest = max(longest, 1+utf8.RuneCountInString(k.Name)+below)
+		}
+		return longest, err
+	}
+	var below int
+	if err := fs.store.View(func(tx *cache.Tx) (err error) { below, err = deepest(tx, src.Key); return err }); err != nil {
+		return fmt.Errorf("rename to %s: %w", newp, err)
+	}
+	if n := fs.libraryChars + utf8.RuneCountInString("/"+strings.TrimPrefix(newp, "/")) + below; n > MaxPathChars {
+		err := fmt.Errorf("%w: an item below would have a path of %d characters, SharePoint keeps at most %d", ErrNameTooLong, n, MaxPathChars)
+		fs.ev.emit(Event{Kind: EventRefused, Path: newp, Err: err.Error(), Time: fs.clock.Now()})
+		return fmt.Errorf("rename to %s: %w", newp, err)
+	}
+	return nil
 }
 
 // caseTwin reports whether folder parentKey has another item (not

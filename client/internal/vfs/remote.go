@@ -116,7 +116,14 @@ var (
 	ErrPreconditionFailed = errors.New("item changed on the server (eTag mismatch)")
 	ErrQuotaExceeded      = errors.New("drive quota is full")
 	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
-	ErrResyncRequired     = errors.New("delta token expired; resync required")
+	// ErrNameTooLong is the invalid name that is too long: a name over
+	// MaxNameBytes, or a path over SharePoint's MaxPathChars. It is an
+	// ErrInvalidName too (errors.Is), so code that asks "is the name
+	// refused?" needs no second case.
+	ErrNameTooLong = fmt.Errorf("%w: name or path too long", ErrInvalidName)
+	// ErrIntoItself refuses to move a folder into itself or below it.
+	ErrIntoItself     = errors.New("a folder cannot move into itself")
+	ErrResyncRequired = errors.New("delta token expired; resync required")
 	// ErrResyncUploadDifferences is a resync whose server asks the client
 	// to upload the local items it did not return (inner code
 	// resyncChangesUploadDifferences); it is also ErrResyncRequired.

@@ -20,6 +20,9 @@ const (
 	EventOnline    EventKind = "online"    // reachable again
 	EventChanged   EventKind = "changed"   // remote changes applied
 	EventQuotaFull EventKind = "quotaFull" // uploads wait for space
+	// EventRefused reports a name SharePoint does not accept, refused at
+	// once (EINVAL, ENAMETOOLONG); nothing was created or queued.
+	EventRefused EventKind = "refused"
 )
 
 // Transfer is one upload or download in progress.
@@ -43,6 +46,9 @@ type ItemError struct {
 	Path string    `json:"path"`
 	Err  string    `json:"error"`
 	Time time.Time `json:"time"`
+	// Refused reports a name refused at once (EventRefused): nothing
+	// will be retried, the user has to rename.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Event is one notification on the Subscribe stream.
@@ -93,8 +99,8 @@ func (e *events) emit(ev Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch ev.Kind {
-	case EventError:
-		e.errors = append(e.errors, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
+	case EventError, EventRefused:
+		e.errors = append(e.errors, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time, Refused: ev.Kind == EventRefused})
 		if len(e.errors) > keepRecent {
 			e.errors = e.errors[len(e.errors)-keepRecent:]
 		}

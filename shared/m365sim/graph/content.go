@@ -214,6 +214,16 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 		if t.item == nil && !a.hasPath {
 			return errNotFound("item")
 		}
+		if t.item == nil && t.parent != nil {
+			for _, n := range t.missing {
+				if err := newName(n); err != nil {
+					return err
+				}
+			}
+			if err := s.checkPathLen(tx, d, t.parent, 0, t.missing...); err != nil {
+				return err
+			}
+		}
 		if t.item != nil && behavior != "rename" {
 			if err := checkIfMatch(r, t.item); err != nil {
 				return err

@@ -41,7 +41,7 @@ func (s *Server) copyItem(w http.ResponseWriter, r *http.Request, c *call, d *dr
 		return err
 	}
 	if body.Name != "" {
-		if err := validName(body.Name); err != nil {
+		if err := newName(body.Name); err != nil {
 			return err
 		}
 	}

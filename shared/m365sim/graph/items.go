@@ -613,7 +613,7 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, c *call, d *d
 		return err
 	}
 	if body.Name != nil {
-		if err := validName(*body.Name); err != nil {
+		if err := newName(*body.Name); err != nil {
 			return err
 		}
 	}
@@ -681,6 +681,17 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, c *call, d *d
 			nu.Name = *body.Name
 		}
 		if nu.ParentID != it.ParentID || nu.Name != it.Name {
+			np, err := tx.Item(nu.ParentID)
+			if err != nil {
+				return err
+			}
+			deeper, err := deepestBelow(tx, it)
+			if err != nil {
+				return err
+			}
+			if err := s.checkPathLen(tx, d, np, deeper, nu.Name); err != nil {
+				return err
+			}
 			ex, err := tx.Child(nu.ParentID, nu.Name)
 			if err == nil && ex.ID != it.ID {
 				switch behavior {
@@ -767,7 +778,7 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 	if body.Folder == nil {
 		return errInvalid("Only folders can be created this way; upload files with PUT .../content.")
 	}
-	if err := validName(body.Name); err != nil {
+	if err := newName(body.Name); err != nil {
 		return err
 	}
 	behavior, err := conflictBehavior(firstNonEmpty(r.URL.Query().Get("@microsoft.graph.conflictBehavior"), body.Conflict, body.ConflictV1), "fail")
@@ -786,6 +797,9 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 		}
 		if !parent.Folder {
 			return errInvalid("The parent is not a folder.")
+		}
+		if err := s.checkPathLen(tx, d, parent, 0, body.Name); err != nil {
+			return err
 		}
 		name, ex, err := placeName(tx, parent.ID, body.Name, behavior)
 		if err != nil {

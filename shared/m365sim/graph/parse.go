@@ -92,7 +92,9 @@ func splitPath(p string) ([]string, error) {
 
 // validName checks a driveItem name as OneDrive for Business does.
 func validName(name string) error {
-	if name == "" || name == "." || name == ".." || len(name) > 400 {
+	// No length rule here: a name is limited only by the 400 characters
+	// of its whole path (checkPathLen).
+	if name == "" || name == "." || name == ".." {
 		return errInvalid("The name is empty or reserved.")
 	}
 	if strings.ContainsAny(name, "\"*:<>?/\\|\x00") {

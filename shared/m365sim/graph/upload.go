@@ -111,7 +111,7 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 			if a.hasPath || body.Item.Name == "" {
 				return errInvalid("The target is a folder.")
 			}
-			if err := validName(body.Item.Name); err != nil {
+			if err := newName(body.Item.Name); err != nil {
 				return err
 			}
 			t.parent, t.missing = t.item, []string{body.Item.Name}
@@ -132,6 +132,14 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 		default:
 			if t.parent == nil || len(t.missing) == 0 {
 				return errNotFound("item")
+			}
+			for _, n := range t.missing {
+				if err := newName(n); err != nil {
+					return err
+				}
+			}
+			if err := s.checkPathLen(tx, d, t.parent, 0, t.missing...); err != nil {
+				return err
 			}
 			sess.ParentID, sess.Dirs, sess.Name = t.parent.ID, t.missing[:len(t.missing)-1], t.missing[len(t.missing)-1]
 		}
@@ -360,7 +368,7 @@ func (s *Server) explicitCommit(w http.ResponseWriter, r *http.Request, c *call,
 	if !ok || id == "" {
 		return errInvalid("@microsoft.graph.sourceUrl must name an upload session.")
 	}
-	if err := validName(body.Name); err != nil {
+	if err := newName(body.Name); err != nil {
 		return err
 	}
 	if v := r.Header.Get("If-Match"); v != "" && !validETag(v) {

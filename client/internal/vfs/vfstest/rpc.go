@@ -18,7 +18,7 @@ import (
 // the same remote state.
 
 var sentinels = []error{vfs.ErrNotFound, vfs.ErrExist, vfs.ErrNotEmpty, vfs.ErrNotDir, vfs.ErrIsDir,
-	vfs.ErrAccessDenied, vfs.ErrReadOnly, vfs.ErrPreconditionFailed, vfs.ErrQuotaExceeded, vfs.ErrInvalidName,
+	vfs.ErrAccessDenied, vfs.ErrReadOnly, vfs.ErrPreconditionFailed, vfs.ErrQuotaExceeded, vfs.ErrNameTooLong, vfs.ErrInvalidName,
 	vfs.ErrResyncUploadDifferences, vfs.ErrResyncRequired, vfs.ErrURLExpired, vfs.ErrOffline, vfs.ErrUnauthenticated, ErrTransient}
 
 func encodeErr(err error) error {

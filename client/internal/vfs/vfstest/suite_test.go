@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -811,24 +812,95 @@ func TestSharePointRewriteAcceptedWithoutLoop(t *testing.T) {
 
 func TestInvalidNamesRefused(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
+		const lib = "/sites/Finance/Shared Documents" // 31 characters
+		e := newEnv(t, func(o *vfs.Options, _ *MemRemote) { o.LibraryPath = lib })
 		ctx := context.Background()
+		events := e.fs.Subscribe(ctx)
 		e.write("/ok.txt", nil)
-		long := "/" + strings.Repeat("d", 200) + "/" + strings.Repeat("f", 201)
-		for _, p := range []string{`/a"b`, "/a*b", "/a:b", "/a<b", "/a>b", "/a?b", `/a\b`, "/a|b", "/ lead", "/trail ",
-			"/CON", "/prn.txt", "/aux", "/NUL", "/COM1", "/lpt9.log", "/.lock", "/x_vti_y", long} {
+		// 31 + "/" + 200 + "/" + 168 = 401 characters: one too many, because
+		// the library's own path counts.
+		long := "/" + strings.Repeat("d", 200) + "/" + strings.Repeat("f", 168)
+		for _, tc := range []struct {
+			p    string
+			want error
+		}{
+			{`/a"b`, vfs.ErrInvalidName}, {"/a*b", vfs.ErrInvalidName}, {"/a:b", vfs.ErrInvalidName}, {"/a<b", vfs.ErrInvalidName},
+			{"/a>b", vfs.ErrInvalidName}, {"/a?b", vfs.ErrInvalidName}, {`/a\b`, vfs.ErrInvalidName}, {"/a|b", vfs.ErrInvalidName},
+			{"/ lead", vfs.ErrInvalidName}, {"/trail ", vfs.ErrInvalidName}, {"/CON", vfs.ErrInvalidName}, {"/prn", vfs.ErrInvalidName},
+			{"/aux", vfs.ErrInvalidName}, {"/NUL", vfs.ErrInvalidName}, {"/COM0", vfs.ErrInvalidName}, {"/lpt9", vfs.ErrInvalidName},
+			{"/.lock", vfs.ErrInvalidName}, {"/x_vti_y", vfs.ErrInvalidName},
+			{"/" + strings.Repeat("n", 256), vfs.ErrNameTooLong}, {"/" + strings.Repeat("é", 128), vfs.ErrNameTooLong},
+			{long, vfs.ErrNameTooLong},
+		} {
 			// desktop.ini, which SharePoint refuses too, is not here: it
 			// stays local (TestEditorFilesStayLocal), so Explorer can save
 			// folder settings on the drive.
-			if _, err := e.fs.Create(ctx, p); !errors.Is(err, vfs.ErrInvalidName) {
-				t.Errorf("Create(%q) = %v, want ErrInvalidName", p, err)
+			if strings.HasPrefix(tc.p, "/ddd") {
+				if err := e.fs.Mkdir(ctx, path.Dir(tc.p)); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if err := e.fs.Mkdir(ctx, p); !errors.Is(err, vfs.ErrInvalidName) {
-				t.Errorf("Mkdir(%q) = %v, want ErrInvalidName", p, err)
+			if _, err := e.fs.Create(ctx, tc.p); !errors.Is(err, tc.want) {
+				t.Errorf("Create(%q) = %v, want %v", tc.p, err, tc.want)
 			}
-			if err := e.fs.Rename(ctx, "/ok.txt", p); !errors.Is(err, vfs.ErrInvalidName) {
-				t.Errorf("Rename to %q = %v, want ErrInvalidName", p, err)
+			if err := e.fs.Mkdir(ctx, tc.p); !errors.Is(err, tc.want) {
+				t.Errorf("Mkdir(%q) = %v, want %v", tc.p, err, tc.want)
 			}
+			if err := e.fs.Rename(ctx, "/ok.txt", tc.p); !errors.Is(err, tc.want) {
+				t.Errorf("Rename to %q = %v, want %v", tc.p, err, tc.want)
+			}
+		}
+		// The reserved names are whole names: SharePoint takes these, and
+		// a path of exactly 400 characters.
+		for _, p := range []string{"/CON.txt", "/aux.c", "/lpt10", "/my.lock", "/" + strings.Repeat("n", 255), long[:len(long)-1]} {
+			e.write(p, []byte("x"))
+		}
+		e.sync()
+		e.remoteHas(long[:len(long)-1], []byte("x"))
+		e.remoteHas("/CON.txt", []byte("x"))
+		// Every refusal names the file on the event stream and in Status.
+		var refused int
+		for len(events) > 0 {
+			if ev := <-events; ev.Kind == vfs.EventRefused {
+				if ev.Path == "" || ev.Err == "" {
+					t.Errorf("refusal event without path or reason: %+v", ev)
+				}
+				refused++
+			}
+		}
+		if refused != 21*3 {
+			t.Errorf("%d refusal events, want %d", refused, 21*3)
+		}
+		st := e.fs.Status()
+		if len(st.Errors) == 0 || !st.Errors[len(st.Errors)-1].Refused || st.Errors[len(st.Errors)-1].Path != long {
+			t.Errorf("Status.Errors does not end with the refused %q: %+v", long, st.Errors)
+		}
+		if st.QueueLength != 0 {
+			t.Errorf("QueueLength = %d after refusals, want 0 (nothing queued)", st.QueueLength)
+		}
+	})
+}
+
+// A folder moved where an item below it would pass SharePoint's 400
+// characters is refused before anything is sent: the server would refuse
+// the move, and offline it could only fail later.
+func TestFolderMoveThatWouldPassPathLimitRefused(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx := context.Background()
+		deep := "/a/" + strings.Repeat("d", 200) + "/" + strings.Repeat("f", 196) // 400 characters
+		must(t, e.fs.Mkdir(ctx, "/a"))
+		must(t, e.fs.Mkdir(ctx, path.Dir(deep)))
+		e.write(deep, []byte("x"))
+		e.sync()
+		if err := e.fs.Rename(ctx, "/a", "/ab"); !errors.Is(err, vfs.ErrNameTooLong) {
+			t.Errorf("Rename(/a, /ab) = %v, want ErrNameTooLong", err)
+		}
+		must(t, e.fs.Rename(ctx, "/a", "/b"))
+		e.sync()
+		e.remoteHas("/b"+deep[2:], []byte("x"))
+		if err := e.fs.Rename(ctx, "/b", "/b/"+strings.Repeat("d", 200)+"/in"); !errors.Is(err, vfs.ErrIntoItself) {
+			t.Errorf("Rename into its own child = %v, want ErrIntoItself", err)
 		}
 	})
 }
