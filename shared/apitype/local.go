@@ -197,6 +197,9 @@ const (
 	CodeMountFailed        = "mount_failed"
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
+	// CodeUnavailableOffline names folders that were never listed while
+	// online: offline they show empty until the connection returns.
+	CodeUnavailableOffline = "unavailable_offline"
 	CodeLoginInProgress    = "login_in_progress"
 	CodeNotImplemented     = "not_available"
 	CodeInternal           = "internal"

@@ -120,8 +120,16 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 		return fmt.Errorf("remove %s: %w", p, ErrIsDir)
 	}
 	if dir {
-		if err := fs.ensureListed(ctx, r); err != nil && !errors.Is(err, ErrOffline) {
-			return err
+		if err := fs.ensureListed(ctx, r); err != nil {
+			if !errors.Is(err, ErrOffline) {
+				return err
+			}
+			if !fs.childrenKnown(r) {
+				// Never listed: it may hold files on the server, and a
+				// folder's delete takes its contents along.
+				fs.listFailed(r, err)
+				return fmt.Errorf("rmdir %s: contents unknown offline: %w", p, err)
+			}
 		}
 		var kids []cache.Record
 		_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(r.Key); return err })

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -69,9 +70,16 @@ type Status struct {
 	CacheMax    int64       `json:"cacheMax"`
 	Pinned      []string    `json:"pinned"`
 	LastSync    time.Time   `json:"lastSync"`
+	// UnavailableOffline names the folders (drive paths, most recent
+	// last, at most 20) that were opened offline without ever having been
+	// listed: they show empty until a listing succeeds.
+	UnavailableOffline []string `json:"unavailableOffline"`
 }
 
-const keepRecent = 50
+const (
+	keepRecent      = 50
+	keepUnavailable = 20
+)
 
 // events holds the live transfers, recent errors and conflicts, and the
 // subscribers.
@@ -80,8 +88,28 @@ type events struct {
 	transfers map[string]*Transfer
 	errors    []ItemError
 	conflicts []Conflict
-	subs      map[chan Event]struct{}
-	closed    bool
+	// unavail holds the keys of folders answered empty offline because
+	// their children were never fetched; most recent last, no repeats.
+	unavail []string
+	subs    map[chan Event]struct{}
+	closed  bool
+}
+
+// unavailable records folder key as opened offline while never listed.
+func (e *events) unavailable(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unavail = append(slices.DeleteFunc(e.unavail, func(k string) bool { return k == key }), key)
+	if len(e.unavail) > keepUnavailable {
+		e.unavail = e.unavail[len(e.unavail)-keepUnavailable:]
+	}
+}
+
+// listed forgets folder key: a listing of it succeeded.
+func (e *events) listed(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unavail = slices.DeleteFunc(e.unavail, func(k string) bool { return k == key })
 }
 
 func (e *events) init() {
@@ -182,8 +210,25 @@ func (fs *FS) Status() Status {
 	}
 	s.Errors = append([]ItemError(nil), fs.ev.errors...)
 	s.Conflicts = append([]Conflict(nil), fs.ev.conflicts...)
+	unavail := append([]string(nil), fs.ev.unavail...)
 	fs.ev.mu.Unlock()
 	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })
 	s.Pinned = fs.PinnedPaths()
+	s.UnavailableOffline = fs.stillUnavailable(unavail)
 	return s
+}
+
+// stillUnavailable returns the paths of the folders keys whose children
+// are still unknown, forgetting the others (deleted, or known since from
+// a full delta enumeration).
+func (fs *FS) stillUnavailable(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if r, err := fs.get(k); err == nil && !fs.childrenKnown(r) {
+			out = append(out, fs.pathOf(k))
+		} else {
+			fs.ev.listed(k)
+		}
+	}
+	return out
 }
