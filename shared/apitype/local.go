@@ -200,9 +200,12 @@ const (
 	// CodeUnavailableOffline names folders that were never listed while
 	// online: offline they show empty until the connection returns.
 	CodeUnavailableOffline = "unavailable_offline"
-	CodeLoginInProgress    = "login_in_progress"
-	CodeNotImplemented     = "not_available"
-	CodeInternal           = "internal"
+	// CodeNotDeleted names a file whose delete the server refused because
+	// someone else had changed it; their version stays.
+	CodeNotDeleted      = "not_deleted"
+	CodeLoginInProgress = "login_in_progress"
+	CodeNotImplemented  = "not_available"
+	CodeInternal        = "internal"
 )
 
 // Problem is an error in plain words: what happened and what to do.

@@ -443,6 +443,10 @@ func mountStats(s vfs.Status) MountStats {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",
 			Action: "Free space in the drive (or ask for more); your changes stay in the cache meanwhile."})
 	}
+	for _, e := range s.NotDeleted {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeNotDeleted, Message: e.Path + ": " + e.Err,
+			Action: "The other version is back in the drive; delete it again if you still want it gone.", Time: e.Time})
+	}
 	if len(s.UnavailableOffline) > 0 {
 		out.Errors = append(out.Errors, unavailableOffline(s.UnavailableOffline))
 	}

@@ -92,3 +92,14 @@ func TestMountStatsNamesFoldersUnavailableOffline(t *testing.T) {
 		}
 	}
 }
+
+// TestMountStatsNamesFilesNotDeleted: a delete the server refused because
+// someone else changed the file becomes a problem naming the file.
+func TestMountStatsNamesFilesNotDeleted(t *testing.T) {
+	when := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	got := mountStats(vfs.Status{NotDeleted: []vfs.ItemError{{Path: "/notes.txt", Err: vfs.NotDeletedReason, Time: when}}}).Errors
+	want := "/notes.txt: changed on the server by someone else; not deleted"
+	if len(got) != 1 || got[0].Code != apitype.CodeNotDeleted || got[0].Message != want || got[0].Action == "" || !got[0].Time.Equal(when) {
+		t.Fatalf("mountStats(not deleted).Errors = %+v, want one %s problem %q", got, apitype.CodeNotDeleted, want)
+	}
+}

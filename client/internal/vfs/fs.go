@@ -586,14 +586,19 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
 		}
 	}
 	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName = it.ID, parentKey, name, it.Name
+	setItemMeta(&cur, it)
+	return tx.Put(cur)
+}
+
+// setItemMeta copies it's metadata (not its place) into r.
+func setItemMeta(r *cache.Record, it Item) {
 	ctag := it.CTag
-	if ctag == "" && !it.IsDir && cur.Size == it.Size && cur.QuickXorHash == it.QuickXorHash {
+	if ctag == "" && !it.IsDir && r.Size == it.Size && r.QuickXorHash == it.QuickXorHash {
 		// Delta on OneDrive for Business omits cTag: keep the one a
 		// listing gave for this same content.
-		ctag = cur.CTag
+		ctag = r.CTag
 	}
-	cur.IsDir, cur.Size, cur.ETag, cur.CTag, cur.QuickXorHash, cur.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
-	return tx.Put(cur)
+	r.IsDir, r.Size, r.ETag, r.CTag, r.QuickXorHash, r.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
 }
 
 // updateNS runs fn in a store transaction under nsMu, then removes the

@@ -153,14 +153,18 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	fs.log.Debug("removed", "key", r.Key, "id", r.RemoteID)
-	if err := fs.deleteRemote(ctx, r); err != nil {
+	if err := fs.deleteRemote(ctx, r, p); err != nil {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	return nil
 }
 
 // deleteRemote deletes r's server copy now, or queues it when offline.
-func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
+// Either way the delete carries r's eTag: when someone else changed the
+// item meanwhile, it stays on the server and shows again here
+// (keepChanged), and deleteRemote returns ErrPreconditionFailed. p is r's
+// path, for status.
+func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error {
 	if err := fs.queue.Drop(r.Key); err != nil {
 		return err
 	}
@@ -168,17 +172,22 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
 		return nil
 	}
 	if !fs.offline.Load() {
-		err := fs.remote.Delete(ctx, r.RemoteID, "")
-		if err == nil || errors.Is(err, ErrNotFound) {
+		err := fs.remote.Delete(ctx, r.RemoteID, r.ETag)
+		switch {
+		case err == nil || errors.Is(err, ErrNotFound):
 			fs.noteOnline()
 			return nil
+		case errors.Is(err, ErrPreconditionFailed):
+			fs.noteOnline()
+			fs.keepChanged(ctx, r.RemoteID, p)
+			return err
 		}
 		fs.noteErr(err)
 		if definitive(err) {
 			return err
 		}
 	}
-	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, "")
+	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, r.ETag)
 }
 
 // Rename moves oldp to newp, replacing a file at newp. Renaming a freshly
@@ -252,7 +261,7 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		case dst.RemoteID != "" && fs.hasLocalContent(src):
 			return fs.adopt(src, dst, dst.Name, false)
 		}
-		if err := fs.deleteRemote(ctx, dst); err != nil {
+		if err := fs.deleteRemote(ctx, dst, newp); err != nil {
 			return fmt.Errorf("rename over %s: %w", newp, err)
 		}
 		err = fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, dst) })
@@ -362,7 +371,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 		return fmt.Errorf("adopt: %w", err)
 	}
 	if src.RemoteID != "" {
-		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, ""); err != nil {
+		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, src.ETag); err != nil {
 			return err
 		}
 	}
@@ -385,7 +394,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			}
 			r.ParentKey, r.Name = parent.Key, name
 			if it != nil {
-				r.RemoteName, r.ETag = it.Name, it.ETag
+				fs.recordMoved(&r, *it)
 			}
 			return tx.Put(r)
 		})
@@ -404,7 +413,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 	case IsLocalOnly(name):
 		// A synced item moved under a local-only name elsewhere: it leaves
 		// the server.
-		if err := fs.deleteRemote(ctx, src); err != nil {
+		if err := fs.deleteRemote(ctx, src, fs.pathOf(src.Key)); err != nil {
 			return err
 		}
 		fs.nsMu.Lock()
@@ -418,7 +427,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			return tx.Put(r)
 		})
 	case parent.RemoteID != "" && !fs.offline.Load() && !fs.queue.Pending(src.Key):
-		it, err := fs.remote.Move(ctx, src.RemoteID, parent.RemoteID, name, "")
+		it, err := fs.moveOnServer(ctx, src.RemoteID, parent.RemoteID, name, src.ETag)
 		if err == nil {
 			fs.noteOnline()
 			return update(&it)

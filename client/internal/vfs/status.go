@@ -21,7 +21,13 @@ const (
 	EventOnline    EventKind = "online"    // reachable again
 	EventChanged   EventKind = "changed"   // remote changes applied
 	EventQuotaFull EventKind = "quotaFull" // uploads wait for space
+	// EventNotDeleted: a delete was refused because someone else changed
+	// the item on the server; their version stays and shows again.
+	EventNotDeleted EventKind = "notDeleted"
 )
+
+// NotDeletedReason is the Err of an EventNotDeleted.
+const NotDeletedReason = "changed on the server by someone else; not deleted"
 
 // Transfer is one upload or download in progress.
 type Transfer struct {
@@ -66,10 +72,13 @@ type Status struct {
 	Transfers   []Transfer  `json:"transfers"`
 	Errors      []ItemError `json:"errors"`
 	Conflicts   []Conflict  `json:"conflicts"`
-	CacheUsed   int64       `json:"cacheUsed"`
-	CacheMax    int64       `json:"cacheMax"`
-	Pinned      []string    `json:"pinned"`
-	LastSync    time.Time   `json:"lastSync"`
+	// NotDeleted lists recent deletes the server refused because someone
+	// else had changed the item (EventNotDeleted).
+	NotDeleted []ItemError `json:"notDeleted"`
+	CacheUsed  int64       `json:"cacheUsed"`
+	CacheMax   int64       `json:"cacheMax"`
+	Pinned     []string    `json:"pinned"`
+	LastSync   time.Time   `json:"lastSync"`
 	// UnavailableOffline names the folders (drive paths, most recent
 	// last, at most 20) that were opened offline without ever having been
 	// listed: they show empty until a listing succeeds.
@@ -88,6 +97,7 @@ type events struct {
 	transfers map[string]*Transfer
 	errors    []ItemError
 	conflicts []Conflict
+	kept      []ItemError // EventNotDeleted
 	// unavail holds the keys of folders answered empty offline because
 	// their children were never fetched; most recent last, no repeats.
 	unavail []string
@@ -125,6 +135,11 @@ func (e *events) emit(ev Event) {
 		e.errors = append(e.errors, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
 		if len(e.errors) > keepRecent {
 			e.errors = e.errors[len(e.errors)-keepRecent:]
+		}
+	case EventNotDeleted:
+		e.kept = append(e.kept, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
+		if len(e.kept) > keepRecent {
+			e.kept = e.kept[len(e.kept)-keepRecent:]
 		}
 	case EventConflict:
 		e.conflicts = append(e.conflicts, *ev.Conflict)
@@ -210,6 +225,7 @@ func (fs *FS) Status() Status {
 	}
 	s.Errors = append([]ItemError(nil), fs.ev.errors...)
 	s.Conflicts = append([]Conflict(nil), fs.ev.conflicts...)
+	s.NotDeleted = append([]ItemError(nil), fs.ev.kept...)
 	unavail := append([]string(nil), fs.ev.unavail...)
 	fs.ev.mu.Unlock()
 	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })
