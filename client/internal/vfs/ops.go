@@ -384,6 +384,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 
 // move renames src into parent as name.
 func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) error {
+	remoteNow := "" // the record's remote id when it was moved here
 	update := func(it *Item) error {
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
@@ -392,6 +393,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			if err != nil {
 				return err
 			}
+			remoteNow = r.RemoteID
 			r.ParentKey, r.Name = parent.Key, name
 			if it != nil {
 				fs.recordMoved(&r, *it)
@@ -408,6 +410,11 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 		}
 		if src.RemoteID == "" && !src.IsDir && IsLocalOnly(src.Name) && !IsLocalOnly(name) {
 			return fs.enqueueUpload(src.Key)
+		}
+		if !detach && !IsLocalOnly(name) && (remoteNow != "" || fs.queue.Pending(src.Key)) {
+			// Its upload (or mkdir) was under way, or finished meanwhile:
+			// that creates it under the old name, so the move follows.
+			return fs.queue.Add(src.Key, cache.OpMove, "", "")
 		}
 		return nil
 	case IsLocalOnly(name):

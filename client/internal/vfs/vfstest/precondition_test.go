@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
@@ -179,6 +180,32 @@ func TestQueuedMoveWithLocalEditKeepsBothVersions(t *testing.T) {
 		e.remoteHas("/"+vfs.ConflictName("f.txt", "testhost", time.Now(), 1), []byte("mine"))
 		if _, ok := e.remote.Lookup("/e.txt"); ok {
 			t.Error("the old name stayed on the server")
+		}
+	})
+}
+
+// TestRenameDuringFirstUploadMovesTheUploadedFile: a new file renamed
+// while its first upload is under way ends on the server under the new
+// name (the upload created it under the old one).
+func TestRenameDuringFirstUploadMovesTheUploadedFile(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx := context.Background()
+		must(t, e.fs.Mkdir(ctx, "/d"))
+		renamed := make(chan struct{})
+		e.remote.Hook("PutSmall", func() error { <-renamed; return nil })
+		e.write("/d/new.txt", []byte("new"))
+		time.Sleep(5 * time.Second) // the upload starts and waits in the hook
+		synctest.Wait()
+		if e.remote.Calls("PutSmall") != 1 {
+			t.Fatalf("PutSmall calls = %d, want the upload under way", e.remote.Calls("PutSmall"))
+		}
+		must(t, e.fs.Rename(ctx, "/d/new.txt", "/moved.txt"))
+		close(renamed)
+		e.sync()
+		e.remoteHas("/moved.txt", []byte("new"))
+		if got := e.remote.Names("/d"); len(got) != 0 {
+			t.Fatalf("remote /d = %v, want the file moved out", got)
 		}
 	})
 }
