@@ -201,12 +201,18 @@ const (
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
 	CodeNameRefused        = "name_refused" // a name SharePoint does not accept; the user must rename
-	CodeLoginInProgress    = "login_in_progress"
-	CodeLinksDisabled      = "links_disabled" // the tenant's link policy forbids sharing links
-	CodeNotInDrive         = "not_in_drive"   // a local path outside every mounted drive
-	CodeNotFound           = "not_found"      // a file or folder Microsoft 365 does not have
-	CodeNotImplemented     = "not_available"
-	CodeInternal           = "internal"
+	// CodeUnavailableOffline names folders that were never listed while
+	// online: offline they show empty until the connection returns.
+	CodeUnavailableOffline = "unavailable_offline"
+	// CodeNotDeleted names a file whose delete the server refused because
+	// someone else had changed it; their version stays.
+	CodeNotDeleted      = "not_deleted"
+	CodeLoginInProgress = "login_in_progress"
+	CodeLinksDisabled   = "links_disabled" // the tenant's link policy forbids sharing links
+	CodeNotInDrive      = "not_in_drive"   // a local path outside every mounted drive
+	CodeNotFound        = "not_found"      // a file or folder Microsoft 365 does not have
+	CodeNotImplemented  = "not_available"
+	CodeInternal        = "internal"
 )
 
 // Problem is an error in plain words: what happened and what to do.

@@ -492,8 +492,10 @@ func (m *fsMount) SetUploadsPaused(paused bool) error {
 	return ErrUnsupported
 }
 
-func (m *fsMount) Stats() MountStats {
-	s := m.fs.Status()
+func (m *fsMount) Stats() MountStats { return mountStats(m.fs.Status()) }
+
+// mountStats turns a filesystem's status into what the agent reports.
+func mountStats(s vfs.Status) MountStats {
 	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed, Pending: s.QueueLength}
 	for _, t := range s.Transfers {
 		dir := apitype.Download
@@ -519,5 +521,23 @@ func (m *fsMount) Stats() MountStats {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",
 			Action: "Free space in the drive (or ask for more); your changes stay in the cache meanwhile."})
 	}
+	for _, e := range s.NotDeleted {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeNotDeleted, Message: e.Path + ": " + e.Err,
+			Action: "The other version is back in the drive; delete it again if you still want it gone.", Time: e.Time})
+	}
+	if len(s.UnavailableOffline) > 0 {
+		out.Errors = append(out.Errors, unavailableOffline(s.UnavailableOffline))
+	}
 	return out
+}
+
+// unavailableOffline is the problem of folders that show empty offline
+// because they were never listed while online.
+func unavailableOffline(paths []string) apitype.Problem {
+	msg := "the folder " + paths[0] + " was never opened while online, so it is empty offline; it will list when the connection returns"
+	if len(paths) > 1 {
+		msg = "the folders " + strings.Join(paths, ", ") + " were never opened while online, so they are empty offline; they will list when the connection returns"
+	}
+	return apitype.Problem{Code: apitype.CodeUnavailableOffline, Message: msg,
+		Action: "Nothing is lost: the files stay on the server."}
 }

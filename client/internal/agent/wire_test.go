@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
@@ -68,5 +69,37 @@ func TestRunFromConfigUnconfigured(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "not configured") {
 		t.Errorf("log lacks the not-configured warning:\n%s", logs.String())
+	}
+}
+
+// TestMountStatsNamesFoldersUnavailableOffline: the folders a mount
+// answered empty offline become one problem naming them, saying they list
+// when the connection returns.
+func TestMountStatsNamesFoldersUnavailableOffline(t *testing.T) {
+	if got := mountStats(vfs.Status{Online: true}); len(got.Errors) != 0 {
+		t.Fatalf("problems without unavailable folders = %+v", got.Errors)
+	}
+	for _, tt := range []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{"/trip"}, "the folder /trip was never opened while online, so it is empty offline; it will list when the connection returns"},
+		{[]string{"/trip", "/Reports/2026"}, "the folders /trip, /Reports/2026 were never opened while online, so they are empty offline; they will list when the connection returns"},
+	} {
+		got := mountStats(vfs.Status{UnavailableOffline: tt.paths}).Errors
+		if len(got) != 1 || got[0].Code != apitype.CodeUnavailableOffline || got[0].Message != tt.want || got[0].Action == "" {
+			t.Errorf("mountStats(unavailable %q).Errors = %+v, want one %s problem %q with an action", tt.paths, got, apitype.CodeUnavailableOffline, tt.want)
+		}
+	}
+}
+
+// TestMountStatsNamesFilesNotDeleted: a delete the server refused because
+// someone else changed the file becomes a problem naming the file.
+func TestMountStatsNamesFilesNotDeleted(t *testing.T) {
+	when := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	got := mountStats(vfs.Status{NotDeleted: []vfs.ItemError{{Path: "/notes.txt", Err: vfs.NotDeletedReason, Time: when}}}).Errors
+	want := "/notes.txt: changed on the server by someone else; not deleted"
+	if len(got) != 1 || got[0].Code != apitype.CodeNotDeleted || got[0].Message != want || got[0].Action == "" || !got[0].Time.Equal(when) {
+		t.Fatalf("mountStats(not deleted).Errors = %+v, want one %s problem %q", got, apitype.CodeNotDeleted, want)
 	}
 }

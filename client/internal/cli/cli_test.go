@@ -42,7 +42,9 @@ func (fakeAgent) Status() (apitype.Status, <-chan struct{}) {
 		Drives:  drives,
 		Transfers: []apitype.Transfer{{ID: "t1", Drive: "map-finance", Path: "/Reports/Q4.xlsx", Direction: apitype.Upload,
 			Done: 5 << 20, Total: 10 << 20, State: "active"}},
-		Errors:    []apitype.Problem{},
+		Errors: []apitype.Problem{{Code: apitype.CodeUnavailableOffline, Drive: "map-finance",
+			Message: "the folder /Reports/2026 was never opened while online, so it is empty offline; it will list when the connection returns",
+			Action:  "Nothing is lost: the files stay on the server."}},
 		Conflicts: []apitype.Conflict{{Drive: "map-finance", Path: "/Budget.xlsx", ConflictPath: "/Budget (conflict from laptop 2026-11-25).xlsx", Time: when}},
 		Settings:  apitype.Settings{MountRoot: "/home/alice/Mapdrive", Pins: []apitype.Pin{}},
 		Updated:   when, Seq: 7,
@@ -189,7 +191,8 @@ func TestHumanOutput(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status exit code %d", code)
 	}
-	for _, want := range []string{"Signed in as alice@contoso.com (Alice Anders)", "[##########----------]  50%", "Finance", "conflict from laptop"} {
+	for _, want := range []string{"Signed in as alice@contoso.com (Alice Anders)", "[##########----------]  50%", "Finance", "conflict from laptop",
+		"Problems:\n  the folder /Reports/2026 was never opened while online, so it is empty offline; it will list when the connection returns. Nothing is lost"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}

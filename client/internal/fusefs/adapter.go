@@ -39,6 +39,12 @@ func errno(err error) int {
 		return -fuse.EINVAL
 	case errors.Is(err, vfs.ErrOffline):
 		return -fuse.ENETUNREACH
+	case errors.Is(err, vfs.ErrPreconditionFailed):
+		// A delete refused because someone else changed the item: it is
+		// back in the mount. Not ESTALE: the kernel retries an unlink
+		// that fails with ESTALE, and the retry would carry the fresh
+		// eTag and delete the other writer's version.
+		return -fuse.EBUSY
 	case errors.Is(err, context.Canceled):
 		return -fuse.EINTR
 	case errors.Is(err, context.DeadlineExceeded):

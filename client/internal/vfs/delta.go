@@ -104,6 +104,7 @@ func (fs *FS) Refresh(ctx context.Context) error {
 		return fmt.Errorf("apply delta: %w", err)
 	}
 	fs.lastDelta.Store(fs.clock.Now().UnixNano())
+	fs.enumerated.Store(true)
 	if len(changes) > 0 {
 		fs.ev.emit(Event{Kind: EventChanged, Time: fs.clock.Now()})
 	}

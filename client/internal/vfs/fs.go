@@ -131,6 +131,10 @@ type FS struct {
 	offline   atomic.Bool
 	quotaFull atomic.Bool
 	lastDelta atomic.Int64 // unix nanos of the last successful delta
+	// enumerated reports that a full delta enumeration was applied: from
+	// then on delta reports every change, so every known folder's
+	// children are known, listed or not.
+	enumerated atomic.Bool
 
 	urlMu sync.Mutex
 	urls  map[string]string // remote id + version -> download URL
@@ -220,6 +224,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		store.Close()
 		return nil, err
 	}
+	_ = fs.store.View(func(tx *cache.Tx) error { fs.enumerated.Store(tx.GetKV(kvDeltaToken) != ""); return nil })
 	fs.requeueDirty()
 	fs.ctx, fs.cancel = context.WithCancel(context.Background())
 	for range o.UploadWorkers {
@@ -363,16 +368,37 @@ func (fs *FS) fresh(r cache.Record) bool {
 	return fs.clock.Now().Sub(last) < fs.opt.FolderTTL
 }
 
+// childrenKnown reports whether the store knows every child of folder r
+// (as of the last listing or delta), so it can answer for r offline.
+func (fs *FS) childrenKnown(r cache.Record) bool {
+	return r.RemoteID == "" || !r.ListedAt.IsZero() || fs.enumerated.Load()
+}
+
 // ensureListed refreshes a folder's children from the server when its
-// listing is stale, unless offline (then the cached listing answers).
+// listing is stale, unless offline: then the cached listing answers, and
+// a folder whose children were never fetched fails with ErrOffline at
+// once, rather than after the Graph client's retries of every lookup.
 func (fs *FS) ensureListed(ctx context.Context, r cache.Record) error {
 	if fs.fresh(r) || r.RemoteID == "" {
 		return nil
 	}
-	if fs.offline.Load() && !r.ListedAt.IsZero() {
-		return nil
+	if fs.offline.Load() {
+		if fs.childrenKnown(r) {
+			return nil
+		}
+		return fmt.Errorf("list children of %s: %w", r.Key, ErrOffline)
 	}
 	return fs.refreshFolder(ctx, r)
+}
+
+// listFailed notes a failed listing of dir that is answered from the
+// store anyway (softListErr): offline, a folder whose children were never
+// fetched answers empty, and status names it until it is listed.
+func (fs *FS) listFailed(dir cache.Record, err error) {
+	if errors.Is(err, ErrOffline) && !fs.childrenKnown(dir) {
+		fs.ev.unavailable(dir.Key)
+		fs.log.Debug("folder never listed: empty while offline", "key", dir.Key)
+	}
 }
 
 // softListErr reports whether a failed refresh of dir may be ignored and
@@ -412,8 +438,11 @@ func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
 		}
 		next, err := fs.child(cur.Key, name)
 		if errors.Is(err, ErrNotFound) && !fs.fresh(cur) {
-			if lerr := fs.ensureListed(ctx, cur); lerr != nil && !softListErr(lerr, cur) {
-				return next, lerr
+			if lerr := fs.ensureListed(ctx, cur); lerr != nil {
+				if !softListErr(lerr, cur) {
+					return next, lerr
+				}
+				fs.listFailed(cur, lerr)
 			}
 			next, err = fs.child(cur.Key, name)
 		}
@@ -447,8 +476,11 @@ func (fs *FS) ReadDir(ctx context.Context, p string) ([]Attr, error) {
 	if !r.IsDir {
 		return nil, fmt.Errorf("list %s: %w", p, ErrNotDir)
 	}
-	if err := fs.ensureListed(ctx, r); err != nil && !softListErr(err, r) {
-		return nil, err
+	if err := fs.ensureListed(ctx, r); err != nil {
+		if !softListErr(err, r) {
+			return nil, err
+		}
+		fs.listFailed(r, err)
 	}
 	var kids []cache.Record
 	err = fs.store.View(func(tx *cache.Tx) error {
@@ -493,7 +525,7 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 		return fmt.Errorf("list children of %s: %w", dir.Key, err)
 	}
 	fs.noteOnline()
-	return fs.updateNS(func(tx *cache.Tx) error {
+	err = fs.updateNS(func(tx *cache.Tx) error {
 		kids, err := tx.Children(dir.Key)
 		if err != nil {
 			return err
@@ -522,6 +554,10 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 		cur.ListedAt = fs.clock.Now()
 		return tx.Put(cur)
 	})
+	if err == nil {
+		fs.ev.listed(dir.Key)
+	}
+	return err
 }
 
 // localChanges reports whether key has work queued or dirty content, so
@@ -564,14 +600,19 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
 		}
 	}
 	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName = it.ID, parentKey, name, it.Name
+	setItemMeta(&cur, it)
+	return tx.Put(cur)
+}
+
+// setItemMeta copies it's metadata (not its place) into r.
+func setItemMeta(r *cache.Record, it Item) {
 	ctag := it.CTag
-	if ctag == "" && !it.IsDir && cur.Size == it.Size && cur.QuickXorHash == it.QuickXorHash {
+	if ctag == "" && !it.IsDir && r.Size == it.Size && r.QuickXorHash == it.QuickXorHash {
 		// Delta on OneDrive for Business omits cTag: keep the one a
 		// listing gave for this same content.
-		ctag = cur.CTag
+		ctag = r.CTag
 	}
-	cur.IsDir, cur.Size, cur.ETag, cur.CTag, cur.QuickXorHash, cur.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
-	return tx.Put(cur)
+	r.IsDir, r.Size, r.ETag, r.CTag, r.QuickXorHash, r.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
 }
 
 // updateNS runs fn in a store transaction under nsMu, then removes the

@@ -133,8 +133,16 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 		return fmt.Errorf("remove %s: %w", p, ErrIsDir)
 	}
 	if dir {
-		if err := fs.ensureListed(ctx, r); err != nil && !errors.Is(err, ErrOffline) {
-			return err
+		if err := fs.ensureListed(ctx, r); err != nil {
+			if !errors.Is(err, ErrOffline) {
+				return err
+			}
+			if !fs.childrenKnown(r) {
+				// Never listed: it may hold files on the server, and a
+				// folder's delete takes its contents along.
+				fs.listFailed(r, err)
+				return fmt.Errorf("rmdir %s: contents unknown offline: %w", p, err)
+			}
 		}
 		var kids []cache.Record
 		_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(r.Key); return err })
@@ -158,14 +166,18 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	fs.log.Debug("removed", "key", r.Key, "id", r.RemoteID)
-	if err := fs.deleteRemote(ctx, r); err != nil {
+	if err := fs.deleteRemote(ctx, r, p); err != nil {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	return nil
 }
 
 // deleteRemote deletes r's server copy now, or queues it when offline.
-func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
+// Either way the delete carries r's eTag: when someone else changed the
+// item meanwhile, it stays on the server and shows again here
+// (keepChanged), and deleteRemote returns ErrPreconditionFailed. p is r's
+// path, for status.
+func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error {
 	if err := fs.queue.Drop(r.Key); err != nil {
 		return err
 	}
@@ -173,17 +185,22 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record) error {
 		return nil
 	}
 	if !fs.offline.Load() {
-		err := fs.remote.Delete(ctx, r.RemoteID, "")
-		if err == nil || errors.Is(err, ErrNotFound) {
+		err := fs.remote.Delete(ctx, r.RemoteID, r.ETag)
+		switch {
+		case err == nil || errors.Is(err, ErrNotFound):
 			fs.noteOnline()
 			return nil
+		case errors.Is(err, ErrPreconditionFailed):
+			fs.noteOnline()
+			fs.keepChanged(ctx, r.RemoteID, p)
+			return err
 		}
 		fs.noteErr(err)
 		if definitive(err) {
 			return err
 		}
 	}
-	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, "")
+	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, r.ETag)
 }
 
 // Rename moves oldp to newp, replacing a file at newp. Renaming a freshly
@@ -262,7 +279,7 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		case dst.RemoteID != "" && fs.hasLocalContent(src):
 			return fs.adopt(src, dst, dst.Name, false)
 		}
-		if err := fs.deleteRemote(ctx, dst); err != nil {
+		if err := fs.deleteRemote(ctx, dst, newp); err != nil {
 			return fmt.Errorf("rename over %s: %w", newp, err)
 		}
 		err = fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, dst) })
@@ -404,7 +421,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 		return fmt.Errorf("adopt: %w", err)
 	}
 	if src.RemoteID != "" {
-		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, ""); err != nil {
+		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, src.ETag); err != nil {
 			return err
 		}
 	}
@@ -417,6 +434,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 
 // move renames src into parent as name.
 func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) error {
+	remoteNow := "" // the record's remote id when it was moved here
 	update := func(it *Item) error {
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
@@ -425,9 +443,10 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			if err != nil {
 				return err
 			}
+			remoteNow = r.RemoteID
 			r.ParentKey, r.Name = parent.Key, name
 			if it != nil {
-				r.RemoteName, r.ETag = it.Name, it.ETag
+				fs.recordMoved(&r, *it)
 			}
 			return tx.Put(r)
 		})
@@ -442,11 +461,16 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 		if src.RemoteID == "" && !src.IsDir && IsLocalOnly(src.Name) && !IsLocalOnly(name) {
 			return fs.enqueueUpload(src.Key)
 		}
+		if !detach && !IsLocalOnly(name) && (remoteNow != "" || fs.queue.Pending(src.Key)) {
+			// Its upload (or mkdir) was under way, or finished meanwhile:
+			// that creates it under the old name, so the move follows.
+			return fs.queue.Add(src.Key, cache.OpMove, "", "")
+		}
 		return nil
 	case IsLocalOnly(name):
 		// A synced item moved under a local-only name elsewhere: it leaves
 		// the server.
-		if err := fs.deleteRemote(ctx, src); err != nil {
+		if err := fs.deleteRemote(ctx, src, fs.pathOf(src.Key)); err != nil {
 			return err
 		}
 		fs.nsMu.Lock()
@@ -460,7 +484,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			return tx.Put(r)
 		})
 	case parent.RemoteID != "" && !fs.offline.Load() && !fs.queue.Pending(src.Key):
-		it, err := fs.remote.Move(ctx, src.RemoteID, parent.RemoteID, name, "")
+		it, err := fs.moveOnServer(ctx, src.RemoteID, parent.RemoteID, name, src.ETag)
 		if err == nil {
 			fs.noteOnline()
 			return update(&it)

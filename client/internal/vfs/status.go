@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -23,7 +24,13 @@ const (
 	// EventRefused reports a name SharePoint does not accept, refused at
 	// once (EINVAL, ENAMETOOLONG); nothing was created or queued.
 	EventRefused EventKind = "refused"
+	// EventNotDeleted: a delete was refused because someone else changed
+	// the item on the server; their version stays and shows again.
+	EventNotDeleted EventKind = "notDeleted"
 )
+
+// NotDeletedReason is the Err of an EventNotDeleted.
+const NotDeletedReason = "changed on the server by someone else; not deleted"
 
 // Transfer is one upload or download in progress.
 type Transfer struct {
@@ -71,13 +78,23 @@ type Status struct {
 	Transfers   []Transfer  `json:"transfers"`
 	Errors      []ItemError `json:"errors"`
 	Conflicts   []Conflict  `json:"conflicts"`
-	CacheUsed   int64       `json:"cacheUsed"`
-	CacheMax    int64       `json:"cacheMax"`
-	Pinned      []string    `json:"pinned"`
-	LastSync    time.Time   `json:"lastSync"`
+	// NotDeleted lists recent deletes the server refused because someone
+	// else had changed the item (EventNotDeleted).
+	NotDeleted []ItemError `json:"notDeleted"`
+	CacheUsed  int64       `json:"cacheUsed"`
+	CacheMax   int64       `json:"cacheMax"`
+	Pinned     []string    `json:"pinned"`
+	LastSync   time.Time   `json:"lastSync"`
+	// UnavailableOffline names the folders (drive paths, most recent
+	// last, at most 20) that were opened offline without ever having been
+	// listed: they show empty until a listing succeeds.
+	UnavailableOffline []string `json:"unavailableOffline"`
 }
 
-const keepRecent = 50
+const (
+	keepRecent      = 50
+	keepUnavailable = 20
+)
 
 // events holds the live transfers, recent errors and conflicts, and the
 // subscribers.
@@ -86,8 +103,29 @@ type events struct {
 	transfers map[string]*Transfer
 	errors    []ItemError
 	conflicts []Conflict
-	subs      map[chan Event]struct{}
-	closed    bool
+	kept      []ItemError // EventNotDeleted
+	// unavail holds the keys of folders answered empty offline because
+	// their children were never fetched; most recent last, no repeats.
+	unavail []string
+	subs    map[chan Event]struct{}
+	closed  bool
+}
+
+// unavailable records folder key as opened offline while never listed.
+func (e *events) unavailable(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unavail = append(slices.DeleteFunc(e.unavail, func(k string) bool { return k == key }), key)
+	if len(e.unavail) > keepUnavailable {
+		e.unavail = e.unavail[len(e.unavail)-keepUnavailable:]
+	}
+}
+
+// listed forgets folder key: a listing of it succeeded.
+func (e *events) listed(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unavail = slices.DeleteFunc(e.unavail, func(k string) bool { return k == key })
 }
 
 func (e *events) init() {
@@ -103,6 +141,11 @@ func (e *events) emit(ev Event) {
 		e.errors = append(e.errors, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time, Refused: ev.Kind == EventRefused})
 		if len(e.errors) > keepRecent {
 			e.errors = e.errors[len(e.errors)-keepRecent:]
+		}
+	case EventNotDeleted:
+		e.kept = append(e.kept, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
+		if len(e.kept) > keepRecent {
+			e.kept = e.kept[len(e.kept)-keepRecent:]
 		}
 	case EventConflict:
 		e.conflicts = append(e.conflicts, *ev.Conflict)
@@ -188,8 +231,26 @@ func (fs *FS) Status() Status {
 	}
 	s.Errors = append([]ItemError(nil), fs.ev.errors...)
 	s.Conflicts = append([]Conflict(nil), fs.ev.conflicts...)
+	s.NotDeleted = append([]ItemError(nil), fs.ev.kept...)
+	unavail := append([]string(nil), fs.ev.unavail...)
 	fs.ev.mu.Unlock()
 	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })
 	s.Pinned = fs.PinnedPaths()
+	s.UnavailableOffline = fs.stillUnavailable(unavail)
 	return s
+}
+
+// stillUnavailable returns the paths of the folders keys whose children
+// are still unknown, forgetting the others (deleted, or known since from
+// a full delta enumeration).
+func (fs *FS) stillUnavailable(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if r, err := fs.get(k); err == nil && !fs.childrenKnown(r) {
+			out = append(out, fs.pathOf(k))
+		} else {
+			fs.ev.listed(k)
+		}
+	}
+	return out
 }

@@ -26,9 +26,14 @@ func (fs *FS) uploadWorker() {
 // runJob applies one item's queued operations and finishes the job.
 func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 	var done cache.Op
+	kept := "" // a delete the server refused: someone else changed the item
 	err := func() error {
 		if j.Ops&cache.OpDelete != 0 {
-			if err := fs.remote.Delete(ctx, j.RemoteID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			err := fs.remote.Delete(ctx, j.RemoteID, j.IfMatch)
+			switch {
+			case errors.Is(err, ErrPreconditionFailed):
+				kept = j.RemoteID
+			case err != nil && !errors.Is(err, ErrNotFound):
 				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
 			}
 			done |= cache.OpDelete
@@ -71,6 +76,11 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		fs.noteOnline()
 		if err := fs.queue.Done(j.Key, done); err != nil {
 			fs.log.Error("journal job completion", "key", j.Key, "err", err)
+		}
+		if kept != "" {
+			// After Done: a record the job's key still has is no longer
+			// held back as a local change when the item is reloaded.
+			fs.keepChanged(ctx, kept, "")
 		}
 		return
 	}
@@ -195,7 +205,7 @@ func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
 	if err != nil {
 		return err
 	}
-	it, err := fs.remote.Move(ctx, rec.RemoteID, pid, rec.Name, "")
+	it, err := fs.moveOnServer(ctx, rec.RemoteID, pid, rec.Name, rec.ETag)
 	if errors.Is(err, ErrNotFound) {
 		// Gone on the server: upload the local copy as a new file.
 		fs.nsMu.Lock()
@@ -212,7 +222,16 @@ func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
 	if err != nil {
 		return fmt.Errorf("move %s: %w", rec.Key, err)
 	}
-	return fs.setRemote(rec.Key, it)
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	return fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(rec.Key)
+		if err != nil {
+			return nil
+		}
+		fs.recordMoved(&r, it)
+		return tx.Put(r)
+	})
 }
 
 // upload sends a file's local content, resuming a journaled session.
@@ -307,6 +326,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	if !found {
 		// Deleted or renamed over another item while uploading: the
 		// copy just created on the server must not linger.
+		// Our own item, just created: deleted whatever its eTag.
 		if err := fs.remote.Delete(ctx, it.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
 			// This job was dropped with its record: retry the delete as
 			// a job of its own.

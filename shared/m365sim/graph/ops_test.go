@@ -176,3 +176,34 @@ func TestCopyOfALargeFileKeepsItsContent(t *testing.T) {
 		t.Errorf("copy changed with the original")
 	}
 }
+
+// Contract (graph-contract.md, "Rename, move, delete"): PATCH of
+// parentReference and name -> "Wrong `if-match` -> 412", and DELETE ->
+// "Wrong `if-match` -> 412". The eTag a client saw goes stale when
+// another writer changes the content; then neither a move nor a delete
+// guarded by it happens, and the other writer's version stays where it
+// is. With the current eTag both succeed.
+func TestIfMatchGuardsMoveAndDeleteAfterAnotherWrite(t *testing.T) {
+	e := newEnv(t)
+	p := "/v1.0/me/drive/root:/Documents/Notes.md"
+	seen := e.call(req{path: p, tok: e.alice()}).want(t, 200)
+	// Another device of the same user saves a new version.
+	e.call(req{method: "PUT", path: p + ":/content", tok: e.alice(), body: "edited elsewhere"}).want(t, 200)
+	pics := e.call(req{path: "/v1.0/me/drive/root:/Pictures", tok: e.alice()}).want(t, 200)
+	item := "/v1.0/me/drive/items/" + seen.str("id")
+	stale := map[string]string{"If-Match": seen.str("eTag")}
+	e.call(req{method: "PATCH", path: item, tok: e.alice(), hdr: stale,
+		body: map[string]any{"name": "Moved.md", "parentReference": map[string]any{"id": pics.str("id")}}}).want(t, 412, "resourceModified")
+	e.call(req{method: "PATCH", path: item, tok: e.alice(), hdr: stale,
+		body: map[string]any{"parentReference": map[string]any{"id": pics.str("id")}}}).want(t, 412, "resourceModified")
+	e.call(req{method: "DELETE", path: item, tok: e.alice(), hdr: stale}).want(t, 412, "resourceModified")
+	cur := e.call(req{path: p, tok: e.alice()}).want(t, 200)
+	if cur.str("id") != seen.str("id") || cur.get("size").(float64) != float64(len("edited elsewhere")) {
+		t.Fatalf("after refused move and delete, %s = %s; want the other writer's version in place", p, cur.raw)
+	}
+	moved := e.call(req{method: "PATCH", path: item, tok: e.alice(), hdr: map[string]string{"If-Match": cur.str("eTag")},
+		body: map[string]any{"name": "Moved.md", "parentReference": map[string]any{"id": pics.str("id")}}}).want(t, 200)
+	e.call(req{method: "DELETE", path: item, tok: e.alice(), hdr: map[string]string{"If-Match": cur.str("eTag")}}).want(t, 412, "resourceModified")
+	e.call(req{method: "DELETE", path: item, tok: e.alice(), hdr: map[string]string{"If-Match": moved.str("eTag")}}).want(t, 204)
+	e.call(req{path: "/v1.0/me/drive/root:/Pictures/Moved.md", tok: e.alice()}).want(t, 404, "itemNotFound")
+}
