@@ -92,9 +92,6 @@ func Check(t *testing.T, inChild func(t *testing.T)) {
 		}
 		return
 	}
-	if testing.Short() {
-		t.Skip("re-runs the test binary; not in -short")
-	}
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
 	cmd.Env = append(append(os.Environ(), pollutedEnv...), childEnv+"=1")
 	out, err := cmd.CombinedOutput()

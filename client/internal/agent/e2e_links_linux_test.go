@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,9 +30,6 @@ import (
 
 func TestEndToEndLinks(t *testing.T) {
 	requireFUSE(t)
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("needs the go tool to build mapdrive-service")
-	}
 	sim := m365sim.StartForTest(t)
 	svcURL, bundle, _ := startService(t, sim)
 	pol := apitype.Policies{DeltaPollSeconds: 60, DefaultCacheLimitBytes: 1 << 30, LinkScope: apitype.LinkScopeOrganization}

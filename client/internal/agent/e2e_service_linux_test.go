@@ -92,9 +92,6 @@ func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 
 func TestEndToEndWithService(t *testing.T) {
 	requireFUSE(t)
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("needs the go tool to build mapdrive-service")
-	}
 	sim := m365sim.StartForTest(t)
 	svcURL, bundle, svc := startService(t, sim)
 
