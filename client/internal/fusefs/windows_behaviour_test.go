@@ -9,6 +9,9 @@ package fusefs
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,11 +28,19 @@ import (
 func TestMountCaseTwinRefusedOnLinux(t *testing.T) {
 	e := newMount(t)
 	e.sh("printf small > a.txt && mkdir Docs")
-	for _, script := range []string{"printf big > A.txt", "mkdir docs", "printf x > b.txt && mv b.txt A.TXT"} {
+	for _, script := range []string{"printf big > A.txt", "mkdir docs"} {
 		out, err := e.shErr(script)
 		if err == nil || !strings.Contains(out, "File exists") {
 			t.Errorf("%s: err %v, output %q; want File exists", script, err, out)
 		}
+	}
+	// rename(2) itself, not mv: coreutils 9.1 mv answers an EEXIST for a
+	// name that stats as absent by reading an uninitialised struct stat
+	// (copy.c, dst_sb), so its message is sometimes "cannot overwrite
+	// directory" and cannot be asserted.
+	e.sh("printf x > b.txt")
+	if err := os.Rename(filepath.Join(e.dir, "b.txt"), filepath.Join(e.dir, "A.TXT")); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("rename b.txt A.TXT: %v, want EEXIST", err)
 	}
 	if out, err := e.shErr("cat A.txt"); err == nil {
 		t.Errorf("cat A.txt on a case-sensitive mount found %q", out)
