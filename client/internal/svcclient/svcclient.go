@@ -24,17 +24,20 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 )
 
-// Errors; test with errors.Is.
+// Errors; test with errors.Is. ErrUnreachable is a failure.Offline,
+// ErrUnauthenticated a failure.SignInExpired, and RefusedError a
+// failure.LicenceRefused.
 var (
 	// ErrUnreachable: the service could not be reached (network, 5xx, 429).
-	ErrUnreachable = errors.New("the Mapdrive service is unreachable")
+	ErrUnreachable = failure.Variant(failure.Offline, "the Mapdrive service is unreachable")
 	// ErrUnauthenticated: the service refused the access token.
-	ErrUnauthenticated = errors.New("the Mapdrive service did not accept your sign-in")
+	ErrUnauthenticated = failure.Variant(failure.SignInExpired, "the Mapdrive service did not accept your sign-in")
 	// ErrLeaseExpired: the service is unreachable and the stored lease expired.
 	ErrLeaseExpired = errors.New("the Mapdrive licence lease has expired and the service cannot be reached to renew it")
 	// ErrLeaseInvalid: a lease's signature or contents do not check out.
@@ -49,6 +52,9 @@ type RefusedError struct {
 	Code   string // apitype.ServiceCode*
 	Detail string // the service's words, safe to show
 }
+
+// Unwrap gives the refusal its failure kind.
+func (e *RefusedError) Unwrap() error { return failure.LicenceRefused }
 
 func (e *RefusedError) Error() string {
 	msg := map[string]string{
