@@ -667,18 +667,22 @@ func (fs *FS) deleteTreeLocked(tx *cache.Tx, r cache.Record) error {
 
 // pathOf returns the drive path of key, for status and events.
 func (fs *FS) pathOf(key string) string {
+	var p string
+	_ = fs.store.View(func(tx *cache.Tx) error { p = fs.pathOfLocked(tx, key); return nil })
+	return p
+}
+
+// pathOfLocked is pathOf inside a store transaction.
+func (fs *FS) pathOfLocked(tx *cache.Tx, key string) string {
 	var parts []string
-	_ = fs.store.View(func(tx *cache.Tx) error {
-		for key != "" && key != fs.rootKey && len(parts) < 256 {
-			r, err := tx.Get(key)
-			if err != nil {
-				return err
-			}
-			parts = append(parts, r.Name)
-			key = r.ParentKey
+	for key != "" && key != fs.rootKey && len(parts) < 256 {
+		r, err := tx.Get(key)
+		if err != nil {
+			break
 		}
-		return nil
-	})
+		parts = append(parts, r.Name)
+		key = r.ParentKey
+	}
 	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
 		parts[i], parts[j] = parts[j], parts[i]
 	}
