@@ -145,6 +145,12 @@ type FS struct {
 	// Guarded by urlMu.
 	dlTags map[string]string
 
+	// own remembers, per remote id, the eTag this mount's last upload of
+	// that item produced, so a 412 caused by our own upload is told apart
+	// from another writer's change. Bounded; guarded by ownMu.
+	ownMu sync.Mutex
+	own   map[string]string
+
 	ev events
 }
 

@@ -192,6 +192,9 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error 
 			return nil
 		case errors.Is(err, ErrPreconditionFailed):
 			fs.noteOnline()
+			if fs.deleteOverOwnUpload(ctx, r.RemoteID) {
+				return nil
+			}
 			fs.keepChanged(ctx, r.RemoteID, p)
 			return err
 		}

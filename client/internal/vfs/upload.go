@@ -31,7 +31,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		if j.Ops&cache.OpDelete != 0 {
 			err := fs.remote.Delete(ctx, j.RemoteID, j.IfMatch)
 			switch {
-			case errors.Is(err, ErrPreconditionFailed):
+			case errors.Is(err, ErrPreconditionFailed) && !fs.deleteOverOwnUpload(ctx, j.RemoteID):
 				kept = j.RemoteID
 			case err != nil && !errors.Is(err, ErrNotFound):
 				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
@@ -296,6 +296,9 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	}
 	if errors.Is(err, ErrPreconditionFailed) {
 		return fs.conflict(ctx, rec, f)
+	}
+	if err == nil {
+		fs.noteOwn(it.ID, it.ETag)
 	}
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", rec.Key, err)
