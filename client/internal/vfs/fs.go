@@ -151,6 +151,12 @@ type FS struct {
 	ownMu sync.Mutex
 	own   map[string]string
 
+	// setTimes holds, per key, a modification time the user set on a
+	// file (utimensat) since it was last written: the flush of a copy
+	// (cp -p sets the time before it closes) keeps it instead of now.
+	// Guarded by nsMu.
+	setTimes map[string]time.Time
+
 	ev events
 }
 

@@ -516,7 +516,10 @@ func (fs *FS) Truncate(ctx context.Context, p string, size int64) error {
 	return errors.Join(terr, h.Release(ctx))
 }
 
-// SetModTime records a modification time locally (it is not sent).
+// SetModTime sets p's modification time. It is journaled and sent to
+// the item's fileSystemInfo (OpTouch), after the upload of any content
+// written before it; a flush that follows (cp -p sets the time before it
+// closes the copy) keeps it.
 func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 	if err := fs.checkWritable("set time of", p); err != nil {
 		return err
@@ -525,9 +528,16 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 	if err != nil {
 		return err
 	}
+	if r.Key == fs.rootKey {
+		return nil // the drive's root keeps the server's times
+	}
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return fs.store.Update(func(tx *cache.Tx) error {
+	if fs.setTimes == nil || len(fs.setTimes) >= maxOwn {
+		fs.setTimes = map[string]time.Time{}
+	}
+	fs.setTimes[r.Key] = t
+	err = fs.store.Update(func(tx *cache.Tx) error {
 		cur, err := tx.Get(r.Key)
 		if err != nil {
 			return err
@@ -535,6 +545,35 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 		cur.ModTime = t
 		return tx.Put(cur)
 	})
+	if err != nil {
+		return fmt.Errorf("set time of %s: %w", p, err)
+	}
+	// Queued once the time is stored: a worker starts the job at once
+	// and reads the record. (A crash between the two loses only the
+	// sending of the time, never content.)
+	if !IsLocalOnly(r.Name) {
+		if err := fs.queue.Add(r.Key, cache.OpTouch, "", ""); err != nil {
+			return fmt.Errorf("journal the time of %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// userSetTime returns the time the user set on key since it was last
+// written, if any.
+func (fs *FS) userSetTime(key string) (time.Time, bool) {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	t, ok := fs.setTimes[key]
+	return t, ok
+}
+
+// forgetSetTime drops a time the user set on key: the file was written
+// since, so its next flush takes the current time.
+func (fs *FS) forgetSetTime(key string) {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	delete(fs.setTimes, key)
 }
 
 // Pin marks p (a file or folder, recursively) as kept offline, or

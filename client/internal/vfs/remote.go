@@ -103,6 +103,9 @@ type Remote interface {
 	Move(ctx context.Context, id, newParentID, newName, ifMatch string) (Item, error)
 	// Delete moves an item to the recycle bin.
 	Delete(ctx context.Context, id, ifMatch string) error
+	// SetModTime sets an item's modification time as the client reports
+	// it (fileSystemInfo.lastModifiedDateTime), which listings return.
+	SetModTime(ctx context.Context, id string, t time.Time) (Item, error)
 }
 
 // Sentinel errors, OS-neutral. fusefs maps them to errnos in one place.
