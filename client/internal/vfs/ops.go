@@ -57,6 +57,23 @@ func (fs *FS) checkName(op, p string) error {
 	return fmt.Errorf("%s %s: %w", op, p, err)
 }
 
+// checkRootFolder refuses a folder named "forms" (any case) directly
+// under the drive's root, which is the library's root: SharePoint keeps
+// each library's hidden Forms folder there, and Microsoft's restrictions
+// page says "'forms' isn't supported when the folder is at the root level
+// for a library". Files of that name, and such folders further down, are
+// fine.
+func (fs *FS) checkRootFolder(op, p string) error {
+	dir, name := path.Split(path.Clean("/" + p))
+	if dir != "/" || !strings.EqualFold(name, "forms") {
+		return nil
+	}
+	err := fmt.Errorf("%w: a folder named %q cannot be at the top of a SharePoint library (its hidden Forms folder is there)", ErrInvalidName, name)
+	fs.log.Warn("refused a name SharePoint does not accept", "op", op, "err", "forms folder at the library root")
+	fs.ev.emit(Event{Kind: EventRefused, Path: p, Err: err.Error(), Time: fs.clock.Now()})
+	return fmt.Errorf("%s %s: %w", op, p, err)
+}
+
 // Mkdir creates a folder. Online it is created on the server at once;
 // offline (or under a folder not yet created there) it is queued.
 func (fs *FS) Mkdir(ctx context.Context, p string) error {
@@ -64,6 +81,9 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 		return err
 	}
 	if err := fs.checkName("mkdir", p); err != nil {
+		return err
+	}
+	if err := fs.checkRootFolder("mkdir", p); err != nil {
 		return err
 	}
 	dir, name := path.Split(path.Clean("/" + p))
@@ -245,6 +265,11 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	}
 	if !parent.IsDir {
 		return fmt.Errorf("rename to %s: %w", newp, ErrNotDir)
+	}
+	if src.IsDir {
+		if err := fs.checkRootFolder("rename", newp); err != nil {
+			return err
+		}
 	}
 	for k := parent; k.Key != fs.rootKey && src.IsDir; {
 		if k.Key == src.Key {

@@ -45,6 +45,35 @@ func TestConformanceReservedNamesRefusedOnEveryWrite(t *testing.T) {
 	e.call(req{path: "/v1.0/me/drive/root:/Documents/CON", tok: tok}).want(t, 404, "itemNotFound")
 }
 
+// Contract: "'forms' isn't supported when the folder is at the root level
+// for a library" (the same Microsoft page; every library keeps its hidden
+// Forms folder there). Refused as 400 invalidRequest like the other
+// reserved names, for a folder created, made by an upload's path, or moved
+// or renamed to the root. A file named forms, and a Forms folder below the
+// root, are fine.
+func TestConformanceFormsFolderRefusedAtLibraryRoot(t *testing.T) {
+	e := newEnv(t)
+	tok := e.alice()
+	root := "/v1.0/me/drive/root"
+	for _, name := range []string{"forms", "Forms", "FORMS"} {
+		e.call(req{method: "POST", path: root + "/children", tok: tok,
+			body: map[string]any{"name": name, "folder": map[string]any{}}}).want(t, 400, "invalidRequest")
+		e.call(req{method: "PUT", path: root + ":/" + name + "/in.txt:/content", tok: tok, body: "x"}).want(t, 400, "invalidRequest")
+		e.call(req{method: "POST", path: root + ":/" + name + "/big.bin:/createUploadSession", tok: tok,
+			body: map[string]any{}}).want(t, 400, "invalidRequest")
+	}
+	dir := e.call(req{method: "POST", path: root + "/children", tok: tok,
+		body: map[string]any{"name": "Reports", "folder": map[string]any{}}}).want(t, 201)
+	e.call(req{method: "PATCH", path: "/v1.0/me/drive/items/" + dir.str("id"), tok: tok, body: map[string]any{"name": "Forms"}}).want(t, 400, "invalidRequest")
+	below := e.call(req{method: "POST", path: root + ":/Reports:/children", tok: tok,
+		body: map[string]any{"name": "Forms", "folder": map[string]any{}}}).want(t, 201)
+	rootID := e.call(req{path: root, tok: tok}).want(t, 200).str("id")
+	e.call(req{method: "PATCH", path: "/v1.0/me/drive/items/" + below.str("id"), tok: tok,
+		body: map[string]any{"parentReference": map[string]any{"id": rootID}}}).want(t, 400, "invalidRequest")
+	e.call(req{method: "PUT", path: root + ":/forms:/content", tok: tok, body: "a file"}).want(t, 201)
+	e.call(req{method: "PUT", path: root + ":/Reports/Forms/in.txt:/content", tok: tok, body: "x"}).want(t, 201)
+}
+
 // libraryPath returns the decoded server-relative path of a drive's root,
 // from its webUrl.
 func libraryPath(t *testing.T, e *env, drivePath, tok string) string {
