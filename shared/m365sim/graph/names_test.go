@@ -134,3 +134,30 @@ func TestConformancePathOver400CharactersRefused(t *testing.T) {
 	e.call(req{method: "PUT", path: drv + "/root:/" + name + ":/content", tok: tok, body: "x"}).want(t, 201)
 	tooLong(e.call(req{method: "PUT", path: drv + "/root:/" + name + "s:/content", tok: tok, body: "x"}))
 }
+
+// Contract (the same page): a copy makes new items, so the 400 characters
+// and the Forms folder rule hold for it too. A copy runs asynchronously,
+// so the refusal comes through its monitor: status failed, with the error.
+func TestConformanceCopyKeepsTheNameRules(t *testing.T) {
+	e := newEnv(t)
+	tok := e.alice()
+	base := "/v1.0/me/drive/root:/"
+	lib := libraryPath(t, e, "/v1.0/me/drive", tok)
+	deep := strings.Repeat("d", maxPathChars-utf8.RuneCountInString(lib+"/src/")) // src/ddd… is exactly 400
+	e.call(req{method: "PUT", path: base + "src/" + deep + ":/content", tok: tok, body: "x"}).want(t, 201)
+	src := e.call(req{path: base + "src", tok: tok}).want(t, 200)
+	copyAs := func(name string) result {
+		r := e.call(req{method: "POST", path: "/v1.0/me/drive/items/" + src.str("id") + "/copy", tok: tok,
+			body: map[string]any{"name": name}}).want(t, 202)
+		return e.waitMonitor(t, r.header.Get("Location"))
+	}
+	if m := copyAs("srcx"); m.str("status") != "failed" || m.str("error", "code") != "invalidRequest" {
+		t.Errorf("copy whose deepest item passes 400 characters: monitor %s, want failed invalidRequest", m.raw)
+	}
+	if m := copyAs("Forms"); m.str("status") != "failed" || m.str("error", "code") != "invalidRequest" {
+		t.Errorf("copy of a folder to Forms at the root: monitor %s, want failed invalidRequest", m.raw)
+	}
+	if m := copyAs("ok"); m.str("status") != "completed" {
+		t.Errorf("copy that fits: monitor %s", m.raw)
+	}
+}
