@@ -42,13 +42,27 @@ type service struct {
 	url    string
 	client *http.Client // trusts the service's dev CA
 	sim    *m365sim.Sim
+	data   string             // --data-dir: database, key file, dev certificate
+	roots  *x509.CertPool     // the service's dev CA and the simulator's
+	logs   *portal.SyncBuffer // serve's log, after the redactor
+}
+
+// serviceConfig changes how startServiceWith runs serve.
+type serviceConfig struct {
+	args   []string          // more serve flags
+	portal cli.PortalFactory // default portal.New
 }
 
 // startService registers contoso with the operator CLI and runs serve
 // with the portal mounted, on a loopback port the simulator's seed lists
 // as the portal's redirect URI.
-func startService(t *testing.T) *service {
+func startService(t *testing.T) *service { return startServiceWith(t, serviceConfig{}) }
+
+func startServiceWith(t *testing.T, cfg serviceConfig) *service {
 	t.Helper()
+	if cfg.portal == nil {
+		cfg.portal = portal.New
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +95,9 @@ func startService(t *testing.T) *service {
 	logs := &portal.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
-			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
-			cli.Options{Portal: portal.New, Stdout: logs, Stderr: logs})
+		args := append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
+			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...)
+		done <- cli.Main(ctx, append(args, cfg.args...), cli.Options{Portal: cfg.portal, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -96,12 +110,14 @@ func startService(t *testing.T) *service {
 			}
 		}
 	})
-	s := &service{url: base, sim: sim}
+	s := &service{url: base, sim: sim, data: data, logs: logs}
 	for i := 0; ; i++ {
 		if pem, err := os.ReadFile(filepath.Join(data, "ca.pem")); err == nil {
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(pem)
 			s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			s.roots = sim.CertPool()
+			s.roots.AppendCertsFromPEM(pem)
 			if resp, err := s.client.Get(base + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
