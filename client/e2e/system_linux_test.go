@@ -335,6 +335,10 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// the chaos lands mid-copy however fast the machine writes.
 	var written atomic.Int64
 	var rewrites atomic.Int32
+	// current is the file the copier has open; rewritten lists the files
+	// it wrote again after a failed attempt (read after wg.Wait).
+	var current atomic.Value
+	var rewritten []copyFile
 	marks := []int64{total * 15 / 100, total * 30 / 100, total * 50 / 100}
 	reached, resume := make(chan int), make(chan struct{})
 	next := 0
@@ -353,6 +357,7 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		defer wg.Done()
 		defer close(reached)
 		for _, f := range files {
+			current.Store(f.name)
 			for attempt := 1; ; attempt++ {
 				err := writeFile(filepath.Join(dst, filepath.FromSlash(f.name)), f, &written, pace)
 				if err == nil {
@@ -366,6 +371,9 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 					return
 				}
 				rewrites.Add(1)
+				if attempt == 1 {
+					rewritten = append(rewritten, f)
+				}
 				deadline := time.Now().Add(2 * time.Minute)
 				for time.Now().Before(deadline) {
 					if _, err := os.Stat(filepath.Join(dst, "small")); err == nil && mounted(mnt) {
@@ -414,7 +422,19 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// 50%, in the middle of a file: the agent is SIGKILLed, then started
 	// again. With the service still down, it mounts the drive from the
 	// stored mapping and lease.
+	var interrupted string   // the file the copier had open at the kill
+	var atKill *m365sim.Item // that file on the server then, if it was there
 	if at(2) {
+		// The copier waits in writeFile, its file open, until resumed.
+		interrupted, _ = current.Load().(string)
+		// Faults are on: a failed look-up is tried again a few times.
+		for try := 0; try < 5; try++ {
+			var err error
+			if atKill, err = bob.Get(ctx, driveID, "chaos/"+interrupted); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		// alice mounts her OneDrive by hand and copies a file into it, which
 		// is still waiting to upload when the agent dies: after the restart
 		// the drive must come back by itself (not stay "Transport endpoint
@@ -480,6 +500,14 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	copied := time.Since(started)
 	t.Logf("chaos: %d MB in %d files copied through the mount in %v (%d files written again after the kill)",
 		copyMB, len(files), copied.Round(time.Second), rewrites.Load())
+	// The file open at the kill failed and was copied again, the way a
+	// user re-runs cp; its content is checked on the server below.
+	i := slices.IndexFunc(rewritten, func(f copyFile) bool { return f.name == interrupted })
+	if interrupted == "" || i < 0 {
+		t.Fatalf("%q, open in the copy when the agent was killed, was not written again (written again: %v): the re-run of cp was not tested",
+			interrupted, rewritten)
+	}
+	again := rewritten[i]
 
 	// Every file reaches the server whole, once; nothing else appears.
 	want := map[string]copyFile{}
@@ -498,6 +526,7 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		time.Sleep(2 * time.Second)
 	}
 	t.Logf("chaos: every file on the server %v after the copy ended", (time.Since(started) - copied).Round(time.Second))
+	checkRewritten(t, ctx, bob, driveID, again, atKill)
 	fs, err := sim.admin.Faults(ctx)
 	if err == nil {
 		fired := 0
@@ -527,6 +556,43 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		if err != nil || sha256.Sum256(got) != f.sum() {
 			t.Errorf("%s read back through the mount: %v, hash mismatch %v", f.name, err, err == nil)
 		}
+	}
+}
+
+// checkRewritten checks, through Graph as bob and not through the mount,
+// that the server holds f, the file the SIGKILL interrupted and the copy
+// wrote again, byte for byte; and, if a version of it was on the server at
+// the kill, that the server's version has changed since.
+func checkRewritten(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID string, f copyFile, atKill *m365sim.Item) {
+	t.Helper()
+	path := "chaos/" + f.name
+	it, err := bob.Get(ctx, driveID, path)
+	if err != nil {
+		t.Fatalf("%s, written again after the kill, on the server: %v", f.name, err)
+	}
+	got, err := bob.Download(ctx, driveID, path)
+	if err != nil {
+		t.Fatalf("download %s: %v", path, err)
+	}
+	want, err := io.ReadAll(f.reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		at := 0
+		for at < min(len(got), len(want)) && got[at] == want[at] {
+			at++
+		}
+		t.Errorf("%s, written again after the kill: the server has %d bytes, the copy wrote %d; they differ from byte %d", f.name, len(got), len(want), at)
+	}
+	switch {
+	case atKill == nil:
+		t.Logf("chaos: %s, interrupted by the kill, was not on the server then; now it is, whole (%d bytes, item %s)", f.name, len(got), it.ID)
+	case atKill.ETag == it.ETag:
+		t.Errorf("%s has eTag %s on the server, as at the kill (%d bytes then): the copy written again never replaced it", f.name, it.ETag, atKill.Size)
+	default:
+		t.Logf("chaos: %s, interrupted by the kill with %d bytes on the server (item %s), now holds the %d bytes written again (item %s)",
+			f.name, atKill.Size, atKill.ID, len(got), it.ID)
 	}
 }
 
