@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -427,10 +428,15 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	if at(2) {
 		// The copier waits in writeFile, its file open, until resumed.
 		interrupted, _ = current.Load().(string)
-		// Faults are on: a failed look-up is tried again a few times.
+		// Faults are on: a look-up that fails otherwise than with 404 is
+		// tried again a few times.
 		for try := 0; try < 5; try++ {
-			var err error
-			if atKill, err = bob.Get(ctx, driveID, "chaos/"+interrupted); err == nil {
+			it, err := bob.Get(ctx, driveID, "chaos/"+interrupted)
+			var ge *m365sim.Error
+			if err == nil {
+				atKill = it
+			}
+			if err == nil || errors.As(err, &ge) && ge.Status == http.StatusNotFound {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)

@@ -253,7 +253,7 @@ func TestNoUPNAfterEveryPortalAction(t *testing.T) {
 			t.Errorf("portal route %s was not exercised successfully (statuses %v): add a step for it to this test", key, rl.served[key])
 		}
 	}
-	// The raw log is the portal's own: it logged the sign-ins.
+	// The raw log is the portal's own: it logged the refused sign-ins.
 	testenv.MustContain(t, "portal log before the redactor", []byte(raw.String()), `"msg":"portal sign-in refused: no admin role"`)
 	t.Logf("%d scans of the data folder, backups and logs for %d UPNs; %d portal routes driven", scans, len(upns), len(rl.routes))
 }
