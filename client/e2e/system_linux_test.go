@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -423,24 +422,10 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// 50%, in the middle of a file: the agent is SIGKILLed, then started
 	// again. With the service still down, it mounts the drive from the
 	// stored mapping and lease.
-	var interrupted string   // the file the copier had open at the kill
-	var atKill *m365sim.Item // that file on the server then, if it was there
+	var interrupted string // the file the copier had open at the kill
 	if at(2) {
 		// The copier waits in writeFile, its file open, until resumed.
 		interrupted, _ = current.Load().(string)
-		// Faults are on: a look-up that fails otherwise than with 404 is
-		// tried again a few times.
-		for try := 0; try < 5; try++ {
-			it, err := bob.Get(ctx, driveID, "chaos/"+interrupted)
-			var ge *m365sim.Error
-			if err == nil {
-				atKill = it
-			}
-			if err == nil || errors.As(err, &ge) && ge.Status == http.StatusNotFound {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
 		// alice mounts her OneDrive by hand and copies a file into it, which
 		// is still waiting to upload when the agent dies: after the restart
 		// the drive must come back by itself (not stay "Transport endpoint
@@ -532,7 +517,7 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		time.Sleep(2 * time.Second)
 	}
 	t.Logf("chaos: every file on the server %v after the copy ended", (time.Since(started) - copied).Round(time.Second))
-	checkRewritten(t, ctx, bob, driveID, again, atKill)
+	checkRewritten(t, ctx, bob, driveID, again)
 	fs, err := sim.admin.Faults(ctx)
 	if err == nil {
 		fired := 0
@@ -567,18 +552,13 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 
 // checkRewritten checks, through Graph as bob and not through the mount,
 // that the server holds f, the file the SIGKILL interrupted and the copy
-// wrote again, byte for byte; and, if a version of it was on the server at
-// the kill, that the server's version has changed since.
-func checkRewritten(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID string, f copyFile, atKill *m365sim.Item) {
+// wrote again, byte for byte. (Its first attempt never reached the
+// server: a file is uploaded when it is closed.)
+func checkRewritten(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID string, f copyFile) {
 	t.Helper()
-	path := "chaos/" + f.name
-	it, err := bob.Get(ctx, driveID, path)
+	got, err := bob.Download(ctx, driveID, "chaos/"+f.name)
 	if err != nil {
-		t.Fatalf("%s, written again after the kill, on the server: %v", f.name, err)
-	}
-	got, err := bob.Download(ctx, driveID, path)
-	if err != nil {
-		t.Fatalf("download %s: %v", path, err)
+		t.Fatalf("download %s, written again after the kill: %v", f.name, err)
 	}
 	want, err := io.ReadAll(f.reader())
 	if err != nil {
@@ -590,16 +570,9 @@ func checkRewritten(t *testing.T, ctx context.Context, bob *m365sim.UserClient, 
 			at++
 		}
 		t.Errorf("%s, written again after the kill: the server has %d bytes, the copy wrote %d; they differ from byte %d", f.name, len(got), len(want), at)
+		return
 	}
-	switch {
-	case atKill == nil:
-		t.Logf("chaos: %s, interrupted by the kill, was not on the server then; now it is, whole (%d bytes, item %s)", f.name, len(got), it.ID)
-	case atKill.ETag == it.ETag:
-		t.Errorf("%s has eTag %s on the server, as at the kill (%d bytes then): the copy written again never replaced it", f.name, it.ETag, atKill.Size)
-	default:
-		t.Logf("chaos: %s, interrupted by the kill with %d bytes on the server (item %s), now holds the %d bytes written again (item %s)",
-			f.name, atKill.Size, atKill.ID, len(got), it.ID)
-	}
+	t.Logf("chaos: %s, open when the agent was killed, was written again and the server holds its %d bytes", f.name, len(got))
 }
 
 // writeFile writes f at path through the mount and closes it, counting
