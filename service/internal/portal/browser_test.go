@@ -132,6 +132,29 @@ func startServiceWith(t *testing.T, cfg serviceConfig) *service {
 	}
 }
 
+// validate is user's client validating its licence through the client API.
+func (s *service) validate(t *testing.T, user string) apitype.ValidateResponse {
+	t.Helper()
+	tok, err := s.sim.Entra().MintAccessToken(directory.DemoContosoID, user, directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vr apitype.ValidateResponse
+	err = json.NewDecoder(resp.Body).Decode(&vr)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s's validate = %d, %v", user, resp.StatusCode, err)
+	}
+	return vr
+}
+
 // newChromium starts headless Chromium with a fresh profile. Without
 // Chromium the test fails under CI and skips elsewhere.
 func newChromium(t *testing.T) context.Context {
@@ -384,29 +407,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Alice receives the mapping through the client API.
-	tok, err := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, svc.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := svc.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vr apitype.ValidateResponse
-	err = json.NewDecoder(resp.Body).Decode(&vr)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice's validate = %d, %v", resp.StatusCode, err)
-	}
+	vr := svc.validate(t, "alice")
 	if len(vr.Mappings) != 1 || vr.Mappings[0].DisplayName != "Finance" || vr.Mappings[0].Target.LibraryName != "Documents" ||
 		vr.Mappings[0].DriveLetter != "F" || vr.Mappings[0].Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" {
 		t.Errorf("alice's mappings = %+v", vr.Mappings)
 	}
 	bobTok, _ := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "bob", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-	req, _ = http.NewRequest(http.MethodGet, svc.url+apitype.RouteServiceMappings, nil)
+	req, _ := http.NewRequest(http.MethodGet, svc.url+apitype.RouteServiceMappings, nil)
 	req.Header.Set("Authorization", "Bearer "+bobTok)
 	if resp, err := svc.client.Do(req); err == nil {
 		var ml apitype.MappingList

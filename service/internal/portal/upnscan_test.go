@@ -3,7 +3,6 @@ package portal_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,8 +18,6 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/cli"
 	"github.com/mapdrive/mapdrive/service/internal/portal"
 	"github.com/mapdrive/mapdrive/service/internal/testenv"
-	"github.com/mapdrive/mapdrive/shared/apitype"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // upns are every user the test signs in or serves: contoso's admin, two
@@ -147,23 +144,7 @@ func TestNoUPNAfterEveryPortalAction(t *testing.T) {
 	// alice and bob use the service, so their seats are in the database
 	// before the portal shows the licence.
 	for _, user := range []string{"alice", "bob"} {
-		tok, err := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, user, directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, svc.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := svc.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vr apitype.ValidateResponse
-		err = json.NewDecoder(resp.Body).Decode(&vr)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s's validate = %d, %v", user, resp.StatusCode, err)
-		}
+		svc.validate(t, user)
 	}
 	scan("alice's and bob's validations")
 
