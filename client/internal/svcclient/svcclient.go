@@ -84,7 +84,7 @@ type Options struct {
 	HTTP    *http.Client // TLS 1.2+ client; required
 	Token   TokenSource  // required
 	// LeaseKey is the pinned key (lease.EncodePublicKey), or several
-	// separated by commas or spaces while the service's key is rotated;
+	// separated by commas, semicolons or spaces while the service's key is rotated;
 	// "" pins the service's key at first use.
 	LeaseKey string
 	// Account returns the signed-in user's tenant and object ids; a lease
@@ -197,7 +197,18 @@ func (c *Client) verify(ctx context.Context, keys []ed25519.PublicKey, token str
 	case errors.Is(err, lease.ErrExpired):
 		return l, fmt.Errorf("%w (it expired at %s)", ErrLeaseExpired, l.ExpiresAt.Local().Format(time.DateTime))
 	case errors.Is(err, lease.ErrUnknownKey):
-		return l, fmt.Errorf("%w: %w; if the service's key was rotated, set lease_key to the new key (or both)", ErrLeaseInvalid, err)
+		// Name both sides by key id, so an administrator can tell a
+		// rotated service key from a mistyped lease_key at a glance.
+		kids := make([]string, len(keys))
+		for i, k := range keys {
+			kids[i] = lease.KeyID(k)
+		}
+		signer := lease.TokenKeyID(token)
+		if signer == "" {
+			signer = "(unnamed)"
+		}
+		return l, fmt.Errorf("%w: %w: the lease names key %s, the pinned lease_key is %s; if the service's key was rotated, set lease_key to the new key (or both)",
+			ErrLeaseInvalid, err, signer, strings.Join(kids, ", "))
 	case err != nil:
 		return l, fmt.Errorf("%w: %w", ErrLeaseInvalid, err)
 	}
@@ -280,10 +291,12 @@ func (c *Client) pinnedKeys(ctx context.Context, fetch bool) ([]ed25519.PublicKe
 	return []ed25519.PublicKey{pub}, nil
 }
 
-// parseKeys parses one or more keys separated by commas or white space.
+// parseKeys parses one or more keys separated by commas, semicolons (the
+// list separator Windows administrators reach for, e.g. in the MSI's
+// LEASEKEY) or white space.
 func parseKeys(s string) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
 		k, err := lease.ParsePublicKey(f)
 		if err != nil {
 			return nil, err
