@@ -82,7 +82,10 @@ func startService(t *testing.T) *service {
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
-			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
+			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug",
+			// The demo's registrations, named explicitly: serve has no built-in ones.
+			"--client-id=" + directory.DemoServiceAppID, "--audience=" + directory.DemoServiceAppID, "--audience=" + directory.DemoServiceAppURI,
+			"--desktop-client-id=" + directory.DemoClientID}, common...),
 			cli.Options{Portal: portal.New, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
