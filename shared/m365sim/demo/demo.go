@@ -11,7 +11,10 @@
 package demo
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
@@ -77,15 +80,28 @@ func (c Config) ServiceFlags() []string {
 }
 
 // RegisterCommands are the mapdrive-service operator commands that
-// register contoso (Seats seats, one year) with the Finance library
-// assigned to the Finance Team group; append the common flags (--data-dir,
-// --db) to each.
+// create the database and register contoso (Seats seats, one year) with
+// the Finance library assigned to the Finance Team group: migrate, tenant
+// add, mapping add. Append the common flags (--data-dir, --db) to each.
 func (c Config) RegisterCommands() [][]string {
 	return [][]string{
+		{"migrate"},
 		{"tenant", "add", "--id", c.TenantID, "--name", c.TenantName, "--domain", c.TenantDomain, "--seats", fmt.Sprint(c.Seats)},
 		{"mapping", "add", "--tenant", c.TenantID, "--name", "Finance", "--letter", "F", "--mount", "Finance",
 			"--kind", "sharepoint", "--site-url", c.FinanceSiteURL, "--library", c.FinanceLibrary, "--group", c.FinanceGroupID},
 	}
+}
+
+// Register runs RegisterCommands with the mapdrive-service binary bin,
+// each followed by the common flags (tests that run the built binary).
+func (c Config) Register(ctx context.Context, bin string, common ...string) error {
+	for _, cmd := range c.RegisterCommands() {
+		args := append(slices.Clone(cmd), common...)
+		if out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("mapdrive-service %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
 }
 
 // Shell renders c as bash variable assignments (DEMO_*), one a line, for
@@ -106,8 +122,9 @@ func (c Config) Shell() string {
 	}
 	cmds := c.RegisterCommands()
 	for i, name := range []string{"DEMO_REGISTER_TENANT", "DEMO_REGISTER_MAPPING"} {
-		q := make([]string, len(cmds[i]))
-		for j, a := range cmds[i] {
+		cmd := cmds[i+1] // after migrate, which the script runs itself
+		q := make([]string, len(cmd))
+		for j, a := range cmd {
 			q[j] = shellQuote(a)
 		}
 		fmt.Fprintf(&b, "%s=(%s)\n", name, strings.Join(q, " "))

@@ -27,7 +27,7 @@ printf '[%s]' "${DEMO_REGISTER_MAPPING[@]}"; echo
 	}
 	bracket := func(args []string) string { return "[" + strings.Join(args, "][") + "]" }
 	cmds := c.RegisterCommands()
-	want := strings.Join([]string{c.TenantID, c.TenantName, c.ServiceScope, c.FinanceSiteURL, bracket(cmds[0]), bracket(cmds[1])}, "\n") + "\n"
+	want := strings.Join([]string{c.TenantID, c.TenantName, c.ServiceScope, c.FinanceSiteURL, bracket(cmds[1]), bracket(cmds[2])}, "\n") + "\n"
 	if string(out) != want {
 		t.Errorf("bash read back\n%s\nwant\n%s", out, want)
 	}
