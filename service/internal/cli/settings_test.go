@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings table in docs/deploy-service.md")
@@ -267,11 +269,16 @@ func TestServeNeedsClientID(t *testing.T) {
 			}
 		})
 	}
-	// serve itself stops there, before it opens a database.
+	// serve itself stops there, before it opens a database. Bounded, and
+	// on a free port: a serve that wrongly starts runs until ctx ends.
 	data := t.TempDir()
-	out, code := runEnv(t, nil, "serve", "--data-dir", data)
-	if code == 0 || !strings.Contains(out, "MAPDRIVESVC_CLIENT_ID") {
-		t.Errorf("serve without a client id: exit %d, %q", code, out)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	code := Main(ctx, []string{"serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off"},
+		Options{Stdout: &out, Stderr: &out, LookupEnv: func(string) (string, bool) { return "", false }})
+	if code == 0 || !strings.Contains(out.String(), "MAPDRIVESVC_CLIENT_ID") {
+		t.Errorf("serve without a client id: exit %d, %q", code, out.String())
 	}
 	if _, err := os.Stat(filepath.Join(data, "mapdrive.db")); err == nil {
 		t.Error("serve opened the database before refusing")
