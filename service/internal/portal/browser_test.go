@@ -77,15 +77,15 @@ func startService(t *testing.T) *service {
 		"--seats", "25", "--expires", time.Now().AddDate(1, 0, 0).Format("2006-01-02")}, common...), cli.Options{Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("tenant add: %s", out.String())
 	}
+	// serve has no built-in ids: the demo's registrations, named explicitly.
+	common = append(common, "--client-id="+directory.DemoServiceAppID, "--audience="+directory.DemoServiceAppID,
+		"--audience="+directory.DemoServiceAppURI, "--desktop-client-id="+directory.DemoClientID)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &portal.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
-			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug",
-			// The demo's registrations, named explicitly: serve has no built-in ones.
-			"--client-id=" + directory.DemoServiceAppID, "--audience=" + directory.DemoServiceAppID, "--audience=" + directory.DemoServiceAppURI,
-			"--desktop-client-id=" + directory.DemoClientID}, common...),
+			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
 			cli.Options{Portal: portal.New, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
