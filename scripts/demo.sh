@@ -8,8 +8,13 @@
 #   bash scripts/demo.sh status
 #
 # Everything lives in ./demo: data, logs (*.log), pid files (*.pid), the
-# session bus and keyring the agent keeps alice's tokens in, and env.sh to
-# source for the mapdrive CLI. Binaries come from ./bin (make build).
+# session bus and keyring the agent keeps alice's tokens in, and the demo's
+# configuration: seed-ids.sh (the identities of m365sim's demo seed, from
+# `m365sim --print-demo-config`), service.env (mapdrive-service's settings)
+# and env.sh (the desktop client's, to source for the mapdrive CLI). The
+# binaries have no built-in ids: every one comes from these files. The demo
+# uses the seed's v2.0 service API (api://mapdrive). Binaries come from
+# ./bin (make build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -18,8 +23,7 @@ BIN=$REPO/bin
 SIM_ADDR=localhost:9443
 SIM_URL=https://$SIM_ADDR
 SVC_URL=https://localhost:8443
-CLIENT_ID=4b0d3b5c-6f2e-4c1a-9d6e-3a2f1e0c7b11 # m365sim demo seed: the Mapdrive desktop client
-KEYRING_PASSWORD=mapdrive-demo                 # unlocks the demo's throwaway keyring only
+KEYRING_PASSWORD=mapdrive-demo # unlocks the demo's throwaway keyring only
 DEMO_USER=alice@contoso.com
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -102,7 +106,8 @@ write_env() {
 # (the desktop client's MAPDRIVE_* settings; mapdrive-service reads MAPDRIVESVC_*)
 export PATH="$BIN:\$PATH"
 export MAPDRIVE_AUTHORITY="$SIM_URL/organizations"
-export MAPDRIVE_CLIENT_ID="$CLIENT_ID"
+export MAPDRIVE_CLIENT_ID="$DEMO_DESKTOP_CLIENT_ID"
+export MAPDRIVE_SERVICE_SCOPE="$DEMO_SERVICE_SCOPE"
 export MAPDRIVE_GRAPH_URL="$SIM_URL/v1.0"
 export MAPDRIVE_SERVICE_URL="$SVC_URL"
 export MAPDRIVE_CA_FILE="$DEMO/ca-bundle.pem"
@@ -113,6 +118,22 @@ export MAPDRIVE_STATE_DIR="$DEMO/agent/state"
 export MAPDRIVE_CACHE_DIR="$DEMO/agent/cache"
 export MAPDRIVE_LOG_LEVEL="info"
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$DEMO/run/bus"
+EOF
+}
+
+# write_service_env writes mapdrive-service's settings for the demo, one
+# MAPDRIVESVC_NAME=value a line (env(1) arguments, not shell), from the
+# seed's identities: the v2.0 API's client id, both audiences, the desktop
+# app the portal shows. The service reads nothing else.
+write_service_env() {
+  cat >"$DEMO/service.env" <<EOF
+MAPDRIVESVC_DATA_DIR=$DEMO/service
+MAPDRIVESVC_AUTHORITY=$SIM_URL
+MAPDRIVESVC_AUTHORITY_CA=$DEMO/sim/ca.pem
+MAPDRIVESVC_CLIENT_ID=$DEMO_SERVICE_CLIENT_ID
+MAPDRIVESVC_AUDIENCE=$DEMO_SERVICE_CLIENT_ID,$DEMO_SERVICE_APP_ID_URI
+MAPDRIVESVC_CLIENT_SECRET_FILE=$DEMO/service/client-secret
+MAPDRIVESVC_DESKTOP_CLIENT_ID=$DEMO_DESKTOP_CLIENT_ID
 EOF
 }
 
@@ -162,22 +183,34 @@ cmd_start() {
   done
   mkdir -p "$DEMO"/{sim,service,agent/state,agent/cache,mnt,run,keyring}
   chmod 700 "$DEMO/run" "$DEMO/keyring" "$DEMO/agent"
+  "$BIN/m365sim" --print-demo-config >"$DEMO/seed-ids.sh" || die "m365sim --print-demo-config failed"
+  # shellcheck source=/dev/null
+  . "$DEMO/seed-ids.sh"
   write_env
+  write_service_env
 
   say "starting m365sim on $SIM_URL (demo seed; state in demo/sim)"
   start_bg m365sim "$BIN/m365sim" --addr "$SIM_ADDR" --data "$DEMO/sim" --seed demo
   wait_for "m365sim (see demo/m365sim.log)" 30 curl -fsS --cacert "$DEMO/sim/ca.pem" "$SIM_URL/_admin/info" ||
     die "m365sim did not start: $(tail -5 "$DEMO/m365sim.log")"
 
-  local clean
+  local clean svc
   mapfile -t clean < <(svc_env)
-  say "registering contoso with the service: 25 seats, Finance on F: for the Finance Team"
-  "${clean[@]}" "$BIN/mapdrive-service" seed-demo --data-dir "$DEMO/service" --log-level warn
-  say "starting mapdrive-service on $SVC_URL (SQLite in demo/service)"
-  printf '%s\n' portal-dev-secret >"$DEMO/service/client-secret"
+  mapfile -t svc <"$DEMO/service.env"
+  svc=("${clean[@]}" "${svc[@]}" "$BIN/mapdrive-service")
+  say "registering contoso with the service: $DEMO_SEATS seats, Finance on F: for the Finance Team"
+  "${svc[@]}" migrate --log-level warn >/dev/null
+  # The operator's own commands; a second start finds them done.
+  if ! "${svc[@]}" tenant list --log-level warn | grep -q "^$DEMO_TENANT_ID "; then
+    "${svc[@]}" "${DEMO_REGISTER_TENANT[@]}" --log-level warn
+  fi
+  if ! "${svc[@]}" mapping list --tenant "$DEMO_TENANT_ID" --log-level warn | grep -q '"displayName": "Finance"'; then
+    "${svc[@]}" "${DEMO_REGISTER_MAPPING[@]}" --log-level warn >/dev/null
+  fi
+  say "starting mapdrive-service on $SVC_URL (SQLite in demo/service, settings in demo/service.env)"
+  printf '%s\n' "$DEMO_SERVICE_SECRET" >"$DEMO/service/client-secret"
   chmod 600 "$DEMO/service/client-secret"
-  start_bg service "${clean[@]}" "$BIN/mapdrive-service" serve --data-dir "$DEMO/service" \
-    --authority "$SIM_URL" --authority-ca "$DEMO/sim/ca.pem" --client-secret-file "$DEMO/service/client-secret"
+  start_bg service "${svc[@]}" serve
   wait_for "the service's CA (see demo/service.log)" 30 test -s "$DEMO/service/ca.pem" ||
     die "mapdrive-service did not start: $(tail -5 "$DEMO/service.log")"
   cat "$DEMO/sim/ca.pem" "$DEMO/service/ca.pem" >"$DEMO/ca-bundle.pem"

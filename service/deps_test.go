@@ -52,3 +52,31 @@ func TestPortalDoesNotImportCLI(t *testing.T) {
 		t.Errorf("%s depends on %s; move what it needs into portal (portal.Deps) instead", portal, cli)
 	}
 }
+
+// TestProductionBinariesLinkNoSimulator keeps m365sim, its demo seed and
+// the demo's identities out of mapdrive-service: a production default that
+// came from the simulator would point a real deployment at the demo's app
+// registrations. Tests may use the simulator; the binary may not.
+func TestProductionBinariesLinkNoSimulator(t *testing.T) {
+	checkNoSimulator(t, "./cmd/mapdrive-service")
+}
+
+// checkNoSimulator fails if any package under shared/m365sim is in pkg's
+// build (not test) dependencies.
+func checkNoSimulator(t *testing.T, pkg string) {
+	t.Helper()
+	const sim = "github.com/mapdrive/mapdrive/shared/m365sim"
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 || !slices.Contains(deps, "github.com/mapdrive/mapdrive/shared/apitype") {
+		t.Fatalf("go list -deps %s = %d packages without shared/apitype: not a dependency list", pkg, len(deps))
+	}
+	for _, d := range deps {
+		if d == sim || strings.HasPrefix(d, sim+"/") {
+			t.Errorf("%s links %s: production binaries must not carry the simulator or its demo identities", pkg, d)
+		}
+	}
+}

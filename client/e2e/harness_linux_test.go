@@ -30,6 +30,7 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/hermetic"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
@@ -325,7 +326,9 @@ func (svc *service) start(t *testing.T) {
 	t.Helper()
 	svc.p = startProc(t, "mapdrive-service", svc.log, os.Environ(), svc.bin, "serve",
 		"--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
-		"--authority", svc.sim.url, "--authority-ca", svc.sim.ca, "--log-level", "debug")
+		"--authority", svc.sim.url, "--authority-ca", svc.sim.ca, "--log-level", "debug",
+		// The demo seed's v2.0 API, named explicitly: serve has no built-in ids.
+		"--client-id", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppURI)
 	ca := filepath.Join(svc.data, "ca.pem")
 	waitFor(t, "the service's CA file", 30*time.Second, func() bool { _, err := os.Stat(ca); return err == nil })
 	time.Sleep(100 * time.Millisecond)
@@ -463,6 +466,7 @@ func newAgent(t *testing.T, dir string, sess *session, s *sim, svc *service, pol
 		"MAPDRIVE_CLIENT_ID="+clientID,
 		"MAPDRIVE_GRAPH_URL="+s.url+"/v1.0",
 		"MAPDRIVE_SERVICE_URL="+svc.url,
+		"MAPDRIVE_SERVICE_SCOPE="+directory.DemoServiceAppURI+"/"+directory.DemoServiceScope,
 		"MAPDRIVE_CA_FILE="+svc.bundle,
 		"MAPDRIVE_POLL_INTERVAL="+poll.String(),
 		"MAPDRIVE_MOUNT_ROOT="+a.mountRoot,

@@ -19,8 +19,8 @@ param image string
 @description('Application (client) ID of the Mapdrive service app registration: the token audience.')
 param apiClientId string
 
-@description('App ID URI of the service API, also accepted as audience.')
-param apiAppIdUri string = 'api://mapdrive'
+@description('App ID URI of the service API, the audience of v1.0 tokens (default: api://<apiClientId>, the URI Entra proposes).')
+param apiAppIdUri string = 'api://${apiClientId}'
 
 @description('Object ID of the Entra user or group that administers the SQL server.')
 param sqlAdminObjectId string

@@ -24,6 +24,7 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
@@ -506,8 +507,9 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 		t.Fatalf("%s holds no mapdrive-service", tarball)
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := exec.CommandContext(ctx, bin, "seed-demo", "--data-dir", data).CombinedOutput(); err != nil {
-		t.Fatalf("mapdrive-service seed-demo: %v\n%s", err, out)
+	dc := demo.MustLoad()
+	if err := dc.Register(ctx, bin, "--data-dir", data); err != nil {
+		t.Fatal(err)
 	}
 	// The key an admin reads on the service's host for the MSI's LEASEKEY.
 	out, err := Output(ctx, bin, "lease-key", "--data-dir", data)
@@ -527,6 +529,7 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 	var logs bytes.Buffer
 	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-listen", "off",
 		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
+	svc.Args = append(svc.Args, dc.ServiceFlags()...)
 	svc.Stdout, svc.Stderr = &logs, &logs
 	if err := svc.Start(); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func TestEndToEndLinks(t *testing.T) {
 	cfg := config.Config{
 		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
 		GraphURL: sim.GraphURL(), CAFile: bundle, PollInterval: 2 * time.Second,
-		ServiceURL: svcURL, ServiceScope: config.DefaultServiceScope,
+		ServiceURL: svcURL, ServiceScope: directory.DemoServiceAppURI + "/" + directory.DemoServiceScope,
 		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
 		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 	"github.com/mapdrive/mapdrive/shared/testbin"
 )
@@ -46,8 +47,9 @@ func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := exec.Command(bin, "seed-demo", "--data-dir", data).CombinedOutput(); err != nil {
-		t.Fatalf("seed-demo: %v\n%s", err, out)
+	dc := demo.MustLoad()
+	if err := dc.Register(t.Context(), bin, "--data-dir", data); err != nil {
+		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,6 +59,7 @@ func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 	ln.Close()
 	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-listen", "off",
 		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
+	svc.Args = append(svc.Args, dc.ServiceFlags()...)
 	if testing.Verbose() {
 		svc.Stderr = os.Stderr
 	}
@@ -105,7 +108,7 @@ func TestEndToEndWithService(t *testing.T) {
 	cfg := config.Config{
 		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
 		GraphURL: sim.GraphURL(), CAFile: bundle, PollInterval: 2 * time.Second,
-		ServiceURL: svcURL, ServiceScope: config.DefaultServiceScope,
+		ServiceURL: svcURL, ServiceScope: directory.DemoServiceAppURI + "/" + directory.DemoServiceScope,
 		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
 		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
 	}

@@ -28,10 +28,13 @@ const loginTimeout = 15 * time.Minute
 const promptWait = 30 * time.Second
 
 func (a *Agent) notConfigured() *apitype.Error {
-	return apitype.NewError(apitype.CodeNotSignedIn,
-		"Mapdrive is not configured: no client_id is set",
-		"Set client_id (and authority, graph_url, service_url for your tenant) in "+a.o.Config.UserFile+
-			" or MAPDRIVE_CLIENT_ID, or ask your IT administrator for the Mapdrive policy.")
+	// Check names the setting, its sources and the page that explains
+	// it; the agent only runs unconfigured without a client_id.
+	action := "Set client_id (and authority, graph_url, service_url, service_scope for your tenant), or ask your IT administrator for the Mapdrive policy."
+	if err := a.o.Config.Check(); err != nil {
+		action = err.Error()
+	}
+	return apitype.NewError(apitype.CodeNotSignedIn, "Mapdrive is not configured: no client_id is set", action)
 }
 
 // Login implements localapi.Sessions.

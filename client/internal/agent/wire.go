@@ -88,7 +88,7 @@ func RunFromConfig(ctx context.Context, cfg config.Config, stderr io.Writer) err
 			o.Service = p.Service
 		}
 	} else {
-		log.Warn("Mapdrive is not configured (no client_id); the agent runs but cannot sign in")
+		log.Warn("Mapdrive is not configured (no client_id); the agent runs but cannot sign in", "action", cfg.Check().Error())
 	}
 	a, err := New(o)
 	if err != nil {
@@ -107,8 +107,13 @@ type BuildOptions struct {
 	OpenBrowser func(string) error
 }
 
-// Build makes the real components from cfg.
+// Build makes the real components from cfg. A setting it needs and lacks
+// (config.Check) fails it with the message saying what to set: a service
+// without its scope would otherwise refuse every token.
 func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	secrets := bo.Secrets
 	if secrets == nil {
 		secrets = keyring.New()

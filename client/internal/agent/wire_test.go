@@ -67,8 +67,25 @@ func TestRunFromConfigUnconfigured(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Errorf("second agent = %v, want an already-running refusal", err)
 	}
-	if !strings.Contains(logs.String(), "not configured") {
-		t.Errorf("log lacks the not-configured warning:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "not configured") || !strings.Contains(logs.String(), "MAPDRIVE_CLIENT_ID") {
+		t.Errorf("log lacks the not-configured warning naming what to set:\n%s", logs.String())
+	}
+}
+
+// TestRunFromConfigServiceWithoutScope: a client id and a service but no
+// scope for the service's API (there is no built-in one) stops the agent
+// at start, saying what to set, instead of running with tokens the
+// service would refuse.
+func TestRunFromConfigServiceWithoutScope(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{ClientID: "app", ServiceURL: "https://svc.example", Socket: filepath.Join(dir, "run", "agent.sock"),
+		StateDir: filepath.Join(dir, "state"), UserFile: filepath.Join(dir, "config.toml"), LogLevel: "info"}
+	// Bounded: an agent that wrongly starts runs until its context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err := RunFromConfig(ctx, cfg, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "service_scope") || !strings.Contains(err.Error(), "MAPDRIVE_SERVICE_SCOPE") {
+		t.Errorf("RunFromConfig = %v, want a refusal naming service_scope and MAPDRIVE_SERVICE_SCOPE", err)
 	}
 }
 

@@ -49,7 +49,7 @@ type Config struct {
 	// GraphScopes are the Graph permissions; default DefaultGraphScopes.
 	GraphScopes []string
 	// APIScopes are the Mapdrive service API's scopes, e.g.
-	// "api://mapdrive/Mapdrive.Access". Empty when no service is used.
+	// "api://<service app id>/Mapdrive.Access". Empty when no service is used.
 	APIScopes []string
 	// CAFile is a PEM file of extra trusted roots, added to the system pool.
 	CAFile string

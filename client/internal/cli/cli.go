@@ -53,6 +53,7 @@ var configFlags = []struct{ flag, key, usage string }{
 	{"tenant-id", "tenant_id", "sign in to this tenant only"},
 	{"graph-url", "graph_url", "Microsoft Graph base URL"},
 	{"service-url", "service_url", "Mapdrive service URL"},
+	{"service-scope", "service_scope", "the Mapdrive service API's scope, api://<service app id>/Mapdrive.Access"},
 	{"ca-file", "ca_file", "extra CA certificates (PEM) to trust"},
 	{"mount-root", "mount_root", "directory drives mount under by default"},
 	{"cache-max-gb", "cache_max_gb", "content cache size in GB (0: automatic)"},
@@ -190,11 +191,13 @@ func (a *app) printError(err error) {
 	}
 }
 
-// firstRun is the three-line guide shown by `mapdrive` with nothing set up.
-func firstRun(cfg config.Config) string {
+// firstRun is the guide shown by `mapdrive` while a setting it needs is
+// missing (missing is config.Check's error): what to set, where and how.
+func firstRun(cfg config.Config, missing error) string {
 	return strings.Join([]string{
-		"Mapdrive is not set up yet: it needs your organisation's Mapdrive app ID (client_id) and service URL.",
-		"Ask your IT administrator, or write them to " + cfg.UserFile + " (client_id = \"…\", service_url = \"https://…\").",
+		"Mapdrive is not set up yet: it needs your organisation's Mapdrive app ID (client_id) and, with a service, its URL and scope.",
+		missing.Error(),
+		"Ask your IT administrator, or write them to " + cfg.UserFile + " (client_id = \"…\", service_url = \"https://…\", service_scope = \"api://…/Mapdrive.Access\").",
 		"Then run `mapdrive agent` (or open the Mapdrive tray app) and sign in with `mapdrive login`.",
 	}, "\n") + "\n"
 }
@@ -206,11 +209,11 @@ func (a *app) runDefault(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
-	if !cfg.Configured() {
+	if missing := cfg.Check(); missing != nil {
 		if a.jsonOut {
-			return a.printJSON(map[string]any{"configured": false, "config_file": cfg.UserFile, "next": firstRun(cfg)})
+			return a.printJSON(map[string]any{"configured": false, "config_file": cfg.UserFile, "next": firstRun(cfg, missing)})
 		}
-		a.printf("%s", firstRun(cfg))
+		a.printf("%s", firstRun(cfg, missing))
 		return nil
 	}
 	c, err := localclient.New(cfg.Socket)

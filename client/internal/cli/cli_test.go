@@ -244,25 +244,35 @@ func TestAgentNotRunning(t *testing.T) {
 	golden(t, "json_agent_not_running", out)
 }
 
+// TestFirstRun: `mapdrive` with a setting missing says which one, where
+// and how to set it, and which page explains it; with everything set but
+// no agent, it says to start the agent.
 func TestFirstRun(t *testing.T) {
 	cfgFile := filepath.Join(t.TempDir(), "config.toml")
-	out, stderr, code := run(t, nil, "--config", cfgFile)
-	if code != 0 || stderr != "" {
-		t.Fatalf("mapdrive: code %d stderr %q", code, stderr)
+	svc := map[string]string{"MAPDRIVE_CLIENT_ID": "x", "MAPDRIVE_SERVICE_URL": "https://svc.example", "MAPDRIVE_SOCKET": filepath.Join(t.TempDir(), "s")}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"nothing configured", nil, nil, []string{"client_id is not set", "MAPDRIVE_CLIENT_ID", "--client-id", "CLIENTID", "docs/entra-app-registration.md", cfgFile, "mapdrive agent", "mapdrive login"}},
+		{"service without its scope", svc, nil, []string{"service_scope is not set", "MAPDRIVE_SERVICE_SCOPE", "--service-scope", "SERVICESCOPE", "api://<Mapdrive Service application id>/Mapdrive.Access", "docs/entra-app-registration.md"}},
+		{"scope by flag", svc, []string{"--service-scope", "api://svc/Mapdrive.Access"}, []string{"agent is not running"}},
+		{"client id alone", map[string]string{"MAPDRIVE_CLIENT_ID": "x", "MAPDRIVE_SOCKET": filepath.Join(t.TempDir(), "s")}, nil, []string{"agent is not running"}},
 	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("first-run message has %d lines, want 3:\n%s", len(lines), out)
-	}
-	for _, want := range []string{"client_id", cfgFile, "mapdrive agent", "mapdrive login"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("first-run message lacks %q:\n%s", want, out)
-		}
-	}
-	// Configured (here through the environment) but no agent: different advice.
-	out, _, _ = run(t, map[string]string{"MAPDRIVE_CLIENT_ID": "x", "MAPDRIVE_SOCKET": filepath.Join(t.TempDir(), "s")}, "--config", cfgFile)
-	if !strings.Contains(out, "agent is not running") {
-		t.Errorf("configured, no agent: %q", out)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := run(t, tt.env, append([]string{"--config", cfgFile}, tt.args...)...)
+			if code != 0 || stderr != "" {
+				t.Fatalf("mapdrive: code %d stderr %q", code, stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
 	}
 }
 

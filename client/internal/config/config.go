@@ -37,10 +37,12 @@ const (
 	DefaultRefreshInterval = 5 * time.Minute
 	// MinRefreshInterval keeps a typo from hammering the service.
 	MinRefreshInterval = 30 * time.Second
-	// DefaultServiceScope is the delegated scope of the service's API, as
-	// registered by the Mapdrive service app (api://mapdrive/Mapdrive.Access).
-	DefaultServiceScope = "api://mapdrive/Mapdrive.Access"
 )
+
+// There is no default client_id or service_scope: each organisation (or
+// the vendor hosting the service) registers its own apps, and a built-in
+// id would be someone else's registration, or the simulator's. Check says
+// what to set instead.
 
 // Source is where a setting's value came from.
 type Source int
@@ -192,7 +194,6 @@ func (l Loader) defaults() Config {
 	c := Config{
 		Authority:       DefaultAuthority,
 		GraphURL:        DefaultGraphURL,
-		ServiceScope:    DefaultServiceScope,
 		PollInterval:    DefaultPollInterval,
 		RefreshInterval: DefaultRefreshInterval,
 		LogLevel:        "info",
@@ -362,6 +363,55 @@ func parseDuration(v string) (time.Duration, error) {
 // Configured reports whether the client has the minimum it needs to sign
 // in: a client id (there is no built-in one).
 func (c Config) Configured() bool { return c.ClientID != "" }
+
+// DocRegistration is the page that says where each identity setting's
+// value comes from.
+const DocRegistration = "docs/entra-app-registration.md"
+
+// MissingError is a setting the client needs and has in no source.
+type MissingError struct {
+	Key  string // config key, e.g. client_id
+	What string // what the value is, and where the admin finds it
+	Why  string // when the setting is needed; "" if always
+	// UserFile is the user config file, one of the places to set it.
+	UserFile string
+}
+
+// msiProperty is the installer property that writes key to the policy.
+var msiProperty = map[string]string{"client_id": "CLIENTID", "service_scope": "SERVICESCOPE"}
+
+func (e *MissingError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Mapdrive is not configured: %s is not set", e.Key)
+	if e.Why != "" {
+		fmt.Fprintf(&b, " (%s)", e.Why)
+	}
+	fmt.Fprintf(&b, ". It is %s. Set it as %s = \"…\" in the machine policy (%s", e.What, e.Key, PolicyFile())
+	if p := msiProperty[e.Key]; p != "" {
+		fmt.Fprintf(&b, ", or the installer property %s", p)
+	}
+	b.WriteString(")")
+	if e.UserFile != "" {
+		fmt.Fprintf(&b, " or in %s", e.UserFile)
+	}
+	fmt.Fprintf(&b, ", or with %s or --%s. See %s.", EnvName(e.Key), strings.ReplaceAll(e.Key, "_", "-"), DocRegistration)
+	return b.String()
+}
+
+// Check returns a *MissingError for the first setting the client needs
+// and lacks, or nil: client_id always, and service_scope when service_url
+// is set (the token for the service is asked for with that scope).
+func (c Config) Check() error {
+	switch {
+	case c.ClientID == "":
+		return &MissingError{Key: "client_id", UserFile: c.UserFile,
+			What: "the Application (client) ID of your organisation's \"Mapdrive\" app registration; your IT administrator has it"}
+	case c.ServiceURL != "" && c.ServiceScope == "":
+		return &MissingError{Key: "service_scope", UserFile: c.UserFile, Why: "service_url is set",
+			What: "the delegated scope of the Mapdrive service's API, api://<Mapdrive Service application id>/Mapdrive.Access"}
+	}
+	return nil
+}
 
 // Get returns key's value as text (the form written in a TOML file).
 func (c Config) Get(key string) string {

@@ -55,7 +55,7 @@ lease_key = "file-key"
 		{"cache_max_gb", "5", FromFile},                            // TOML integer
 		{"autostart", "true", FromFile},                            // TOML boolean
 		{"mount_root", filepath.Join("/home/alice", "Mapdrive"), FromDefault},
-		{"service_scope", DefaultServiceScope, FromDefault},
+		{"service_scope", "", FromDefault},
 		{"refresh_interval", (2 * time.Minute).String(), FromEnv},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/apitype"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // newFlags returns a command's flag set holding the common settings.
@@ -204,52 +203,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// cmdSeedDemo registers m365sim's demo tenant contoso (25 seats, one
-// year) with a "Finance" mapping of the Finance site's Documents library
-// assigned to the "Finance Team" group. Idempotent.
-func cmdSeedDemo(ctx context.Context, args []string, opts Options) error {
-	fs, c := newFlags("seed-demo", opts)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, _, err := c.open(ctx, c.logger(opts.Stderr), true)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	dir, err := directory.New(directory.DemoSeed())
-	if err != nil {
-		return err
-	}
-	contoso := dir.Tenant("contoso")
-	if err := st.PutTenant(ctx, store.Tenant{ID: contoso.ID, DisplayName: contoso.DisplayName, Domains: contoso.Domains, Seats: 25,
-		LicenceExpires: time.Now().AddDate(1, 0, 0)}); err != nil {
-		return err
-	}
-	ms, err := st.Mappings(ctx, contoso.ID)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if m.DisplayName == "Finance" {
-			fmt.Fprintf(opts.Stdout, "demo tenant contoso already seeded (Finance mapping %s)\n", m.ID)
-			return nil
-		}
-	}
-	site := contoso.Site("Finance")
-	m, err := st.CreateMapping(ctx, contoso.ID, apitype.AdminMapping{
-		Mapping: apitype.Mapping{DisplayName: "Finance", DriveLetter: "F", MountName: "Finance",
-			Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: contoso.SiteURL(site), LibraryName: "Documents"}},
-		Groups: []string{contoso.Group("Finance Team").ID},
-	})
-	if err != nil {
-		return err
-	}
-	if err := st.Audit(ctx, contoso.ID, "operator-cli", "mapping.create", m.ID); err != nil {
-		return err
-	}
-	fmt.Fprintf(opts.Stdout, "demo tenant contoso registered: 25 seats, Finance mapping %s for Finance Team\n", m.ID)
-	return nil
 }

@@ -1,5 +1,7 @@
 // Package cli is mapdrive-service's command line: serve, migrate, tenant
-// and mapping administration, key rotation, backups, and the demo seed.
+// and mapping administration, key rotation and backups. It knows no
+// simulator and no demo: scripts/demo.sh registers the demo tenant with
+// the tenant and mapping commands, from m365sim's --print-demo-config.
 // main only calls Main.
 package cli
 
@@ -47,7 +49,6 @@ Commands:
   keys rotate [--reencrypt]    re-wrap data keys under a new KEK; rotate data keys
   backup [--verify]     online SQLite backup with 30-day retention
   backup verify FILE    restore a backup into a scratch copy and check it
-  seed-demo             register the demo tenant contoso and its Finance mapping
   lease-key [--json]    print the lease signing public key, for the client's
                         lease_key (the MSI's LEASEKEY)
 
@@ -74,7 +75,7 @@ func Main(ctx context.Context, args []string, opts Options) int {
 	}
 	cmds := map[string]func(context.Context, []string, Options) error{
 		"serve": cmdServe, "migrate": cmdMigrate, "tenant": cmdTenant, "mapping": cmdMapping,
-		"keys": cmdKeys, "backup": cmdBackup, "seed-demo": cmdSeedDemo,
+		"keys": cmdKeys, "backup": cmdBackup,
 		"lease-key": cmdLeaseKey,
 	}
 	f, ok := cmds[args[0]]

@@ -19,6 +19,7 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
@@ -45,6 +46,21 @@ func runSplit(t *testing.T, ctx context.Context, args ...string) (stdout, stderr
 	return out.String(), errb.String(), code
 }
 
+// registerDemo registers m365sim's demo tenant with the operator
+// commands, as scripts/demo.sh does, and returns their output.
+func registerDemo(t *testing.T, common ...string) string {
+	t.Helper()
+	var all string
+	for _, cmd := range demo.MustLoad().RegisterCommands() {
+		out, code := run(t, t.Context(), append(cmd, common...)...)
+		if code != 0 {
+			t.Fatalf("mapdrive-service %s: %s", strings.Join(cmd, " "), out)
+		}
+		all += out
+	}
+	return all
+}
+
 // TestCommands runs the operator commands against SQLite: register, seed,
 // map, rotate keys with re-encryption, back up and verify.
 func TestCommands(t *testing.T) {
@@ -54,11 +70,8 @@ func TestCommands(t *testing.T) {
 	if out, code := run(t, ctx, "migrate", d); code != 0 || !strings.Contains(out, "schema at version") {
 		t.Fatalf("migrate: %s", out)
 	}
-	if out, code := run(t, ctx, "seed-demo", d); code != 0 || !strings.Contains(out, "25 seats") {
-		t.Fatalf("seed-demo: %s", out)
-	}
-	if out, code := run(t, ctx, "seed-demo", d); code != 0 || !strings.Contains(out, "already seeded") {
-		t.Fatalf("seed-demo again: %s", out)
+	if out := registerDemo(t, d); !strings.Contains(out, "25 seats") || !strings.Contains(out, `"displayName": "Finance"`) {
+		t.Fatalf("registering the demo tenant: %s", out)
 	}
 	if out, code := run(t, ctx, "tenant", "add", d, "--id", directory.DemoFabrikamID, "--name", "Fabrikam Inc", "--domain", "fabrikam.com", "--seats", "5", "--expires", "2030-01-31"); code != 0 {
 		t.Fatalf("tenant add: %s", out)
@@ -135,9 +148,7 @@ func TestServeEndToEnd(t *testing.T) {
 			sim := m365sim.StartForTest(t)
 			data := t.TempDir()
 			common := []string{"--data-dir=" + data, "--db=" + db.Addr, "--allow-local-kek"}
-			if out, code := run(t, t.Context(), append([]string{"seed-demo"}, common...)...); code != 0 {
-				t.Fatalf("seed-demo: %s", out)
-			}
+			registerDemo(t, common...)
 			// The key an admin gives the MSI as LEASEKEY, read on the host.
 			printedKey, code := runStdout(t, t.Context(), append([]string{"lease-key"}, common...)...)
 			if code != 0 {
@@ -148,7 +159,7 @@ func TestServeEndToEnd(t *testing.T) {
 			var logs bytes.Buffer
 			done := make(chan int, 1)
 			go func() {
-				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=" + metricsAddr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, common...),
+				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=" + metricsAddr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, append(demo.MustLoad().ServiceFlags(), common...)...),
 					Options{Stdout: &logs, Stderr: &logs})
 			}()
 			defer func() {

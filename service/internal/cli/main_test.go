@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mapdrive/mapdrive/shared/hermetic"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // The tests run serve and the operator commands in-process, reading the
@@ -15,7 +14,7 @@ func TestMain(m *testing.M) { hermetic.Main(m) }
 // TestHermetic runs serve's settings parsing, on the real environment,
 // under a shell that exported the desktop client's MAPDRIVE_CLIENT_ID
 // (demo/env.sh) and a MAPDRIVESVC_CLIENT_ID: the service keeps its
-// default client id and logs no warning about either.
+// default (none) and logs no warning about either.
 func TestHermetic(t *testing.T) {
 	hermetic.Check(t, func(t *testing.T) {
 		var logs bytes.Buffer
@@ -26,8 +25,8 @@ func TestHermetic(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.logger(&logs)
-		if f.clientID != directory.DemoServiceAppID || c.logLevel != "info" || logs.Len() != 0 {
-			t.Errorf("serve read client id %q, log level %q, logged %q; want the defaults and no warning", f.clientID, c.logLevel, logs.String())
+		if f.clientID != "" || c.logLevel != "info" || logs.Len() != 0 {
+			t.Errorf("serve read client id %q, log level %q, logged %q; want none, info and no warning", f.clientID, c.logLevel, logs.String())
 		}
 	})
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/httpx"
 	"github.com/mapdrive/mapdrive/service/internal/portal"
 	"github.com/mapdrive/mapdrive/service/internal/store"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 func cmdServe(ctx context.Context, args []string, opts Options) error {
@@ -29,6 +28,9 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	var f serveFlags
 	fs.add(f.settings()...)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
 		return err
 	}
 	log := c.logger(opts.Stderr)
@@ -43,7 +45,10 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	}
 	audiences := f.audiences
 	if len(audiences) == 0 {
-		audiences = stringList{f.clientID, directory.DemoServiceAppURI}
+		// v2.0 tokens carry the client id, v1.0 tokens the App ID URI,
+		// which is api://<client id> unless the admin chose another
+		// (then --audience names it).
+		audiences = stringList{f.clientID, "api://" + f.clientID}
 	}
 	v, err := authn.New(ctx, authn.Config{AuthorityHost: f.authority, JWKSURL: f.jwksURL, V1IssuerHost: f.v1Issuer, Audiences: audiences, HTTPClient: hc, Log: log})
 	if err != nil {

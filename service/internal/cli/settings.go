@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/service/internal/authn"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // This file is the one table of mapdrive-service's settings: every flag
@@ -84,9 +83,9 @@ func (f *serveFlags) settings() []setting {
 		{"v1-issuer-host", str(&f.v1Issuer, authn.DefaultV1IssuerHost), "host of the v1.0 token issuer, <host>/<tid>/ (national clouds differ)", "MAPDRIVE_V1_ISSUER_HOST"},
 		{"jwks-url", str(&f.jwksURL, ""), "JWKS URL (default <authority>/common/discovery/v2.0/keys)", "MAPDRIVE_JWKS_URL"},
 		{"graph-url", str(&f.graphURL, ""), "Graph base URL (default https://graph.microsoft.com/v1.0, or <authority>/v1.0 for m365sim)", "MAPDRIVE_GRAPH_URL"},
-		{"client-id", str(&f.clientID, directory.DemoServiceAppID), "the service API's app (client) ID, not the desktop app's", "MAPDRIVE_CLIENT_ID"},
+		{"client-id", str(&f.clientID, ""), "the service API's app (client) ID, not the desktop app's (required; docs/entra-app-registration.md)", "MAPDRIVE_CLIENT_ID"},
 		{"client-secret-file", str(&f.clientSecretFile, ""), "file holding the app's client secret (on-behalf-of group lookup, portal sign-in)", "MAPDRIVE_CLIENT_SECRET_FILE"},
-		{"audience", &f.audiences, "accepted token audience, repeatable; comma-separated in the environment (default: --client-id and api://mapdrive)", "MAPDRIVE_AUDIENCES"},
+		{"audience", &f.audiences, "accepted token audience, repeatable; comma-separated in the environment (default: --client-id and api://<client-id>, the App ID URI Entra proposes)", "MAPDRIVE_AUDIENCES"},
 		{"migrate", boolean(&f.migrate, true), "apply pending database migrations at start (false: run `migrate` as a separate release step)", "MAPDRIVE_MIGRATE"},
 		{"trusted-proxies", &f.trustedProxies, "CIDRs of the proxies (the platform ingress) whose X-Forwarded-For names the client, for the refused-sign-in limit; repeatable, comma-separated in the environment (default none: the peer is the client)", ""},
 		{"rate-limit", number(&f.rateLimit, 50, "float", parseFloat), "requests per second per tenant, per replica", ""},
@@ -94,10 +93,29 @@ func (f *serveFlags) settings() []setting {
 		{"max-body", number(&f.maxBody, 64<<10, "int", parseInt64), "request body limit in bytes", ""},
 		{"lease-ttl", number(&f.leaseTTL, 7*24*time.Hour, "duration", time.ParseDuration), "lifetime of licence leases", ""},
 		{"shutdown-grace", number(&f.grace, 20*time.Second, "duration", time.ParseDuration), "time in-flight requests get at shutdown", ""},
-		{"desktop-client-id", str(&f.desktopClientID, ""), "the desktop app's client ID, shown by the portal's deployment page as CLIENTID (default: the demo app when the authority is not Entra's own)", "MAPDRIVE_DESKTOP_CLIENT_ID"},
+		{"desktop-client-id", str(&f.desktopClientID, ""), "the desktop app's client ID, shown by the portal's deployment page as CLIENTID and used in its admin-consent link (default: none; the portal says it is not configured)", "MAPDRIVE_DESKTOP_CLIENT_ID"},
 		{"msi-dir", str(&f.msiDir, ""), "folder holding mapdrive-<version>-x64.msi, served by the portal at /portal/download/", "MAPDRIVE_MSI_DIR"},
 		{"msi-url", str(&f.msiURL, ""), "URL the portal's deployment page links for the MSI instead", "MAPDRIVE_MSI_URL"},
 	}
+}
+
+// check reports a setting serve cannot run without, saying what to set,
+// how and where to find the value. There are no built-in identities:
+// a default would be some other organisation's (or the simulator's)
+// registration, and every user would be refused as "wrong audience".
+func (f *serveFlags) check() error {
+	if f.clientID == "" {
+		var s setting
+		for _, x := range f.settings() {
+			if x.name == "client-id" {
+				s = x
+			}
+		}
+		return fmt.Errorf("the service API's client id is not set: set --%s or %s to the Application (client) ID "+
+			"of your \"Mapdrive Service\" app registration (see docs/entra-app-registration.md, step 1; "+
+			"docs/deploy-service.md lists every setting)", s.name, s.env())
+	}
+	return nil
 }
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings table in docs/deploy-service.md")
@@ -226,5 +228,59 @@ func TestDeploymentFilesUseTheTable(t *testing.T) {
 				t.Errorf("%s sets %s, which is not a setting of the service (settings.go)", file, n)
 			}
 		}
+	}
+}
+
+// TestServeNeedsClientID: with no client id configured, serve refuses to
+// start and says what to set (the flag and its variable) and where the
+// value is found; any one source of the setting satisfies it. There is no
+// built-in id to fall back to.
+func TestServeNeedsClientID(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		ok   bool
+	}{
+		{"nothing configured", nil, nil, false},
+		{"old variable, for one release", map[string]string{"MAPDRIVE_CLIENT_ID": "service-api"}, nil, true},
+		{"empty flag", nil, []string{"--client-id="}, false},
+		{"flag", nil, []string{"--client-id", "service-api"}, true},
+		{"variable", map[string]string{"MAPDRIVESVC_CLIENT_ID": "service-api"}, nil, true},
+		{"audience alone", map[string]string{"MAPDRIVESVC_AUDIENCE": "api://x"}, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, f, _ := parseServe(t, tt.env, tt.args...)
+			err := f.check()
+			if tt.ok {
+				if err != nil {
+					t.Errorf("check: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("check passed with client id %q", f.clientID)
+			}
+			for _, want := range []string{"--client-id", "MAPDRIVESVC_CLIENT_ID", "Mapdrive Service", "docs/entra-app-registration.md"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %s", err, want)
+				}
+			}
+		})
+	}
+	// serve itself stops there, before it opens a database. Bounded, and
+	// on a free port: a serve that wrongly starts runs until ctx ends.
+	data := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	code := Main(ctx, []string{"serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--metrics-listen", "off"},
+		Options{Stdout: &out, Stderr: &out, LookupEnv: func(string) (string, bool) { return "", false }})
+	if code == 0 || !strings.Contains(out.String(), "MAPDRIVESVC_CLIENT_ID") {
+		t.Errorf("serve without a client id: exit %d, %q", code, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "mapdrive.db")); err == nil {
+		t.Error("serve opened the database before refusing")
 	}
 }

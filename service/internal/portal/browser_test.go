@@ -91,6 +91,9 @@ func startServiceWith(t *testing.T, cfg serviceConfig) *service {
 		"--seats", "25", "--expires", time.Now().AddDate(1, 0, 0).Format("2006-01-02")}, common...), cli.Options{Stdout: &out, Stderr: &out}); code != 0 {
 		t.Fatalf("tenant add: %s", out.String())
 	}
+	// serve has no built-in ids: the demo's registrations, named explicitly.
+	common = append(common, "--client-id="+directory.DemoServiceAppID, "--audience="+directory.DemoServiceAppID,
+		"--audience="+directory.DemoServiceAppURI, "--desktop-client-id="+directory.DemoClientID)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &portal.SyncBuffer{}
 	done := make(chan int, 1)

@@ -42,8 +42,13 @@ func (*onboardingView) template() string { return "onboarding" }
 
 func (s *Server) onboardingView(ss *session) *onboardingView {
 	_, dom, _ := strings.Cut(ss.UPN.Reveal(), "@")
-	consent := s.cfg.AuthorityHost + "/" + ss.TenantID + "/adminconsent?" + url.Values{"client_id": {s.cfg.DesktopClientID},
-		"redirect_uri": {s.cfg.PublicURL + Prefix + "/onboarding"}}.Encode()
+	// Without the desktop app's id the link would consent to nothing;
+	// the page says what the operator must set instead.
+	var consent string
+	if s.cfg.DesktopClientID != "" {
+		consent = s.cfg.AuthorityHost + "/" + ss.TenantID + "/adminconsent?" + url.Values{"client_id": {s.cfg.DesktopClientID},
+			"redirect_uri": {s.cfg.PublicURL + Prefix + "/onboarding"}}.Encode()
+	}
 	return &onboardingView{Base: Base{Title: "Set up Mapdrive for your organisation", Nav: "onboarding"}, TenantID: ss.TenantID,
 		Domain: strings.ToLower(dom), ConsentURL: consent, TrialSeats: s.cfg.TrialSeats, TrialDays: s.cfg.TrialDays}
 }

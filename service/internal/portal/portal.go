@@ -32,7 +32,6 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/authn"
 	"github.com/mapdrive/mapdrive/service/internal/httpx"
 	"github.com/mapdrive/mapdrive/service/internal/store"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 //go:embed templates/*.html
@@ -98,8 +97,8 @@ type Deps struct {
 	HTTPClient    *http.Client     // trusts the authority's CA (m365sim in dev)
 	PublicURL     string           // the service's external base URL, e.g. https://localhost:8443
 	// DesktopClientID is the desktop app's client ID the deployment page
-	// shows (--desktop-client-id); "" means the demo desktop app when the
-	// authority is not Entra's own, else "not configured".
+	// shows and the admin-consent link names (--desktop-client-id); ""
+	// means not configured, which both pages say.
 	DesktopClientID string
 	MSIDir          string // --msi-dir: folder holding mapdrive-<version>-x64.msi
 	MSIURL          string // --msi-url: where the deployment page links the MSI instead
@@ -108,16 +107,15 @@ type Deps struct {
 // New builds the portal from what serve hands it (the cli.PortalFactory
 // mapdrive-service's main wires in).
 func New(ctx context.Context, d Deps) (http.Handler, error) {
-	desktop := d.DesktopClientID
-	if desktop == "" && !strings.Contains(d.AuthorityHost, "login.microsoftonline.com") {
-		desktop = directory.DemoClientID
+	if d.DesktopClientID == "" {
+		d.Log.Warn("portal: no desktop app client id: the deployment page and the admin-consent link need --desktop-client-id (MAPDRIVESVC_DESKTOP_CLIENT_ID), the Application (client) ID of the \"Mapdrive\" app registration; see docs/entra-app-registration.md, step 2")
 	}
 	if d.ClientSecret == "" {
 		d.Log.Warn("portal sign-in is off: no client secret (--client-secret-file)")
 	}
 	return NewServer(Config{Store: d.Store, Validator: d.Validator, Log: d.Log, AuthorityHost: d.AuthorityHost, GraphURL: d.GraphURL,
 		ClientID: d.ClientID, ClientSecret: d.ClientSecret, HTTPClient: d.HTTPClient, PublicURL: d.PublicURL,
-		DesktopClientID: desktop, MSIDir: d.MSIDir, MSIURL: d.MSIURL})
+		DesktopClientID: d.DesktopClientID, MSIDir: d.MSIDir, MSIURL: d.MSIURL})
 }
 
 // Server is the portal. Immutable after NewServer except for its session

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim"
+	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
@@ -20,7 +21,19 @@ func main() {
 	data := flag.String("data", m365sim.DefaultDataDir(), "data directory (state, CA certificate ca.pem)")
 	seed := flag.String("seed", "demo", `seed file (YAML or JSON) used on first start, or "demo"`)
 	level := flag.String("log-level", "info", "log level: debug, info, warn or error")
+	printDemo := flag.Bool("print-demo-config", false, "print the demo seed's identities as bash assignments (scripts/demo.sh sources them) and exit")
 	flag.Parse()
+	if *printDemo {
+		// The demo's settings come from the seed, through its own
+		// config files, never from defaults built into Mapdrive.
+		c, err := demo.Load()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "m365sim:", err)
+			os.Exit(1)
+		}
+		fmt.Print(c.Shell())
+		return
+	}
 	if err := run(*addr, *data, *seed, *level); err != nil {
 		fmt.Fprintln(os.Stderr, "m365sim:", err)
 		os.Exit(1)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
 	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
@@ -165,5 +166,20 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), tt.want) {
 			t.Errorf("%s: m365sim %v = %v, %q; want a failure mentioning %q", tt.name, args, err, out, tt.want)
 		}
+	}
+}
+
+// TestPrintDemoConfig: scripts/demo.sh sources this output for every id
+// it configures the demo with; the production binaries have none built in.
+func TestPrintDemoConfig(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "--print-demo-config").Output()
+	if err != nil {
+		t.Fatalf("m365sim --print-demo-config: %v", err)
+	}
+	got, err := exec.Command("bash", "-euc", string(out)+`echo "$DEMO_SERVICE_CLIENT_ID $DEMO_DESKTOP_CLIENT_ID $DEMO_SERVICE_SCOPE ${DEMO_REGISTER_MAPPING[0]}"`).CombinedOutput()
+	want := demo.MustLoad()
+	if err != nil || strings.TrimSpace(string(got)) != want.ServiceClientID+" "+want.DesktopClientID+" "+want.ServiceScope+" mapping" {
+		t.Errorf("sourcing the output: %v %q", err, got)
 	}
 }
