@@ -528,7 +528,7 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 	ln.Close()
 	var logs bytes.Buffer
 	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-listen", "off",
-		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
+		"--authority", sim.BaseURL(), "--graph-url", sim.GraphURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
 	svc.Args = append(svc.Args, dc.ServiceFlags()...)
 	svc.Stdout, svc.Stderr = &logs, &logs
 	if err := svc.Start(); err != nil {

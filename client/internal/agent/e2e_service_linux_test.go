@@ -58,7 +58,7 @@ func startService(t *testing.T, sim *m365sim.Sim) (string, string, *exec.Cmd) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	svc := exec.Command(bin, "serve", "--data-dir", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-listen", "off",
-		"--authority", sim.BaseURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
+		"--authority", sim.BaseURL(), "--graph-url", sim.GraphURL(), "--authority-ca", sim.CAFile(), "--log-level", "warn")
 	svc.Args = append(svc.Args, dc.ServiceFlags()...)
 	if testing.Verbose() {
 		svc.Stderr = os.Stderr

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/client/internal/graph/transport"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/shared/cloud"
 )
 
 // Defaults for real Microsoft 365.
@@ -130,7 +131,7 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
-	discovery := strings.HasPrefix(cfg.Authority, "https://login.microsoftonline.com/")
+	discovery := cloud.Known(cfg.Authority)
 	if cfg.InstanceDiscovery != nil {
 		discovery = *cfg.InstanceDiscovery
 	}

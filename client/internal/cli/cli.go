@@ -48,6 +48,7 @@ type app struct {
 
 // configFlags maps flag names to config keys.
 var configFlags = []struct{ flag, key, usage string }{
+	{"cloud", "cloud", "the Microsoft cloud: global, usgov (L4), usgovdod (L5) or china; sets the authority's and Graph's defaults"},
 	{"authority", "authority", "Entra ID authority URL"},
 	{"client-id", "client_id", "the Mapdrive app's client (application) ID"},
 	{"tenant-id", "tenant_id", "sign in to this tenant only"},

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/mapdrive/mapdrive/shared/cloud"
 )
 
 // Defaults for Microsoft 365 (the public cloud).
@@ -63,6 +65,7 @@ func (s Source) String() string {
 // Config is the client's configuration. It is a plain value: build it with
 // Load and pass it to constructors.
 type Config struct {
+	Cloud        string        // the Microsoft cloud (shared/cloud): defaults of Authority and GraphURL
 	Authority    string        // Entra authority URL, e.g. https://login.microsoftonline.com/organizations
 	ClientID     string        // the public client's application id
 	TenantID     string        // optional: pin sign-in to one tenant
@@ -91,7 +94,7 @@ type Config struct {
 // Keys lists every configuration key, as written in TOML files and, upper
 // cased with a MAPDRIVE_ prefix, in the environment.
 var Keys = []string{
-	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
+	"cloud", "authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
 	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart", "mount_root",
 	"socket", "state_dir", "cache_dir", "log_level",
 }
@@ -103,7 +106,7 @@ var Keys = []string{
 // files and pipe live: a machine-wide value would put every user of a
 // shared host (Remote Desktop, Azure Virtual Desktop) in the same place.
 var PolicyKeys = []string{
-	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
+	"cloud", "authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
 	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart",
 	"log_level",
 }
@@ -187,7 +190,28 @@ func (l Loader) Load(flags map[string]string) (Config, error) {
 	if err := c.apply(flags, FromFlag, "the command line"); err != nil {
 		return Config{}, err
 	}
+	if err := c.applyCloud(); err != nil {
+		return Config{}, err
+	}
 	return c, nil
+}
+
+// applyCloud gives the authority and the Graph URL the configured cloud's
+// endpoints, where no layer set them: a national cloud is one setting,
+// and nothing is guessed from another URL's host.
+func (c *Config) applyCloud() error {
+	cl, err := cloud.Lookup(c.Cloud)
+	if err != nil {
+		return fmt.Errorf("cloud (from %s): %w", c.Sources["cloud"], err)
+	}
+	c.Cloud = cl.Name
+	if c.Sources["authority"] == FromDefault {
+		c.Authority = cl.AuthorityHost + "/organizations"
+	}
+	if c.Sources["graph_url"] == FromDefault {
+		c.GraphURL = cl.GraphURL
+	}
+	return nil
 }
 
 func (l Loader) defaults() Config {
@@ -271,7 +295,7 @@ func (c *Config) apply(raw map[string]string, src Source, where string) error {
 
 func (c *Config) set(key, v string) error {
 	str := map[string]*string{
-		"authority": &c.Authority, "client_id": &c.ClientID, "tenant_id": &c.TenantID,
+		"cloud": &c.Cloud, "authority": &c.Authority, "client_id": &c.ClientID, "tenant_id": &c.TenantID,
 		"graph_url": &c.GraphURL, "service_url": &c.ServiceURL, "service_scope": &c.ServiceScope,
 		"lease_key": &c.LeaseKey, "ca_file": &c.CAFile, "mount_root": &c.MountRoot,
 		"socket": &c.Socket, "state_dir": &c.StateDir, "cache_dir": &c.CacheDir, "log_level": &c.LogLevel,

@@ -193,3 +193,43 @@ func TestPolicyKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudSetsEndpoints: the cloud gives the authority and the Graph URL
+// where nothing set them; a set value wins; an unknown cloud is refused
+// naming where it came from and the clouds there are.
+func TestCloudSetsEndpoints(t *testing.T) {
+	for _, tt := range []struct {
+		name, authority, graph string
+		policy, flags          map[string]string
+		err                    string
+	}{
+		{name: "default", authority: "https://login.microsoftonline.com/organizations", graph: "https://graph.microsoft.com/v1.0"},
+		{name: "us government L4 by policy", policy: map[string]string{"cloud": "usgov"},
+			authority: "https://login.microsoftonline.us/organizations", graph: "https://graph.microsoft.us/v1.0"},
+		{name: "us government L5, a tenant's authority kept", policy: map[string]string{"cloud": "usgovdod", "authority": "https://login.microsoftonline.us/contoso.onmicrosoft.us"},
+			authority: "https://login.microsoftonline.us/contoso.onmicrosoft.us", graph: "https://dod-graph.microsoft.us/v1.0"},
+		{name: "china by flag, graph set", flags: map[string]string{"cloud": "china", "graph_url": "https://graph.example.cn/v1.0"},
+			authority: "https://login.chinacloudapi.cn/organizations", graph: "https://graph.example.cn/v1.0"},
+		{name: "unknown", flags: map[string]string{"cloud": "germany"}, err: "cloud (from flag): unknown cloud \"germany\": set cloud to one of global, usgov, usgovdod, china"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := Loader{UserFile: filepath.Join(t.TempDir(), "missing.toml")}
+			if tt.policy != nil {
+				l.Policy = func() (map[string]string, error) { return tt.policy, nil }
+			}
+			c, err := l.Load(tt.flags)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("Load = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Authority != tt.authority || c.GraphURL != tt.graph {
+				t.Errorf("authority %q graph %q, want %q and %q", c.Authority, c.GraphURL, tt.authority, tt.graph)
+			}
+		})
+	}
+}

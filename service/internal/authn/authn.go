@@ -54,6 +54,10 @@ type Config struct {
 	// uses whatever login host issued the token; national clouds have
 	// their own.
 	V1IssuerHost string
+	// V2IssuerHost is the host part of the v2.0 issuer,
+	// "<V2IssuerHost>/<tid>/v2.0". Default AuthorityHost; in China it is
+	// another host (package shared/cloud).
+	V2IssuerHost string
 	// Audiences are the accepted aud values: the API's client ID GUID
 	// and/or its App ID URI.
 	Audiences []string
@@ -97,6 +101,10 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 	}
 	if cfg.JWKSURL == "" {
 		cfg.JWKSURL = cfg.AuthorityHost + "/common/discovery/v2.0/keys"
+	}
+	cfg.V2IssuerHost = strings.TrimSuffix(cfg.V2IssuerHost, "/")
+	if cfg.V2IssuerHost == "" {
+		cfg.V2IssuerHost = cfg.AuthorityHost
 	}
 	cfg.V1IssuerHost = strings.TrimSuffix(cfg.V1IssuerHost, "/")
 	if cfg.V1IssuerHost == "" {
@@ -302,7 +310,7 @@ func (v *Validator) verify(ctx context.Context, raw string, c *claims) error {
 	if !isGUID(strings.ToLower(c.Tid)) {
 		return refuse("tid is not a GUID")
 	}
-	v2Issuer := v.cfg.AuthorityHost + "/" + c.Tid + "/v2.0"
+	v2Issuer := v.cfg.V2IssuerHost + "/" + c.Tid + "/v2.0"
 	switch c.Ver {
 	case "2.0":
 		if c.Issuer != v2Issuer {

@@ -159,7 +159,7 @@ func TestServeEndToEnd(t *testing.T) {
 			var logs bytes.Buffer
 			done := make(chan int, 1)
 			go func() {
-				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=" + metricsAddr, "--authority=" + sim.BaseURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, append(demo.MustLoad().ServiceFlags(), common...)...),
+				done <- Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=" + metricsAddr, "--authority=" + sim.BaseURL(), "--graph-url=" + sim.GraphURL(), "--authority-ca=" + sim.CAFile(), "--log-level=debug"}, append(demo.MustLoad().ServiceFlags(), common...)...),
 					Options{Stdout: &logs, Stderr: &logs})
 			}()
 			defer func() {

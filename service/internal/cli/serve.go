@@ -50,7 +50,8 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 		// (then --audience names it).
 		audiences = stringList{f.clientID, "api://" + f.clientID}
 	}
-	v, err := authn.New(ctx, authn.Config{AuthorityHost: f.authority, JWKSURL: f.jwksURL, V1IssuerHost: f.v1Issuer, Audiences: audiences, HTTPClient: hc, Log: log})
+	v, err := authn.New(ctx, authn.Config{AuthorityHost: f.authority, JWKSURL: f.jwksURL, V1IssuerHost: f.v1Issuer, V2IssuerHost: f.v2Issuer,
+		Audiences: audiences, HTTPClient: hc, Log: log})
 	if err != nil {
 		return err
 	}
@@ -60,12 +61,6 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	versions, auds := v.Accepts()
 	fmt.Fprintf(opts.Stderr, "mapdrive-service: accepting access tokens version %s; audiences %s\n", strings.Join(versions, " and "), strings.Join(auds, ", "))
 	gURL := f.graphURL
-	if gURL == "" {
-		gURL = "https://graph.microsoft.com/v1.0"
-		if !strings.Contains(f.authority, "login.microsoftonline.com") {
-			gURL = strings.TrimSuffix(f.authority, "/") + "/v1.0"
-		}
-	}
 	var secret string
 	if f.clientSecretFile != "" {
 		b, err := os.ReadFile(f.clientSecretFile)
@@ -76,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 	}
 	var groups api.GroupResolver
 	if secret != "" {
-		groups = &authn.GraphGroups{AuthorityHost: f.authority, GraphURL: gURL, ClientID: f.clientID, ClientSecret: secret, HTTPClient: hc}
+		groups = &authn.GraphGroups{AuthorityHost: f.authority, GraphURL: gURL, GraphScope: f.graphScope, ClientID: f.clientID, ClientSecret: secret, HTTPClient: hc}
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

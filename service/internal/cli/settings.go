@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mapdrive/mapdrive/service/internal/authn"
+	"github.com/mapdrive/mapdrive/shared/cloud"
 )
 
 // This file is the one table of mapdrive-service's settings: every flag
@@ -60,7 +60,9 @@ func (c *common) settings() []setting {
 type serveFlags struct {
 	listen, metricsListen, publicURL, certFile, keyFile string
 	plainHTTP, migrate                                  bool
-	authority, authorityCA, v1Issuer, jwksURL, graphURL string
+	cloud, authority, authorityCA, v1Issuer, jwksURL    string
+	graphURL                                            string
+	v2Issuer, graphScope                                string // from the cloud (and the authority)
 	clientID, clientSecretFile                          string
 	audiences, trustedProxies                           stringList
 	rateLimit                                           float64
@@ -78,11 +80,12 @@ func (f *serveFlags) settings() []setting {
 		{"tls-cert", str(&f.certFile, ""), "TLS certificate chain (PEM); default: a dev certificate in the data dir, its CA in ca.pem", "MAPDRIVE_TLS_CERT"},
 		{"tls-key", str(&f.keyFile, ""), "TLS private key (PEM)", "MAPDRIVE_TLS_KEY"},
 		{"plain-http", boolean(&f.plainHTTP, false), "serve plain HTTP: ONLY behind a platform ingress that terminates TLS 1.2+ (Azure Container Apps)", "MAPDRIVE_PLAIN_HTTP"},
-		{"authority", str(&f.authority, "https://login.microsoftonline.com"), "identity platform base URL (m365sim: https://localhost:9443)", "MAPDRIVE_AUTHORITY"},
+		{"cloud", str(&f.cloud, cloud.Default), "the Microsoft cloud the tenants are in: " + strings.Join(cloud.Names(), ", ") + "; it gives the defaults of authority, v1-issuer-host and graph-url", ""},
+		{"authority", str(&f.authority, ""), "identity platform base URL (default: the cloud's, e.g. https://login.microsoftonline.com; m365sim: https://localhost:9443)", "MAPDRIVE_AUTHORITY"},
 		{"authority-ca", str(&f.authorityCA, ""), "extra CA (PEM) to trust for the authority and Graph, e.g. m365sim's ca.pem", "MAPDRIVE_AUTHORITY_CA"},
-		{"v1-issuer-host", str(&f.v1Issuer, authn.DefaultV1IssuerHost), "host of the v1.0 token issuer, <host>/<tid>/ (national clouds differ)", "MAPDRIVE_V1_ISSUER_HOST"},
+		{"v1-issuer-host", str(&f.v1Issuer, ""), "host of the v1.0 token issuer, <host>/<tid>/ (default: the cloud's, e.g. https://sts.windows.net)", "MAPDRIVE_V1_ISSUER_HOST"},
 		{"jwks-url", str(&f.jwksURL, ""), "JWKS URL (default <authority>/common/discovery/v2.0/keys)", "MAPDRIVE_JWKS_URL"},
-		{"graph-url", str(&f.graphURL, ""), "Graph base URL (default https://graph.microsoft.com/v1.0, or <authority>/v1.0 for m365sim)", "MAPDRIVE_GRAPH_URL"},
+		{"graph-url", str(&f.graphURL, ""), "Graph base URL (default: the cloud's, e.g. https://graph.microsoft.com/v1.0; m365sim: <its URL>/v1.0)", "MAPDRIVE_GRAPH_URL"},
 		{"client-id", str(&f.clientID, ""), "the service API's app (client) ID, not the desktop app's (required; docs/entra-app-registration.md)", "MAPDRIVE_CLIENT_ID"},
 		{"client-secret-file", str(&f.clientSecretFile, ""), "file holding the app's client secret (on-behalf-of group lookup, portal sign-in)", "MAPDRIVE_CLIENT_SECRET_FILE"},
 		{"audience", &f.audiences, "accepted token audience, repeatable; comma-separated in the environment (default: --client-id and api://<client-id>, the App ID URI Entra proposes)", "MAPDRIVE_AUDIENCES"},
@@ -104,6 +107,26 @@ func (f *serveFlags) settings() []setting {
 // a default would be some other organisation's (or the simulator's)
 // registration, and every user would be refused as "wrong audience".
 func (f *serveFlags) check() error {
+	cl, err := cloud.Lookup(f.cloud)
+	if err != nil {
+		return fmt.Errorf("--cloud: %w", err)
+	}
+	// The cloud gives every endpoint not set. A custom authority (the
+	// simulator, a private test instance) issues v2.0 tokens under its
+	// own host; nothing is derived from its host name.
+	f.v2Issuer = cl.V2IssuerHost
+	if f.authority == "" {
+		f.authority = cl.AuthorityHost
+	} else if strings.TrimSuffix(f.authority, "/") != cl.AuthorityHost {
+		f.v2Issuer = f.authority
+	}
+	if f.v1Issuer == "" {
+		f.v1Issuer = cl.V1IssuerHost
+	}
+	if f.graphURL == "" {
+		f.graphURL = cl.GraphURL
+	}
+	f.graphScope = cl.GraphResource() + "/.default"
 	if f.clientID == "" {
 		var s setting
 		for _, x := range f.settings() {

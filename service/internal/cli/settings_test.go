@@ -284,3 +284,50 @@ func TestServeNeedsClientID(t *testing.T) {
 		t.Error("serve opened the database before refusing")
 	}
 }
+
+// The cloud setting gives every endpoint left unset; nothing is guessed
+// from the authority's host name (a custom authority, such as m365sim,
+// says its Graph URL itself).
+func TestServeCloudDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name                                string
+		f                                   serveFlags
+		authority, v1, v2, graph, scope, ee string
+	}{
+		{name: "global by default", f: serveFlags{clientID: "x"},
+			authority: "https://login.microsoftonline.com", v1: "https://sts.windows.net", v2: "https://login.microsoftonline.com",
+			graph: "https://graph.microsoft.com/v1.0", scope: "https://graph.microsoft.com/.default"},
+		{name: "us government L4", f: serveFlags{clientID: "x", cloud: "usgov"},
+			authority: "https://login.microsoftonline.us", v1: "https://sts.windows.net", v2: "https://login.microsoftonline.us",
+			graph: "https://graph.microsoft.us/v1.0", scope: "https://graph.microsoft.us/.default"},
+		{name: "us government L5", f: serveFlags{clientID: "x", cloud: "usgovdod"},
+			authority: "https://login.microsoftonline.us", v1: "https://sts.windows.net", v2: "https://login.microsoftonline.us",
+			graph: "https://dod-graph.microsoft.us/v1.0", scope: "https://dod-graph.microsoft.us/.default"},
+		{name: "china", f: serveFlags{clientID: "x", cloud: "china"},
+			authority: "https://login.chinacloudapi.cn", v1: "https://sts.chinacloudapi.cn", v2: "https://login.partner.microsoftonline.cn",
+			graph: "https://microsoftgraph.chinacloudapi.cn/v1.0", scope: "https://microsoftgraph.chinacloudapi.cn/.default"},
+		{name: "custom authority: its own v2 issuer, the cloud's Graph unless set", f: serveFlags{clientID: "x", authority: "https://localhost:9443"},
+			authority: "https://localhost:9443", v1: "https://sts.windows.net", v2: "https://localhost:9443",
+			graph: "https://graph.microsoft.com/v1.0", scope: "https://graph.microsoft.com/.default"},
+		{name: "unknown cloud", f: serveFlags{clientID: "x", cloud: "germany"}, ee: "set cloud to one of global, usgov, usgovdod, china"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f
+			err := f.check()
+			if tc.ee != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.ee) {
+					t.Fatalf("check() = %v, want an error containing %q", err, tc.ee)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{f.authority, f.v1Issuer, f.v2Issuer, f.graphURL, f.graphScope}
+			want := []string{tc.authority, tc.v1, tc.v2, tc.graph, tc.scope}
+			if !slices.Equal(got, want) {
+				t.Errorf("authority, v1, v2, graph, scope = %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -99,7 +99,7 @@ func startServiceWith(t *testing.T, cfg serviceConfig) *service {
 	done := make(chan int, 1)
 	go func() {
 		args := append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
-			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...)
+			"--graph-url=" + sim.GraphURL(), "--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...)
 		done <- cli.Main(ctx, append(args, cfg.args...), cli.Options{Portal: cfg.portal, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
