@@ -1,0 +1,165 @@
+//go:build linux
+
+package agent
+
+// Sign-out against m365sim with the real agent (issue #15, finding 6):
+// it leaves nothing of the account behind but the changes it could not
+// upload, which are kept sealed for that account only.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/m365sim"
+)
+
+// loginAs signs r in as upn with a device code.
+func loginAs(t *testing.T, ctx context.Context, r *realAgent, upn string) apitype.Account {
+	t.Helper()
+	resp, err := r.c.Login(ctx, true)
+	if err != nil || resp.Prompt == nil {
+		t.Fatalf("Login = %+v, %v", resp, err)
+	}
+	if err := r.sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, upn); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := r.c.WaitLogin(ctx)
+	if err != nil {
+		t.Fatalf("WaitLogin as %s: %v", upn, err)
+	}
+	return acct
+}
+
+// signOut signs r out and returns what it tells the user.
+func signOut(t *testing.T, ctx context.Context, r *realAgent) string {
+	t.Helper()
+	ack, err := r.c.SignOut(ctx)
+	if err != nil {
+		t.Fatalf("SignOut: %v", err)
+	}
+	return ack.Message
+}
+
+// treeHolds returns the files under roots whose raw bytes contain needle.
+func treeHolds(t *testing.T, needle []byte, roots ...string) []string {
+	t.Helper()
+	var hits []string
+	for _, root := range roots {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Errorf("read %s: %v", p, err)
+				return nil
+			}
+			if len(needle) > 0 && bytes.Contains(raw, needle) {
+				hits = append(hits, p)
+			}
+			return nil
+		})
+	}
+	return hits
+}
+
+// scanTree fails t for every file under roots whose raw bytes contain one
+// of needles (what → bytes).
+func scanTree(t *testing.T, needles map[string][]byte, roots ...string) {
+	t.Helper()
+	for what, n := range needles {
+		for _, p := range treeHolds(t, n, roots...) {
+			t.Errorf("%s holds %s", p, what)
+		}
+	}
+}
+
+// keyOf reads account acct's cache key from the agent's keyring.
+func keyOf(r *realAgent, acct apitype.Account) ([]byte, error) {
+	return keyring.New(keyring.WithBackend(r.secrets)).Get(cacheKeyName(accountID(acct)))
+}
+
+// TestSignOutWipesTheAccount: after a sign-out with nothing pending, no
+// file under the cache and state folders holds a file's name, hash or
+// content, and the cache key is gone from the keyring.
+func TestSignOutWipesTheAccount(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	base := t.TempDir()
+	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	acct := loginAs(t, ctx, r, "alice@contoso.com")
+	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
+	d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(base, "mnt", "OneDrive"))
+	if err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	const name, content = "Quarterly-Zebra-Forecast.txt", "the zebra forecast: twelve stripes up\n"
+	welcome, err := os.ReadFile(filepath.Join(d.Mountpoint, "Documents", "Welcome.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.Mountpoint, "Documents", name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	server := sim.Admin().As("contoso", "alice@contoso.com")
+	var it *m365sim.Item
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if it, err = server.Get(ctx, d.DriveID, "Documents/"+name); err == nil {
+			break
+		}
+	}
+	if it == nil || it.File == nil || it.File.Hashes.QuickXorHash == "" {
+		t.Fatalf("%s on the server = %+v, %v", name, it, err)
+	}
+	waitStatus(t, r.c, "queue empty", func(st apitype.Status) bool {
+		d := driveByName(st, "OneDrive")
+		return d != nil && d.PendingUploads == 0
+	})
+	cacheDir, stateDir := r.cfg.CacheDir, r.cfg.StateDir
+	hash, _ := base64.StdEncoding.DecodeString(it.File.Hashes.QuickXorHash)
+	needles := map[string][]byte{
+		"the file name": []byte(name), "the file's hash": []byte(it.File.Hashes.QuickXorHash),
+		"the file's hash (binary)": hash, "Welcome.txt": []byte("Welcome.txt"),
+	}
+	if _, err := keyOf(r, acct); err != nil {
+		t.Fatalf("no cache key before sign-out: %v", err)
+	}
+	// The scan can fail: before sign-out the state holds the names.
+	for _, what := range []string{"the file name", "the file's hash", "Welcome.txt"} {
+		if len(treeHolds(t, needles[what], cacheDir, stateDir)) == 0 {
+			t.Fatalf("before sign-out no file holds %s: the scan proves nothing", what)
+		}
+	}
+
+	if _, err := r.c.Unmount(ctx, "OneDrive"); err != nil {
+		t.Fatal(err)
+	}
+	msg := signOut(t, ctx, r)
+	if strings.Contains(msg, "kept") || strings.Contains(msg, "could not be uploaded") {
+		t.Errorf("sign-out message %q speaks of kept changes; nothing was pending", msg)
+	}
+	scanTree(t, needles, cacheDir, stateDir)
+	// The content is encrypted in the cache even before sign-out, so its
+	// absence proves only the wipe together with the name scan above.
+	scanTree(t, map[string][]byte{"the file's content": []byte(content), "Welcome's content": welcome}, cacheDir, stateDir)
+	if _, err := os.Stat(r.agent.accountDir(accountID(acct))); !os.IsNotExist(err) {
+		t.Errorf("account folder after sign-out: %v, want it gone", err)
+	}
+	if k, err := keyOf(r, acct); err == nil {
+		t.Errorf("cache key still in the keyring after sign-out (%d bytes)", len(k))
+	}
+	if n := r.secrets.Len(); n != 0 {
+		t.Errorf("keyring holds %d entries after sign-out, want none", n)
+	}
+}
