@@ -83,6 +83,23 @@ func scanTree(t *testing.T, needles map[string][]byte, roots ...string) {
 	}
 }
 
+// uploadsBy counts the upload requests the simulator saw from user
+// ("tenant/name").
+func uploadsBy(t *testing.T, ctx context.Context, sim *m365sim.Sim, user string) int64 {
+	t.Helper()
+	c, err := sim.Admin().Counters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, e := range c.Requests {
+		if e.Route == m365sim.RouteUpload && e.User == user {
+			n += e.Count
+		}
+	}
+	return n
+}
+
 // keyOf reads account acct's cache key from the agent's keyring.
 func keyOf(r *realAgent, acct apitype.Account) ([]byte, error) {
 	return keyring.New(keyring.WithBackend(r.secrets)).Get(cacheKeyName(accountID(acct)))
@@ -162,4 +179,116 @@ func TestSignOutWipesTheAccount(t *testing.T) {
 	if n := r.secrets.Len(); n != 0 {
 		t.Errorf("keyring holds %d entries after sign-out, want none", n)
 	}
+}
+
+// TestSignOutKeepsPendingUploadsForTheSameAccount: a change not uploaded
+// at sign-out is kept; bob, signing in next on this computer to a drive
+// he shares with alice, neither sees it nor uploads it; alice's next
+// sign-in uploads it.
+func TestSignOutKeepsPendingUploadsForTheSameAccount(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	base := t.TempDir()
+	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	alice := loginAs(t, ctx, r, "alice@contoso.com")
+	waitStatus(t, r.c, "Marketing discovered", func(st apitype.Status) bool { return driveByName(st, "Marketing") != nil })
+	d, err := r.c.Mount(ctx, "Marketing", filepath.Join(base, "mnt", "Marketing"))
+	if err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	// Paused uploads: sign-out does not wait, the change stays pending.
+	if err := r.c.PauseUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const name, content = "alice-draft.txt", "alice's draft, not for bob's upload\n"
+	if err := os.WriteFile(filepath.Join(d.Mountpoint, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r.c, name+" queued", func(st apitype.Status) bool {
+		d := driveByName(st, "Marketing")
+		return d != nil && d.PendingUploads > 0
+	})
+	msg := signOut(t, ctx, r)
+	if !strings.Contains(msg, "1 change(s)") || !strings.Contains(msg, "sign in again with this account") {
+		t.Errorf("sign-out message = %q, want it to say one change is kept for this account", msg)
+	}
+	if _, err := keyOf(r, alice); err != nil {
+		t.Errorf("alice's cache key gone with a change pending: %v", err)
+	}
+	// The kept journal's session URLs, if any, are sealed; its content is
+	// encrypted.
+	if hits := treeHolds(t, []byte(content), r.cfg.CacheDir, r.cfg.StateDir); len(hits) > 0 {
+		t.Errorf("the pending content is in clear in %v", hits)
+	}
+
+	// bob signs in on the same computer, with uploads running, and sees
+	// the shared drive.
+	if err := r.c.ResumeUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob := loginAs(t, ctx, r, "bob@contoso.com")
+	if bob.UserID == alice.UserID {
+		t.Fatalf("bob and alice share an object id %q", bob.UserID)
+	}
+	st := waitStatus(t, r.c, "bob's Marketing", func(st apitype.Status) bool { return driveByName(st, "Marketing") != nil })
+	if got := driveByName(st, "Marketing").DriveID; got != d.DriveID {
+		t.Fatalf("bob's Marketing drive = %s, alice's %s: the test needs a shared drive", got, d.DriveID)
+	}
+	// Two full refreshes, each of which drains unmounted drives.
+	for range 2 {
+		if _, err := r.agent.RefreshNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bd, err := r.c.Mount(ctx, "Marketing", filepath.Join(base, "mnt", "Marketing-bob"))
+	if err != nil {
+		t.Fatalf("Mount as bob: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(bd.Mountpoint, name)); !os.IsNotExist(err) {
+		t.Errorf("bob's mount shows alice's pending %s: %v", name, err)
+	}
+	if bd.PendingUploads != 0 {
+		t.Errorf("bob's Marketing has %d pending uploads, want none", bd.PendingUploads)
+	}
+	time.Sleep(3 * time.Second) // a write-back delay and more
+	if n := uploadsBy(t, ctx, sim, "contoso/bob"); n != 0 {
+		t.Errorf("the simulator counted %d upload requests from bob, want none", n)
+	}
+	server := sim.Admin().As("contoso", "alice@contoso.com")
+	if _, err := server.Get(ctx, d.DriveID, name); err == nil {
+		t.Fatalf("%s reached the server while bob was signed in", name)
+	}
+	if _, err := r.c.Unmount(ctx, "Marketing"); err != nil {
+		t.Fatal(err)
+	}
+	signOut(t, ctx, r)
+
+	// alice signs in again: her change is sent, without mounting.
+	loginAs(t, ctx, r, "alice@contoso.com")
+	var got []byte
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got, err = server.Download(ctx, d.DriveID, name); err == nil && string(got) == content {
+			break
+		}
+	}
+	if string(got) != content {
+		t.Fatalf("server copy of %s after alice signed in again = %q, %v; want %q", name, got, err, content)
+	}
+	it, err := server.Get(ctx, d.DriveID, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("uploaded after alice's second sign-in: %s (%d bytes)", it.Name, it.Size)
+	if n := uploadsBy(t, ctx, sim, "contoso/alice"); n == 0 {
+		t.Errorf("the simulator counted no upload request from alice")
+	}
+	if n := uploadsBy(t, ctx, sim, "contoso/bob"); n != 0 {
+		t.Errorf("the simulator counted %d upload requests from bob, want none", n)
+	}
+	waitStatus(t, r.c, "alice's queue empty", func(st apitype.Status) bool {
+		d := driveByName(st, "Marketing")
+		return d != nil && d.PendingUploads == 0
+	})
 }
