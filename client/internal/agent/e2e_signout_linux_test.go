@@ -292,3 +292,89 @@ func TestSignOutKeepsPendingUploadsForTheSameAccount(t *testing.T) {
 		return d != nil && d.PendingUploads == 0
 	})
 }
+
+// TestUploadSessionURLNotInMetaDB: an upload session created and then
+// interrupted leaves its pre-authenticated URL in meta.db in no form;
+// the next agent still finishes the upload.
+func TestUploadSessionURLNotInMetaDB(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	base, mem := t.TempDir(), keyring.NewMemory()
+	r := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	loginAs(t, ctx, r, "alice@contoso.com")
+	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
+	// Every fragment fails: the session is created and journaled, and
+	// the upload cannot finish.
+	if _, err := sim.Admin().AddFault(ctx, m365sim.Fault{Kind: m365sim.FaultError, Status: 500,
+		Routes: []m365sim.RouteClass{m365sim.RouteUpload}, Methods: []string{"PUT"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(base, "mnt", "OneDrive"))
+	if err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	data := bytes.Repeat([]byte("session "), (5<<20)/8) // over the simple-upload limit
+	if err := os.WriteFile(filepath.Join(d.Mountpoint, "big.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	created := func() int64 {
+		c, err := sim.Admin().Counters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, failed int64
+		for _, e := range c.Requests {
+			if e.Route == m365sim.RouteUpload && e.Method == "POST" && e.Status == 200 {
+				n += e.Count
+			}
+			if e.Route == m365sim.RouteUpload && e.Method == "PUT" && e.Status == 500 {
+				failed += e.Count
+			}
+		}
+		return min(n, failed)
+	}
+	for deadline := time.Now().Add(45 * time.Second); created() == 0 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	}
+	if created() == 0 {
+		t.Fatal("no upload session was created and interrupted")
+	}
+	r.stop() // the journal keeps the session
+
+	prefix := sim.BaseURL() + "/_upload/"
+	needles := map[string][]byte{"the session URL": []byte("/_upload/"), "the session URL (escaped)": []byte(`\/_upload\/`)}
+	for s := range 3 {
+		enc := base64.StdEncoding.EncodeToString([]byte(prefix[s:]))
+		needles["the session URL (base64)"] = []byte(enc[:len(enc)/4*4-4])
+		uenc := base64.URLEncoding.EncodeToString([]byte(prefix[s:]))
+		needles["the session URL (base64url)"] = []byte(uenc[:len(uenc)/4*4-4])
+		var dbs []string
+		filepath.WalkDir(r.cfg.CacheDir, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.Name() == "meta.db" {
+				dbs = append(dbs, p)
+			}
+			return nil
+		})
+		if len(dbs) == 0 {
+			t.Fatal("no meta.db under the cache folder")
+		}
+		scanTree(t, needles, dbs...)
+	}
+
+	// The next agent resumes and finishes the upload.
+	if err := sim.Admin().ClearFaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	startRealIn(t, sim, "alice@contoso.com", base, mem)
+	server := sim.Admin().As("contoso", "alice@contoso.com")
+	var it *m365sim.Item
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if it, err = server.Get(ctx, d.DriveID, "big.bin"); err == nil && it.Size == int64(len(data)) {
+			break
+		}
+	}
+	if it == nil || it.Size != int64(len(data)) {
+		t.Fatalf("big.bin on the server = %+v, %v; want %d bytes", it, err, len(data))
+	}
+}
