@@ -44,6 +44,10 @@ func (a *Agent) driveDir(aid, driveID string) string {
 // cacheKeyName is the keyring entry of account aid's cache key.
 func cacheKeyName(aid string) string { return "cache-key-" + aid }
 
+// CacheKeyName is the keyring entry of acct's cache key (the system test
+// reads it to look for the key on disk).
+func CacheKeyName(acct Account) string { return cacheKeyName(accountID(acct)) }
+
 // legacyCacheKeyName is the one cache key of versions before accounts
 // were kept apart; their caches sit under <cache dir>/drives.
 const legacyCacheKeyName = "cache-key"
