@@ -378,3 +378,44 @@ func TestUploadSessionURLNotInMetaDB(t *testing.T) {
 		t.Fatalf("big.bin on the server = %+v, %v; want %d bytes", it, err, len(data))
 	}
 }
+
+// TestSignOutWaitsForUploads: with uploads running, sign-out sends a
+// change still queued before it removes the tokens, and keeps nothing.
+func TestSignOutWaitsForUploads(t *testing.T) {
+	requireFUSE(t)
+	sim := m365sim.StartForTest(t)
+	base := t.TempDir()
+	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	acct := loginAs(t, ctx, r, "alice@contoso.com")
+	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
+	d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(base, "mnt", "OneDrive"))
+	if err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	// A slow link: the upload is still under way when sign-out starts.
+	if _, err := sim.Admin().AddFault(ctx, m365sim.Fault{Kind: m365sim.FaultLatency, LatencyMS: 1500,
+		Routes: []m365sim.RouteClass{m365sim.RouteUpload}}); err != nil {
+		t.Fatal(err)
+	}
+	const name, content = "last-minute.txt", "saved just before signing out\n"
+	if err := os.WriteFile(filepath.Join(d.Mountpoint, "Documents", name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r.c, name+" queued", func(st apitype.Status) bool {
+		d := driveByName(st, "OneDrive")
+		return d != nil && d.PendingUploads > 0
+	})
+	msg := signOut(t, ctx, r)
+	if strings.Contains(msg, "could not be uploaded") {
+		t.Errorf("sign-out message = %q, want nothing kept", msg)
+	}
+	got, err := sim.Admin().As("contoso", "alice@contoso.com").Download(ctx, d.DriveID, "Documents/"+name)
+	if err != nil || string(got) != content {
+		t.Errorf("server copy of %s right after sign-out = %q, %v; want %q", name, got, err, content)
+	}
+	if _, err := os.Stat(r.agent.accountDir(accountID(acct))); !os.IsNotExist(err) {
+		t.Errorf("account folder after sign-out: %v, want it gone", err)
+	}
+}
