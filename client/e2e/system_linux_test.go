@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	agentpkg "github.com/mapdrive/mapdrive/client/internal/agent"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
@@ -247,7 +248,7 @@ func TestSystem(t *testing.T) {
 	chaos(t, ctx, sim, svc, alice, bob, driveID, copyMB)
 
 	// --- Tokens only in the keyring; cached content encrypted. ---
-	checkAgentFiles(t, dir, sess, [][]byte{shared["From alice/numbers.csv"][:4096], pseudoRandom(100, 4096)})
+	checkAgentFiles(t, dir, sess, alice, [][]byte{shared["From alice/numbers.csv"][:4096], pseudoRandom(100, 4096)})
 
 	// --- alice's UPN appears nowhere in the service's keeping. ---
 	svc.start(t) // back up, to scrape its metrics once more
@@ -691,7 +692,7 @@ func checkNoUPN(t *testing.T, svc *service, metrics string) {
 // cache, and the user's config and home) for tokens and for plaintext
 // file content: the MSAL cache lives only in the keyring, and cached
 // content is encrypted at rest. The keyring's own file is not scanned.
-func checkAgentFiles(t *testing.T, dir string, sess *session, plaintexts [][]byte) {
+func checkAgentFiles(t *testing.T, dir string, sess *session, alice *agent, plaintexts [][]byte) {
 	t.Helper()
 	needles := map[string][]byte{
 		"a refresh token": []byte("refresh_token"), "MSAL's cache": []byte(`"RefreshToken"`),
@@ -702,7 +703,7 @@ func checkAgentFiles(t *testing.T, dir string, sess *session, plaintexts [][]byt
 	}
 	var files int
 	var bytesScanned int64
-	if key := cacheKey(t, sess); len(key) > 0 {
+	if key := cacheKey(t, sess, alice); len(key) > 0 {
 		needles["the cache key"] = key
 		needles["the cache key in hex"] = []byte(hex.EncodeToString(key))
 		needles["the cache key in base64"] = []byte(base64.StdEncoding.EncodeToString(key))
@@ -774,12 +775,17 @@ func pseudoRandom(seed uint64, n int) []byte {
 	return b
 }
 
-// cacheKey reads the content cache's key from alice's keyring, as the
-// agent does, so the scan can look for it on disk.
-func cacheKey(t *testing.T, sess *session) []byte {
+// cacheKey reads the content cache's key of alice's account from her
+// keyring, as the agent does, so the scan can look for it on disk.
+func cacheKey(t *testing.T, sess *session, alice *agent) []byte {
 	t.Helper()
+	var acct apitype.Account
+	if err := json.Unmarshal(alice.mapdrive(t, "whoami", "--json"), &acct); err != nil {
+		t.Errorf("whoami --json: %v", err)
+		return nil
+	}
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", sess.bus)
-	key, err := keyring.New().Get("cache-key")
+	key, err := keyring.New().Get(agentpkg.CacheKeyName(acct))
 	if err != nil || len(key) != 32 {
 		t.Errorf("read the cache key from the keyring: %d bytes, %v", len(key), err)
 		return nil

@@ -175,7 +175,16 @@ func (c *Client) WaitLogin(ctx context.Context) (apitype.Account, error) {
 
 // Logout signs out and removes the tokens from the keyring.
 func (c *Client) Logout(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, apitype.RouteLogout, struct{}{}, nil)
+	_, err := c.SignOut(ctx)
+	return err
+}
+
+// SignOut is Logout; the answer's Message tells the user what the agent
+// deleted and what it kept (changes not uploaded yet).
+func (c *Client) SignOut(ctx context.Context) (apitype.Ack, error) {
+	var ack apitype.Ack
+	err := c.do(ctx, http.MethodPost, apitype.RouteLogout, struct{}{}, &ack)
+	return ack, err
 }
 
 // WhoAmI returns the signed-in account; the error's Code is

@@ -84,7 +84,8 @@ type MountSpec struct {
 	Label      string // the drive's name as the user sees it (the mapping's); the volume label
 	Mountpoint string // directory, or "X:" on Windows
 	ReadOnly   bool
-	CacheDir   string // this drive's metadata and content cache
+	Account    string // accountID of the signed-in account
+	CacheDir   string // this drive's metadata and content cache, under the account's folder
 	CacheMax   int64  // bytes; 0: the default
 	CacheKey   []byte // 32-byte content encryption key from the OS keyring
 	Poll       time.Duration
@@ -131,6 +132,7 @@ type Service interface {
 type Secrets interface {
 	Get(name string) ([]byte, error)
 	Set(name string, data []byte) error
+	Delete(name string) error
 }
 
 // Options configure an Agent. Auth, Directory and Mounter may be nil when

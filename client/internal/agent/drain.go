@@ -38,6 +38,9 @@ func (a *Agent) drainUnmounted(ctx context.Context) {
 			continue
 		}
 		spec := a.specLocked(k, d)
+		if spec.CacheDir == "" {
+			continue // signed out
+		}
 		if _, err := os.Stat(filepath.Join(spec.CacheDir, "meta")); err != nil {
 			d.journalEmpty = true // never mounted here: nothing can be pending
 			continue
@@ -49,12 +52,12 @@ func (a *Agent) drainUnmounted(ctx context.Context) {
 	if len(specs) == 0 {
 		return
 	}
-	key, err := a.cacheKey()
-	if err != nil {
-		a.log.Warn("cannot send the pending uploads of unmounted drives", "err", err)
-		return
-	}
 	for k, spec := range specs {
+		key, err := a.cacheKey(spec.Account)
+		if err != nil {
+			a.log.Warn("cannot send the pending uploads of unmounted drives", "err", err)
+			return
+		}
 		spec.CacheKey = key
 		m, err := dr.Drain(a.ctx, spec)
 		if err != nil {

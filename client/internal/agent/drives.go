@@ -84,6 +84,9 @@ func (a *Agent) refresh(ctx context.Context) {
 		a.changedLocked()
 		return
 	}
+	// Before any mount opens a cache: an older version's single cache
+	// becomes this account's.
+	a.adoptLegacy(accountID(acct))
 	a.mu.Lock()
 	a.st.account = &acct
 	if a.st.login == nil && a.st.signIn != apitype.SignInExpired {
@@ -399,6 +402,10 @@ func (a *Agent) automount(ctx context.Context) {
 	remembered := a.loadRemembered()
 	a.cleanStaleOnce(ctx, remembered)
 	a.mu.Lock()
+	if a.st.signingOut {
+		a.mu.Unlock()
+		return
+	}
 	var keys []string
 	for _, k := range a.sortedKeysLocked() {
 		d := a.st.drives[k]
@@ -581,9 +588,12 @@ func (a *Agent) mountKey(ctx context.Context, key, mp string) (apitype.Drive, er
 func (a *Agent) specLocked(key string, d *drive) MountSpec {
 	spec := MountSpec{
 		Key: key, Drive: d.remote, Label: d.info.Name, ReadOnly: d.info.ReadOnly,
-		CacheDir: filepath.Join(a.o.Config.CacheDir, "drives", safeName(d.remote.ID)),
 		CacheMax: int64(a.st.settings.CacheMaxGB * (1 << 30)),
 		Poll:     a.o.Config.PollInterval,
+	}
+	if a.st.account != nil {
+		spec.Account = accountID(*a.st.account)
+		spec.CacheDir = a.driveDir(spec.Account, d.remote.ID)
 	}
 	if d.mapping != nil {
 		if d.mapping.CacheLimitBytes > 0 {
@@ -609,10 +619,13 @@ func (a *Agent) doMount(ctx context.Context, spec MountSpec) (Mount, error) {
 		return nil, apitype.NewError(apitype.CodeNotImplemented, "this build of Mapdrive cannot mount drives",
 			"Install a build with filesystem support (FUSE, WinFsp or macFUSE).")
 	}
+	if spec.Account == "" {
+		return nil, apitype.NewError(apitype.CodeNotSignedIn, "you are not signed in", "Sign in with `mapdrive login`.")
+	}
 	if err := a.o.CheckMountpoint(spec.Mountpoint); err != nil {
 		return nil, err
 	}
-	key, err := a.cacheKey()
+	key, err := a.cacheKey(spec.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -621,16 +634,13 @@ func (a *Agent) doMount(ctx context.Context, spec MountSpec) (Mount, error) {
 	return a.o.Mounter.Mount(a.ctx, spec)
 }
 
-// cacheKeyName is the keyring entry of the cache encryption key.
-const cacheKeyName = "cache-key"
-
-// cacheKey returns the content cache's encryption key from the OS
+// cacheKey returns account aid's cache encryption key from the OS
 // keyring, creating it on first use.
-func (a *Agent) cacheKey() ([]byte, error) {
+func (a *Agent) cacheKey(aid string) ([]byte, error) {
 	if a.o.Secrets == nil {
 		return nil, nil
 	}
-	k, err := a.o.Secrets.Get(cacheKeyName)
+	k, err := a.o.Secrets.Get(cacheKeyName(aid))
 	if err == nil && len(k) == 32 {
 		return k, nil
 	}
@@ -639,7 +649,7 @@ func (a *Agent) cacheKey() ([]byte, error) {
 	}
 	k = make([]byte, 32)
 	rand.Read(k)
-	if err := a.o.Secrets.Set(cacheKeyName, k); err != nil {
+	if err := a.o.Secrets.Set(cacheKeyName(aid), k); err != nil {
 		return nil, fmt.Errorf("%w: store the cache key: %w", ErrKeyringUnavailable, err)
 	}
 	return k, nil

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/failure"
@@ -167,21 +168,40 @@ func (a *Agent) WaitLogin(ctx context.Context) (apitype.Account, error) {
 	return run.acct, nil
 }
 
-// Logout implements localapi.Sessions: it unmounts every drive, removes the
-// tokens, and forgets the stored lease and mappings.
-func (a *Agent) Logout(ctx context.Context) error {
+// logoutWait bounds how long sign-out waits for changes not uploaded
+// yet, with the tokens still valid. What is left after it stays in the
+// account's encrypted cache, its session URLs sealed, and is sent when
+// the same account signs in again; it is never dropped.
+const logoutWait = 15 * time.Second
+
+// Logout implements localapi.Sessions: it unmounts every drive, waits up
+// to logoutWait for pending uploads (unless uploads are paused), removes
+// the tokens, forgets the stored lease and mappings, and wipes the
+// account's caches but for the drives that still hold changes not
+// uploaded. It returns what it tells the user.
+func (a *Agent) Logout(ctx context.Context) (string, error) {
 	if a.o.Auth == nil {
-		return a.notConfigured()
+		return "", a.notConfigured()
 	}
 	a.mu.Lock()
 	if run := a.st.login; run != nil {
 		run.cancel()
 	}
+	a.st.signingOut = true
+	acct, paused := a.st.account, a.st.paused
 	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.st.signingOut = false
+		a.mu.Unlock()
+	}()
 	a.unmountAll(ctx)
+	if acct != nil && !paused {
+		a.flushForLogout(ctx)
+	}
 	a.stopAllDrains(ctx)
 	if err := a.o.Auth.Logout(ctx); err != nil {
-		return problem("sign out", err)
+		return "", problem("sign out", err)
 	}
 	if a.o.Service != nil {
 		if err := a.o.Service.Forget(); err != nil {
@@ -189,16 +209,78 @@ func (a *Agent) Logout(ctx context.Context) error {
 		}
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	busy := map[string]bool{}
+	for _, d := range a.st.drives {
+		if d.mount != nil {
+			busy[safeName(d.remote.ID)] = true
+		}
+	}
 	a.st.account = nil
 	a.st.signIn = apitype.SignedOut
 	a.st.licence = apitype.Licence{State: apitype.LicenceUnknown}
 	a.st.drives = map[string]*drive{}
 	a.st.userUnmounted = map[string]bool{}
 	a.st.problems = nil
+	// Pins name the account's folders.
+	a.st.settings.Pins = []apitype.Pin{}
+	a.saveSettingsLocked()
 	a.changedLocked()
+	a.mu.Unlock()
+	a.forgetAccountState()
+	msg := "Signed out. Drives are unmounted, the tokens are removed from the keyring and the cached files are deleted."
+	if acct == nil {
+		a.log.Info("signed out")
+		return msg, nil
+	}
+	kept, err := a.wipeAccount(accountID(*acct), busy)
+	if err != nil {
+		a.log.Warn("could not wipe the account's cache", "err", err)
+	}
+	if kept > 0 {
+		a.log.Info("signed out; changes not uploaded are kept for the next sign-in of this account", "pending", kept)
+		return fmt.Sprintf("Signed out. %d change(s) could not be uploaded in time: they stay encrypted on this computer "+
+			"and upload when you sign in again with this account; nobody else signing in here gets them. "+
+			"The rest of the cache is deleted.", kept), nil
+	}
+	if err != nil {
+		return "", problem("delete the cached files", err)
+	}
 	a.log.Info("signed out")
-	return nil
+	return msg, nil
+}
+
+// flushForLogout sends what the unmounted drives have not uploaded yet,
+// for up to logoutWait.
+func (a *Agent) flushForLogout(ctx context.Context) {
+	a.mu.Lock()
+	for _, d := range a.st.drives {
+		d.journalEmpty = false
+	}
+	a.mu.Unlock()
+	a.drainUnmounted(ctx)
+	ctx, cancel := context.WithTimeout(ctx, logoutWait)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a.retireDrains(ctx)
+		a.mu.Lock()
+		left := 0
+		for _, d := range a.st.drives {
+			if d.drain != nil {
+				left++
+			}
+		}
+		a.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // WhoAmI implements localapi.Sessions.

@@ -27,6 +27,8 @@ type state struct {
 	drives     map[string]*drive // by key
 	problems   []apitype.Problem // recent, newest last, capped
 	login      *loginRun
+	// signingOut: a sign-out is unmounting and flushing; nothing mounts.
+	signingOut bool
 	settings   apitype.Settings
 	// userUnmounted holds drives the user unmounted; automount leaves them.
 	userUnmounted map[string]bool

@@ -411,7 +411,7 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 // open opens the drive's cache and state as a vfs.FS.
 func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger) (*vfs.FS, error) {
 	fsys, err := vfs.New(ctx, vfs.Options{
-		Remote: graph.NewDrive(f.gc, spec.Drive.ID), StateDir: filepath.Join(spec.CacheDir, "meta"),
+		Remote: graph.NewDrive(f.gc, spec.Drive.ID), DriveID: spec.Drive.ID, StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
 		// Windows users expect NTFS's names: any case finds a file.

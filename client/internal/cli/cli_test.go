@@ -55,7 +55,7 @@ func (fakeAgent) Login(ctx context.Context, req apitype.LoginRequest) (apitype.L
 		VerificationURL: "https://login.example/device", Message: "To sign in, open https://login.example/device and enter ABCD-EFGH.", ExpiresAt: when}}, nil
 }
 func (fakeAgent) WaitLogin(ctx context.Context) (apitype.Account, error)  { return alice, nil }
-func (fakeAgent) Logout(ctx context.Context) error                        { return nil }
+func (fakeAgent) Logout(ctx context.Context) (string, error)              { return "signed out", nil }
 func (fakeAgent) WhoAmI(ctx context.Context) (apitype.Account, error)     { return alice, nil }
 func (fakeAgent) Drives(ctx context.Context) ([]apitype.Drive, error)     { return drives, nil }
 func (fakeAgent) SetUploadsPaused(ctx context.Context, paused bool) error { return nil }

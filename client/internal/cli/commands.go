@@ -87,20 +87,29 @@ func accountName(acct apitype.Account) string {
 func (a *app) logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
-		Short: "Sign out: unmount every drive and remove the tokens from the keyring",
-		Args:  cobra.NoArgs,
+		Short: "Sign out: unmount every drive, remove the tokens and delete the account's cached files",
+		Long: `Sign out: unmount every drive, remove the tokens from the keyring, and
+delete this account's cached files, metadata and cache key.
+
+Changes not uploaded yet are never dropped. Sign-out first waits up to 15
+seconds for them (unless uploads are paused). What is still pending then
+stays on this computer, encrypted, and uploads when the same account signs
+in again; another account signing in here never sees or sends it. The
+output says how many changes were kept.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			if err := c.Logout(cmd.Context()); err != nil {
+			ack, err := c.SignOut(cmd.Context())
+			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				return a.printJSON(apitype.Ack{OK: true, Message: "signed out"})
+				return a.printJSON(ack)
 			}
-			a.printf("Signed out. Drives are unmounted and the tokens are removed from the keyring.\n")
+			a.printf("%s\n", ack.Message)
 			return nil
 		},
 	}

@@ -31,7 +31,8 @@ type Sessions interface {
 	Login(ctx context.Context, req apitype.LoginRequest) (apitype.LoginResponse, error)
 	// WaitLogin waits for the sign-in in progress to finish.
 	WaitLogin(ctx context.Context) (apitype.Account, error)
-	Logout(ctx context.Context) error
+	// Logout signs out and returns what to tell the user.
+	Logout(ctx context.Context) (string, error)
 	WhoAmI(ctx context.Context) (apitype.Account, error)
 }
 
@@ -285,10 +286,11 @@ func (h *Handler) serveLoginWait(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) serveLogout(w http.ResponseWriter, r *http.Request) error {
-	if err := h.b.Logout(r.Context()); err != nil {
+	msg, err := h.b.Logout(r.Context())
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apitype.Ack{OK: true, Message: "signed out; tokens removed from the keyring"})
+	writeJSON(w, http.StatusOK, apitype.Ack{OK: true, Message: msg})
 	return nil
 }
 

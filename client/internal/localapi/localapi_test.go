@@ -67,7 +67,10 @@ func (f *fakeBackend) WaitLogin(ctx context.Context) (apitype.Account, error) {
 	f.record("wait")
 	return alice, nil
 }
-func (f *fakeBackend) Logout(ctx context.Context) error { f.record("logout"); return nil }
+func (f *fakeBackend) Logout(ctx context.Context) (string, error) {
+	f.record("logout")
+	return "signed out", nil
+}
 func (f *fakeBackend) WhoAmI(ctx context.Context) (apitype.Account, error) {
 	f.record("whoami")
 	return alice, nil

@@ -48,6 +48,10 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Options struct {
 	// Remote is the drive. Required.
 	Remote Remote
+	// DriveID names the drive. It binds what the journal keeps sealed
+	// (upload-session URLs) to this drive, so a journal copied into
+	// another drive's state does not open there.
+	DriveID string
 	// StateDir holds the metadata store and upload journal. Required.
 	StateDir string
 	// CacheDir holds the encrypted content cache. Required.
@@ -221,7 +225,12 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		store.Close()
 		return nil, err
 	}
-	fs.queue, err = cache.OpenQueue(store, o.Clock.Now)
+	sealer, err := cache.NewSealer(o.CacheKey, o.DriveID)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	fs.queue, err = cache.OpenQueue(store, sealer, o.Clock.Now)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -194,7 +194,7 @@ func TestQueueJournalAndBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(0, 0)
-	q, err := OpenQueue(st, func() time.Time { return now })
+	q, err := OpenQueue(st, testSealer(t), func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestQueueJournalAndBackoff(t *testing.T) {
 
 	st, _ = OpenStore(dir)
 	defer st.Close()
-	q, _ = OpenQueue(st, func() time.Time { return now.Add(time.Hour) })
+	q, _ = OpenQueue(st, testSealer(t), func() time.Time { return now.Add(time.Hour) })
 	j, ok := q.Get("a")
 	if !ok || j.Session == nil || j.Session.Next != 42 || j.Attempts != 12 {
 		t.Fatalf("journaled job after reopen = %+v", j)
@@ -341,4 +341,13 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoding %+v gave %+v, %v", r, again, err)
 		}
 	})
+}
+
+func testSealer(t testing.TB) *Sealer {
+	t.Helper()
+	s, err := NewSealer(make([]byte, 32), "drive-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -26,9 +27,13 @@ const (
 )
 
 // Session is a resumable upload in progress, journaled so an upload
-// survives a crash of the agent.
+// survives a crash of the agent. URL is journaled only sealed (SealedURL,
+// see Sealer); LegacyURL is the clear URL older versions wrote, read once
+// and rewritten sealed.
 type Session struct {
-	URL        string    `json:"u"`
+	URL        string    `json:"-"`
+	SealedURL  []byte    `json:"su,omitempty"`
+	LegacyURL  string    `json:"u,omitempty"`
 	Expiration time.Time `json:"x"`
 	Size       int64     `json:"s"`
 	Gen        uint64    `json:"g"`
@@ -64,6 +69,7 @@ const (
 // backoff. It is safe for concurrent use.
 type Queue struct {
 	store *Store
+	seal  *Sealer // non-nil; seals session URLs in the journal
 	now   func() time.Time
 	// UploadDelay postpones an added upload, so a burst of changes to a
 	// file (truncate, then open, write, close) uploads once. Set before use.
@@ -88,18 +94,40 @@ type Queue struct {
 	keys sync.Map
 }
 
-// OpenQueue loads the journal.
-func OpenQueue(store *Store, now func() time.Time) (*Queue, error) {
+// OpenQueue loads the journal; seal opens and seals its session URLs.
+// A session whose URL does not open (another key, another drive, altered)
+// is forgotten: its upload starts a new session.
+func OpenQueue(store *Store, seal *Sealer, now func() time.Time) (*Queue, error) {
+	if seal == nil {
+		return nil, errors.New("open the upload journal: no sealer")
+	}
 	if now == nil {
 		now = time.Now
 	}
-	q := &Queue{store: store, now: now, jobs: map[string]*Job{}, running: map[string]bool{},
+	q := &Queue{store: store, seal: seal, now: now, jobs: map[string]*Job{}, running: map[string]bool{},
 		again: map[string]bool{}, kick: make(chan struct{}, 1)}
+	var legacy []*Job
 	err := store.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
 			var j Job
 			if err := json.Unmarshal(v, &j); err != nil {
 				return fmt.Errorf("decode job %s: %w", k, err)
+			}
+			if s := j.Session; s != nil {
+				switch {
+				case s.LegacyURL != "":
+					s.URL, s.LegacyURL = s.LegacyURL, ""
+					legacy = append(legacy, &j)
+				case len(s.SealedURL) > 0:
+					url, err := seal.open(s.SealedURL, j.Key)
+					if err != nil {
+						j.Session = nil
+					} else {
+						s.URL, s.SealedURL = url, nil
+					}
+				default:
+					j.Session = nil
+				}
 			}
 			q.jobs[j.Key] = &j
 			q.keys.Store(j.Key, true)
@@ -109,12 +137,26 @@ func OpenQueue(store *Store, now func() time.Time) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A journal of an older version holds session URLs in clear: write
+	// them back sealed.
+	for _, j := range legacy {
+		if err := store.Update(q.jobWriteLocked(j)); err != nil {
+			return nil, fmt.Errorf("seal the journaled session of %s: %w", j.Key, err)
+		}
+	}
 	return q, nil
 }
 
-// jobWriteLocked returns a store write of j as it is now.
-func jobWriteLocked(j *Job) func(*Tx) error {
-	raw, err := json.Marshal(j)
+// jobWriteLocked returns a store write of j as it is now, its session
+// URL sealed.
+func (q *Queue) jobWriteLocked(j *Job) func(*Tx) error {
+	c := *j
+	if j.Session != nil {
+		s := *j.Session
+		s.SealedURL, s.LegacyURL = q.seal.seal(s.URL, j.Key), ""
+		c.Session = &s
+	}
+	raw, err := json.Marshal(&c)
 	key := j.Key
 	return func(tx *Tx) error {
 		if err != nil {
@@ -192,7 +234,7 @@ func (q *Queue) addLocked(key string, ops Op, remoteID, ifMatch string) func(*Tx
 		q.again[key] = true
 	}
 	q.kickLocked()
-	return jobWriteLocked(j)
+	return q.jobWriteLocked(j)
 }
 
 // Drop forgets key's job (the item was deleted before it reached the
@@ -222,7 +264,7 @@ func (q *Queue) Rekey(oldKey, newKey string) error {
 		j.Session = nil
 		q.jobs[newKey] = j
 		q.keys.Store(newKey, true)
-		put := jobWriteLocked(j)
+		put := q.jobWriteLocked(j)
 		return func(tx *Tx) error {
 			if err := jobDelete(oldKey)(tx); err != nil {
 				return err
@@ -311,7 +353,7 @@ func (q *Queue) Save(j Job) error {
 			return nil
 		}
 		cur.Session = j.Session
-		return jobWriteLocked(cur)
+		return q.jobWriteLocked(cur)
 	})
 }
 
@@ -331,7 +373,7 @@ func (q *Queue) Done(key string, done Op) error {
 			delete(q.again, key)
 			j.Session = nil
 			j.Attempts, j.LastErr, j.Offline = 0, "", false
-			return jobWriteLocked(j)
+			return q.jobWriteLocked(j)
 		}
 		j.Ops &^= done
 		if j.Ops == 0 {
@@ -340,7 +382,7 @@ func (q *Queue) Done(key string, done Op) error {
 			return jobDelete(key)
 		}
 		j.Attempts, j.LastErr, j.Offline = 0, "", false
-		return jobWriteLocked(j)
+		return q.jobWriteLocked(j)
 	})
 }
 
@@ -371,7 +413,7 @@ func (q *Queue) retryLocked(key string, done Op, cause error, offline bool) func
 	}
 	j.NextAt = q.now().Add(d)
 	q.kickLocked()
-	return jobWriteLocked(j)
+	return q.jobWriteLocked(j)
 }
 
 // SetPaused stops (or resumes) handing out jobs.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -367,4 +368,27 @@ func decodeRecord(v []byte) (Record, error) {
 	return Record{Key: fields[0], RemoteID: fields[1], ParentKey: fields[2], Name: fields[3], RemoteName: fields[4],
 		ETag: fields[5], CTag: fields[6], QuickXorHash: fields[7], IsDir: flags&1 != 0,
 		Size: nums[0], ModTime: nanosTime(nums[1]), ListedAt: nanosTime(nums[2])}, nil
+}
+
+// PendingJobs counts the jobs journaled in the store in dir without
+// opening it for writing; a missing store has none. The store must not be
+// open (bbolt locks the file).
+func PendingJobs(dir string) (int, error) {
+	path := filepath.Join(dir, "meta.db")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("open metadata store %s: %w", path, err)
+	}
+	defer db.Close()
+	n := 0
+	err = db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketJobs); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
 }
