@@ -77,3 +77,9 @@ func (p Presence) String() string {
 // and the DLL under it, on Linux libfuse.so.2 in the linker's directories,
 // on macOS the dylibs under /usr/local/lib. It does not load the driver.
 func Check() (Presence, error) { return check() }
+
+// System checks this machine's driver; the tray takes it as its checker.
+type System struct{}
+
+// Check is the package's Check.
+func (System) Check() (Presence, error) { return check() }
