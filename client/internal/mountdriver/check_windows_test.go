@@ -5,17 +5,19 @@ package mountdriver
 // Run under wine by shared/distcheck (TestWindowsAgentUnderWine), compiled
 // with GOOS=windows, twice: without WinFsp's registry key, then after
 // `wine reg add HKLM\SOFTWARE\WinFsp /v InstallDir /reg:32` pointing at a
-// folder holding bin\winfsp-x64.dll. MAPDRIVE_TEST_WINFSP says which.
+// folder holding bin\winfsp-x64.dll. The -winfsp flag says which.
 
 import (
-	"os"
+	"flag"
 	"testing"
 )
 
+var winfsp = flag.String("winfsp", "", "what the prefix holds: missing or installed (set by shared/distcheck)")
+
 func TestWinFspRegistry(t *testing.T) {
-	want := map[string]Presence{"missing": Missing, "installed": Installed}[os.Getenv("MAPDRIVE_TEST_WINFSP")]
+	want := map[string]Presence{"missing": Missing, "installed": Installed}[*winfsp]
 	if want == Unknown {
-		t.Skip("MAPDRIVE_TEST_WINFSP is neither missing nor installed: shared/distcheck sets it when it runs this under wine")
+		t.Skip("-winfsp is neither missing nor installed: shared/distcheck sets it when it runs this under wine")
 	}
 	got, err := Check()
 	if err != nil || got != want {
