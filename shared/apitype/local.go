@@ -198,6 +198,10 @@ const (
 	CodeLeaseInvalid       = "lease_invalid"
 	CodeKeyringUnavailable = "keyring_unavailable"
 	CodeMountFailed        = "mount_failed"
+	// CodeMountDriverMissing is a mount refused because the OS's FUSE
+	// driver (WinFsp, macFUSE, libfuse) is not installed: the tray shows
+	// how to install it, once, at first run.
+	CodeMountDriverMissing = "mount_driver_missing"
 	CodeUploadFailed       = "upload_failed"
 	CodeQuotaFull          = "quota_full"
 	CodeNameRefused        = "name_refused" // a name SharePoint does not accept; the user must rename

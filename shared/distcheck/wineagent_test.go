@@ -61,7 +61,9 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// tarball, and the Windows build of the ipc tests.
 	sim := m365sim.StartForTest(t)
 	svcURL, bundle, leaseKey := startDistService(t, ctx, d, sim)
-	unitTests := buildWindowsTests(t, ctx, d.root, "client", "./internal/ipc", "./internal/keyring", "./internal/config")
+	unitTests := buildWindowsTests(t, ctx, d.root, "client", "./internal/ipc", "./internal/keyring", "./internal/config", "./internal/mountdriver")
+	mountdriverTest := unitTests[3]
+	unitTests = unitTests[:3]
 	if err := <-initDone; err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +86,11 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 			}
 		})
 	}
+
+	// The tray's first-run check for WinFsp, with and without its key;
+	// the key goes again before the MSI and the agent, which must find no
+	// WinFsp.
+	t.Run("mountdriver", func(t *testing.T) { runMountDriverUnderWine(t, ctx, w, mountdriverTest) })
 
 	// 1. The MSI, installed silently with its properties, as Intune would,
 	// LEASEKEY being the key `mapdrive-service lease-key` printed on the
@@ -436,11 +443,13 @@ func findDrive(drives []apitype.Drive, name string) *apitype.Drive {
 	return nil
 }
 
-// checkNoWinFsp checks that d failed to mount for want of WinFsp, and says so.
+// checkNoWinFsp checks that d failed to mount for want of WinFsp, and says
+// so, with the code the tray shows its first-run message for.
 func checkNoWinFsp(t *testing.T, d *apitype.Drive) {
 	t.Helper()
-	if d == nil || d.State != apitype.DriveError || d.Error == nil || !strings.Contains(d.Error.Message, "WinFsp is not installed: ") {
-		t.Errorf("Finance = %+v (error %+v), want state error saying WinFsp is not installed", d, errorOf(d))
+	if d == nil || d.State != apitype.DriveError || d.Error == nil || !strings.Contains(d.Error.Message, "WinFsp is not installed: ") ||
+		d.Error.Code != apitype.CodeMountDriverMissing {
+		t.Errorf("Finance = %+v (error %+v), want state error %s saying WinFsp is not installed", d, errorOf(d), apitype.CodeMountDriverMissing)
 		return
 	}
 	t.Logf("Finance at %s: state %s, %q", d.Mountpoint, d.State, d.Error.Message)
@@ -566,6 +575,60 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// winFspKey is where WinFsp's installer records its folder, in the 32-bit
+// registry view (HKLM\SOFTWARE\WOW6432Node\WinFsp on 64-bit Windows).
+const winFspKey = `HKLM\SOFTWARE\WinFsp`
+
+// runMountDriverUnderWine runs client/internal/mountdriver's Windows test
+// (the check the tray makes at first run) twice: in the prefix as it is,
+// without WinFsp; then with WinFsp's key written by `reg add /reg:32` as
+// its installer writes it, and a stand-in for the DLL cgofuse loads from
+// InstallDir\bin. The key and the folder are removed afterwards.
+func runMountDriverUnderWine(t *testing.T, ctx context.Context, w *Wine, exe string) {
+	run := func(want string) {
+		t.Helper()
+		code, out, err := w.Run(ctx, exe, "-test.v", "-test.timeout", "60s", "-test.run", "^(TestWinFspRegistry|TestDLLName)$", "-winfsp="+want)
+		if err != nil || code != 0 || !strings.Contains(out, "--- PASS: TestWinFspRegistry") {
+			t.Fatalf("mountdriver test with WinFsp %s: exit %d, %v\n%s", want, code, err, out)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "under wine") {
+				t.Log(strings.TrimSpace(l))
+			}
+		}
+	}
+	run("missing")
+
+	const installDir = `C:\Program Files (x86)\WinFsp\`
+	dir, err := w.UnixPath(installDir + "bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Not a real DLL: the check looks for the file, it never loads it.
+	if err := os.WriteFile(filepath.Join(dir, "winfsp-x64.dll"), []byte("stand-in"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.Run(context.Background(), "reg", "delete", winFspKey, "/reg:32", "/f")
+		os.RemoveAll(filepath.Dir(dir))
+	})
+	code, out, err := w.Run(ctx, "reg", "add", winFspKey, "/v", "InstallDir", "/t", "REG_SZ", "/d", installDir, "/reg:32", "/f")
+	if err != nil || code != 0 {
+		t.Fatalf("reg add %s: exit %d, %v\n%s", winFspKey, code, err, out)
+	}
+	run("installed")
+	if code, out, err := w.Run(ctx, "reg", "delete", winFspKey, "/reg:32", "/f"); err != nil || code != 0 {
+		t.Fatalf("reg delete %s: exit %d, %v\n%s", winFspKey, code, err, out)
+	}
+	if err := os.RemoveAll(filepath.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	run("missing")
 }
 
 // buildWindowsTests compiles the tests of pkgs (in module mod of the

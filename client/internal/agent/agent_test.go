@@ -9,14 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/fusefs"
 	"github.com/mapdrive/mapdrive/client/internal/ipc"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -64,6 +67,7 @@ type setup struct {
 	// tests see only the refreshes they ask for.
 	refreshInterval time.Duration
 	links           Links // nil: none
+	mountErr        error // what every mount fails with; nil: mounts work
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -81,7 +85,7 @@ func start(t *testing.T, s setup) *harness {
 	if s.secrets == nil {
 		s.secrets = keyring.New(keyring.WithBackend(keyring.NewMemory()))
 	}
-	h := &harness{t: t, auth: s.auth, dir: &fakeDirectory{offline: s.offline}, mnt: &fakeMounter{}, svc: s.svc, clock: &clock{}}
+	h := &harness{t: t, auth: s.auth, dir: &fakeDirectory{offline: s.offline}, mnt: &fakeMounter{mountErr: s.mountErr}, svc: s.svc, clock: &clock{}}
 	h.cfg = config.Config{
 		ClientID: "client", ServiceURL: s.svc.srv.URL, MountRoot: filepath.Join(base, "mnt"),
 		StateDir: s.stateDir, CacheDir: filepath.Join(base, "cache"), PollInterval: time.Second, UserFile: "/nonexistent/config.toml",
@@ -318,6 +322,32 @@ func TestBadInputKeepsRunning(t *testing.T) {
 	// Still alive and serving.
 	if st, err := h.c.Status(ctx); err != nil || driveByName(st, "Finance").State != apitype.DriveMounted {
 		t.Errorf("Status after bad input = %v", err)
+	}
+}
+
+// TestMountDriverMissing: a mount that fails for want of WinFsp (or
+// libfuse) leaves the agent running and says so with a code the tray acts
+// on, in the drive's state, the status's problems and the Mount answer.
+func TestMountDriverMissing(t *testing.T) {
+	h := start(t, setup{auth: newFakeAuth().signedIn(), mountErr: fusefs.ErrNoFUSE})
+	ctx := context.Background()
+	st := h.waitFor("Finance's auto-mount failed", func(st apitype.Status) bool {
+		d := driveByName(st, "Finance")
+		return d != nil && d.State == apitype.DriveError
+	})
+	fin := driveByName(st, "Finance")
+	d := mountdriver.For(runtime.GOOS)
+	if fin.Error == nil || fin.Error.Code != apitype.CodeMountDriverMissing ||
+		!strings.HasPrefix(fin.Error.Message, d.Missing+": ") || fin.Error.URL != d.URL || fin.Error.Action == "" {
+		t.Errorf("Finance's problem = %+v, want %s starting %q with an action and URL %q", fin.Error, apitype.CodeMountDriverMissing, d.Missing+": ", d.URL)
+	}
+	if !slices.ContainsFunc(st.Errors, func(p apitype.Problem) bool { return p.Code == apitype.CodeMountDriverMissing }) {
+		t.Errorf("status problems = %+v, want %s among them", st.Errors, apitype.CodeMountDriverMissing)
+	}
+	_, err := h.c.Mount(ctx, "OneDrive", "")
+	wantCode(t, "Mount(OneDrive)", err, apitype.CodeMountDriverMissing)
+	if _, err := h.c.Status(ctx); err != nil {
+		t.Errorf("Status after the failed mounts = %v; the agent must keep running", err)
 	}
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 
 	"github.com/mapdrive/mapdrive/client/internal/failure"
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
@@ -79,6 +82,14 @@ func problem(what string, err error) *apitype.Error {
 	case errors.Is(err, ErrKeyringUnavailable):
 		return apitype.NewError(apitype.CodeKeyringUnavailable, err.Error(),
 			"Once the OS keyring runs, restart the agent and sign in again with `mapdrive login`.")
+	case errors.Is(err, mountdriver.ErrMissing):
+		// fusefs.ErrNoFUSE: cgofuse could not load WinFsp, macFUSE or
+		// libfuse. The code lets the tray explain how to install it.
+		d := mountdriver.For(runtime.GOOS)
+		e := apitype.NewError(apitype.CodeMountDriverMissing, d.Missing+": cannot "+what,
+			strings.ToUpper(d.Install[:1])+d.Install[1:]+", then mount the drive again.")
+		e.URL = d.URL
+		return e
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apitype.NewError(apitype.CodeInternal, what+": the operation was cancelled or timed out", "Try again.")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -124,6 +125,9 @@ type fakeMounter struct {
 	mounts  map[string]*fakeMount // by mountpoint
 	specs   []MountSpec
 	cleaned []string // mountpoints passed to CleanStale
+	// mountErr, when set, is what every Mount returns (a missing FUSE
+	// driver, say).
+	mountErr error
 }
 
 type fakeMount struct {
@@ -140,6 +144,9 @@ type fakeMount struct {
 func (m *fakeMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.mountErr != nil {
+		return nil, fmt.Errorf("mount: %w", m.mountErr)
+	}
 	if m.mounts == nil {
 		m.mounts = map[string]*fakeMount{}
 	}

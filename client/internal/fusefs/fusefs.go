@@ -18,23 +18,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/winfsp/cgofuse/fuse"
 )
 
 // ErrNoFUSE means the FUSE library (libfuse, macFUSE or WinFsp) is not
-// installed; its text says what to install on this OS.
-var ErrNoFUSE = errors.New(noFUSEText(runtime.GOOS))
-
-func noFUSEText(goos string) string {
-	switch goos {
-	case "windows":
-		return "WinFsp is not installed: install it from https://winfsp.dev/rel/ (or ask your IT administrator to deploy it), then mount the drive again"
-	case "darwin":
-		return "macFUSE is not installed: install it from https://osxfuse.github.io/, then mount the drive again"
-	}
-	return "FUSE is not available: install fuse and libfuse2, then mount the drive again"
-}
+// installed; its text says what to install on this OS. It is
+// mountdriver.ErrMissing, so packages without cgo (the agent's core, the
+// tray) can recognise it.
+var ErrNoFUSE = mountdriver.ErrMissing
 
 // Options configures Mount.
 type Options struct {

@@ -5,7 +5,6 @@ package fusefs
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/winfsp/cgofuse/fuse"
@@ -67,11 +66,5 @@ func TestFileModes(t *testing.T) {
 		if mode != tc.wantMode || flags != tc.wantFlg {
 			t.Errorf("fileMode(%s, dir=%v, ro=%v) = %o, %#x; want %o, %#x", tc.goos, tc.isDir, tc.readOnly, mode, flags, tc.wantMode, tc.wantFlg)
 		}
-	}
-}
-
-func TestNoFUSEMessage(t *testing.T) {
-	if got := noFUSEText("windows"); !strings.HasPrefix(got, "WinFsp is not installed: ") {
-		t.Errorf("Windows message = %q, want it to start with %q", got, "WinFsp is not installed: ")
 	}
 }

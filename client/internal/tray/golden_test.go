@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
@@ -121,10 +122,22 @@ func TestGoldenWindow(t *testing.T) {
 			h.agent.waitErr = consent
 			h.ui.SignIn()
 		}},
+		// The first-run message: Windows without WinFsp, Finance's mount
+		// refused, the message over the window.
+		{"driver-missing", "Drives", func(h *harness) { h.ui.SetStatus(driverMissingStatus()) }},
+		// Closed, the message leaves the problem on the drive's row and
+		// in the banner, each with a way back to it.
+		{"driver-missing-closed", "Drives", func(h *harness) {
+			h.ui.SetStatus(driverMissingStatus())
+			test.Tap(h.dialogButton(t, LabelClose))
+		}},
 	}
+	// Options beyond newHarness's, by test.
+	windows := func(o *Options) { o.GOOS = "windows" }
+	opts := map[string]func(*Options){"driver-missing": windows, "driver-missing-closed": windows}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newHarnessWith(t, opts[tt.name])
 			tt.setup(h)
 			h.selectTab(tt.tab)
 			w := h.ui.Window()

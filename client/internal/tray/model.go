@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -299,4 +300,66 @@ func asAgentError(err error) *apitype.Error {
 		return ae
 	}
 	return nil
+}
+
+// DriverHelp is the first-run message shown when the mount driver (WinFsp,
+// macFUSE, FUSE) is missing: what is wrong, how to install it, and the
+// download page when there is one.
+type DriverHelp struct {
+	Title string
+	Body  string
+	URL   string // "" where the OS's packages provide the driver
+}
+
+// DriverHelpFor is the message for goos (runtime.GOOS values).
+func DriverHelpFor(goos string) DriverHelp {
+	d := mountdriver.For(goos)
+	h := DriverHelp{Title: d.Missing, URL: d.URL}
+	what := "the driver"
+	if goos == "windows" || goos == "darwin" {
+		what = "the free driver"
+	}
+	h.Body = fmt.Sprintf("Mapdrive cannot mount your drives, because %s. %s is %s that lets Mapdrive show your Microsoft 365 files as a drive.\n\n",
+		d.Missing, d.Name, what)
+	switch {
+	case d.URL != "":
+		h.Body += fmt.Sprintf("Install %s from %s, or ask your IT administrator to install it for you.", d.Name, d.URL)
+	default:
+		h.Body += "Install the fuse and libfuse2 packages (for example: sudo apt install fuse libfuse2), or ask your IT administrator to install them."
+	}
+	h.Body += " Then mount the drive again; your drives stay listed in Mapdrive meanwhile."
+	return h
+}
+
+// DriverMissing reports whether the mount driver is missing: the agent
+// said so of a drive or in its problems, or the tray's own check (local)
+// found it absent while no drive is mounted. st is nil before the agent's
+// first status.
+func DriverMissing(st *apitype.Status, local mountdriver.Presence) bool {
+	if st == nil {
+		return local == mountdriver.Missing
+	}
+	for _, d := range st.Drives {
+		if d.Error != nil && d.Error.Code == apitype.CodeMountDriverMissing {
+			return true
+		}
+	}
+	for _, p := range st.Errors {
+		if p.Code == apitype.CodeMountDriverMissing {
+			return true
+		}
+	}
+	for _, d := range st.Drives {
+		if d.State == apitype.DriveMounted {
+			return false // the driver works, whatever the check found
+		}
+	}
+	return local == mountdriver.Missing
+}
+
+// DriverHelpDue decides whether to show the first-run message on its own:
+// once per user, when the driver is missing. After that it shows only
+// when the user asks (the drive's "How to install" button).
+func DriverHelpDue(st *apitype.Status, local mountdriver.Presence, shownBefore bool) bool {
+	return !shownBefore && DriverMissing(st, local)
 }

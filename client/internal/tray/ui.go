@@ -12,13 +12,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -73,6 +76,13 @@ type Options struct {
 	CallTimeout time.Duration
 	// OnQuit runs when the user picks Quit, before the app quits.
 	OnQuit func()
+	// MountDriver checks for the FUSE driver (WinFsp) at start, so the
+	// first-run message can say it is missing before any mount fails.
+	// When nil, only the agent's word counts.
+	MountDriver DriverChecker
+	// GOOS is the OS whose driver the first-run message names
+	// (runtime.GOOS when ""; tests set it).
+	GOOS string
 }
 
 // UI is the tray icon, its menu and the main window. Its methods must run
@@ -95,8 +105,12 @@ type UI struct {
 	menu       *fyne.Menu
 	menuSig    string
 	badge      Badge
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// localDriver is the tray's own check for the mount driver;
+	// driverDialog is the first-run message while it is shown.
+	localDriver  mountdriver.Presence
+	driverDialog dialog.Dialog
+	ctx          context.Context
+	cancel       context.CancelFunc
 }
 
 // New builds the UI; the window stays hidden until ShowWindow.
@@ -125,6 +139,9 @@ func New(o Options) (*UI, error) {
 	if o.Do == nil {
 		o.Do = fyne.Do
 	}
+	if o.GOOS == "" {
+		o.GOOS = runtime.GOOS
+	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
 	}
@@ -140,6 +157,7 @@ func New(o Options) (*UI, error) {
 	u.win.SetContent(u.view.root)
 	u.win.Resize(fyne.NewSize(720, 520))
 	u.refresh()
+	u.checkDriver()
 	return u, nil
 }
 
@@ -183,6 +201,7 @@ func (u *UI) SetStatus(st apitype.Status) {
 		u.st, u.haveStatus, u.agentErr = st, true, nil
 		u.notifier.Observe(st)
 		u.refresh()
+		u.maybeShowDriverHelp()
 	})
 }
 

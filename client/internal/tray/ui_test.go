@@ -34,7 +34,10 @@ type harness struct {
 	clock  *fakeClock
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with opts changing the UI's options first.
+func newHarnessWith(t *testing.T, opts func(*Options)) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
@@ -43,13 +46,17 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{app: a, agent: &fakeAgent{mountPoint: "/home/alice/Mapdrive/Finance"}, login: &fakeLogin{}, clock: &fakeClock{t: t0}}
-	h.ui, err = New(Options{
+	o := Options{
 		App: a, Agent: h.agent, Icons: icons,
 		Open:         func(target string) error { h.opened = append(h.opened, target); return nil },
 		StartAtLogin: h.login,
 		Now:          h.clock.Now,
 		Go:           func(f func()) { f() },
-	})
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	h.ui, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

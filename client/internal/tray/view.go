@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -33,6 +34,7 @@ type mainView struct {
 	bannerLink *widget.Button
 	bannerCopy *widget.Button
 	bannerMore *widget.Button
+	bannerHelp *widget.Button // the first-run message again (driver missing)
 	bannerX    *widget.Button
 	bannerBtns *fyne.Container // the banner's visible buttons
 	bannerBox  *fyne.Container
@@ -74,6 +76,7 @@ func newMainView(u *UI) *mainView {
 		u.o.App.Clipboard().SetContent(u.messageURL)
 	})
 	v.bannerMore = widget.NewButtonWithIcon("Show activity", theme.HistoryIcon(), func() { v.tabs.SelectIndex(1) })
+	v.bannerHelp = widget.NewButtonWithIcon(LabelDriverHelp+mountdriver.For(u.o.GOOS).Name, theme.HelpIcon(), u.ShowDriverHelp)
 	v.bannerX = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { u.setMessage("", "") })
 	v.bannerX.Importance = widget.LowImportance
 	v.bannerBtns = container.NewHBox(v.bannerX)
@@ -207,7 +210,7 @@ func (v *mainView) updateBanner() {
 	if u.agentErr != nil {
 		text, link = "Mapdrive cannot reach its agent: "+u.agentErr.Error(), ""
 	}
-	more := false
+	more, help := false, false
 	if text == "" && u.haveStatus {
 		switch u.st.Licence.State {
 		case apitype.LicenceRefused, apitype.LicenceExpired:
@@ -220,13 +223,22 @@ func (v *mainView) updateBanner() {
 	if text == "" && u.haveStatus && u.agentErr == nil && len(u.st.Errors) > 0 {
 		p := u.st.Errors[len(u.st.Errors)-1] // the newest
 		text, link, more = problemLine(p, u.st.Drives), p.URL, true
+		if p.Code == apitype.CodeMountDriverMissing {
+			// The first-run message has the download page and the words
+			// on what to do; the drive's row keeps the agent's own.
+			p.Action = ""
+			text, link, help = problemLine(p, u.st.Drives), "", true
+		}
 	}
 	v.banner.SetText(text)
 	showIf(v.bannerBox, text != "")
 	// Only the buttons that apply are laid out, so a hidden one takes no
 	// room from the message.
 	var btns []fyne.CanvasObject
-	if more {
+	switch {
+	case help:
+		btns = append(btns, v.bannerHelp)
+	case more:
 		btns = append(btns, v.bannerMore)
 	}
 	if link != "" {
@@ -296,6 +308,9 @@ func (v *mainView) driveRow(d apitype.Drive) fyne.CanvasObject {
 		p.Wrapping = fyne.TextWrapWord
 		p.Importance = widget.DangerImportance
 		text.Add(p)
+		if d.Error.Code == apitype.CodeMountDriverMissing {
+			text.Add(u.driverHelpButton())
+		}
 	}
 	return container.NewBorder(nil, nil, widget.NewIcon(driveIcon(d)),
 		container.NewVBox(container.NewHBox(buttons...), layout.NewSpacer()), text)

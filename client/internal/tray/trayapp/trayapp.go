@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/mapdrive/mapdrive/client/internal/mountdriver"
 	"github.com/mapdrive/mapdrive/client/internal/tray"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -65,6 +66,9 @@ func Run(ctx context.Context, o Options) error {
 		App: a, Agent: lc, Icons: icons, Log: o.Log,
 		StartAtLogin: tray.Autostart{Exe: exe},
 		OnQuit:       cancel,
+		// The first-run message says when WinFsp (FUSE) is missing, even
+		// before the agent tries a mount.
+		MountDriver: mountdriver.System{},
 	})
 	if err != nil {
 		return err
