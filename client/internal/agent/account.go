@@ -128,6 +128,16 @@ func (a *Agent) wipeAccount(aid string, busy map[string]bool) (int, error) {
 		if n > 0 {
 			kept += n
 			keptDrives++
+			// Only the pending changes stay: the clean cached files go,
+			// and the store is rewritten without what was deleted.
+			if a.o.Secrets == nil {
+				continue
+			}
+			if key, err := a.o.Secrets.Get(cacheKeyName(aid)); err != nil {
+				a.log.Warn("could not read the cache key at sign-out; the drive's clean cached files stay until the next sign-in", "drive", e.Name(), "err", err)
+			} else if _, err := cache.DropClean(filepath.Join(dir, "meta"), filepath.Join(dir, "content"), key); err != nil {
+				a.log.Warn("could not drop the clean cached files of a drive kept at sign-out", "drive", e.Name(), "err", err)
+			}
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {

@@ -210,7 +210,39 @@ func TestSignOutKeepsPendingUploadsForTheSameAccount(t *testing.T) {
 		d := driveByName(st, "Marketing")
 		return d != nil && d.PendingUploads > 0
 	})
+	// A file only read is cached clean: it goes at sign-out, as everything
+	// of the account does but the pending change.
+	read := "read-only-once.txt"
+	if _, err := sim.Admin().As("contoso", "bob@contoso.com").Upload(ctx, d.DriveID, read, []byte("bob's notes")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := os.ReadFile(filepath.Join(d.Mountpoint, read)); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("read %s through the mount: %v", read, err)
+		}
+	}
+	contentFiles := func() []string {
+		var files []string
+		dirs, _ := filepath.Glob(filepath.Join(r.cfg.CacheDir, "accounts", "*", "drives", "*", "content"))
+		for _, dir := range dirs {
+			filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+				if err == nil && e.Type().IsRegular() {
+					files = append(files, p)
+				}
+				return nil
+			})
+		}
+		return files
+	}
+	if len(contentFiles()) < 2 {
+		t.Fatalf("before sign-out: read %q, cached content files %v; want a clean file and the pending one", read, contentFiles())
+	}
 	msg := signOut(t, ctx, r)
+	if got := contentFiles(); len(got) != 1 {
+		t.Errorf("cached content files after sign-out = %v, want only the pending change's", got)
+	}
 	if !strings.Contains(msg, "1 change(s)") || !strings.Contains(msg, "sign in again with this account") {
 		t.Errorf("sign-out message = %q, want it to say one change is kept for this account", msg)
 	}
