@@ -326,7 +326,7 @@ func (svc *service) start(t *testing.T) {
 	t.Helper()
 	svc.p = startProc(t, "mapdrive-service", svc.log, os.Environ(), svc.bin, "serve",
 		"--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
-		"--authority", svc.sim.url, "--graph-url", svc.sim.url + "/v1.0", "--authority-ca", svc.sim.ca, "--log-level", "debug",
+		"--authority", svc.sim.url, "--graph-url", svc.sim.url+"/v1.0", "--authority-ca", svc.sim.ca, "--log-level", "debug",
 		// The demo seed's v2.0 API, named explicitly: serve has no built-in ids.
 		"--client-id", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppURI)
 	ca := filepath.Join(svc.data, "ca.pem")
