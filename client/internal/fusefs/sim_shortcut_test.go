@@ -100,7 +100,9 @@ func TestSimMountShortcut(t *testing.T) {
 		func() error { return os.Mkdir(s.p("Finance Reports/dir"), 0o755) },
 		func() error { return os.Remove(s.p("Finance Reports/Q1.txt")) },
 		func() error { return os.Rename(s.p("Finance Reports/Q1.txt"), s.p("Finance Reports/Q1b.txt")) },
-		func() error { return os.Rename(s.p("Documents/Welcome.txt"), s.p("Finance Reports/Archive/Welcome.txt")) },
+		func() error {
+			return os.Rename(s.p("Documents/Welcome.txt"), s.p("Finance Reports/Archive/Welcome.txt"))
+		},
 	} {
 		if err := op(); !errors.Is(err, syscall.EROFS) {
 			t.Errorf("write inside the shortcut: err = %v, want EROFS", err)
