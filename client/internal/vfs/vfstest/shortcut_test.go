@@ -79,12 +79,18 @@ func TestShortcutListsTargetWithinFolderTTL(t *testing.T) {
 		}
 
 		for name, err := range map[string]error{
-			"create":       func() error { _, err := e.fs.Create(ctx, "/Finance Reports/new.txt"); return err }(),
-			"open write":   func() error { _, err := e.fs.Open(ctx, "/Finance Reports/Q1.txt", vfs.OpenFlags{Write: true}); return err }(),
-			"mkdir":        e.fs.Mkdir(ctx, "/Finance Reports/Archive/d"),
-			"remove":       e.fs.Remove(ctx, "/Finance Reports/Q1.txt"),
-			"rename out":   e.fs.Rename(ctx, "/Finance Reports/Q1.txt", "/Q1.txt"),
-			"rename in":    func() error { e.write("/mine.txt", []byte("m")); return e.fs.Rename(ctx, "/mine.txt", "/Finance Reports/mine.txt") }(),
+			"create": func() error { _, err := e.fs.Create(ctx, "/Finance Reports/new.txt"); return err }(),
+			"open write": func() error {
+				_, err := e.fs.Open(ctx, "/Finance Reports/Q1.txt", vfs.OpenFlags{Write: true})
+				return err
+			}(),
+			"mkdir":      e.fs.Mkdir(ctx, "/Finance Reports/Archive/d"),
+			"remove":     e.fs.Remove(ctx, "/Finance Reports/Q1.txt"),
+			"rename out": e.fs.Rename(ctx, "/Finance Reports/Q1.txt", "/Q1.txt"),
+			"rename in": func() error {
+				e.write("/mine.txt", []byte("m"))
+				return e.fs.Rename(ctx, "/mine.txt", "/Finance Reports/mine.txt")
+			}(),
 			"set mod time": e.fs.SetModTime(ctx, "/Finance Reports/Q1.txt", time.Now()),
 		} {
 			if !errors.Is(err, vfs.ErrReadOnly) {
