@@ -34,17 +34,6 @@ func newShortcutMount(t *testing.T) (*simMount, string, *m365sim.UserClient) {
 	return s, fin, s.sim.Admin().As("contoso", "admin@contoso.com")
 }
 
-// statusHas counts the status errors at path whose message is msg.
-func statusHas(fs *vfs.FS, path, msg string) int {
-	n := 0
-	for _, e := range fs.Status().Errors {
-		if e.Path == path && e.Err == msg {
-			n++
-		}
-	}
-	return n
-}
-
 // A shortcut to a Finance folder ("Add shortcut to My files") is a folder
 // in the mounted OneDrive: its files read the target's bytes, its
 // sub-folders open, a change made in Finance by someone else shows once
@@ -108,7 +97,7 @@ func TestSimMountShortcut(t *testing.T) {
 			t.Errorf("write inside the shortcut: err = %v, want EROFS", err)
 		}
 	}
-	if statusHas(s.fs, "/Finance Reports", vfs.ShortcutReadOnly) == 0 {
+	if vfstest.StatusCount(s.fs, "/Finance Reports", vfs.ShortcutReadOnly) == 0 {
 		t.Errorf("status errors = %+v, want %q for /Finance Reports", s.fs.Status().Errors, vfs.ShortcutReadOnly)
 	}
 	if got := s.sh(`cat "Finance Reports/Q1.txt"`); got != "Q1 revenue: 1,234,567\n" {
@@ -149,7 +138,7 @@ func TestSimMountShortcutUnreachable(t *testing.T) {
 			t.Errorf("ls unreachable shortcut = %q, want empty", got)
 		}
 	}
-	if n := statusHas(s.fs, "/Finance Reports", vfs.ShortcutUnreachable); n != 1 {
+	if n := vfstest.StatusCount(s.fs, "/Finance Reports", vfs.ShortcutUnreachable); n != 1 {
 		t.Errorf("%d status problems %q, want 1 within FolderTTL: %+v", n, vfs.ShortcutUnreachable, s.fs.Status().Errors)
 	}
 	if fi, err := os.Stat(s.p("Finance Reports")); err != nil || !fi.IsDir() {

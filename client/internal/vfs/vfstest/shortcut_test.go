@@ -13,17 +13,6 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 )
 
-// statusCount counts status errors at path with message msg.
-func statusCount(fs *vfs.FS, path, msg string) int {
-	n := 0
-	for _, e := range fs.Status().Errors {
-		if e.Path == path && e.Err == msg {
-			n++
-		}
-	}
-	return n
-}
-
 // A shortcut lists and reads its target drive; a change there shows once
 // the shortcut's listing is FolderTTL old, however often the mounted
 // drive's delta runs; a resync of the mounted drive keeps what the
@@ -97,7 +86,7 @@ func TestShortcutListsTargetWithinFolderTTL(t *testing.T) {
 				t.Errorf("%s inside the shortcut = %v, want ErrReadOnly", name, err)
 			}
 		}
-		if n := statusCount(e.fs, "/Finance Reports", vfs.ShortcutReadOnly); n == 0 {
+		if n := StatusCount(e.fs, "/Finance Reports", vfs.ShortcutReadOnly); n == 0 {
 			t.Errorf("status errors %+v, want %q at /Finance Reports", e.fs.Status().Errors, vfs.ShortcutReadOnly)
 		}
 
@@ -132,12 +121,12 @@ func TestShortcutUnreachableIsEmpty(t *testing.T) {
 				t.Fatalf("ReadDir(/Gone) = %v, want empty", got)
 			}
 		}
-		if n := statusCount(e.fs, "/Gone", vfs.ShortcutUnreachable); n != 1 {
+		if n := StatusCount(e.fs, "/Gone", vfs.ShortcutUnreachable); n != 1 {
 			t.Errorf("%d status problems %q, want 1: %+v", n, vfs.ShortcutUnreachable, e.fs.Status().Errors)
 		}
 		time.Sleep(e.opt.FolderTTL + time.Second)
 		e.names("/Gone")
-		if n := statusCount(e.fs, "/Gone", vfs.ShortcutUnreachable); n != 2 {
+		if n := StatusCount(e.fs, "/Gone", vfs.ShortcutUnreachable); n != 2 {
 			t.Errorf("after FolderTTL: %d status problems, want 2 (tried again)", n)
 		}
 	})
