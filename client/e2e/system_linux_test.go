@@ -335,6 +335,10 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// the chaos lands mid-copy however fast the machine writes.
 	var written atomic.Int64
 	var rewrites atomic.Int32
+	// current is the file the copier has open; rewritten lists the files
+	// it wrote again after a failed attempt (read after wg.Wait).
+	var current atomic.Value
+	var rewritten []copyFile
 	marks := []int64{total * 15 / 100, total * 30 / 100, total * 50 / 100}
 	reached, resume := make(chan int), make(chan struct{})
 	next := 0
@@ -353,6 +357,7 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		defer wg.Done()
 		defer close(reached)
 		for _, f := range files {
+			current.Store(f.name)
 			for attempt := 1; ; attempt++ {
 				err := writeFile(filepath.Join(dst, filepath.FromSlash(f.name)), f, &written, pace)
 				if err == nil {
@@ -366,6 +371,9 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 					return
 				}
 				rewrites.Add(1)
+				if attempt == 1 {
+					rewritten = append(rewritten, f)
+				}
 				deadline := time.Now().Add(2 * time.Minute)
 				for time.Now().Before(deadline) {
 					if _, err := os.Stat(filepath.Join(dst, "small")); err == nil && mounted(mnt) {
@@ -414,7 +422,10 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	// 50%, in the middle of a file: the agent is SIGKILLed, then started
 	// again. With the service still down, it mounts the drive from the
 	// stored mapping and lease.
+	var interrupted string // the file the copier had open at the kill
 	if at(2) {
+		// The copier waits in writeFile, its file open, until resumed.
+		interrupted, _ = current.Load().(string)
 		// alice mounts her OneDrive by hand and copies a file into it, which
 		// is still waiting to upload when the agent dies: after the restart
 		// the drive must come back by itself (not stay "Transport endpoint
@@ -480,6 +491,14 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 	copied := time.Since(started)
 	t.Logf("chaos: %d MB in %d files copied through the mount in %v (%d files written again after the kill)",
 		copyMB, len(files), copied.Round(time.Second), rewrites.Load())
+	// The file open at the kill failed and was copied again, the way a
+	// user re-runs cp; its content is checked on the server below.
+	i := slices.IndexFunc(rewritten, func(f copyFile) bool { return f.name == interrupted })
+	if interrupted == "" || i < 0 {
+		t.Fatalf("%q, open in the copy when the agent was killed, was not written again (written again: %v): the re-run of cp was not tested",
+			interrupted, rewritten)
+	}
+	again := rewritten[i]
 
 	// Every file reaches the server whole, once; nothing else appears.
 	want := map[string]copyFile{}
@@ -498,6 +517,7 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 		time.Sleep(2 * time.Second)
 	}
 	t.Logf("chaos: every file on the server %v after the copy ended", (time.Since(started) - copied).Round(time.Second))
+	checkRewritten(t, ctx, bob, driveID, again)
 	fs, err := sim.admin.Faults(ctx)
 	if err == nil {
 		fired := 0
@@ -528,6 +548,31 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 			t.Errorf("%s read back through the mount: %v, hash mismatch %v", f.name, err, err == nil)
 		}
 	}
+}
+
+// checkRewritten checks, through Graph as bob and not through the mount,
+// that the server holds f, the file the SIGKILL interrupted and the copy
+// wrote again, byte for byte. (Its first attempt never reached the
+// server: a file is uploaded when it is closed.)
+func checkRewritten(t *testing.T, ctx context.Context, bob *m365sim.UserClient, driveID string, f copyFile) {
+	t.Helper()
+	got, err := bob.Download(ctx, driveID, "chaos/"+f.name)
+	if err != nil {
+		t.Fatalf("download %s, written again after the kill: %v", f.name, err)
+	}
+	want, err := io.ReadAll(f.reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		at := 0
+		for at < min(len(got), len(want)) && got[at] == want[at] {
+			at++
+		}
+		t.Errorf("%s, written again after the kill: the server has %d bytes, the copy wrote %d; they differ from byte %d", f.name, len(got), len(want), at)
+		return
+	}
+	t.Logf("chaos: %s, open when the agent was killed, was written again and the server holds its %d bytes", f.name, len(got))
 }
 
 // writeFile writes f at path through the mount and closes it, counting

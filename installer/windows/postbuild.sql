@@ -10,13 +10,14 @@ UPDATE `Component` SET `Condition` = 'TENANTID' WHERE `Component` = 'PolicyTenan
 UPDATE `Component` SET `Condition` = 'CLIENTID' WHERE `Component` = 'PolicyClientID'
 UPDATE `Component` SET `Condition` = 'AUTHORITY' WHERE `Component` = 'PolicyAuthority'
 UPDATE `Component` SET `Condition` = 'CACHEMAXGB' WHERE `Component` = 'PolicyCacheMaxGB'
+UPDATE `Component` SET `Condition` = 'LEASEKEY' WHERE `Component` = 'PolicyLeaseKey'
 UPDATE `Component` SET `Condition` = 'AUTOSTART = "1"' WHERE `Component` = 'RunAtLogin'
 -- wixl marks every custom action "no impersonate" (2048); property setters
 -- are plain type 51.
 UPDATE `CustomAction` SET `Type` = 51
 -- Public properties must be secure to reach the server side of a managed
 -- (Intune, SYSTEM) install; the upgrade properties must be too.
-UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;SERVICESCOPE;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB' WHERE `Property` = 'SecureCustomProperties'
+UPDATE `Property` SET `Value` = 'NEWERVERSIONDETECTED;OLDERVERSIONBEINGUPGRADED;SERVICEURL;SERVICESCOPE;TENANTID;CLIENTID;AUTHORITY;AUTOSTART;CACHEMAXGB;LEASEKEY' WHERE `Property` = 'SecureCustomProperties'
 -- Put the install folder on the system PATH, so `mapdrive status` works in
 -- any terminal: appended ([~];) on install, taken out again on uninstall.
 -- wixl has no Environment element, so the table and its two standard

@@ -2,9 +2,14 @@ package distcheck
 
 import (
 	"encoding/xml"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -39,6 +44,9 @@ type admxPolicy struct {
 			ID          string `xml:"id,attr"`
 			ValueName   string `xml:"valueName,attr"`
 			StoreAsText string `xml:"storeAsText,attr"`
+			EnumItems   []struct {
+				DisplayName string `xml:"displayName,attr"`
+			} `xml:"item"`
 		} `xml:",any"`
 	} `xml:"elements"`
 }
@@ -135,20 +143,22 @@ func TestADMX(t *testing.T) {
 					t.Errorf("policy %s: element %s has no control in presentation %s", p.Name, el.ID, pres)
 				}
 				written[el.ValueName] = p.Name
+				for _, it := range el.EnumItems {
+					if id, ok := resolve(it.DisplayName, "string"); !ok {
+						t.Errorf("policy %s: enum item %q names no ADML string (%s)", p.Name, it.DisplayName, id)
+					}
+				}
 				if el.ValueName == "cache_max_gb" && el.StoreAsText != "true" {
 					t.Error("cache_max_gb must be stored as text (REG_SZ), the form the MSI remembers")
 				}
 			}
 		}
 	}
-	for _, pv := range policyValues {
-		if _, ok := written[pv.name]; !ok {
-			t.Errorf("no ADMX policy writes %s (installer property %s)", pv.name, pv.prop)
-		}
+	admxNames := map[string]bool{}
+	for name := range written {
+		admxNames[name] = true
 	}
-	if len(written) != len(policyValues) {
-		t.Errorf("ADMX writes %v, want exactly the MSI's %d policy values", written, len(policyValues))
-	}
+	checkPolicySets(t, root, admxNames)
 	for _, s := range res.Strings {
 		if strings.TrimSpace(s.ID) == "" {
 			t.Error("ADML has a string without an id")
@@ -194,4 +204,134 @@ func TestWXSWellFormed(t *testing.T) {
 	if components == 0 {
 		t.Error("mapdrive.wxs has no components")
 	}
+}
+
+// checkPolicySets cross-checks the value names under
+// HKLM\SOFTWARE\Policies\Mapdrive that three parts of the product agree
+// on: the Windows agent reads config.PolicyKeys (client/internal/config),
+// the ADMX writes admx, and the MSI writes policyValues (each documented
+// in the wxs header and in docs/deploy-intune.md). The agent and the ADMX
+// must name the same set, so every policy the agent honours can be set
+// from Intune or Group Policy and no ADMX policy is silently ignored; the
+// MSI's properties are a subset (installation-time settings).
+func checkPolicySets(t *testing.T, root string, admx map[string]bool) {
+	t.Helper()
+	reader := windowsPolicyReader(t, root)
+	for _, name := range missingFrom(reader, admx) {
+		t.Errorf("the Windows agent reads policy value %s (config.PolicyKeys) but no ADMX policy writes it", name)
+	}
+	for _, name := range missingFrom(admx, reader) {
+		t.Errorf("an ADMX policy writes %s, which the Windows agent does not read (config.PolicyKeys)", name)
+	}
+
+	msi := map[string]bool{}
+	for _, pv := range policyValues {
+		msi[pv.name] = true
+		if !reader[pv.name] {
+			t.Errorf("installer property %s writes %s, which the Windows agent does not read (config.PolicyKeys)", pv.prop, pv.name)
+		}
+	}
+
+	// The wxs source itself, so a missing property fails here without
+	// building the MSI (TestMSITables checks the built tables).
+	b, err := os.ReadFile(filepath.Join(root, "installer", "windows", "mapdrive.wxs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wxs := string(b)
+	regValue := regexp.MustCompile(`<RegistryValue Root="HKLM" Key="SOFTWARE\\Policies\\Mapdrive" Name="([a-z_]+)"`)
+	wxsWrites := map[string]bool{}
+	for _, m := range regValue.FindAllStringSubmatch(wxs, -1) {
+		wxsWrites[m[1]] = true
+	}
+	for _, name := range missingFrom(msi, wxsWrites) {
+		t.Errorf("mapdrive.wxs writes no policy value %s", name)
+	}
+	for _, name := range missingFrom(wxsWrites, msi) {
+		t.Errorf("mapdrive.wxs writes policy value %s, which policyValues (msi_test.go) does not list", name)
+	}
+	header, _, _ := strings.Cut(wxs, "<Wix ")
+	docRow := regexp.MustCompile(`(?m)^\s+([A-Z]+)\s+-> ([a-z_]+)\s`)
+	documented := map[string]string{}
+	for _, m := range docRow.FindAllStringSubmatch(header, -1) {
+		documented[m[1]] = m[2]
+	}
+	intune, err := os.ReadFile(filepath.Join(root, "docs", "deploy-intune.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pv := range policyValues {
+		if documented[pv.prop] != pv.name {
+			t.Errorf("mapdrive.wxs header documents %s -> %q, want %s", pv.prop, documented[pv.prop], pv.name)
+		}
+		if !strings.Contains(wxs, `<Property Id="`+pv.prop+`">`) {
+			t.Errorf("mapdrive.wxs has no remembered Property %s", pv.prop)
+		}
+		if !strings.Contains(string(intune), "`"+pv.prop+"`") {
+			t.Errorf("docs/deploy-intune.md does not document installer property %s", pv.prop)
+		}
+		delete(documented, pv.prop)
+	}
+	for prop := range documented {
+		t.Errorf("mapdrive.wxs header documents property %s, which policyValues (msi_test.go) does not list", prop)
+	}
+}
+
+// windowsPolicyReader returns the value names the Windows agent reads
+// from its policy key: the string literals of config.PolicyKeys, parsed
+// from the client's source (another module's internal package, so it
+// cannot be imported), after checking that the Windows reader loops over
+// PolicyKeys.
+func windowsPolicyReader(t *testing.T, root string) map[string]bool {
+	t.Helper()
+	dir := filepath.Join(root, "client", "internal", "config")
+	src, err := os.ReadFile(filepath.Join(dir, "policy_windows.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "range PolicyKeys") {
+		t.Fatal("client/internal/config/policy_windows.go no longer reads the names in PolicyKeys; update this test to what it reads")
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, "config.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "PolicyKeys" || len(vs.Values) != 1 {
+			return true
+		}
+		lit, ok := vs.Values[0].(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		found = true
+		for _, e := range lit.Elts {
+			bl, ok := e.(*ast.BasicLit)
+			s, err := strconv.Unquote(bl.Value)
+			if !ok || err != nil {
+				t.Fatalf("config.PolicyKeys holds %T, not a string literal", e)
+			}
+			names[s] = true
+		}
+		return false
+	})
+	if !found || len(names) == 0 {
+		t.Fatal("no var PolicyKeys = []string{...} in client/internal/config/config.go")
+	}
+	return names
+}
+
+// missingFrom returns the names in a that b lacks, sorted.
+func missingFrom(a, b map[string]bool) []string {
+	var out []string
+	for n := range a {
+		if !b[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -20,6 +20,7 @@ var policyValues = []struct {
 	{"AUTHORITY", "authority", "[AUTHORITY]"},
 	{"AUTOSTART", "autostart", "#[AUTOSTART]"}, // REG_DWORD
 	{"CACHEMAXGB", "cache_max_gb", "[CACHEMAXGB]"},
+	{"LEASEKEY", "lease_key", "[LEASEKEY]"},
 }
 
 func exportTables(t *testing.T, msi string, names ...string) map[string]*Table {
@@ -66,8 +67,11 @@ func TestMSITables(t *testing.T) {
 		for _, s := range strings.Split(secure, ";") {
 			set[s] = true
 		}
-		for _, prop := range []string{"SERVICEURL", "SERVICESCOPE", "TENANTID", "CLIENTID", "AUTHORITY", "AUTOSTART", "CACHEMAXGB",
-			"NEWERVERSIONDETECTED", "OLDERVERSIONBEINGUPGRADED"} {
+		props := []string{"NEWERVERSIONDETECTED", "OLDERVERSIONBEINGUPGRADED"}
+		for _, pv := range policyValues {
+			props = append(props, pv.prop)
+		}
+		for _, prop := range props {
 			if !set[prop] {
 				t.Errorf("SecureCustomProperties = %q, missing %s", secure, prop)
 			}

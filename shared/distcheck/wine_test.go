@@ -19,6 +19,10 @@ const (
 	envKey       = `HKLM\System\CurrentControlSet\Control\Session Manager\Environment`
 )
 
+// twoLeaseKeys is a LEASEKEY value as during a rotation: two keys
+// (lease.EncodePublicKey form) separated by ";", kept verbatim.
+const twoLeaseKeys = "F7SYUyhYjKzXd0dBFBJOnftEDyvB5BadjRF6GD0oT1w;lMUUzG6Ktrmd4cxFGlQ4tsZe8ChCCUyiAHKc1z0FkoY"
+
 // buildOlderMSI packages the already built Windows binaries as an MSI of
 // another version, with the same signing, through `dist.sh msi`.
 func buildOlderMSI(t *testing.T, d *distArtifacts, version string) string {
@@ -166,7 +170,7 @@ func TestMSIUnderWine(t *testing.T) {
 		"SERVICEURL=https://mapdrive.contoso.example", "SERVICESCOPE=api://66666666-7777-8888-9999-000000000001/Mapdrive.Access",
 		"TENANTID=11111111-2222-3333-4444-555555555555",
 		"CLIENTID=66666666-7777-8888-9999-000000000000", "AUTHORITY=https://login.microsoftonline.com/organizations",
-		"CACHEMAXGB=7")
+		"CACHEMAXGB=7", "LEASEKEY="+twoLeaseKeys)
 	first := map[string]RegValue{
 		"service_url":   {"REG_SZ", "https://mapdrive.contoso.example"},
 		"service_scope": {"REG_SZ", "api://66666666-7777-8888-9999-000000000001/Mapdrive.Access"},
@@ -175,6 +179,7 @@ func TestMSIUnderWine(t *testing.T) {
 		"authority":     {"REG_SZ", "https://login.microsoftonline.com/organizations"},
 		"autostart":     {"REG_DWORD", "0x1"},
 		"cache_max_gb":  {"REG_SZ", "7"},
+		"lease_key":     {"REG_SZ", twoLeaseKeys},
 	}
 	checkPolicy("install "+v1, first)
 	if rv, ok := runValue(); !ok || rv.Data != `"C:\Program Files\Mapdrive\mapdrive-tray.exe" --at-login` {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/lease"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -57,8 +59,8 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// While the prefix boots: the simulator, the service from the release
 	// tarball, and the Windows build of the ipc tests.
 	sim := m365sim.StartForTest(t)
-	svcURL, bundle := startDistService(t, ctx, d, sim)
-	unitTests := buildWindowsTests(t, ctx, d.root, "client", "./internal/ipc", "./internal/keyring")
+	svcURL, bundle, leaseKey := startDistService(t, ctx, d, sim)
+	unitTests := buildWindowsTests(t, ctx, d.root, "client", "./internal/ipc", "./internal/keyring", "./internal/config")
 	if err := <-initDone; err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 
 	// The Windows-only unit tests: the pipe's DACL and Credential Manager,
 	// with the OS-neutral ones they build on (not the Linux keyring's).
-	const windowsTests = "^(TestPipe|TestVerifyServerSID|TestDialRefusesForeignSID|TestCredentialManager|TestStore)"
+	const windowsTests = "^(TestPipe|TestVerifyServerSID|TestDialRefusesForeignSID|TestCredentialManager|TestStore|TestRegistryPolicy)"
 	for _, exe := range unitTests {
 		t.Run(strings.TrimSuffix(filepath.Base(exe), ".exe"), func(t *testing.T) {
 			code, out, err := w.Run(ctx, exe, "-test.v", "-test.timeout", "60s", "-test.run", windowsTests)
@@ -82,18 +84,21 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		})
 	}
 
-	// 1. The MSI, installed silently with its properties, as Intune would.
+	// 1. The MSI, installed silently with its properties, as Intune would,
+	// LEASEKEY being the key `mapdrive-service lease-key` printed on the
+	// service's host (docs/deploy-intune.md).
 	contoso := demoTenant(t)
 	msiLog := filepath.Join(t.TempDir(), "install.log")
 	code, out, err := w.Run(ctx, "msiexec", "/i", WinPath(d.msi), "/qn", "/l*v", WinPath(msiLog),
 		"SERVICEURL="+svcURL, "SERVICESCOPE="+directory.DemoServiceAppURI+"/"+directory.DemoServiceScope,
 		"CLIENTID="+directory.DemoClientID, "AUTHORITY="+sim.AuthorityURL("organizations"), "TENANTID="+contoso,
-		"CACHEMAXGB=7")
+		"CACHEMAXGB=7", "LEASEKEY="+leaseKey)
 	if err != nil || code != 0 {
 		log, _ := os.ReadFile(msiLog)
 		t.Fatalf("msiexec /i: exit %d, %v\n%s\n%s", code, err, out, lastLines(string(log), 30))
 	}
-	if pol, _, err := w.RegQuery(ctx, policyKey); err != nil || pol["service_url"].Data != svcURL || pol["client_id"].Data != directory.DemoClientID {
+	if pol, _, err := w.RegQuery(ctx, policyKey); err != nil || pol["service_url"].Data != svcURL || pol["client_id"].Data != directory.DemoClientID ||
+		pol["lease_key"] != (RegValue{"REG_SZ", leaseKey}) {
 		t.Fatalf("%s after install = %v, %v", policyKey, pol, err)
 	}
 	// Settings the MSI has no property for come from the user's file,
@@ -143,6 +148,9 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if st.Licence.State != apitype.LicenceValid {
 		t.Errorf("licence = %+v, want valid from %s", st.Licence, svcURL)
 	}
+	// Valid with the pinned key, not trust on first use: nothing was
+	// pinned in the user's state folder, and the agent never said so.
+	checkNoFirstUsePin(t, ctx, w, agentLog)
 	checkNoWinFsp(t, findDrive(st.Drives, "Finance"))
 	var list apitype.DriveList
 	cliJSON(t, ctx, w, &list, "drives", "--json")
@@ -182,10 +190,54 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		t.Errorf("after a restart: account %+v, licence %+v; want alice, valid", st.Account, st.Licence)
 	}
 	stopWineAgent(t, agent)
+
+	// 6. Another key in the policy (a mistyped LEASEKEY, or a service
+	// whose key changed): the service's lease is refused with a message
+	// naming both key ids.
+	other, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, err := w.Run(ctx, "reg", "add", policyKey, "/v", "lease_key", "/t", "REG_SZ", "/d", lease.EncodePublicKey(other), "/f"); err != nil || code != 0 {
+		t.Fatalf("reg add %s lease_key: exit %d, %v\n%s", policyKey, code, err, out)
+	}
+	agent = startWineAgent(t, ctx, w, agentLog)
+	st = waitAgentStatus(t, ctx, w, agent, "the lease refused under another pinned key", func(st apitype.Status) bool {
+		return st.Licence.State == apitype.LicenceRefused
+	})
+	servedKey, err := lease.ParsePublicKey(leaseKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the lease names key " + lease.KeyID(servedKey), "the pinned lease_key is " + lease.KeyID(other)} {
+		if !strings.Contains(st.Licence.Message, want) {
+			t.Errorf("licence refused with %q; want it to say %q", st.Licence.Message, want)
+		}
+	}
+	t.Logf("with another lease_key in %s: licence %s: %s", policyKey, st.Licence.State, st.Licence.Message)
+	checkNoFirstUsePin(t, ctx, w, agentLog)
+	stopWineAgent(t, agent)
 	if log, _ := os.ReadFile(agentLog); bytes.Contains(log, []byte("panic")) || bytes.Contains(log, []byte("goroutine ")) {
 		t.Errorf("the agent's log shows a panic:\n%s", lastLines(string(log), 40))
 	}
 	t.Logf("Windows agent under wine: %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkNoFirstUsePin fails if the agent pinned the service's lease key on
+// first use (svcclient's lease-key.pub in the user's state folder, and its
+// log line), which it does only when no lease_key is configured.
+func checkNoFirstUsePin(t *testing.T, ctx context.Context, w *Wine, agentLog string) {
+	t.Helper()
+	state, err := w.UnixPath(winEnv(t, ctx, w, "LOCALAPPDATA") + `\Mapdrive\state\lease-key.pub`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fileExists(state) {
+		t.Errorf("%s exists: the agent trusted the service's key on first use instead of the policy's lease_key", state)
+	}
+	if log, _ := os.ReadFile(agentLog); bytes.Contains(log, []byte("pinned the service's lease key")) {
+		t.Error("the agent's log says it pinned the service's lease key on first use; the policy's lease_key should be used")
+	}
 }
 
 // demoTenant returns the id of the simulator's demo tenant contoso.
@@ -433,9 +485,10 @@ func checkNoTokenFiles(t *testing.T, prefix string, dirs ...string) {
 }
 
 // startDistService runs the release's mapdrive-service (from its tarball)
-// seeded with the demo tenant, against sim. It returns its URL and a CA
-// bundle trusting both the simulator and the service.
-func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *m365sim.Sim) (string, string) {
+// seeded with the demo tenant, against sim. It returns its URL, a CA
+// bundle trusting both the simulator and the service, and its lease key
+// as `mapdrive-service lease-key` prints it.
+func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *m365sim.Sim) (url, caBundle, leaseKey string) {
 	t.Helper()
 	dir := t.TempDir()
 	tarball := filepath.Join(d.dir, "mapdrive-service_"+d.version+"_linux_amd64.tar.gz")
@@ -455,6 +508,15 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 	data := filepath.Join(dir, "data")
 	if out, err := exec.CommandContext(ctx, bin, "seed-demo", "--data-dir", data).CombinedOutput(); err != nil {
 		t.Fatalf("mapdrive-service seed-demo: %v\n%s", err, out)
+	}
+	// The key an admin reads on the service's host for the MSI's LEASEKEY.
+	out, err := Output(ctx, bin, "lease-key", "--data-dir", data)
+	if err != nil {
+		t.Fatalf("mapdrive-service lease-key: %v", err)
+	}
+	leaseKey = strings.TrimSpace(out)
+	if _, err := lease.ParsePublicKey(leaseKey); err != nil {
+		t.Fatalf("mapdrive-service lease-key printed %q: %v", out, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -492,7 +554,7 @@ func startDistService(t *testing.T, ctx context.Context, d *distArtifacts, sim *
 			if resp, err := hc.Get(base + "/healthz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
-					return base, bundle
+					return base, bundle, leaseKey
 				}
 			}
 		}

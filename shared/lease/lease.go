@@ -159,7 +159,7 @@ var ErrUnknownKey = errors.New("lease: signed by a key that is not trusted")
 // without one is tried against each.
 func VerifyAny(keys []ed25519.PublicKey, token string, now time.Time) (Lease, error) {
 	var err error = ErrUnknownKey
-	kid := tokenKeyID(token)
+	kid := TokenKeyID(token)
 	for _, k := range keys {
 		if kid != "" && KeyID(k) != kid {
 			continue
@@ -172,9 +172,10 @@ func VerifyAny(keys []ed25519.PublicKey, token string, now time.Time) (Lease, er
 	return Lease{}, err
 }
 
-// tokenKeyID reads the kid of token's payload without verifying it ("" if
-// there is none or the token is malformed; Verify then says why).
-func tokenKeyID(token string) string {
+// TokenKeyID reads the kid of token's payload without verifying it ("" if
+// there is none or the token is malformed; Verify then says why). It is
+// for choosing a key and for messages, never for trust.
+func TokenKeyID(token string) string {
 	rest, ok := strings.CutPrefix(token, prefix)
 	if !ok || len(token) > MaxTokenLen {
 		return ""

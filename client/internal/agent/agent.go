@@ -49,7 +49,7 @@ type Auth interface {
 	// LoginDeviceCode signs in with a device code; show is called once
 	// with the code, then the call waits for the user.
 	LoginDeviceCode(ctx context.Context, show func(DeviceCode)) (Account, error)
-	// Account returns the signed-in account, or ErrNotSignedIn.
+	// Account returns the signed-in account, or failure.SignedOut.
 	Account(ctx context.Context) (Account, error)
 	// Logout removes the account and its tokens.
 	Logout(ctx context.Context) error

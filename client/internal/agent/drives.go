@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
@@ -72,12 +73,12 @@ func (a *Agent) refresh(ctx context.Context) {
 		defer a.mu.Unlock()
 		if a.st.login == nil {
 			a.st.signIn = apitype.SignedOut
-			if errors.Is(err, ErrSignInExpired) {
+			if errors.Is(err, failure.SignInExpired) {
 				a.st.signIn = apitype.SignInExpired
 			}
 			a.st.account = nil
 		}
-		if !errors.Is(err, ErrNotSignedIn) {
+		if !errors.Is(err, failure.SignedOut) {
 			a.problemLocked(problem("read the signed-in account", err).Problem)
 		}
 		a.changedLocked()
@@ -257,7 +258,7 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping, m
 				d.info.State = apitype.DriveError
 				p := problem("find the drive for "+m.DisplayName, err).Problem
 				p.Drive = m.ID
-				if errors.Is(err, ErrNotFound) {
+				if errors.Is(err, failure.NotFound) {
 					p = apitype.Problem{Code: apitype.CodeUnknownDrive, Drive: m.ID,
 						Message: fmt.Sprintf("the drive %q assigned by your administrator was not found, or you have no access to it", m.DisplayName),
 						Action:  "Ask your IT administrator to check the mapping's site and library."}

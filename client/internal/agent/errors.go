@@ -5,19 +5,17 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
-// Sentinel errors the agent's parts wrap, so the agent can tell the user
-// what happened and what to do. Adapters in wire.go map the auth, graph
-// and vfs packages' errors onto them.
+// The agent's own sentinel errors. The failures its parts share (signed
+// out, expired, offline, not found, licence refused, quota, invalid
+// name) are the failure package's kinds, which every part returns as
+// they are.
 var (
-	ErrNotSignedIn        = errors.New("not signed in")
-	ErrSignInExpired      = errors.New("sign-in expired")
-	ErrOffline            = errors.New("cannot reach Microsoft 365")
 	ErrKeyringUnavailable = errors.New("the OS keyring is not available")
-	ErrNotFound           = errors.New("not found")
 	ErrUnsupported        = errors.New("not supported by this build")
 )
 
@@ -49,10 +47,10 @@ func problem(what string, err error) *apitype.Error {
 	case errors.As(err, &re):
 		return apitype.NewError(apitype.CodeLicenceRefused, re.Error(),
 			"Ask your IT administrator to check your organisation's Mapdrive licence, then run `mapdrive status` again.")
-	case errors.Is(err, ErrSignInExpired), errors.Is(err, svcclient.ErrUnauthenticated):
+	case errors.Is(err, failure.SignInExpired):
 		return apitype.NewError(apitype.CodeSignInExpired, what+": your sign-in has expired",
 			"Sign in again with `mapdrive login`.")
-	case errors.Is(err, ErrNotSignedIn):
+	case errors.Is(err, failure.SignedOut):
 		return apitype.NewError(apitype.CodeNotSignedIn, what+": you are not signed in",
 			"Sign in with `mapdrive login` (or `mapdrive login --device-code` on a machine without a browser).")
 	case errors.Is(err, svcclient.ErrLeaseExpired):
@@ -66,9 +64,18 @@ func problem(what string, err error) *apitype.Error {
 		return apitype.NewError(apitype.CodeServiceUnreachable,
 			"the Mapdrive service cannot be reached and no licence lease is stored yet",
 			"Connect to the network (or check service_url), then Mapdrive retries on its own.")
-	case errors.Is(err, ErrOffline), errors.Is(err, svcclient.ErrUnreachable):
+	case errors.Is(err, failure.Offline):
 		return apitype.NewError(apitype.CodeOffline, what+": Microsoft 365 or the Mapdrive service cannot be reached",
 			"Check the network connection; Mapdrive retries on its own.")
+	case errors.Is(err, failure.NotFound):
+		return apitype.NewError(apitype.CodeNotFound, fmt.Sprintf("%s: Microsoft 365 has no such item, or you may not see it", what),
+			"Check the name, and ask the owner for access if it should be there.")
+	case errors.Is(err, failure.Quota):
+		return apitype.NewError(apitype.CodeQuotaFull, what+": the drive's storage quota is full",
+			"Free some space in the drive (empty its recycle bin too), or ask your IT administrator for more.")
+	case errors.Is(err, failure.InvalidName):
+		return apitype.NewError(apitype.CodeNameRefused, fmt.Sprintf("%s: %v", what, err),
+			"Rename it: SharePoint and OneDrive refuse some characters, names and lengths (see docs/posix.md).")
 	case errors.Is(err, ErrKeyringUnavailable):
 		return apitype.NewError(apitype.CodeKeyringUnavailable, err.Error(),
 			"Once the OS keyring runs, restart the agent and sign in again with `mapdrive login`.")

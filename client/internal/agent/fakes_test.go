@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 )
@@ -58,10 +59,10 @@ func (f *fakeAuth) Account(ctx context.Context) (Account, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.expired {
-		return Account{}, ErrSignInExpired
+		return Account{}, failure.SignInExpired
 	}
 	if f.acct == nil {
-		return Account{}, ErrNotSignedIn
+		return Account{}, failure.SignedOut
 	}
 	return *f.acct, nil
 }
@@ -95,7 +96,7 @@ func (f *fakeDirectory) Discover(ctx context.Context) ([]RemoteDrive, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.offline {
-		return nil, ErrOffline
+		return nil, failure.Offline
 	}
 	return []RemoteDrive{oneDrive, financeLb, marketing}, nil
 }
@@ -104,7 +105,7 @@ func (f *fakeDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDr
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.offline {
-		return RemoteDrive{}, ErrOffline
+		return RemoteDrive{}, failure.Offline
 	}
 	switch {
 	case t.Kind == apitype.TargetOneDrive:
@@ -114,7 +115,7 @@ func (f *fakeDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteDr
 	case t.SiteURL == marketing.SiteURL:
 		return marketing, nil
 	}
-	return RemoteDrive{}, ErrNotFound
+	return RemoteDrive{}, failure.NotFound
 }
 
 // fakeMounter records mounts; its mounts report a transfer.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -175,7 +176,7 @@ func (a *Agent) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link
 // linkProblem explains a failed link call; a missing item is most likely
 // one not uploaded yet.
 func linkProblem(what, path string, err error) *apitype.Error {
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, failure.NotFound) {
 		return apitype.NewError(apitype.CodeNotFound, fmt.Sprintf("%s is not in Microsoft 365 (yet): it may still be waiting to upload", path),
 			"Wait until `mapdrive status` shows no pending uploads for the drive, then try again.")
 	}

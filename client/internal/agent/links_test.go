@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -141,7 +142,7 @@ func TestLinkFollowsPolicy(t *testing.T) {
 		t.Errorf("refused link error = %q, want it to name the scope", err)
 	}
 	fl.mu.Lock()
-	fl.err = fmt.Errorf("%w: graph: HTTP 404 itemNotFound", ErrNotFound)
+	fl.err = fmt.Errorf("%w: graph: HTTP 404 itemNotFound", failure.NotFound)
 	fl.mu.Unlock()
 	_, err = h.c.Link(ctx, apitype.LinkRequest{Path: file})
 	wantCode(t, "Link of a file not uploaded yet", err, apitype.CodeNotFound)

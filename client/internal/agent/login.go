@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
 
@@ -204,7 +205,7 @@ func (a *Agent) WhoAmI(ctx context.Context) (apitype.Account, error) {
 	}
 	acct, err := a.o.Auth.Account(ctx)
 	if err != nil {
-		if errors.Is(err, ErrNotSignedIn) {
+		if errors.Is(err, failure.SignedOut) {
 			return apitype.Account{}, apitype.NewError(apitype.CodeNotSignedIn, "you are not signed in",
 				"Sign in with `mapdrive login` (or `mapdrive login --device-code` on a machine without a browser).")
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/graph"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
@@ -54,7 +55,7 @@ func TestResolveByIDAgainstSim(t *testing.T) {
 		{Kind: apitype.TargetDriveID, DriveID: "b!nosuchdrive"},
 		{Kind: apitype.TargetTeam, GroupID: "00000000-0000-0000-0000-000000000000"},
 	} {
-		if _, err := alice.Resolve(ctx, tg); !errors.Is(err, ErrNotFound) {
+		if _, err := alice.Resolve(ctx, tg); !errors.Is(err, failure.NotFound) {
 			t.Errorf("Resolve(%+v) = %v, want ErrNotFound", tg, err)
 		}
 	}
@@ -67,7 +68,7 @@ func TestResolveByIDAgainstSim(t *testing.T) {
 	for _, upn := range []string{"bob@contoso.com"} {
 		other := newDir(upn)
 		_, err := other.Resolve(ctx, apitype.Target{Kind: apitype.TargetDriveID, DriveID: my.ID})
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, failure.NotFound) {
 			t.Errorf("%s resolving alice's OneDrive = %v, want ErrNotFound", upn, err)
 		}
 		t.Logf("%s resolving alice's OneDrive: %v", upn, err)

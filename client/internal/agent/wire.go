@@ -18,6 +18,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/auth"
 	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
 	"github.com/mapdrive/mapdrive/client/internal/config"
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/fusefs"
 	"github.com/mapdrive/mapdrive/client/internal/graph"
 	"github.com/mapdrive/mapdrive/client/internal/graph/transport"
@@ -174,7 +175,7 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 				tok, err := ac.Token(ctx, apiScopes)
 				if err != nil {
 					err = mapAuthErr(err)
-					if errors.Is(err, ErrOffline) {
+					if errors.Is(err, failure.Offline) {
 						return "", fmt.Errorf("%w: %w", svcclient.ErrUnreachable, err)
 					}
 				}
@@ -281,7 +282,8 @@ func (x *AuthAdapter) Logout(ctx context.Context) error {
 	return mapAuthErr(x.c.Logout(ctx))
 }
 
-// mapAuthErr wraps auth, graph and keyring errors with the agent's sentinels.
+// mapAuthErr gives a consent refusal and a missing keyring the agent's own
+// types; every other failure already carries its failure kind.
 func mapAuthErr(err error) error {
 	if err == nil {
 		return nil
@@ -290,16 +292,8 @@ func mapAuthErr(err error) error {
 	switch {
 	case errors.As(err, &ce):
 		return &ConsentError{AdminConsentURL: ce.AdminConsentURL, Err: err}
-	case errors.Is(err, auth.ErrNotSignedIn):
-		return fmt.Errorf("%w: %w", ErrNotSignedIn, err)
-	case errors.Is(err, auth.ErrSignInExpired), errors.Is(err, vfs.ErrUnauthenticated):
-		return fmt.Errorf("%w: %w", ErrSignInExpired, err)
-	case errors.Is(err, auth.ErrOffline), errors.Is(err, vfs.ErrOffline):
-		return fmt.Errorf("%w: %w", ErrOffline, err)
 	case errors.Is(err, keyring.ErrUnavailable):
 		return fmt.Errorf("%w: %w", ErrKeyringUnavailable, err)
-	case errors.Is(err, vfs.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
 }
@@ -346,7 +340,7 @@ func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteD
 // so both mean the mapping does not reach a drive of this user: not found.
 func lookupErr(err error) error {
 	if err != nil && errors.Is(err, vfs.ErrAccessDenied) && !errors.Is(err, vfs.ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return fmt.Errorf("%w: %w", failure.NotFound, err)
 	}
 	return mapAuthErr(err)
 }

@@ -13,22 +13,25 @@ import (
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 )
 
-// Sentinel errors. Typed errors below match them with errors.Is.
+// Sentinel errors. Typed errors below match them with errors.Is. The
+// failure kinds they belong to (failure.SignedOut, SignInExpired, Offline)
+// are what other packages test for.
 var (
 	// ErrNotSignedIn reports that no account is signed in.
-	ErrNotSignedIn = errors.New("not signed in: sign in with `mapdrive login`")
+	ErrNotSignedIn = failure.Variant(failure.SignedOut, "not signed in: sign in with `mapdrive login`")
 	// ErrSignInExpired reports that the refresh token no longer works
 	// (expired, revoked, password changed, MFA required): the user must
 	// sign in again.
-	ErrSignInExpired = errors.New("sign-in expired")
+	ErrSignInExpired = failure.SignInExpired
 	// ErrConsentRequired reports that the tenant requires an administrator
 	// to approve Mapdrive before users can sign in.
 	ErrConsentRequired = errors.New("administrator approval required")
 	// ErrOffline reports that the sign-in service could not be reached.
-	ErrOffline = errors.New("cannot reach the Microsoft sign-in service")
+	ErrOffline = failure.Variant(failure.Offline, "cannot reach the Microsoft sign-in service")
 	// ErrDeviceCodeExpired reports that nobody entered the device code in time.
 	ErrDeviceCodeExpired = errors.New("the sign-in code expired before it was used; run `mapdrive login --device-code` again")
 	// ErrDeclined reports that the user declined the sign-in.

@@ -67,7 +67,7 @@ type Config struct {
 	GraphURL     string        // Graph base, e.g. https://graph.microsoft.com/v1.0
 	ServiceURL   string        // mapdrive-service base URL; empty: no service (no licence checks)
 	ServiceScope string        // scope of the service's API
-	LeaseKey     string        // pinned lease public key(s) (lease.EncodePublicKey), comma-separated while the service rotates; empty: pin on first use
+	LeaseKey     string        // pinned lease public key(s) (lease.EncodePublicKey), separated by commas (or semicolons) while the service rotates; empty: pin on first use
 	CAFile       string        // extra CA bundle (PEM) trusted for all HTTPS
 	CacheMaxGB   float64       // content cache bound; 0: default (10% of free disk, at most 20)
 	PollInterval time.Duration // remote change polling
@@ -92,6 +92,18 @@ var Keys = []string{
 	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
 	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart", "mount_root",
 	"socket", "state_dir", "cache_dir", "log_level",
+}
+
+// PolicyKeys lists the settings machine policy sets on Windows: the value
+// names read from HKLM\SOFTWARE\Policies\Mapdrive, each with a policy in
+// installer/windows/admx (shared/distcheck checks the two agree). The
+// others (mount_root, socket, state_dir, cache_dir) are where one user's
+// files and pipe live: a machine-wide value would put every user of a
+// shared host (Remote Desktop, Azure Virtual Desktop) in the same place.
+var PolicyKeys = []string{
+	"authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
+	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart",
+	"log_level",
 }
 
 // EnvName returns the environment variable for key: MAPDRIVE_<KEY>.

@@ -17,13 +17,14 @@ graph_url = "https://file.example/v1.0/"
 service_url = "https://file.example:8443"
 cache_max_gb = 5
 autostart = true
+lease_key = "file-key"
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	policy := map[string]string{
 		"client_id": "policy-client", "graph_url": "https://policy.example/v1.0",
 		"service_url": "https://policy.example", "tenant_id": "policy-tenant", "poll_interval": "60",
-		"authority": "https://policy.example/tenant",
+		"authority": "https://policy.example/tenant", "lease_key": "policy-key-1;policy-key-2",
 	}
 	env := map[string]string{
 		"MAPDRIVE_CLIENT_ID": "env-client", "MAPDRIVE_GRAPH_URL": "https://env.example/v1.0",
@@ -50,6 +51,7 @@ autostart = true
 		{"tenant_id", "policy-tenant", FromPolicy},                 // policy beats default
 		{"poll_interval", (60 * time.Second).String(), FromPolicy}, // bare seconds
 		{"authority", "https://policy.example/tenant", FromPolicy}, // policy beats default
+		{"lease_key", "policy-key-1;policy-key-2", FromPolicy},     // the MSI's LEASEKEY beats the user's pin
 		{"cache_max_gb", "5", FromFile},                            // TOML integer
 		{"autostart", "true", FromFile},                            // TOML boolean
 		{"mount_root", filepath.Join("/home/alice", "Mapdrive"), FromDefault},
@@ -161,6 +163,33 @@ func TestURLsMustBeHTTPS(t *testing.T) {
 					t.Errorf("error %q does not say the fix", err)
 				}
 			})
+		}
+	}
+}
+
+// TestPolicyKeys: every setting machine policy may set is a setting, and
+// the per-user locations are not among them (the Windows reader reads
+// PolicyKeys only; shared/distcheck checks the ADMX writes exactly these).
+func TestPolicyKeys(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range Keys {
+		known[k] = true
+	}
+	seen := map[string]bool{}
+	for _, k := range PolicyKeys {
+		if !known[k] || seen[k] {
+			t.Errorf("PolicyKeys holds %q: unknown or listed twice", k)
+		}
+		seen[k] = true
+	}
+	for _, k := range []string{"lease_key", "service_url", "client_id"} {
+		if !seen[k] {
+			t.Errorf("PolicyKeys lacks %s", k)
+		}
+	}
+	for _, k := range []string{"socket", "state_dir", "cache_dir", "mount_root"} {
+		if seen[k] {
+			t.Errorf("PolicyKeys holds the per-user %s: every user of the machine would share it", k)
 		}
 	}
 }

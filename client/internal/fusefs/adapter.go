@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/winfsp/cgofuse/fuse"
 )
@@ -29,7 +30,7 @@ func errno(err error) int {
 		return -fuse.EISDIR
 	case errors.Is(err, vfs.ErrReadOnly):
 		return -fuse.EROFS
-	case errors.Is(err, vfs.ErrAccessDenied), errors.Is(err, vfs.ErrUnauthenticated):
+	case errors.Is(err, vfs.ErrAccessDenied), errors.Is(err, failure.SignInExpired), errors.Is(err, failure.SignedOut):
 		return -fuse.EACCES
 	case errors.Is(err, vfs.ErrQuotaExceeded):
 		return -fuse.ENOSPC

@@ -175,8 +175,16 @@ func (m *Mounted) Unmount() error {
 		}
 		select {
 		case <-m.done:
-		case <-time.After(30 * time.Second):
-			m.unmountErr = errors.Join(m.unmountErr, errors.New("unmount: FUSE loop did not stop"))
+		case <-time.After(5 * time.Second):
+			// An operation still waits on the network (a read of an
+			// uncached block, offline): cancel it (EINTR) so the loop
+			// can end, then wait a little longer.
+			m.adapter.cancel()
+			select {
+			case <-m.done:
+			case <-time.After(25 * time.Second):
+				m.unmountErr = errors.Join(m.unmountErr, errors.New("unmount: FUSE loop did not stop"))
+			}
 		}
 		m.adapter.releaseAll()
 		m.adapter.cancel()

@@ -104,7 +104,7 @@ func (e *mountEnv) mount() {
 	if err != nil {
 		e.t.Fatalf("vfs.New: %v", err)
 	}
-	m, err := Mount(context.Background(), fsys, e.dir, Options{})
+	m, err := Mount(context.Background(), fsys, e.dir, Options{Debug: os.Getenv("MAPDRIVE_TEST_FUSE_DEBUG") != ""})
 	if err != nil {
 		fsys.Close()
 		e.t.Fatalf("Mount: %v", err)

@@ -178,6 +178,9 @@ func TestMountPOSIXTable(t *testing.T) {
 			unix.ENAMETOOLONG, func() { absent(deep + "/" + strings.Repeat("r", below+1)) }},
 		{"mkdir reserved name", func() error { return unix.Mkdir(p("LPT1"), 0o755) }, unix.EINVAL, func() { absent("LPT1") }},
 		{"mkdir .lock", func() error { return unix.Mkdir(p(".lock"), 0o755) }, unix.EINVAL, nil},
+		{"mkdir forms at the library root", func() error { return unix.Mkdir(p("Forms"), 0o755) }, unix.EINVAL, func() { absent("Forms") }},
+		{"mkdir forms below the root", func() error { return unix.Mkdir(p("d/forms"), 0o755) }, 0, nil},
+		{"create a file named forms at the root", func() error { return createFile(p("forms")) }, 0, func() { _ = unix.Unlink(p("forms")) }},
 		// rmdir
 		{"rmdir not empty", func() error { return unix.Rmdir(p("full")) }, unix.ENOTEMPTY, nil},
 		{"rmdir a file", func() error { return unix.Rmdir(p("f.txt")) }, unix.ENOTDIR, nil},
@@ -217,6 +220,7 @@ func TestMountPOSIXTable(t *testing.T) {
 		}, unix.EINVAL, nil},
 		{"rename missing", func() error { return unix.Rename(p("nope"), p("nope2")) }, unix.ENOENT, nil},
 		{"rename to a reserved name", func() error { return unix.Rename(p("f.txt"), p("AUX")) }, unix.EINVAL, func() { absent("AUX") }},
+		{"rename folder to forms at the library root", func() error { return unix.Rename(p("d/forms"), p("FORMS")) }, unix.EINVAL, func() { absent("FORMS") }},
 		{"rename to a 256-byte name", func() error { return unix.Rename(p("f.txt"), p(name256)) }, unix.ENAMETOOLONG, nil},
 		{"rename past 400 characters", func() error { return unix.Rename(p("f.txt"), p(inDeep(below+1))) }, unix.ENAMETOOLONG, nil},
 		{"rename folder so an item below passes 400 characters", func() error {

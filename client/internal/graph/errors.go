@@ -15,6 +15,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/mapdrive/mapdrive/client/internal/auth"
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 )
 
@@ -284,13 +285,13 @@ func deref(s *string) string {
 	return *s
 }
 
-// authError maps a token failure to what the filesystem understands.
+// authError gives a token failure its failure kind. Signed out, expired
+// and offline carry theirs already (auth returns the failure package's
+// kinds); a tenant that wants an administrator's consent is a sign-in
+// that no longer works, as far as the filesystem can tell.
 func authError(err error) error {
-	if errors.Is(err, auth.ErrSignInExpired) || errors.Is(err, auth.ErrNotSignedIn) || errors.Is(err, auth.ErrConsentRequired) {
-		return fmt.Errorf("%w: %w", vfs.ErrUnauthenticated, err)
-	}
-	if errors.Is(err, auth.ErrOffline) {
-		return fmt.Errorf("%w: %w", vfs.ErrOffline, err)
+	if errors.Is(err, auth.ErrConsentRequired) && !errors.Is(err, failure.SignInExpired) {
+		return fmt.Errorf("%w: %w", failure.SignInExpired, err)
 	}
 	return err
 }

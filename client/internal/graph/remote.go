@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/drives"
@@ -467,6 +468,22 @@ func (r *Remote) Move(ctx context.Context, id, newParentID, newName, ifMatch str
 	})
 	if err != nil {
 		return vfs.Item{}, fmt.Errorf("move item %s: %w", id, fromSDK(err))
+	}
+	return toItem(res), nil
+}
+
+// SetModTime implements vfs.Remote: PATCH fileSystemInfo, the client's
+// own times, which Graph keeps apart from the server's
+// lastModifiedDateTime (graph-contract.md, driveItem).
+func (r *Remote) SetModTime(ctx context.Context, id string, t time.Time) (vfs.Item, error) {
+	fsi := models.NewFileSystemInfo()
+	t = t.UTC()
+	fsi.SetLastModifiedDateTime(&t)
+	d := models.NewDriveItem()
+	d.SetFileSystemInfo(fsi)
+	res, err := r.item(id).Patch(ctx, d, nil)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("set modification time of %s: %w", id, fromSDK(err))
 	}
 	return toItem(res), nil
 }

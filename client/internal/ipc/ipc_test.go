@@ -141,9 +141,7 @@ func TestRefusesNonSocketAndForeignDir(t *testing.T) {
 	if _, err := Listen(plain, nil); err == nil {
 		t.Errorf("Listen over a regular file succeeded, want an error")
 	}
-	if os.Getuid() != 0 {
-		return
-	}
+	requireRoot(t) // to give a directory to nobody
 	foreign := filepath.Join(dir, "foreign")
 	if err := os.Mkdir(foreign, 0o777); err != nil {
 		t.Fatal(err)
@@ -161,9 +159,7 @@ func TestRefusesNonSocketAndForeignDir(t *testing.T) {
 // and socket opened up on purpose, the peer-credential check still closes
 // its connection without an answer.
 func TestOtherUserRefused(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to start a child process as the user nobody")
-	}
+	requireRoot(t)
 	exe := copyTestBinary(t)
 	tests := []struct {
 		name    string
@@ -351,16 +347,16 @@ func TestDialRefusesLooseDirectory(t *testing.T) {
 }
 
 // requireRoot skips (fails under CI=true) a test that needs root to run a
-// process as the user nobody.
+// process as, or give a file to, the user nobody.
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Getuid() == 0 {
 		return
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root to start a child process as the user nobody; CI runs the tests as root")
+		t.Fatal("needs root to act as the user nobody; CI runs the tests as root")
 	}
-	t.Skip("needs root to start a child process as the user nobody")
+	t.Skip("needs root to act as the user nobody")
 }
 
 // sharedTempDir is a directory every user can traverse (t.TempDir is 0700).

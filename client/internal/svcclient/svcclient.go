@@ -24,17 +24,20 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/privfile"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/lease"
 )
 
-// Errors; test with errors.Is.
+// Errors; test with errors.Is. ErrUnreachable is a failure.Offline,
+// ErrUnauthenticated a failure.SignInExpired, and RefusedError a
+// failure.LicenceRefused.
 var (
 	// ErrUnreachable: the service could not be reached (network, 5xx, 429).
-	ErrUnreachable = errors.New("the Mapdrive service is unreachable")
+	ErrUnreachable = failure.Variant(failure.Offline, "the Mapdrive service is unreachable")
 	// ErrUnauthenticated: the service refused the access token.
-	ErrUnauthenticated = errors.New("the Mapdrive service did not accept your sign-in")
+	ErrUnauthenticated = failure.Variant(failure.SignInExpired, "the Mapdrive service did not accept your sign-in")
 	// ErrLeaseExpired: the service is unreachable and the stored lease expired.
 	ErrLeaseExpired = errors.New("the Mapdrive licence lease has expired and the service cannot be reached to renew it")
 	// ErrLeaseInvalid: a lease's signature or contents do not check out.
@@ -49,6 +52,9 @@ type RefusedError struct {
 	Code   string // apitype.ServiceCode*
 	Detail string // the service's words, safe to show
 }
+
+// Unwrap gives the refusal its failure kind.
+func (e *RefusedError) Unwrap() error { return failure.LicenceRefused }
 
 func (e *RefusedError) Error() string {
 	msg := map[string]string{
@@ -78,7 +84,7 @@ type Options struct {
 	HTTP    *http.Client // TLS 1.2+ client; required
 	Token   TokenSource  // required
 	// LeaseKey is the pinned key (lease.EncodePublicKey), or several
-	// separated by commas or spaces while the service's key is rotated;
+	// separated by commas, semicolons or spaces while the service's key is rotated;
 	// "" pins the service's key at first use.
 	LeaseKey string
 	// Account returns the signed-in user's tenant and object ids; a lease
@@ -191,7 +197,18 @@ func (c *Client) verify(ctx context.Context, keys []ed25519.PublicKey, token str
 	case errors.Is(err, lease.ErrExpired):
 		return l, fmt.Errorf("%w (it expired at %s)", ErrLeaseExpired, l.ExpiresAt.Local().Format(time.DateTime))
 	case errors.Is(err, lease.ErrUnknownKey):
-		return l, fmt.Errorf("%w: %w; if the service's key was rotated, set lease_key to the new key (or both)", ErrLeaseInvalid, err)
+		// Name both sides by key id, so an administrator can tell a
+		// rotated service key from a mistyped lease_key at a glance.
+		kids := make([]string, len(keys))
+		for i, k := range keys {
+			kids[i] = lease.KeyID(k)
+		}
+		signer := lease.TokenKeyID(token)
+		if signer == "" {
+			signer = "(unnamed)"
+		}
+		return l, fmt.Errorf("%w: %w: the lease names key %s, the pinned lease_key is %s; if the service's key was rotated, set lease_key to the new key (or both)",
+			ErrLeaseInvalid, err, signer, strings.Join(kids, ", "))
 	case err != nil:
 		return l, fmt.Errorf("%w: %w", ErrLeaseInvalid, err)
 	}
@@ -274,10 +291,12 @@ func (c *Client) pinnedKeys(ctx context.Context, fetch bool) ([]ed25519.PublicKe
 	return []ed25519.PublicKey{pub}, nil
 }
 
-// parseKeys parses one or more keys separated by commas or white space.
+// parseKeys parses one or more keys separated by commas, semicolons (the
+// list separator Windows administrators reach for, e.g. in the MSI's
+// LEASEKEY) or white space.
 func parseKeys(s string) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
 		k, err := lease.ParsePublicKey(f)
 		if err != nil {
 			return nil, err

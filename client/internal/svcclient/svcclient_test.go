@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -233,19 +234,24 @@ func TestLeaseOfAnotherAccountRefused(t *testing.T) {
 }
 
 // TestTwoConfiguredKeys: while the service's key is rotated, lease_key
-// lists both; leases of either are accepted.
+// lists both; leases of either are accepted. The separators are those
+// documented for the config file, the ADMX and the MSI's LEASEKEY.
 func TestTwoConfiguredKeys(t *testing.T) {
-	r := newRig(t)
-	next, nextPriv, _ := ed25519.GenerateKey(nil)
-	r.c.o.LeaseKey = lease.EncodePublicKey(r.svc.pub) + ", " + lease.EncodePublicKey(next)
-	if _, err := r.c.Fetch(context.Background()); err != nil {
-		t.Fatalf("Fetch signed by the first key: %v", err)
-	}
-	r.svc.mu.Lock()
-	r.svc.signWith = nextPriv
-	r.svc.mu.Unlock()
-	if _, err := r.c.Fetch(context.Background()); err != nil {
-		t.Fatalf("Fetch signed by the second key: %v", err)
+	for _, sep := range []string{", ", ",", ";", "; ", " ", "\n"} {
+		t.Run(strconv.Quote(sep), func(t *testing.T) {
+			r := newRig(t)
+			next, nextPriv, _ := ed25519.GenerateKey(nil)
+			r.c.o.LeaseKey = lease.EncodePublicKey(r.svc.pub) + sep + lease.EncodePublicKey(next)
+			if _, err := r.c.Fetch(context.Background()); err != nil {
+				t.Fatalf("Fetch signed by the first key: %v", err)
+			}
+			r.svc.mu.Lock()
+			r.svc.signWith = nextPriv
+			r.svc.mu.Unlock()
+			if _, err := r.c.Fetch(context.Background()); err != nil {
+				t.Fatalf("Fetch signed by the second key: %v", err)
+			}
+		})
 	}
 }
 
@@ -253,8 +259,15 @@ func TestConfiguredKeyWins(t *testing.T) {
 	r := newRig(t)
 	other, _, _ := ed25519.GenerateKey(nil)
 	r.c.o.LeaseKey = lease.EncodePublicKey(other)
-	if _, err := r.c.Fetch(context.Background()); !errors.Is(err, ErrLeaseInvalid) {
-		t.Errorf("Fetch with a configured key that is not the service's = %v, want ErrLeaseInvalid", err)
+	_, err := r.c.Fetch(context.Background())
+	if !errors.Is(err, ErrLeaseInvalid) || !errors.Is(err, lease.ErrUnknownKey) {
+		t.Errorf("Fetch with a configured key that is not the service's = %v, want ErrLeaseInvalid wrapping ErrUnknownKey", err)
+	}
+	// The message names the lease's key and the pinned one by key id.
+	for _, want := range []string{"the lease names key " + lease.KeyID(r.svc.pub), "the pinned lease_key is " + lease.KeyID(other)} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
 	}
 	r.c.o.LeaseKey = lease.EncodePublicKey(r.svc.pub)
 	if _, err := r.c.Fetch(context.Background()); err != nil {

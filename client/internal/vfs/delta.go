@@ -53,10 +53,19 @@ func (fs *FS) Refresh(ctx context.Context) error {
 	}
 	fs.noteOnline()
 	full := token == "" || resync
+	var sidestepped []Conflict
 	err = fs.updateNS(func(tx *cache.Tx) error {
 		seen := map[string]bool{}
 		for _, it := range changes {
 			seen[it.ID] = true
+		}
+		if uploadDiff {
+			var err error
+			if sidestepped, err = fs.sidestepTakenNamesLocked(tx, changes, seen); err != nil {
+				return err
+			}
+		}
+		for _, it := range changes {
 			if err := fs.applyChangeLocked(tx, it); err != nil {
 				return err
 			}
@@ -105,6 +114,10 @@ func (fs *FS) Refresh(ctx context.Context) error {
 		}
 		return tx.SetKV(kvDeltaToken, next)
 	})
+	for _, c := range sidestepped {
+		fs.log.Warn("conflict: a resync found another file under the name of a file kept here; the local one is kept under a conflict name")
+		fs.ev.emit(Event{Kind: EventConflict, Path: c.Path, Conflict: &c, Time: c.Time})
+	}
 	if err != nil {
 		return fmt.Errorf("apply delta: %w", err)
 	}
@@ -169,6 +182,44 @@ func (fs *FS) settleStaleLocked(tx *cache.Tx, r cache.Record, seen map[string]bo
 	}
 	r.RemoteID, r.RemoteName, r.ETag = "", "", ""
 	return true, tx.Put(r)
+}
+
+// sidestepTakenNamesLocked runs before an upload-differences resync
+// applies its enumeration. A cached file the server did not return is to
+// be uploaded again (settleStaleLocked), but the enumeration may hold
+// another item under its name, which applying would delete it for. Such a
+// file moves aside to a conflict name first, so both copies survive
+// ("keep both copies when unsure", graph-contract.md, Delta).
+func (fs *FS) sidestepTakenNamesLocked(tx *cache.Tx, changes []Item, seen map[string]bool) ([]Conflict, error) {
+	var out []Conflict
+	now := fs.clock.Now()
+	for _, it := range changes {
+		if it.Deleted || it.ParentID == "" {
+			continue
+		}
+		parentKey, err := tx.KeyForRemote(it.ParentID)
+		if err != nil {
+			continue
+		}
+		other, err := tx.Child(parentKey, it.Name)
+		if err != nil || other.IsDir || other.RemoteID == "" || other.RemoteID == it.ID || seen[other.RemoteID] ||
+			fs.localChanges(other.Key) || !fs.content.Complete(other.Key, other.Version()) {
+			continue // kept by the usual rules, or nothing here to keep
+		}
+		orig := fs.pathOfLocked(tx, other.Key)
+		for n := 1; ; n++ {
+			name := ConflictName(other.Name, fs.opt.Host, now, n)
+			if _, err := tx.Child(parentKey, name); errors.Is(err, cache.ErrNotFound) {
+				other.Name = name
+				break
+			}
+		}
+		if err := tx.Put(other); err != nil {
+			return nil, err
+		}
+		out = append(out, Conflict{Path: orig, ConflictPath: fs.pathOfLocked(tx, other.Key), Time: now})
+	}
+	return out, nil
 }
 
 // applyChangeLocked applies one delta item. A tombstone is applied by id

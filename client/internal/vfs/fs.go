@@ -148,6 +148,18 @@ type FS struct {
 	// Guarded by urlMu.
 	dlTags map[string]string
 
+	// own remembers, per remote id, the eTag this mount's last upload of
+	// that item produced, so a 412 caused by our own upload is told apart
+	// from another writer's change. Bounded; guarded by ownMu.
+	ownMu sync.Mutex
+	own   map[string]string
+
+	// setTimes holds, per key, a modification time the user set on a
+	// file (utimensat) since it was last written: the flush of a copy
+	// (cp -p sets the time before it closes) keeps it instead of now.
+	// Guarded by nsMu.
+	setTimes map[string]time.Time
+
 	ev events
 }
 

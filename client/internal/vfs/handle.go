@@ -207,6 +207,7 @@ func (h *Handle) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 	h.mu.Lock()
 	h.dirty = true
 	h.mu.Unlock()
+	h.fs.forgetSetTime(h.file.Key())
 	if err != nil {
 		return n, fmt.Errorf("write local copy: %w", err)
 	}
@@ -237,6 +238,7 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 	h.mu.Lock()
 	h.dirty = true
 	h.mu.Unlock()
+	h.fs.forgetSetTime(h.file.Key())
 	return nil
 }
 
@@ -313,6 +315,9 @@ func (fs *FS) commitFlush(f *cache.File) error {
 	}
 	return fs.store.Update(func(tx *cache.Tx) error {
 		r.ModTime = fs.clock.Now()
+		if t, ok := fs.setTimes[key]; ok {
+			r.ModTime = t
+		}
 		if err := tx.Put(r); err != nil {
 			return err
 		}

@@ -59,6 +59,23 @@ func (fs *FS) checkName(op, p string) error {
 	return fmt.Errorf("%s %s: %w", op, p, err)
 }
 
+// checkRootFolder refuses a folder named "forms" (any case) directly
+// under the drive's root, which is the library's root: SharePoint keeps
+// each library's hidden Forms folder there, and Microsoft's restrictions
+// page says "'forms' isn't supported when the folder is at the root level
+// for a library". Files of that name, and such folders further down, are
+// fine.
+func (fs *FS) checkRootFolder(op, p string) error {
+	dir, name := path.Split(path.Clean("/" + p))
+	if dir != "/" || !strings.EqualFold(name, "forms") {
+		return nil
+	}
+	err := fmt.Errorf("%w: a folder named %q cannot be at the top of a SharePoint library (its hidden Forms folder is there)", ErrInvalidName, name)
+	fs.log.Warn("refused a name SharePoint does not accept", "op", op, "err", "forms folder at the library root")
+	fs.ev.emit(Event{Kind: EventRefused, Path: p, Err: err.Error(), Time: fs.clock.Now()})
+	return fmt.Errorf("%s %s: %w", op, p, err)
+}
+
 // Mkdir creates a folder. Online it is created on the server at once;
 // offline (or under a folder not yet created there) it is queued.
 func (fs *FS) Mkdir(ctx context.Context, p string) error {
@@ -66,6 +83,9 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 		return err
 	}
 	if err := fs.checkName("mkdir", p); err != nil {
+		return err
+	}
+	if err := fs.checkRootFolder("mkdir", p); err != nil {
 		return err
 	}
 	dir, name := path.Split(path.Clean("/" + p))
@@ -194,6 +214,9 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error 
 			return nil
 		case errors.Is(err, ErrPreconditionFailed):
 			fs.noteOnline()
+			if fs.deleteOverOwnUpload(ctx, r.RemoteID) {
+				return nil
+			}
 			fs.keepChanged(ctx, r.RemoteID, p)
 			return err
 		}
@@ -247,6 +270,11 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	}
 	if !parent.IsDir {
 		return fmt.Errorf("rename to %s: %w", newp, ErrNotDir)
+	}
+	if src.IsDir {
+		if err := fs.checkRootFolder("rename", newp); err != nil {
+			return err
+		}
 	}
 	for k := parent; k.Key != fs.rootKey && src.IsDir; {
 		if k.Key == src.Key {
@@ -518,7 +546,10 @@ func (fs *FS) Truncate(ctx context.Context, p string, size int64) error {
 	return errors.Join(terr, h.Release(ctx))
 }
 
-// SetModTime records a modification time locally (it is not sent).
+// SetModTime sets p's modification time. It is journaled and sent to
+// the item's fileSystemInfo (OpTouch), after the upload of any content
+// written before it; a flush that follows (cp -p sets the time before it
+// closes the copy) keeps it.
 func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 	if err := fs.checkWritable("set time of", p); err != nil {
 		return err
@@ -527,9 +558,16 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 	if err != nil {
 		return err
 	}
+	if r.Key == fs.rootKey {
+		return nil // the drive's root keeps the server's times
+	}
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return fs.store.Update(func(tx *cache.Tx) error {
+	if fs.setTimes == nil || len(fs.setTimes) >= maxOwn {
+		fs.setTimes = map[string]time.Time{}
+	}
+	fs.setTimes[r.Key] = t
+	err = fs.store.Update(func(tx *cache.Tx) error {
 		cur, err := tx.Get(r.Key)
 		if err != nil {
 			return err
@@ -537,6 +575,35 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 		cur.ModTime = t
 		return tx.Put(cur)
 	})
+	if err != nil {
+		return fmt.Errorf("set time of %s: %w", p, err)
+	}
+	// Queued once the time is stored: a worker starts the job at once
+	// and reads the record. (A crash between the two loses only the
+	// sending of the time, never content.)
+	if !IsLocalOnly(r.Name) {
+		if err := fs.queue.Add(r.Key, cache.OpTouch, "", ""); err != nil {
+			return fmt.Errorf("journal the time of %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// userSetTime returns the time the user set on key since it was last
+// written, if any.
+func (fs *FS) userSetTime(key string) (time.Time, bool) {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	t, ok := fs.setTimes[key]
+	return t, ok
+}
+
+// forgetSetTime drops a time the user set on key: the file was written
+// since, so its next flush takes the current time.
+func (fs *FS) forgetSetTime(key string) {
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	delete(fs.setTimes, key)
 }
 
 // Pin marks p (a file or folder, recursively) as kept offline, or

@@ -18,6 +18,44 @@ import (
 // writers keep changing the item; the job is then retried with backoff.
 const maxMoveRetries = 3
 
+// maxOwn bounds the eTags remembered for own uploads: enough for every
+// upload that can be in flight when the user deletes its file.
+const maxOwn = 1024
+
+// noteOwn records that this mount's upload gave remote item id eTag.
+func (fs *FS) noteOwn(id, eTag string) {
+	fs.ownMu.Lock()
+	defer fs.ownMu.Unlock()
+	if fs.own == nil || len(fs.own) >= maxOwn {
+		fs.own = map[string]string{}
+	}
+	fs.own[id] = eTag
+}
+
+// isOwn reports whether remote item id's eTag is one this mount's own
+// upload produced.
+func (fs *FS) isOwn(id, eTag string) bool {
+	fs.ownMu.Lock()
+	defer fs.ownMu.Unlock()
+	return eTag != "" && fs.own[id] == eTag
+}
+
+// deleteOverOwnUpload retries a delete the server refused (412) when the
+// version it has now is this mount's own upload, which committed between
+// the local delete and the server delete: the user deleted their own
+// save, so nothing is kept. It reports whether the item is gone.
+func (fs *FS) deleteOverOwnUpload(ctx context.Context, id string) bool {
+	it, err := fs.remote.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
+	if err != nil || !fs.isOwn(id, it.ETag) {
+		return false
+	}
+	err = fs.remote.Delete(ctx, id, it.ETag)
+	return err == nil || errors.Is(err, ErrNotFound)
+}
+
 // keepChanged resolves a delete of remote item id that the server refused
 // (412): someone else changed the item since this mount saw it, so it is
 // not deleted. Its current version shows again in the mount, and an

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/failure"
 )
 
 // Item is the metadata of a remote file or folder, as one drive reports it.
@@ -121,11 +123,17 @@ type Remote interface {
 	Move(ctx context.Context, id, newParentID, newName, ifMatch string) (Item, error)
 	// Delete moves an item to the recycle bin.
 	Delete(ctx context.Context, id, ifMatch string) error
+	// SetModTime sets an item's modification time as the client reports
+	// it (fileSystemInfo.lastModifiedDateTime), which listings return.
+	SetModTime(ctx context.Context, id string, t time.Time) (Item, error)
 }
 
 // Sentinel errors, OS-neutral. fusefs maps them to errnos in one place.
+// Those that are client-wide failure kinds are the failure package's own
+// values; test for the kind (failure.Offline), not the variant, when
+// any package may have reported it.
 var (
-	ErrNotFound           = errors.New("not found")
+	ErrNotFound           = failure.NotFound
 	ErrExist              = errors.New("already exists")
 	ErrNameConflict       = ErrExist
 	ErrNotEmpty           = errors.New("folder not empty")
@@ -134,8 +142,8 @@ var (
 	ErrAccessDenied       = errors.New("access denied")
 	ErrReadOnly           = errors.New("drive is read-only")
 	ErrPreconditionFailed = errors.New("item changed on the server (eTag mismatch)")
-	ErrQuotaExceeded      = errors.New("drive quota is full")
-	ErrInvalidName        = errors.New("name not allowed in SharePoint or OneDrive")
+	ErrQuotaExceeded      = failure.Quota
+	ErrInvalidName        = failure.InvalidName
 	// ErrNameTooLong is the invalid name that is too long: a name over
 	// MaxNameBytes, or a path over SharePoint's MaxPathChars. It is an
 	// ErrInvalidName too (errors.Is), so code that asks "is the name
@@ -153,6 +161,6 @@ var (
 	// was being downloaded: the new version's bytes were not stored under
 	// the old version.
 	ErrContentChanged  = errors.New("content changed on the server during the download")
-	ErrOffline         = errors.New("Microsoft 365 is unreachable")
-	ErrUnauthenticated = errors.New("sign-in expired")
+	ErrOffline         = failure.Offline
+	ErrUnauthenticated = failure.SignInExpired
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 	"github.com/mapdrive/mapdrive/shared/quickxorhash"
@@ -31,7 +32,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		if j.Ops&cache.OpDelete != 0 {
 			err := fs.remote.Delete(ctx, j.RemoteID, j.IfMatch)
 			switch {
-			case errors.Is(err, ErrPreconditionFailed):
+			case errors.Is(err, ErrPreconditionFailed) && !fs.deleteOverOwnUpload(ctx, j.RemoteID):
 				kept = j.RemoteID
 			case err != nil && !errors.Is(err, ErrNotFound):
 				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
@@ -64,11 +65,26 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 				return err
 			}
 		}
+		setTime, userSet := fs.userSetTime(j.Key)
 		if j.Ops&cache.OpUpload != 0 {
 			if err := fs.upload(ctx, j, rec); err != nil {
 				return err
 			}
 			done |= cache.OpUpload
+		}
+		// A time the user set goes after the upload, whose answer
+		// replaced the record's time with the server's. A file set
+		// before its first upload (cp -p sets it before closing the
+		// copy) gets it here too: its OpTouch found nothing to set.
+		if j.Ops&cache.OpTouch != 0 || (userSet && j.Ops&cache.OpUpload != 0) {
+			t := rec.ModTime
+			if userSet {
+				t = setTime
+			}
+			if err := fs.pushModTime(ctx, j.Key, t); err != nil {
+				return err
+			}
+			done |= j.Ops & cache.OpTouch
 		}
 		return nil
 	}()
@@ -102,6 +118,36 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 	if rerr := fs.queue.Retry(j.Key, done, err, offline); rerr != nil {
 		fs.log.Error("journal job retry", "key", j.Key, "err", rerr)
 	}
+}
+
+// pushModTime sends t as key's modification time and records the
+// server's answer (a new eTag; same content).
+func (fs *FS) pushModTime(ctx context.Context, key string, t time.Time) error {
+	rec, err := fs.get(key)
+	if errors.Is(err, ErrNotFound) || (err == nil && (rec.RemoteID == "" || IsLocalOnly(rec.Name))) {
+		return nil // deleted, or never reaches the server
+	}
+	if err != nil {
+		return err
+	}
+	it, err := fs.remote.SetModTime(ctx, rec.RemoteID, t)
+	if errors.Is(err, ErrNotFound) {
+		return nil // gone on the server: delta says so
+	}
+	if err != nil {
+		return fmt.Errorf("set time of %s: %w", key, err)
+	}
+	fs.noteOwn(it.ID, it.ETag)
+	fs.nsMu.Lock()
+	defer fs.nsMu.Unlock()
+	return fs.store.Update(func(tx *cache.Tx) error {
+		r, err := tx.Get(key)
+		if err != nil || r.RemoteID != it.ID {
+			return nil
+		}
+		r.ETag, r.ModTime = it.ETag, it.ModTime
+		return tx.Put(r)
+	})
 }
 
 func (fs *FS) parentRemote(rec cache.Record) (string, error) {
@@ -296,6 +342,9 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	}
 	if errors.Is(err, ErrPreconditionFailed) {
 		return fs.conflict(ctx, rec, f)
+	}
+	if err == nil {
+		fs.noteOwn(it.ID, it.ETag)
 	}
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", rec.Key, err)

@@ -48,6 +48,8 @@ Commands:
   backup [--verify]     online SQLite backup with 30-day retention
   backup verify FILE    restore a backup into a scratch copy and check it
   seed-demo             register the demo tenant contoso and its Finance mapping
+  lease-key [--json]    print the lease signing public key, for the client's
+                        lease_key (the MSI's LEASEKEY)
 
 Common flags (or environment): --data-dir (MAPDRIVESVC_DATA_DIR), --db
 (MAPDRIVESVC_DB), --kek (MAPDRIVESVC_KEK: local:<file> or azurekv:<key URL>).
@@ -73,6 +75,7 @@ func Main(ctx context.Context, args []string, opts Options) int {
 	cmds := map[string]func(context.Context, []string, Options) error{
 		"serve": cmdServe, "migrate": cmdMigrate, "tenant": cmdTenant, "mapping": cmdMapping,
 		"keys": cmdKeys, "backup": cmdBackup, "seed-demo": cmdSeedDemo,
+		"lease-key": cmdLeaseKey,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {

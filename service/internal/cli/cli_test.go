@@ -24,12 +24,25 @@ import (
 
 func run(t *testing.T, ctx context.Context, args ...string) (string, int) {
 	t.Helper()
+	out, errs, code := runSplit(t, ctx, args...)
+	return out + errs, code
+}
+
+// runStdout is run returning the standard output alone.
+func runStdout(t *testing.T, ctx context.Context, args ...string) (string, int) {
+	t.Helper()
+	out, _, code := runSplit(t, ctx, args...)
+	return out, code
+}
+
+func runSplit(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(ctx, args, Options{Stdout: &out, Stderr: &errb})
+	code = Main(ctx, args, Options{Stdout: &out, Stderr: &errb})
 	if code != 0 {
 		t.Logf("mapdrive-service %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
 	}
-	return out.String() + errb.String(), code
+	return out.String(), errb.String(), code
 }
 
 // TestCommands runs the operator commands against SQLite: register, seed,
@@ -90,6 +103,23 @@ func TestCommands(t *testing.T) {
 	if out, code := run(t, ctx, "tenant", "delete", d, "--id", directory.DemoFabrikamID); code != 0 || !strings.Contains(out, "erased") {
 		t.Errorf("tenant delete: %s", out)
 	}
+	// lease-key: the bare key, or JSON naming its kid.
+	out, code = runStdout(t, ctx, "lease-key", d, "--json")
+	var lk apitype.LeaseKey
+	if code != 0 || json.Unmarshal([]byte(out), &lk) != nil || lk.Alg != "Ed25519" {
+		t.Fatalf("lease-key --json: %s", out)
+	}
+	if pub, err := lease.ParsePublicKey(lk.PublicKey); err != nil || lease.KeyID(pub) != lk.KeyID {
+		t.Errorf("lease-key --json = %+v: key %v, kid must be lease.KeyID of the key", lk, err)
+	}
+	if out, code := runStdout(t, ctx, "lease-key", d); code != 0 || out != lk.PublicKey+"\n" {
+		t.Errorf("lease-key = %q (exit %d), want %s alone on a line", out, code, lk.PublicKey)
+	}
+	// A wrong data directory fails rather than minting a key no lease matches.
+	empty := t.TempDir()
+	if out, code := runStdout(t, ctx, "lease-key", "--data-dir="+empty); code == 0 || out != "" {
+		t.Errorf("lease-key on an empty data directory printed %q (exit %d)", out, code)
+	}
 	if _, code := run(t, ctx, "nonsense"); code != 2 {
 		t.Errorf("unknown command exit = %d", code)
 	}
@@ -107,6 +137,11 @@ func TestServeEndToEnd(t *testing.T) {
 			common := []string{"--data-dir=" + data, "--db=" + db.Addr, "--allow-local-kek"}
 			if out, code := run(t, t.Context(), append([]string{"seed-demo"}, common...)...); code != 0 {
 				t.Fatalf("seed-demo: %s", out)
+			}
+			// The key an admin gives the MSI as LEASEKEY, read on the host.
+			printedKey, code := runStdout(t, t.Context(), append([]string{"lease-key"}, common...)...)
+			if code != 0 {
+				t.Fatalf("lease-key: %s", printedKey)
 			}
 			addr, metricsAddr := freeAddr(t), freeAddr(t)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -175,6 +210,9 @@ func TestServeEndToEnd(t *testing.T) {
 			pub, err := lease.ParsePublicKey(lk.PublicKey)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if printedKey != lk.PublicKey+"\n" {
+				t.Errorf("mapdrive-service lease-key printed %q, want the served key %s alone on a line", printedKey, lk.PublicKey)
 			}
 			if _, err := lease.Verify(pub, vr.Lease, time.Now()); err != nil {
 				t.Errorf("lease: %v", err)

@@ -134,7 +134,7 @@ func TestSessionRotationAndGraphRefresh(t *testing.T) {
 }
 
 func cookieValue(b *browser) string {
-	for _, c := range b.c.Jar.Cookies(mustURL(nil, b.e.url+"/portal/")) {
+	for _, c := range b.c.Jar.Cookies(mustURL(nil, b.base+"/portal/")) {
 		if c.Name == cookieName {
 			return c.Value
 		}

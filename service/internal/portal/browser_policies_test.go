@@ -1,15 +1,12 @@
 package portal_test
 
 import (
-	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/mapdrive/mapdrive/shared/apitype"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
 // TestBrowserPolicies drives Chromium through the policies page against a
@@ -57,23 +54,7 @@ func TestBrowserPolicies(t *testing.T) {
 	}
 
 	// The service hands the policies to alice's client.
-	tok, err := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, svc.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := svc.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vr apitype.ValidateResponse
-	err = json.NewDecoder(resp.Body).Decode(&vr)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice's validate = %d, %v", resp.StatusCode, err)
-	}
+	vr := svc.validate(t, "alice")
 	p := vr.Policies
 	if p.UploadBytesPerSecond != 20_000_000 || p.DownloadBytesPerSecond != 2_500_000 || p.RefreshSeconds != 900 || p.StartJitterSeconds != 120 || p.LinkScope != apitype.LinkScopeNone {
 		t.Errorf("alice's policies = %+v", p)

@@ -42,13 +42,27 @@ type service struct {
 	url    string
 	client *http.Client // trusts the service's dev CA
 	sim    *m365sim.Sim
+	data   string             // --data-dir: database, key file, dev certificate
+	roots  *x509.CertPool     // the service's dev CA and the simulator's
+	logs   *portal.SyncBuffer // serve's log, after the redactor
+}
+
+// serviceConfig changes how startServiceWith runs serve.
+type serviceConfig struct {
+	args   []string          // more serve flags
+	portal cli.PortalFactory // default portal.New
 }
 
 // startService registers contoso with the operator CLI and runs serve
 // with the portal mounted, on a loopback port the simulator's seed lists
 // as the portal's redirect URI.
-func startService(t *testing.T) *service {
+func startService(t *testing.T) *service { return startServiceWith(t, serviceConfig{}) }
+
+func startServiceWith(t *testing.T, cfg serviceConfig) *service {
 	t.Helper()
+	if cfg.portal == nil {
+		cfg.portal = portal.New
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +95,9 @@ func startService(t *testing.T) *service {
 	logs := &portal.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
-			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...),
-			cli.Options{Portal: portal.New, Stdout: logs, Stderr: logs})
+		args := append([]string{"serve", "--listen=" + addr, "--metrics-listen=off", "--public-url=" + base, "--authority=" + sim.BaseURL(),
+			"--authority-ca=" + sim.CAFile(), "--client-secret-file=" + secret, "--log-level=debug"}, common...)
+		done <- cli.Main(ctx, append(args, cfg.args...), cli.Options{Portal: cfg.portal, Stdout: logs, Stderr: logs})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -96,12 +110,14 @@ func startService(t *testing.T) *service {
 			}
 		}
 	})
-	s := &service{url: base, sim: sim}
+	s := &service{url: base, sim: sim, data: data, logs: logs}
 	for i := 0; ; i++ {
 		if pem, err := os.ReadFile(filepath.Join(data, "ca.pem")); err == nil {
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(pem)
 			s.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			s.roots = sim.CertPool()
+			s.roots.AppendCertsFromPEM(pem)
 			if resp, err := s.client.Get(base + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
@@ -114,6 +130,29 @@ func startService(t *testing.T) *service {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// validate is user's client validating its licence through the client API.
+func (s *service) validate(t *testing.T, user string) apitype.ValidateResponse {
+	t.Helper()
+	tok, err := s.sim.Entra().MintAccessToken(directory.DemoContosoID, user, directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vr apitype.ValidateResponse
+	err = json.NewDecoder(resp.Body).Decode(&vr)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s's validate = %d, %v", user, resp.StatusCode, err)
+	}
+	return vr
 }
 
 // newChromium starts headless Chromium with a fresh profile. Without
@@ -368,29 +407,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Alice receives the mapping through the client API.
-	tok, err := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, svc.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := svc.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vr apitype.ValidateResponse
-	err = json.NewDecoder(resp.Body).Decode(&vr)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("alice's validate = %d, %v", resp.StatusCode, err)
-	}
+	vr := svc.validate(t, "alice")
 	if len(vr.Mappings) != 1 || vr.Mappings[0].DisplayName != "Finance" || vr.Mappings[0].Target.LibraryName != "Documents" ||
 		vr.Mappings[0].DriveLetter != "F" || vr.Mappings[0].Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" {
 		t.Errorf("alice's mappings = %+v", vr.Mappings)
 	}
 	bobTok, _ := svc.sim.Entra().MintAccessToken(directory.DemoContosoID, "bob", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
-	req, _ = http.NewRequest(http.MethodGet, svc.url+apitype.RouteServiceMappings, nil)
+	req, _ := http.NewRequest(http.MethodGet, svc.url+apitype.RouteServiceMappings, nil)
 	req.Header.Set("Authorization", "Bearer "+bobTok)
 	if resp, err := svc.client.Do(req); err == nil {
 		var ml apitype.MappingList

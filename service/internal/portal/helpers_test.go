@@ -118,17 +118,21 @@ func newEnv(t testing.TB, db testenv.DB) *env {
 // browser is an HTTP client with its own cookie jar that trusts the
 // simulator and the service, and does not follow redirects by itself.
 type browser struct {
-	e    *env
+	t    testing.TB
+	base string // the service's base URL
 	c    *http.Client
 	csrf string // last CSRF token seen on a page
 }
 
-func (e *env) browser() *browser {
+func (e *env) browser() *browser { return newBrowser(e.t, e.url, e.roots) }
+
+// newBrowser is a browser for the service at base, trusting roots.
+func newBrowser(t testing.TB, base string, roots *x509.CertPool) *browser {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots}},
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &browser{e: e, c: c}
+	return &browser{t: t, base: base, c: c}
 }
 
 // page is a response, body read.
@@ -142,10 +146,10 @@ type page struct {
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) do(req *http.Request) page {
-	b.e.t.Helper()
+	b.t.Helper()
 	resp, err := b.c.Do(req)
 	if err != nil {
-		b.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
@@ -158,14 +162,14 @@ func (b *browser) do(req *http.Request) page {
 
 func (b *browser) abs(u string) string {
 	if strings.HasPrefix(u, "/") {
-		return b.e.url + u
+		return b.base + u
 	}
 	return u
 }
 
 // get fetches u, following redirects when follow is set.
 func (b *browser) get(u string, follow bool) page {
-	b.e.t.Helper()
+	b.t.Helper()
 	for range 10 {
 		req, _ := http.NewRequest(http.MethodGet, b.abs(u), nil)
 		p := b.do(req)
@@ -174,13 +178,13 @@ func (b *browser) get(u string, follow bool) page {
 		}
 		u = resolve(p.url, p.header.Get("Location"))
 	}
-	b.e.t.Fatalf("too many redirects from %s", u)
+	b.t.Fatalf("too many redirects from %s", u)
 	return page{}
 }
 
 // post sends a form; with follow, redirects are followed with GETs.
 func (b *browser) post(u string, form url.Values, follow bool) page {
-	b.e.t.Helper()
+	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.abs(u), strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	p := b.do(req)
@@ -208,15 +212,15 @@ var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([
 // used: the portal sends the browser to Entra, the user picks upn, Entra
 // redirects back, and the portal lands on a page, returned.
 func (b *browser) signIn(upn string) page {
-	b.e.t.Helper()
+	b.t.Helper()
 	p := b.get("/portal/auth/login", false)
 	if p.status != http.StatusFound {
-		b.e.t.Fatalf("login = %d %s", p.status, p.body)
+		b.t.Fatalf("login = %d %s", p.status, p.body)
 	}
 	authz := p.header.Get("Location")
 	p = b.get(authz, false)
 	if p.status != http.StatusOK || !strings.Contains(p.body, "Sign in") {
-		b.e.t.Fatalf("authorize page = %d %s", p.status, p.body)
+		b.t.Fatalf("authorize page = %d %s", p.status, p.body)
 	}
 	form := url.Values{}
 	for _, m := range hiddenRE.FindAllStringSubmatch(p.body, -1) {
@@ -225,7 +229,7 @@ func (b *browser) signIn(upn string) page {
 	form.Set("login", upn)
 	act := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindStringSubmatch(p.body)
 	if act == nil {
-		b.e.t.Fatalf("no form on the sign-in page: %s", p.body)
+		b.t.Fatalf("no form on the sign-in page: %s", p.body)
 	}
 	return b.post(resolve(authz, unescape(act[1])), form, true)
 }

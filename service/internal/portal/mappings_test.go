@@ -98,8 +98,18 @@ func TestMappingEditReorderDelete(t *testing.T) {
 		}
 		ids = append(ids, m.ID)
 	}
+	// After the sign-in and after each action, no UPN anywhere in the raw
+	// database or the logs, in any encoding (the whole data folder is
+	// scanned by TestNoUPNAfterEveryPortalAction).
+	upns := []string{"admin@contoso.com", "alice@contoso.com", "bob@contoso.com"}
+	scan := func(after string) {
+		t.Helper()
+		testenv.AssertAbsent(t, "database after "+after, db.Raw(t), upns...)
+		testenv.AssertAbsent(t, "logs after "+after, []byte(e.logs.String()), upns...)
+	}
 	b := e.browser()
 	b.signIn("admin@contoso.com")
+	scan("the sign-in")
 	order := func() string {
 		ms, _ := e.st.Mappings(t.Context(), e.contoso.ID)
 		var ns []string
@@ -119,6 +129,7 @@ func TestMappingEditReorderDelete(t *testing.T) {
 	if m.DisplayName != "Two renamed" || m.Target.LibraryName != "Policies" || m.DriveLetter != "T" || !m.ReadOnly || m.OfflinePin != apitype.PinNone || m.CacheLimitBytes != 2<<30 || m.Position != 1 {
 		t.Errorf("edited mapping = %+v", m)
 	}
+	scan("the edit")
 	steps := []struct {
 		id, dir, want string
 	}{
@@ -134,12 +145,14 @@ func TestMappingEditReorderDelete(t *testing.T) {
 		if got := order(); got != s.want {
 			t.Errorf("after moving %s %s: %s, want %s", s.id, s.dir, got, s.want)
 		}
+		scan("a move")
 	}
 	p = b.post("/portal/mappings/"+ids[0]+"/delete", url.Values{"csrf": {b.csrf}}, true)
 	p.mustContain(t, "Deleted mapping “One”")
 	if got := order(); got != "Three,Two renamed" {
 		t.Errorf("after delete: %s", got)
 	}
+	scan("the delete")
 	if p := b.post("/portal/mappings/"+ids[0]+"/delete", url.Values{"csrf": {b.csrf}}, false); p.status != http.StatusNotFound {
 		t.Errorf("second delete = %d, want 404", p.status)
 	}
@@ -158,11 +171,7 @@ func TestMappingEditReorderDelete(t *testing.T) {
 	if p := b.get("/portal/audit?action=drop.tables", false); p.status != http.StatusBadRequest {
 		t.Errorf("unknown audit filter = %d", p.status)
 	}
-	// After a sign-in and every kind of mapping action, no UPN anywhere
-	// in the raw database or the logs, in any encoding.
-	upns := []string{"admin@contoso.com", "alice@contoso.com", "bob@contoso.com"}
-	testenv.AssertAbsent(t, "database after portal actions", db.Raw(t), upns...)
-	testenv.AssertAbsent(t, "logs after portal actions", []byte(e.logs.String()), upns...)
+	scan("the audit pages")
 }
 
 // TestFragments: the htmx endpoints answer with the picker fragments.

@@ -3,6 +3,8 @@ package testenv
 import (
 	"encoding/base64"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -39,3 +41,58 @@ func TestFindSeesEveryEncoding(t *testing.T) {
 		t.Errorf("found %v in text without the UPN", got)
 	}
 }
+
+// TestAssertDirAbsentReadsEveryFile: a UPN in any file, however deep,
+// fails the scan; a clean folder passes and every file is listed.
+func TestAssertDirAbsentReadsEveryFile(t *testing.T) {
+	const upn = "bob@contoso.com"
+	dir := t.TempDir()
+	files := map[string]string{
+		"mapdrive.db":              "SQLite format 3\x00 clean",
+		"mapdrive.db-wal":          "clean",
+		"kek.json":                 `{"keys":[]}`,
+		"nested/deeper/export.csv": "clean",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "no-backups-yet")
+	rt := &recordingT{TB: t}
+	got := AssertDirAbsent(rt, "clean", []string{dir, missing}, upn)
+	if rt.failed || len(got) != len(files) {
+		t.Fatalf("clean folder: failed %v, read %v", rt.failed, got)
+	}
+	for name, enc := range map[string]string{
+		"nested/deeper/export.csv": base64.StdEncoding.EncodeToString([]byte("x" + upn)),
+		"mapdrive.db-wal":          "\xff\xfe" + string(utf16Bytes(upn, false)),
+		"kek.json":                 url.QueryEscape(strings.ToUpper(upn)),
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.WriteFile(p, []byte(enc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rt := &recordingT{TB: t}
+		AssertDirAbsent(rt, "planted", []string{dir}, "alice@contoso.com", upn)
+		if !rt.failed {
+			t.Errorf("the UPN planted in %s as %q was not found", name, enc)
+		}
+		if err := os.WriteFile(p, []byte("clean"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recordingT records Errorf instead of failing the real test.
+type recordingT struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recordingT) Errorf(string, ...any) { r.failed = true }
+func (r *recordingT) Helper()               {}

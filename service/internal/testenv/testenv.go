@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -116,6 +117,46 @@ func AssertAbsent(t testing.TB, where string, raw []byte, needles ...string) {
 			t.Errorf("%s contains %q (%s)", where, n, form)
 		}
 	}
+}
+
+// AssertDirAbsent reads every regular file under each of dirs (a
+// service's data folder with its database, WAL, key file and
+// certificates; a backup folder) and fails the test if any needle occurs
+// in any of them in any form AssertAbsent knows. It returns the files it
+// read, relative to their folder, so a caller can prove the scan saw what
+// it should. A folder that does not exist holds nothing and is skipped.
+func AssertDirAbsent(t testing.TB, where string, dirs []string, needles ...string) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) && path == dir {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, path)
+			files = append(files, filepath.Join(filepath.Base(dir), rel))
+			for _, n := range needles {
+				for _, form := range Find(raw, n) {
+					t.Errorf("%s: %s contains %q (%s)", where, path, n, form)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: scan %s: %v", where, dir, err)
+		}
+	}
+	return files
 }
 
 // Find returns the names of the forms in which n occurs in raw.

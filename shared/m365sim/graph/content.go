@@ -220,6 +220,9 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 					return err
 				}
 			}
+			if err := newPathFolders(t.parent, t.missing); err != nil {
+				return err
+			}
 			if err := s.checkPathLen(tx, d, t.parent, 0, t.missing...); err != nil {
 				return err
 			}

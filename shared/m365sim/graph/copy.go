@@ -225,6 +225,21 @@ func (s *Server) runCopy(c *call, dst *drive, src *store.Item, parentID, name, b
 		if err != nil {
 			return err
 		}
+		// The copy's names and depth follow the same rules as an
+		// upload's (names.go): the deepest copied item must fit in 400
+		// characters, and no Forms folder lands at a library's root.
+		deeper, err := deepestBelow(tx, root.it)
+		if err != nil {
+			return err
+		}
+		if err := s.checkPathLen(tx, dst, parent, deeper, finalName); err != nil {
+			return err
+		}
+		if root.it.Folder {
+			if err := newRootFolderName(parent, finalName); err != nil {
+				return err
+			}
+		}
 		if ex != nil {
 			if err := s.deleteTree(tx, ds, ex, s.now().UTC(), by); err != nil {
 				return err

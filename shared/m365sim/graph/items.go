@@ -742,6 +742,11 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, c *call, d *d
 			if err := s.checkPathLen(tx, d, np, deeper, nu.Name); err != nil {
 				return err
 			}
+			if it.Folder {
+				if err := newRootFolderName(np, nu.Name); err != nil {
+					return err
+				}
+			}
 			ex, err := tx.Child(nu.ParentID, nu.Name)
 			if err == nil && ex.ID != it.ID {
 				switch behavior {
@@ -859,6 +864,9 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 		}
 		if !parent.Folder {
 			return errInvalid("The parent is not a folder.")
+		}
+		if err := newRootFolderName(parent, body.Name); err != nil {
+			return err
 		}
 		if err := s.checkPathLen(tx, d, parent, 0, body.Name); err != nil {
 			return err

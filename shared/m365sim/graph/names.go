@@ -72,6 +72,27 @@ func newName(name string) error {
 	return nil
 }
 
+// newRootFolderName checks the name of a folder about to be made (or
+// moved) directly under a library's root: the Microsoft page says
+// "'forms' isn't supported when the folder is at the root level for a
+// library", because every library keeps its hidden Forms folder there.
+// Files of that name, and folders of that name further down, are fine.
+func newRootFolderName(parent *store.Item, name string) error {
+	if parent != nil && parent.IsRoot() && strings.EqualFold(name, "forms") {
+		return errReservedName()
+	}
+	return nil
+}
+
+// newPathFolders checks the folders an upload by path creates under
+// parent (every missing segment but the last, which is the file).
+func newPathFolders(parent *store.Item, missing []string) error {
+	if len(missing) > 1 {
+		return newRootFolderName(parent, missing[0])
+	}
+	return nil
+}
+
 // libraryPathChars is the length of the decoded server-relative path of
 // d's root, which the 400 characters include. It follows from the drive's
 // web URL, so a site or library with a longer URL leaves less room, as in

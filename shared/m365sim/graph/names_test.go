@@ -45,6 +45,35 @@ func TestConformanceReservedNamesRefusedOnEveryWrite(t *testing.T) {
 	e.call(req{path: "/v1.0/me/drive/root:/Documents/CON", tok: tok}).want(t, 404, "itemNotFound")
 }
 
+// Contract: "'forms' isn't supported when the folder is at the root level
+// for a library" (the same Microsoft page; every library keeps its hidden
+// Forms folder there). Refused as 400 invalidRequest like the other
+// reserved names, for a folder created, made by an upload's path, or moved
+// or renamed to the root. A file named forms, and a Forms folder below the
+// root, are fine.
+func TestConformanceFormsFolderRefusedAtLibraryRoot(t *testing.T) {
+	e := newEnv(t)
+	tok := e.alice()
+	root := "/v1.0/me/drive/root"
+	for _, name := range []string{"forms", "Forms", "FORMS"} {
+		e.call(req{method: "POST", path: root + "/children", tok: tok,
+			body: map[string]any{"name": name, "folder": map[string]any{}}}).want(t, 400, "invalidRequest")
+		e.call(req{method: "PUT", path: root + ":/" + name + "/in.txt:/content", tok: tok, body: "x"}).want(t, 400, "invalidRequest")
+		e.call(req{method: "POST", path: root + ":/" + name + "/big.bin:/createUploadSession", tok: tok,
+			body: map[string]any{}}).want(t, 400, "invalidRequest")
+	}
+	dir := e.call(req{method: "POST", path: root + "/children", tok: tok,
+		body: map[string]any{"name": "Reports", "folder": map[string]any{}}}).want(t, 201)
+	e.call(req{method: "PATCH", path: "/v1.0/me/drive/items/" + dir.str("id"), tok: tok, body: map[string]any{"name": "Forms"}}).want(t, 400, "invalidRequest")
+	below := e.call(req{method: "POST", path: root + ":/Reports:/children", tok: tok,
+		body: map[string]any{"name": "Forms", "folder": map[string]any{}}}).want(t, 201)
+	rootID := e.call(req{path: root, tok: tok}).want(t, 200).str("id")
+	e.call(req{method: "PATCH", path: "/v1.0/me/drive/items/" + below.str("id"), tok: tok,
+		body: map[string]any{"parentReference": map[string]any{"id": rootID}}}).want(t, 400, "invalidRequest")
+	e.call(req{method: "PUT", path: root + ":/forms:/content", tok: tok, body: "a file"}).want(t, 201)
+	e.call(req{method: "PUT", path: root + ":/Reports/Forms/in.txt:/content", tok: tok, body: "x"}).want(t, 201)
+}
+
 // libraryPath returns the decoded server-relative path of a drive's root,
 // from its webUrl.
 func libraryPath(t *testing.T, e *env, drivePath, tok string) string {
@@ -104,4 +133,31 @@ func TestConformancePathOver400CharactersRefused(t *testing.T) {
 	name := strings.Repeat("s", maxPathChars-utf8.RuneCountInString(slib+"/"))
 	e.call(req{method: "PUT", path: drv + "/root:/" + name + ":/content", tok: tok, body: "x"}).want(t, 201)
 	tooLong(e.call(req{method: "PUT", path: drv + "/root:/" + name + "s:/content", tok: tok, body: "x"}))
+}
+
+// Contract (the same page): a copy makes new items, so the 400 characters
+// and the Forms folder rule hold for it too. A copy runs asynchronously,
+// so the refusal comes through its monitor: status failed, with the error.
+func TestConformanceCopyKeepsTheNameRules(t *testing.T) {
+	e := newEnv(t)
+	tok := e.alice()
+	base := "/v1.0/me/drive/root:/"
+	lib := libraryPath(t, e, "/v1.0/me/drive", tok)
+	deep := strings.Repeat("d", maxPathChars-utf8.RuneCountInString(lib+"/src/")) // src/ddd… is exactly 400
+	e.call(req{method: "PUT", path: base + "src/" + deep + ":/content", tok: tok, body: "x"}).want(t, 201)
+	src := e.call(req{path: base + "src", tok: tok}).want(t, 200)
+	copyAs := func(name string) result {
+		r := e.call(req{method: "POST", path: "/v1.0/me/drive/items/" + src.str("id") + "/copy", tok: tok,
+			body: map[string]any{"name": name}}).want(t, 202)
+		return e.waitMonitor(t, r.header.Get("Location"))
+	}
+	if m := copyAs("srcx"); m.str("status") != "failed" || m.str("error", "code") != "invalidRequest" {
+		t.Errorf("copy whose deepest item passes 400 characters: monitor %s, want failed invalidRequest", m.raw)
+	}
+	if m := copyAs("Forms"); m.str("status") != "failed" || m.str("error", "code") != "invalidRequest" {
+		t.Errorf("copy of a folder to Forms at the root: monitor %s, want failed invalidRequest", m.raw)
+	}
+	if m := copyAs("ok"); m.str("status") != "completed" {
+		t.Errorf("copy that fits: monitor %s", m.raw)
+	}
 }

@@ -138,6 +138,9 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 					return err
 				}
 			}
+			if err := newPathFolders(t.parent, t.missing); err != nil {
+				return err
+			}
 			if err := s.checkPathLen(tx, d, t.parent, 0, t.missing...); err != nil {
 				return err
 			}

@@ -20,6 +20,9 @@ const (
 	OpMove                  // rename/move to the record's current name and parent
 	OpUpload                // upload the content
 	OpDelete                // delete on the server
+	// OpTouch sends the record's modification time (after any upload).
+	// Last, so the journal's existing bits keep their meaning.
+	OpTouch
 )
 
 // Session is a resumable upload in progress, journaled so an upload

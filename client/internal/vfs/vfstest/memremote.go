@@ -638,6 +638,22 @@ func (m *MemRemote) mkdirLocked(parentID, name string) (vfs.Item, error) {
 	return n.item, nil
 }
 
+// SetModTime implements vfs.Remote.
+func (m *MemRemote) SetModTime(ctx context.Context, id string, t time.Time) (vfs.Item, error) {
+	if err := m.enter("SetModTime", true); err != nil {
+		return vfs.Item{}, err
+	}
+	defer m.mu.Unlock()
+	n := m.nodes[id]
+	if n == nil {
+		return vfs.Item{}, fmt.Errorf("set time of %s: %w", id, vfs.ErrNotFound)
+	}
+	n.item.ModTime = t
+	n.item.ETag = m.etag(id)
+	m.touchLocked(id)
+	return n.item, nil
+}
+
 // Move implements vfs.Remote.
 func (m *MemRemote) Move(ctx context.Context, id, newParentID, newName, ifMatch string) (vfs.Item, error) {
 	if err := m.enter("Move", true); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -206,6 +207,61 @@ func TestRenameDuringFirstUploadMovesTheUploadedFile(t *testing.T) {
 		e.remoteHas("/moved.txt", []byte("new"))
 		if got := e.remote.Names("/d"); len(got) != 0 {
 			t.Fatalf("remote /d = %v, want the file moved out", got)
+		}
+	})
+}
+
+// TestDeleteDuringOwnUploadDeletes: the user saves a file and removes it
+// while that save is still uploading. The upload commits between the
+// local delete and the server delete, so the delete's If-Match names the
+// version before the save and the server answers 412. The newer version
+// is this mount's own, not another writer's: the file is deleted, and
+// nothing reports it as "not deleted".
+func TestDeleteDuringOwnUploadDeletes(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newEnv(t)
+		ctx := context.Background()
+		old := e.remote.WriteFile("/a.txt", []byte("v1"))
+		e.mustRead("/a.txt")
+		release := make(chan struct{})
+		var deletes atomic.Int32
+		e.remote.Hook("PutSmall", func() error { <-release; return nil })
+		e.remote.Hook("Delete", func() error {
+			if deletes.Add(1) > 1 {
+				// Later deletes (the upload's own clean-up, once it
+				// finds the file deleted here) wait a second of the
+				// bubble's time, which passes only once the user's
+				// delete is blocked or done: it reaches the server
+				// first.
+				time.Sleep(time.Second)
+				return nil
+			}
+			// The user's delete: let the save commit on the server
+			// first, as a slow network would order them.
+			close(release)
+			for {
+				if it, ok := e.remote.Lookup("/a.txt"); ok && it.ETag != old.ETag {
+					return nil
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+		e.write("/a.txt", []byte("my edit"))
+		for e.remote.Calls("PutSmall") == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := e.fs.Remove(ctx, "/a.txt"); err != nil {
+			t.Fatalf("Remove during the file's own upload = %v, want nil", err)
+		}
+		e.sync()
+		if _, ok := e.remote.Lookup("/a.txt"); ok {
+			t.Error("a.txt is still on the server")
+		}
+		if got := e.names("/"); len(got) != 0 {
+			t.Errorf("ReadDir(/) = %v, want empty", got)
+		}
+		if notDeleted(e.fs.Status(), "/a.txt") {
+			t.Errorf("Status.NotDeleted names the user's own edit: %+v", e.fs.Status().NotDeleted)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/rpc"
 	"strings"
+	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
 )
@@ -57,6 +58,7 @@ type RPCArgs struct {
 	Off, N, Size, Total                     int64
 	Data                                    []byte
 	Session                                 vfs.UploadSession
+	Time                                    time.Time
 }
 
 // RPCReply carries any Remote call's results.
@@ -100,6 +102,10 @@ func (s *RemoteService) ReadRange(a RPCArgs, out *RPCReply) error {
 	}
 	defer rc.Close()
 	out.Data, err = io.ReadAll(rc)
+	return encodeErr(err)
+}
+func (s *RemoteService) SetModTime(a RPCArgs, out *RPCReply) (err error) {
+	out.Item, err = s.r.SetModTime(context.Background(), a.ID, a.Time)
 	return encodeErr(err)
 }
 func (s *RemoteService) PutSmall(a RPCArgs, out *RPCReply) (err error) {
@@ -228,6 +234,10 @@ func (r *RPCRemote) Mkdir(ctx context.Context, parentID, name string) (vfs.Item,
 }
 func (r *RPCRemote) Move(ctx context.Context, id, newParentID, newName, ifMatch string) (vfs.Item, error) {
 	o, err := r.call(ctx, "Move", RPCArgs{ID: id, ParentID: newParentID, Name: newName, IfMatch: ifMatch})
+	return o.Item, err
+}
+func (r *RPCRemote) SetModTime(ctx context.Context, id string, t time.Time) (vfs.Item, error) {
+	o, err := r.call(ctx, "SetModTime", RPCArgs{ID: id, Time: t})
 	return o.Item, err
 }
 func (r *RPCRemote) Delete(ctx context.Context, id, ifMatch string) error {

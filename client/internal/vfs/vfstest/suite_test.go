@@ -334,6 +334,35 @@ func TestResyncBothKinds(t *testing.T) {
 	}
 }
 
+// TestResyncUploadDifferencesKeepsBothWhenNameTaken: the server deleted a
+// file whose content is cached here and another file took its name. An
+// upload-differences resync must keep both copies (graph-contract.md,
+// Delta: "keep both copies when unsure"): the server's under the name, the
+// cached one beside it under a conflict name, uploaded.
+func TestResyncUploadDifferencesKeepsBothWhenNameTaken(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newEnv(t)
+		e.remote.WriteFile("/report.txt", []byte("cached here"))
+		if err := e.fs.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		e.mustRead("/report.txt")
+		e.remote.RemoveFile("/report.txt")
+		e.remote.WriteFile("/report.txt", []byte("another writer's file"))
+		e.remote.ExpireDeltaTokensUploadDifferences()
+		if err := e.fs.Refresh(context.Background()); err != nil {
+			t.Fatalf("Refresh after 410: %v", err)
+		}
+		conflict := vfs.ConflictName("report.txt", "testhost", time.Now(), 1)
+		if got, want := e.names("/"), []string{conflict, "report.txt"}; !slices.Equal(got, want) {
+			t.Fatalf("after resync ReadDir = %v, want %v", got, want)
+		}
+		e.sync()
+		e.remoteHas("/report.txt", []byte("another writer's file"))
+		e.remoteHas("/"+conflict, []byte("cached here"))
+	})
+}
+
 func TestReadsFetchOnlyNeededRanges(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t)
