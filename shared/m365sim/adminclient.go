@@ -331,6 +331,20 @@ func (u *UserClient) Mkdir(ctx context.Context, driveID, parent, name string) (*
 	return &it, err
 }
 
+// AddShortcut adds a shortcut named name to the root of the user's
+// OneDrive pointing at the folder at targetPath in drive targetDrive, as
+// "Add shortcut to My files" does.
+func (u *UserClient) AddShortcut(ctx context.Context, name, targetDrive, targetPath string) (*Item, error) {
+	target, err := u.Get(ctx, targetDrive, targetPath)
+	if err != nil {
+		return nil, err
+	}
+	var it Item
+	err = u.JSON(ctx, http.MethodPost, ItemPath("", "")+"/children", map[string]any{"name": name,
+		"remoteItem": map[string]any{"id": target.ID, "parentReference": map[string]any{"driveId": targetDrive}}}, &it)
+	return &it, err
+}
+
 // Delete deletes the item at path (to the recycle bin).
 func (u *UserClient) Delete(ctx context.Context, driveID, path string) error {
 	return u.JSON(ctx, http.MethodDelete, ItemPath(driveID, path), nil, nil)

@@ -24,6 +24,13 @@ func toItem(d models.DriveItemable) vfs.Item {
 		IsDir:   d.GetFolder() != nil || d.GetRoot() != nil || d.GetPackageEscaped() != nil,
 		Deleted: d.GetDeleted() != nil,
 	}
+	if ri := d.GetRemoteItem(); ri != nil && !it.Deleted {
+		it.Shortcut.ID = deref(ri.GetId())
+		if pr := ri.GetParentReference(); pr != nil {
+			it.Shortcut.DriveID = deref(pr.GetDriveId())
+		}
+		it.IsDir = true
+	}
 	if d.GetRoot() == nil {
 		if pr := d.GetParentReference(); pr != nil {
 			it.ParentID = deref(pr.GetId())
@@ -127,6 +134,14 @@ type itemJSON struct {
 	Package *struct{} `json:"package"`
 	Root    *struct{} `json:"root"`
 	Deleted *struct{} `json:"deleted"`
+	// RemoteItem marks a shortcut to a folder of another drive; the item
+	// has no folder facet of its own (graph-contract.md, Delta).
+	RemoteItem *struct {
+		ID              string `json:"id"`
+		ParentReference *struct {
+			DriveID string `json:"driveId"`
+		} `json:"parentReference"`
+	} `json:"remoteItem"`
 }
 
 // item converts like toItem does for the SDK's model.
@@ -142,6 +157,15 @@ func (j *itemJSON) item() vfs.Item {
 	}
 	if j.Root == nil && j.ParentReference != nil {
 		it.ParentID = j.ParentReference.ID
+	}
+	if j.RemoteItem != nil && !it.Deleted {
+		// A shortcut is a folder whose content lives in the other drive,
+		// never a 0-byte file.
+		it.IsDir = true
+		it.Shortcut.ID = j.RemoteItem.ID
+		if j.RemoteItem.ParentReference != nil {
+			it.Shortcut.DriveID = j.RemoteItem.ParentReference.DriveID
+		}
 	}
 	if !it.IsDir {
 		it.Size = j.Size

@@ -49,6 +49,10 @@ func (r *Remote) Quota(ctx context.Context) (total, remaining int64, err error) 
 // DriveID returns the drive's id.
 func (r *Remote) DriveID() string { return r.driveID }
 
+// OpenDrive returns the Remote of another drive through the same client
+// (vfs.DriveOpener): a shortcut's target, read with the user's own rights.
+func (r *Remote) OpenDrive(driveID string) vfs.Remote { return NewDrive(r.c, driveID) }
+
 func (r *Remote) drive() *drives.DriveItemRequestBuilder {
 	return r.c.sdk.Drives().ByDriveId(r.driveID)
 }

@@ -78,9 +78,14 @@ func (fs *FS) Refresh(ctx context.Context) error {
 			err := tx.ForEach(func(r cache.Record) error {
 				switch {
 				case r.Key == fs.rootKey:
+				case r.Drive != "":
+					// Inside a shortcut's target: this drive's delta never
+					// lists it, and its own listing keeps it current.
+				case r.LinkID != "" && r.RemoteID != "" && seen[r.RemoteID]:
+					// A shortcut: its target's listing is not the delta's.
 				case r.RemoteID != "" && !seen[r.RemoteID] && resync:
 					stale = append(stale, r)
-				case r.IsDir && r.RemoteID != "":
+				case r.IsDir && r.RemoteID != "" && r.LinkID == "":
 					r.ListedAt = now
 					return tx.Put(r)
 				}
@@ -235,7 +240,7 @@ func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) error {
 	if err != nil {
 		return nil // under a folder never seen: it is listed when opened
 	}
-	return fs.applyItemLocked(tx, it, parentKey)
+	return fs.applyItemLocked(tx, it, parentKey, "")
 }
 
 // applyTombstoneLocked removes the item the server deleted, unless it has

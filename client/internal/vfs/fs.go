@@ -143,6 +143,9 @@ type FS struct {
 	urlMu sync.Mutex
 	urls  map[string]string // remote id + version -> download URL
 
+	drivesMu sync.Mutex
+	drives   map[string]Remote // shortcut target drives by id; guarded by drivesMu
+
 	dlErrs sync.Map // key -> last download error, taken by fetch
 	// dlTags pins, per key and cached version, the ETag of the first ranged
 	// response; a later range with another ETag is of a newer version.
@@ -378,12 +381,17 @@ func (fs *FS) child(parentKey, name string) (cache.Record, error) {
 	return r, err
 }
 
+// fresh reports whether folder r's listing may answer without asking the
+// server: listed less than FolderTTL ago, or kept current by a delta poll
+// since. The mounted drive's delta says nothing about a shortcut's target,
+// so a shortcut and the folders inside it count their own listing only:
+// what they show is at most FolderTTL old when they are opened.
 func (fs *FS) fresh(r cache.Record) bool {
 	if r.ListedAt.IsZero() {
 		return false
 	}
 	last := r.ListedAt
-	if d := time.Unix(0, fs.lastDelta.Load()); d.After(last) {
+	if d := time.Unix(0, fs.lastDelta.Load()); d.After(last) && !r.Foreign() {
 		last = d
 	}
 	return fs.clock.Now().Sub(last) < fs.opt.FolderTTL
@@ -392,7 +400,7 @@ func (fs *FS) fresh(r cache.Record) bool {
 // childrenKnown reports whether the store knows every child of folder r
 // (as of the last listing or delta), so it can answer for r offline.
 func (fs *FS) childrenKnown(r cache.Record) bool {
-	return r.RemoteID == "" || !r.ListedAt.IsZero() || fs.enumerated.Load()
+	return r.RemoteID == "" || !r.ListedAt.IsZero() || (fs.enumerated.Load() && !r.Foreign())
 }
 
 // ensureListed refreshes a folder's children from the server when its
@@ -540,7 +548,20 @@ func (fs *FS) noteOnline() {
 // refreshFolder lists a folder on the server and reconciles its children,
 // keeping local changes that await upload.
 func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
-	items, err := fs.remote.List(ctx, dir.RemoteID)
+	remote, folderID, drive := fs.listSource(dir)
+	var items []Item
+	var err error
+	if remote == nil {
+		err = fmt.Errorf("drive %s: %w", drive, ErrNotFound)
+	} else {
+		items, err = remote.List(ctx, folderID)
+	}
+	if err != nil && dir.Foreign() && definitive(err) {
+		// A shortcut whose target is gone or out of reach: empty, with a
+		// status problem, listed again only after FolderTTL.
+		fs.shortcutUnreachable(dir, err)
+		items, err = nil, nil
+	}
 	if err != nil {
 		fs.noteErr(err)
 		return fmt.Errorf("list children of %s: %w", dir.Key, err)
@@ -564,7 +585,7 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 			}
 		}
 		for _, it := range items {
-			if err := fs.applyItemLocked(tx, it, dir.Key); err != nil {
+			if err := fs.applyItemLocked(tx, it, dir.Key, drive); err != nil {
 				return err
 			}
 		}
@@ -591,8 +612,9 @@ func (fs *FS) localChanges(key string) bool {
 	return dirty
 }
 
-// applyItemLocked upserts a remote item under parentKey.
-func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
+// applyItemLocked upserts a remote item of drive (the mounted one when "")
+// under parentKey.
+func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey, drive string) error {
 	key, err := tx.KeyForRemote(it.ID)
 	var cur cache.Record
 	exists := err == nil
@@ -620,7 +642,8 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey string) error {
 			return err
 		}
 	}
-	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName = it.ID, parentKey, name, it.Name
+	cur.RemoteID, cur.ParentKey, cur.Name, cur.RemoteName, cur.Drive = it.ID, parentKey, name, it.Name, drive
+	cur.LinkDrive, cur.LinkID = it.Shortcut.DriveID, it.Shortcut.ID
 	setItemMeta(&cur, it)
 	return tx.Put(cur)
 }

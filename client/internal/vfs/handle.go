@@ -35,8 +35,10 @@ type Handle struct {
 
 // Open opens the file at p.
 func (fs *FS) Open(ctx context.Context, p string, fl OpenFlags) (*Handle, error) {
-	if (fl.Write || fl.Create || fl.Truncate) && fs.opt.ReadOnly {
-		return nil, fmt.Errorf("open %s for writing: %w", p, ErrReadOnly)
+	if fl.Write || fl.Create || fl.Truncate {
+		if err := fs.checkWritable("open for writing", p); err != nil {
+			return nil, err
+		}
 	}
 	r, err := fs.resolve(ctx, p)
 	switch {
@@ -436,11 +438,15 @@ func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n i
 		return fmt.Errorf("content of %s: %w", key, ErrNotFound)
 	}
 	for attempt := 0; ; attempt++ {
-		url, err := fs.downloadURL(ctx, r.RemoteID, r.Version(), attempt > 0)
+		remote := fs.remoteOf(r.Drive)
+		if remote == nil {
+			return fmt.Errorf("content of %s: drive %s: %w", key, r.Drive, ErrNotFound)
+		}
+		url, err := fs.downloadURL(ctx, remote, r.RemoteID, r.Version(), attempt > 0)
 		if err != nil {
 			return err
 		}
-		rc, err := fs.remote.ReadRange(ctx, url, off, n)
+		rc, err := remote.ReadRange(ctx, url, off, n)
 		if errors.Is(err, ErrURLExpired) && attempt == 0 {
 			continue
 		}
@@ -494,14 +500,14 @@ func (fs *FS) checkRange(key, version string, size int64, rv RangeVersion) error
 	return nil
 }
 
-func (fs *FS) downloadURL(ctx context.Context, remoteID, version string, refresh bool) (string, error) {
+func (fs *FS) downloadURL(ctx context.Context, remote Remote, remoteID, version string, refresh bool) (string, error) {
 	fs.urlMu.Lock()
 	u, ok := fs.urls[remoteID+"\x00"+version]
 	fs.urlMu.Unlock()
 	if ok && !refresh {
 		return u, nil
 	}
-	u, err := fs.remote.DownloadURL(ctx, remoteID)
+	u, err := remote.DownloadURL(ctx, remoteID)
 	if err != nil {
 		return "", fmt.Errorf("download URL of %s: %w", remoteID, err)
 	}

@@ -26,11 +26,13 @@ func definitive(err error) bool {
 	return false
 }
 
+// checkWritable refuses to change p on a read-only mount, or inside a
+// shortcut (see checkShortcutWrite).
 func (fs *FS) checkWritable(op, p string) error {
 	if fs.opt.ReadOnly {
 		return fmt.Errorf("%s %s: %w", op, p, ErrReadOnly)
 	}
-	return nil
+	return fs.checkShortcutWrite(op, p)
 }
 
 // checkName refuses, before anything is created or queued, a new name p
@@ -152,7 +154,7 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 	if !dir && r.IsDir {
 		return fmt.Errorf("remove %s: %w", p, ErrIsDir)
 	}
-	if dir {
+	if dir && r.LinkID == "" { // a shortcut goes without its target's content
 		if err := fs.ensureListed(ctx, r); err != nil {
 			if !errors.Is(err, ErrOffline) {
 				return err
@@ -246,6 +248,9 @@ func (fs *FS) Rename(ctx context.Context, oldp, newp string) error {
 
 func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 	if err := fs.checkWritable("rename", oldp); err != nil {
+		return err
+	}
+	if err := fs.checkShortcutWrite("rename", newp); err != nil {
 		return err
 	}
 	if err := fs.checkName("rename", newp); err != nil {

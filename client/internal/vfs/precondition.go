@@ -69,7 +69,7 @@ func (fs *FS) keepChanged(ctx context.Context, id, path string) {
 			if err != nil {
 				return nil // under a folder not known here: shown when it is listed
 			}
-			return fs.applyItemLocked(tx, it, parentKey)
+			return fs.applyItemLocked(tx, it, parentKey, "")
 		})
 	}
 	if err != nil {

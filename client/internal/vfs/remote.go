@@ -28,6 +28,26 @@ type Item struct {
 	QuickXorHash string
 	// Deleted marks a tombstone in a Delta page.
 	Deleted bool
+	// Shortcut, when set, makes the item a shortcut ("Add shortcut to My
+	// files"): a folder whose children are those of Shortcut.ID in drive
+	// Shortcut.DriveID. IsDir is true; the item itself has no content.
+	Shortcut ItemRef
+}
+
+// ItemRef names an item of any drive.
+type ItemRef struct {
+	DriveID string
+	ID      string
+}
+
+// IsZero reports whether r names nothing.
+func (r ItemRef) IsZero() bool { return r.ID == "" }
+
+// DriveOpener is implemented by a Remote that can reach other drives with
+// the same credentials: the vfs opens the target drive of a shortcut with
+// it. Without it, shortcuts show as empty folders.
+type DriveOpener interface {
+	OpenDrive(driveID string) Remote
 }
 
 // UploadSession is a resumable upload in progress on the server.

@@ -158,7 +158,7 @@ func (s *Server) getContent(w http.ResponseWriter, r *http.Request, c *call, d *
 		if it, err = t.existing(); err != nil {
 			return err
 		}
-		if it.Folder {
+		if it.Folder || it.Remote != nil {
 			return errInvalid("A folder has no content.")
 		}
 		if notModified, err = checkIfNoneMatch(r, etag(it), ctag(it)); err != nil {

@@ -129,7 +129,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, c *call, d *drive
 			tok = t
 			tok.initial = t.initial && t.next
 		}
-		v := s.view(d, sel)
+		v := s.view(tx, d, sel)
 		v.noPath = true
 		// Delta on OneDrive for Business / SharePoint omits cTag
 		// (graph-contract.md, Delta).

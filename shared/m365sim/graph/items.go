@@ -105,8 +105,8 @@ func parentPath(tx *store.Tx, it *store.Item) (string, error) {
 	return folderPath(tx, p)
 }
 
-// view returns the renderer for items of drive d.
-func (s *Server) view(d *drive, sel selection) *itemView {
+// view returns the renderer for items of drive d, read in tx.
+func (s *Server) view(tx *store.Tx, d *drive, sel selection) *itemView {
 	web := s.driveWebURL(d.ref)
 	return &itemView{
 		sel:         sel,
@@ -115,7 +115,57 @@ func (s *Server) view(d *drive, sel selection) *itemView {
 		webURL: func(it *store.Item) string {
 			return web // refined per item by callers that know the path
 		},
+		remote: func(b []byte, ref *store.RemoteRef) []byte { return s.appendRemoteItem(tx, b, ref) },
 	}
+}
+
+// appendRemoteItem appends a shortcut's remoteItem facet: the target's id
+// and drive, and, while the target exists, its name, size, folder facet and
+// webUrl, as "Add shortcut to My files" shows them (Microsoft Graph,
+// "remoteItem resource type").
+func (s *Server) appendRemoteItem(tx *store.Tx, b []byte, ref *store.RemoteRef) []byte {
+	b = append(b, `,"remoteItem":{"id":`...)
+	b = appendString(b, ref.ID)
+	dref, known := s.dir.Drive(ref.DriveID)
+	target, err := tx.Item(ref.ID)
+	live := known && err == nil && !target.Deleted && target.DriveID == ref.DriveID
+	if live {
+		name := target.Name
+		if target.IsRoot() {
+			name = dref.Drive.Name // a shortcut to a whole library
+		}
+		b = append(b, `,"name":`...)
+		b = appendString(b, name)
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, target.Size, 10)
+		b = append(b, `,"lastModifiedDateTime":"`...)
+		b = append(b, formatTime(target.Modified)...)
+		b = append(b, '"')
+		if target.Folder {
+			b = append(b, `,"folder":{"childCount":`...)
+			b = strconv.AppendInt(b, int64(target.ChildCount), 10)
+			b = append(b, '}')
+		}
+		web := s.driveWebURL(dref)
+		if !target.IsRoot() {
+			if fp, err := folderPath(tx, target); err == nil {
+				web += escapePathForURL(strings.TrimPrefix(fp, "/drives/"+ref.DriveID+"/root:"))
+			}
+		}
+		b = append(b, `,"webUrl":`...)
+		b = appendString(b, web)
+	}
+	b = append(b, `,"parentReference":{"driveId":`...)
+	b = appendString(b, ref.DriveID)
+	if known {
+		b = append(b, `,"driveType":`...)
+		b = appendString(b, driveType(dref))
+	}
+	if live && !target.IsRoot() {
+		b = append(b, `,"id":`...)
+		b = appendString(b, target.ParentID)
+	}
+	return append(b, "}}"...)
 }
 
 // renderItem renders one item with its parent path.
@@ -124,7 +174,7 @@ func (s *Server) renderItem(tx *store.Tx, d *drive, it *store.Item, sel selectio
 	if err != nil {
 		return nil, err
 	}
-	v := s.view(d, sel)
+	v := s.view(tx, d, sel)
 	web := s.driveWebURL(d.ref)
 	if !it.IsRoot() {
 		web += escapePathForURL(strings.TrimPrefix(pp, "/drives/"+it.DriveID+"/root:") + "/" + it.Name)
@@ -251,7 +301,7 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request, c *call, d *dri
 		if err != nil {
 			return err
 		}
-		v := s.view(d, nil)
+		v := s.view(tx, d, nil)
 		kids := make([]byte, 0, 4096)
 		kids = append(kids, `,"children":[`...)
 		n := 0
@@ -343,7 +393,7 @@ func (s *Server) listChildren(w http.ResponseWriter, r *http.Request, c *call, d
 		if err != nil {
 			return err
 		}
-		v := s.view(d, sel)
+		v := s.view(tx, d, sel)
 		web := s.driveWebURL(d.ref) + escapePathForURL(strings.TrimPrefix(fp, "/drives/"+f.DriveID+"/root:"))
 		v.webURL = func(it *store.Item) string { return web + "/" + url.PathEscape(it.Name) }
 		b := make([]byte, 0, 64+min(top, f.ChildCount+1)*900)
@@ -776,11 +826,23 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 		File       *json.RawMessage `json:"file"`
 		Conflict   string           `json:"@microsoft.graph.conflictBehavior"`
 		ConflictV1 string           `json:"@name.conflictBehavior"`
+		Remote     *struct {
+			ID        string `json:"id"`
+			ParentRef struct {
+				DriveID string `json:"driveId"`
+			} `json:"parentReference"`
+		} `json:"remoteItem"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
-	if body.Folder == nil {
+	var remote *store.RemoteRef
+	if body.Remote != nil {
+		var err error
+		if remote, err = s.shortcutTarget(c, d, body.Remote.ParentRef.DriveID, body.Remote.ID); err != nil {
+			return err
+		}
+	} else if body.Folder == nil {
 		return errInvalid("Only folders can be created this way; upload files with PUT .../content.")
 	}
 	if err := newName(body.Name); err != nil {
@@ -818,7 +880,16 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 				return err
 			}
 		}
-		f := s.newItem(t.ds, parent.ID, name, true, who(c))
+		f := s.newItem(t.ds, parent.ID, name, remote == nil, who(c))
+		if remote != nil {
+			if !parent.IsRoot() {
+				return errInvalid("A shared folder can only be added to the root of the user's drive.")
+			}
+			if target, err := tx.Item(remote.ID); err != nil || target.Deleted || target.DriveID != remote.DriveID || !target.Folder {
+				return errInvalid("The remote item must be a folder the caller can reach.")
+			}
+			f.Remote, f.MimeType = remote, ""
+		}
 		if err := tx.Save(t.ds, nil, f); err != nil {
 			return err
 		}
@@ -832,4 +903,25 @@ func (s *Server) createChild(w http.ResponseWriter, r *http.Request, c *call, d 
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, out)
+}
+
+// shortcutTarget checks a request to add a shortcut to a folder of another
+// drive ("Using remote items to access shared files and folders", OneDrive
+// API docs): it is POSTed to the root's children of the caller's own
+// OneDrive, driveId and id are required, and the caller must reach the
+// target drive.
+func (s *Server) shortcutTarget(c *call, d *drive, driveID, id string) (*store.RemoteRef, error) {
+	if driveID == "" || id == "" {
+		return nil, errInvalid("remoteItem needs id and parentReference.driveId.")
+	}
+	if !d.own {
+		return nil, errInvalid("A shared folder can only be added to the root of the user's own drive.")
+	}
+	if driveID == d.ref.Drive.ID {
+		return nil, errInvalid("The remote item must be in another drive.")
+	}
+	if _, err := s.openDrive(c, driveID); err != nil {
+		return nil, err
+	}
+	return &store.RemoteRef{DriveID: driveID, ID: id}, nil
 }

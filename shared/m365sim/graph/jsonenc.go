@@ -80,6 +80,8 @@ type itemView struct {
 	rootID      string // the drive root's id, for tombstones
 	downloadURL func(it *store.Item) string
 	webURL      func(it *store.Item) string
+	// remote appends a shortcut's ,"remoteItem":{...}; nil leaves it out.
+	remote func(b []byte, ref *store.RemoteRef) []byte
 }
 
 func etag(it *store.Item) string {
@@ -139,7 +141,7 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 		}
 		return append(b, '}')
 	}
-	if !it.Folder && v.downloadURL != nil && (sel == nil || sel["@microsoft.graph.downloadUrl"] || sel["content.downloadUrl"]) {
+	if !it.Folder && it.Remote == nil && v.downloadURL != nil && (sel == nil || sel["@microsoft.graph.downloadUrl"] || sel["content.downloadUrl"]) {
 		b = append(b, `"@microsoft.graph.downloadUrl":`...)
 		b = appendString(b, v.downloadURL(it))
 		b = append(b, ',')
@@ -172,7 +174,7 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 		b = append(b, `,"webUrl":`...)
 		b = appendString(b, v.webURL(it))
 	}
-	if sel.has("cTag") && !it.Folder && !v.noCTag {
+	if sel.has("cTag") && !it.Folder && it.Remote == nil && !v.noCTag {
 		b = append(b, `,"cTag":`...)
 		b = appendString(b, ctag(it))
 	}
@@ -209,6 +211,12 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 		}
 		if it.IsRoot() && sel.has("root") {
 			b = append(b, `,"root":{}`...)
+		}
+	} else if it.Remote != nil {
+		// A shortcut has neither facet, only remoteItem (graph-contract.md,
+		// Delta; Microsoft's "remoteItem resource type").
+		if sel.has("remoteItem") && v.remote != nil {
+			b = v.remote(b, it.Remote)
 		}
 	} else if sel.has("file") {
 		b = append(b, `,"file":{"mimeType":`...)

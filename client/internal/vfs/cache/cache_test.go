@@ -305,6 +305,8 @@ func TestRecordEncodingRoundTrip(t *testing.T) {
 		{Key: "L-1", RemoteID: "ID9", ParentKey: "p", Name: "a b.docx", RemoteName: "~WRL0001.tmp", IsDir: true, Size: 1 << 40,
 			ETag: `"{x},1"`, CTag: `"c:{x},1"`, QuickXorHash: "AAAA", ModTime: time.Unix(1700000000, 123), ListedAt: time.Unix(5, 0)},
 		{Key: "neg", Size: -1, ModTime: time.Unix(-5, 0)},
+		{Key: "S1", RemoteID: "S1", Name: "Reports", IsDir: true, LinkDrive: "b!fin", LinkID: "T1"},
+		{Key: "T2", RemoteID: "T2", ParentKey: "S1", Name: "Q1.txt", Drive: "b!fin", Size: 22},
 	} {
 		got, err := decodeRecord(encodeRecord(r))
 		if err != nil {
@@ -318,7 +320,17 @@ func TestRecordEncodingRoundTrip(t *testing.T) {
 			t.Fatalf("got %+v, want %+v", got, r)
 		}
 	}
-	for _, bad := range [][]byte{nil, {2}, {1, 200}, {1, 0, 0, 0, 0, 0, 0, 0, 0}} {
+	// A record written before shortcuts (format 1) still decodes.
+	v1 := []byte{1}
+	for _, f := range []string{"k", "", "p", "n", "", "", "", ""} {
+		v1 = append(v1, byte(len(f)))
+		v1 = append(v1, f...)
+	}
+	v1 = append(v1, 0, 6, 0, 0)
+	if got, err := decodeRecord(v1); err != nil || got.Key != "k" || got.Name != "n" || got.Size != 3 {
+		t.Errorf("decodeRecord(format 1) = %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{nil, {2}, {3}, {1, 200}, {1, 0, 0, 0, 0, 0, 0, 0, 0}} {
 		if _, err := decodeRecord(bad); err == nil {
 			t.Errorf("decodeRecord(%v) succeeded", bad)
 		}

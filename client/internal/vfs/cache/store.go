@@ -54,7 +54,20 @@ type Record struct {
 	ModTime      time.Time `json:"m"`
 	// ListedAt is when a folder's children were last listed completely.
 	ListedAt time.Time `json:"l,omitzero"`
+	// Drive is the drive that holds RemoteID when it is not the mounted
+	// one: the item is inside a shortcut's target. "" for the mounted
+	// drive.
+	Drive string `json:"dr,omitempty"`
+	// LinkDrive and LinkID make a folder a shortcut: its children are
+	// those of item LinkID in drive LinkDrive. "" for other items.
+	LinkDrive string `json:"ld,omitempty"`
+	LinkID    string `json:"li,omitempty"`
 }
+
+// Foreign reports whether r's children come from a drive other than the
+// mounted one (r is a shortcut or inside one's target): the mounted
+// drive's delta does not report their changes.
+func (r Record) Foreign() bool { return r.Drive != "" || r.LinkID != "" }
 
 // Version is the remote content version the record describes; see
 // ContentVersion.
@@ -296,12 +309,16 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 // string fields as uvarint length + bytes, the size and times as varints
 // and the flags. It decodes several times faster than JSON, which
 // matters for listings of large folders.
-const recordV1 = 1
+const (
+	recordV1 = 1
+	// recordV2 adds Drive, LinkDrive and LinkID after QuickXorHash.
+	recordV2 = 2
+)
 
 func encodeRecord(r Record) []byte {
 	b := make([]byte, 0, 64+len(r.Key)+len(r.RemoteID)+len(r.ParentKey)+len(r.Name)+len(r.RemoteName)+len(r.ETag)+len(r.CTag)+len(r.QuickXorHash))
-	b = append(b, recordV1)
-	for _, f := range []string{r.Key, r.RemoteID, r.ParentKey, r.Name, r.RemoteName, r.ETag, r.CTag, r.QuickXorHash} {
+	b = append(b, recordV2)
+	for _, f := range []string{r.Key, r.RemoteID, r.ParentKey, r.Name, r.RemoteName, r.ETag, r.CTag, r.QuickXorHash, r.Drive, r.LinkDrive, r.LinkID} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
@@ -338,12 +355,16 @@ func decodeRecord(v []byte) (Record, error) {
 		err := json.Unmarshal(v, &r)
 		return r, err
 	}
-	if len(v) == 0 || v[0] != recordV1 {
+	if len(v) == 0 || (v[0] != recordV1 && v[0] != recordV2) {
 		return Record{}, errCorrupt
 	}
+	nf := 8
+	if v[0] == recordV2 {
+		nf = 11
+	}
 	v = v[1:]
-	var fields [8]string
-	for i := range fields {
+	var fields [11]string
+	for i := range fields[:nf] {
 		n, k := binary.Uvarint(v)
 		if k <= 0 || uint64(len(v)-k) < n {
 			return Record{}, errCorrupt
@@ -366,7 +387,7 @@ func decodeRecord(v []byte) (Record, error) {
 		v = v[k:]
 	}
 	return Record{Key: fields[0], RemoteID: fields[1], ParentKey: fields[2], Name: fields[3], RemoteName: fields[4],
-		ETag: fields[5], CTag: fields[6], QuickXorHash: fields[7], IsDir: flags&1 != 0,
+		ETag: fields[5], CTag: fields[6], QuickXorHash: fields[7], Drive: fields[8], LinkDrive: fields[9], LinkID: fields[10], IsDir: flags&1 != 0,
 		Size: nums[0], ModTime: nanosTime(nums[1]), ListedAt: nanosTime(nums[2])}, nil
 }
 

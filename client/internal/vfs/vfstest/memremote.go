@@ -78,6 +78,8 @@ type MemRemote struct {
 	frags        []int64
 	corrupt      int // uploads still to store with a flipped byte
 	nextID       int
+	idPrefix     string                // "ID" for the mounted drive
+	drives       map[string]*MemRemote // other drives, for shortcuts
 }
 
 type change struct {
@@ -90,7 +92,7 @@ type change struct {
 func NewMemRemote() *MemRemote {
 	m := &MemRemote{Now: time.Now, nodes: map[string]*node{}, kids: map[string]map[string]string{}, sessions: map[string]*session{},
 		failNext: map[string][]error{}, hooks: map[string]func() error{}, calls: map[string]int{},
-		rng: rand.New(rand.NewPCG(1, 2))}
+		rng: rand.New(rand.NewPCG(1, 2)), idPrefix: "ID"}
 	m.rootID = m.newIDLocked()
 	m.nodes[m.rootID] = &node{item: vfs.Item{ID: m.rootID, Name: "root", IsDir: true, ETag: `"r1"`, ModTime: m.Now()}}
 	return m
@@ -98,7 +100,63 @@ func NewMemRemote() *MemRemote {
 
 func (m *MemRemote) newIDLocked() string {
 	m.nextID++
-	return fmt.Sprintf("ID%06d", m.nextID)
+	return fmt.Sprintf("%s%06d", m.idPrefix, m.nextID)
+}
+
+// AddDrive returns a new empty drive that OpenDrive(driveID) reaches, as
+// a library the user may read through a shortcut. Its item ids start with
+// driveID, so they never collide with this drive's.
+func (m *MemRemote) AddDrive(driveID string) *MemRemote {
+	other := NewMemRemote()
+	other.idPrefix = driveID + "!"
+	other.nodes = map[string]*node{}
+	other.nextID = 0
+	other.rootID = other.newIDLocked()
+	other.nodes[other.rootID] = &node{item: vfs.Item{ID: other.rootID, Name: "root", IsDir: true, ETag: `"r1"`, ModTime: other.Now()}}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.drives == nil {
+		m.drives = map[string]*MemRemote{}
+	}
+	m.drives[driveID] = other
+	return other
+}
+
+// OpenDrive implements vfs.DriveOpener: a drive added with AddDrive, or
+// for any other id a drive where every item is missing (as a target the
+// user cannot reach).
+func (m *MemRemote) OpenDrive(driveID string) vfs.Remote {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d, ok := m.drives[driveID]; ok {
+		return d
+	}
+	return NewMemRemote()
+}
+
+// AddShortcut adds to the root a shortcut named name to the folder at
+// targetPath of drive driveID ("Add shortcut to My files"), as another
+// client would. The target need not exist.
+func (m *MemRemote) AddShortcut(name, driveID, targetPath string) vfs.Item {
+	targetID := "missing"
+	m.mu.Lock()
+	target := m.drives[driveID]
+	m.mu.Unlock()
+	if target != nil {
+		if it, ok := target.Lookup(targetPath); ok {
+			targetID = it.ID
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := m.newIDLocked()
+	n := &node{item: vfs.Item{ID: id, ParentID: m.rootID, Name: name, IsDir: true, ModTime: m.Now(),
+		Shortcut: vfs.ItemRef{DriveID: driveID, ID: targetID}}}
+	n.item.ETag = m.etag(id)
+	m.nodes[id] = n
+	m.linkLocked(n)
+	m.touchLocked(id)
+	return n.item
 }
 
 // SetOffline makes every call fail with vfs.ErrOffline (or work again).

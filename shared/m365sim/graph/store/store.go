@@ -74,6 +74,17 @@ type Item struct {
 	Seq       uint64    `json:"q"`
 	Deleted   bool      `json:"x,omitempty"` // in the recycle bin
 	DeletedAt time.Time `json:"xt,omitzero"`
+	// Remote makes the item a shortcut ("Add shortcut to My files") to a
+	// folder in another drive: neither folder nor file, with no content of
+	// its own (graph-contract.md, Delta: "items with remoteItem and no
+	// folder facet"). nil for every other item.
+	Remote *RemoteRef `json:"rm,omitempty"`
+}
+
+// RemoteRef names a shortcut's target.
+type RemoteRef struct {
+	DriveID string `json:"d"`
+	ID      string `json:"id"`
 }
 
 // IsRoot reports whether the item is its drive's root folder.
