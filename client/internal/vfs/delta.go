@@ -8,7 +8,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 )
 
-const kvDeltaToken = "deltaToken"
+const kvDeltaToken = cache.KVDeltaToken
 
 func (fs *FS) pollLoop() {
 	for {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDropCleanKeepsOnlyPendingChanges: at sign-out a drive with a change
@@ -36,6 +37,28 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 	must(t, err)
 	must(t, st.Update(w))
 	must(t, d.Release())
+	// The drive's records: the pending file in Reports, and a file only
+	// listed in Private, whose name must go.
+	must(t, st.Update(func(tx *Tx) error {
+		for _, r := range []Record{
+			{Key: "root", RemoteID: "root", IsDir: true, ListedAt: time.Now()},
+			{Key: "reports", RemoteID: "reports", ParentKey: "root", Name: "Reports", IsDir: true, ListedAt: time.Now()},
+			{Key: "dirty", ParentKey: "reports", Name: "draft.txt"},
+			{Key: "private", RemoteID: "private", ParentKey: "root", Name: "Private", IsDir: true},
+			{Key: "clean", RemoteID: "clean", ParentKey: "private", Name: "salary-review-bob.xlsx"},
+		} {
+			if err := tx.Put(r); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetPinned("clean", true); err != nil {
+			return err
+		}
+		return tx.SetKV(KVDeltaToken, "token-1")
+	}))
+	q, err := OpenQueue(st, testSealer(t), nil)
+	must(t, err)
+	must(t, q.Add("dirty", OpUpload, "", ""))
 	// A value deleted before sign-out, as an older version's clear session
 	// URL is when it is resealed.
 	gone := strings.Repeat("https://files.example/_upload/SECRET-SESSION ", 1000)
@@ -62,6 +85,25 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 	if _, ok := c.Head("clean", "v1"); ok {
 		t.Error("the clean file's first bytes are still cached")
 	}
+	for _, name := range []string{"salary-review-bob.xlsx", "Private"} {
+		if bytes.Contains(raw, []byte(name)) {
+			t.Errorf("meta.db still names %s, which no pending change needs", name)
+		}
+	}
+	must(t, st.View(func(tx *Tx) error {
+		for _, k := range []string{"root", "reports", "dirty"} {
+			r, err := tx.Get(k)
+			if err != nil {
+				t.Errorf("record %s, which the pending upload needs: %v", k, err)
+			} else if r.IsDir && !r.ListedAt.IsZero() {
+				t.Errorf("kept folder %s still counts as listed", k)
+			}
+		}
+		if tx.GetKV(KVDeltaToken) != "" || tx.Pinned("clean") {
+			t.Error("the delta token or a pin survived")
+		}
+		return nil
+	}))
 	g := c.Acquire("dirty", "", 0)
 	defer g.Release()
 	buf := make([]byte, len(changed))
