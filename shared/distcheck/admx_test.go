@@ -292,7 +292,10 @@ func windowsPolicyReader(t *testing.T, root string) map[string]bool {
 	if !strings.Contains(string(src), "range PolicyKeys") {
 		t.Fatal("client/internal/config/policy_windows.go no longer reads the names in PolicyKeys; update this test to what it reads")
 	}
-	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, "config.go"), nil, 0)
+	// The one table of client settings (settings.go): each row is
+	// {Key, Flag, Policy, Default, Usage}; Policy true means machine
+	// policy sets it (config.PolicyKeys).
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, "settings.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +303,7 @@ func windowsPolicyReader(t *testing.T, root string) map[string]bool {
 	found := false
 	ast.Inspect(f, func(n ast.Node) bool {
 		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "PolicyKeys" || len(vs.Values) != 1 {
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "Settings" || len(vs.Values) != 1 {
 			return true
 		}
 		lit, ok := vs.Values[0].(*ast.CompositeLit)
@@ -309,17 +312,24 @@ func windowsPolicyReader(t *testing.T, root string) map[string]bool {
 		}
 		found = true
 		for _, e := range lit.Elts {
-			bl, ok := e.(*ast.BasicLit)
-			s, err := strconv.Unquote(bl.Value)
-			if !ok || err != nil {
-				t.Fatalf("config.PolicyKeys holds %T, not a string literal", e)
+			row, ok := e.(*ast.CompositeLit)
+			if !ok || len(row.Elts) != 5 {
+				t.Fatalf("config.Settings holds %T, not a {Key, Flag, Policy, Default, Usage} row", e)
 			}
-			names[s] = true
+			bl, ok := row.Elts[0].(*ast.BasicLit)
+			key, err := strconv.Unquote(bl.Value)
+			pol, ok2 := row.Elts[2].(*ast.Ident)
+			if !ok || !ok2 || err != nil {
+				t.Fatal("config.Settings: a row's key is not a string literal or its Policy not true/false")
+			}
+			if pol.Name == "true" {
+				names[key] = true
+			}
 		}
 		return false
 	})
 	if !found || len(names) == 0 {
-		t.Fatal("no var PolicyKeys = []string{...} in client/internal/config/config.go")
+		t.Fatal("no var Settings = []Setting{...} in client/internal/config/settings.go")
 	}
 	return names
 }

@@ -46,26 +46,6 @@ type app struct {
 	flags      *pflag.FlagSet // persistent flags, for config keys
 }
 
-// configFlags maps flag names to config keys.
-var configFlags = []struct{ flag, key, usage string }{
-	{"cloud", "cloud", "the Microsoft cloud: global, usgov (L4), usgovdod (L5) or china; sets the authority's and Graph's defaults"},
-	{"authority", "authority", "Entra ID authority URL"},
-	{"client-id", "client_id", "the Mapdrive app's client (application) ID"},
-	{"tenant-id", "tenant_id", "sign in to this tenant only"},
-	{"graph-url", "graph_url", "Microsoft Graph base URL"},
-	{"service-url", "service_url", "Mapdrive service URL"},
-	{"service-scope", "service_scope", "the Mapdrive service API's scope, api://<service app id>/Mapdrive.Access"},
-	{"ca-file", "ca_file", "extra CA certificates (PEM) to trust"},
-	{"mount-root", "mount_root", "directory drives mount under by default"},
-	{"cache-max-gb", "cache_max_gb", "content cache size in GB (0: automatic)"},
-	{"poll-interval", "poll_interval", "how often to look for remote changes"},
-	{"refresh-interval", "refresh_interval", "how often the agent fetches assigned drives and the licence"},
-	{"state-dir", "state_dir", "where the agent keeps its state"},
-	{"cache-dir", "cache_dir", "where the agent keeps its caches"},
-	{"log-level", "log_level", "debug, info, warn or error"},
-	{"socket", "socket", "the agent's local API socket"},
-}
-
 // Main runs the command line with args (without the program name) and
 // returns the process exit code.
 func Main(ctx context.Context, args []string, env Env) int {
@@ -106,8 +86,10 @@ func (a *app) rootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.BoolVar(&a.jsonOut, "json", false, "print machine-readable JSON")
 	pf.StringVar(&a.configFile, "config", "", "user config file (default: "+config.DefaultUserFile()+")")
-	for _, f := range configFlags {
-		pf.String(f.flag, "", f.usage)
+	for _, s := range config.Settings {
+		if s.Flag != "" {
+			pf.String(s.Flag, "", s.Usage)
+		}
 	}
 	a.flags = pf
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.drivesCmd(), a.mountCmd(), a.unmountCmd(),
@@ -132,9 +114,12 @@ func (a *app) loadConfig() (config.Config, error) {
 	l := config.NewLoader(a.configFile)
 	l.LookupEnv = a.env.LookupEnv
 	flags := map[string]string{}
-	for _, f := range configFlags {
-		if fl := a.flags.Lookup(f.flag); fl != nil && fl.Changed {
-			flags[f.key] = fl.Value.String()
+	for _, s := range config.Settings {
+		if s.Flag == "" {
+			continue
+		}
+		if fl := a.flags.Lookup(s.Flag); fl != nil && fl.Changed {
+			flags[s.Key] = fl.Value.String()
 		}
 	}
 	return l.Load(flags)

@@ -91,26 +91,6 @@ type Config struct {
 	UserFile string
 }
 
-// Keys lists every configuration key, as written in TOML files and, upper
-// cased with a MAPDRIVE_ prefix, in the environment.
-var Keys = []string{
-	"cloud", "authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
-	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart", "mount_root",
-	"socket", "state_dir", "cache_dir", "log_level",
-}
-
-// PolicyKeys lists the settings machine policy sets on Windows: the value
-// names read from HKLM\SOFTWARE\Policies\Mapdrive, each with a policy in
-// installer/windows/admx (shared/distcheck checks the two agree). The
-// others (mount_root, socket, state_dir, cache_dir) are where one user's
-// files and pipe live: a machine-wide value would put every user of a
-// shared host (Remote Desktop, Azure Virtual Desktop) in the same place.
-var PolicyKeys = []string{
-	"cloud", "authority", "client_id", "tenant_id", "graph_url", "service_url", "service_scope",
-	"lease_key", "ca_file", "cache_max_gb", "poll_interval", "refresh_interval", "autostart",
-	"log_level",
-}
-
 // EnvName returns the environment variable for key: MAPDRIVE_<KEY>.
 func EnvName(key string) string { return "MAPDRIVE_" + strings.ToUpper(key) }
 
@@ -440,6 +420,8 @@ func (c Config) Check() error {
 // Get returns key's value as text (the form written in a TOML file).
 func (c Config) Get(key string) string {
 	switch key {
+	case "cloud":
+		return c.Cloud
 	case "authority":
 		return c.Authority
 	case "client_id":
