@@ -151,6 +151,9 @@ type FS struct {
 	// response; a later range with another ETag is of a newer version.
 	// Guarded by urlMu.
 	dlTags map[string]string
+	// checked holds the key and version pairs revalidate found current.
+	// Guarded by urlMu.
+	checked map[string]bool
 
 	// own remembers, per remote id, the eTag this mount's last upload of
 	// that item produced, so a 412 caused by our own upload is told apart

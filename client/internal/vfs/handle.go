@@ -407,14 +407,20 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 	if n <= 0 {
 		return
 	}
-	err := fs.readRange(fs.ctx, key, e.Version, e.RemoteSize, off, n, func(idx int64, data []byte) error {
-		if idx != next {
-			return fmt.Errorf("block %d out of order", idx)
-		}
-		err := f.Fill(idx, data)
-		next++
-		return err
-	}, start)
+	var err error
+	if f.AnyPresent() && !fs.hasRangePin(key, e.Version) {
+		err = fs.revalidate(fs.ctx, key, e.Version)
+	}
+	if err == nil {
+		err = fs.readRange(fs.ctx, key, e.Version, e.RemoteSize, off, n, func(idx int64, data []byte) error {
+			if idx != next {
+				return fmt.Errorf("block %d out of order", idx)
+			}
+			err := f.Fill(idx, data)
+			next++
+			return err
+		}, start)
+	}
 	if err != nil {
 		fs.noteErr(err)
 		fs.dlErrs.Store(key, err)
@@ -473,6 +479,58 @@ func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n i
 		}
 		return nil
 	}
+}
+
+// hasRangePin reports whether this process pinned the ETag of a ranged
+// response of key at version (checkRange), or checked that version
+// against the server (revalidate).
+func (fs *FS) hasRangePin(key, version string) bool {
+	fs.urlMu.Lock()
+	defer fs.urlMu.Unlock()
+	_, ok := fs.dlTags[key+"\x00"+version]
+	return ok || fs.checked[key+"\x00"+version]
+}
+
+// revalidate runs before the first download of a version whose blocks
+// this process did not pin (an earlier run of the mount cached them): the
+// server may hold other content now, and its first range would be pinned
+// and stored beside the old blocks. The item is fetched; if its content
+// version is no longer the cached one, the record takes the server's and
+// the download is refused (ErrContentChanged), so the next open drops the
+// old blocks.
+func (fs *FS) revalidate(ctx context.Context, key, version string) error {
+	r, err := fs.get(key)
+	if err != nil {
+		return err
+	}
+	remote := fs.remoteOf(r.Drive)
+	if remote == nil || r.RemoteID == "" {
+		return nil
+	}
+	it, err := remote.Get(ctx, r.RemoteID)
+	if err != nil {
+		return fmt.Errorf("check the cached version of %s: %w", key, err)
+	}
+	if itemVersion(it) == version {
+		fs.urlMu.Lock()
+		if fs.checked == nil || len(fs.checked) > 10000 {
+			fs.checked = make(map[string]bool)
+		}
+		fs.checked[key+"\x00"+version] = true
+		fs.urlMu.Unlock()
+		return nil
+	}
+	err = fs.updateNS(func(tx *cache.Tx) error {
+		cur, err := tx.Get(key)
+		if err != nil || cur.RemoteID != it.ID {
+			return nil
+		}
+		return fs.applyItemLocked(tx, it, cur.ParentKey, cur.Drive)
+	})
+	if err != nil {
+		return fmt.Errorf("record the new version of %s: %w", key, err)
+	}
+	return fmt.Errorf("content of %s changed on the server since it was cached: %w", key, ErrContentChanged)
 }
 
 // checkRange refuses a ranged response that is not of the cached

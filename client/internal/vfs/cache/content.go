@@ -784,6 +784,13 @@ func (f *File) Missing(first, last int64) bool {
 	return false
 }
 
+// AnyPresent reports whether any block of f is cached.
+func (f *File) AnyPresent() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.e.count() > 0
+}
+
 // Wait blocks until no block in [first, last] is in flight.
 func (f *File) Wait(ctx context.Context, first, last int64) error {
 	for {
