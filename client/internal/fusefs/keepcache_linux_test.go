@@ -66,8 +66,14 @@ func TestMountKeepsPageCacheWhileVersionUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// resident opens the file itself: the open that must keep the pages.
-	if in, total := resident(t, p); in != total {
+	// An open without keep_cache drops every page of the file; under the
+	// load of a full test run the kernel may also reclaim a few clean pages
+	// on its own (1007 of 1024 once in CI), which says nothing about the
+	// open, so only losing most of them fails.
+	if in, total := resident(t, p); in < total*3/4 {
 		t.Fatalf("after a read and a reopen, %d of %d pages are cached: the open dropped the page cache", in, total)
+	} else if in != total {
+		t.Logf("after a read and a reopen, %d of %d pages are cached: a few were reclaimed", in, total)
 	}
 
 	want := randBytes(4 << 20)
