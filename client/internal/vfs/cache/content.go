@@ -101,7 +101,14 @@ type ContentOptions struct {
 	// Pinned reports whether a key is kept offline; eviction skips it.
 	Pinned func(key string) bool
 	Now    func() time.Time
+	// FreshBytes bounds the memory that keeps downloaded blocks for their
+	// first reader; 0 means DefaultFreshBytes, negative keeps none.
+	FreshBytes int64
 }
+
+// DefaultFreshBytes holds a read-ahead window (32 MiB) for two streaming
+// readers at once.
+const DefaultFreshBytes = 64 << 20
 
 // Content is the encrypted, sparse, size-bounded content cache.
 type Content struct {
@@ -115,6 +122,14 @@ type Content struct {
 	now    func() time.Time
 
 	used atomic.Int64 // bytes of present blocks on disk
+
+	// fresh counts the bytes of downloaded blocks kept in plaintext for
+	// their first reader (File.fresh), across files; freshMax bounds it.
+	fresh    atomic.Int64
+	freshMax int64
+	// beforeStore, when set (by tests), runs before a kept block's disk
+	// write, without the file's lock.
+	beforeStore func(idx int64)
 
 	// dirty maps the key of every file with local changes to its size.
 	// It is a leaf: reading it takes no lock, so code holding the store's
@@ -139,7 +154,10 @@ func OpenContent(o ContentOptions) (*Content, error) {
 		return nil, fmt.Errorf("create cache dir: %w", err)
 	}
 	c := &Content{dir: o.Dir, store: o.Store, aead: aead, max: o.MaxBytes, log: o.Logger,
-		pinned: o.Pinned, now: o.Now, files: map[string]*File{}}
+		pinned: o.Pinned, now: o.Now, files: map[string]*File{}, freshMax: o.FreshBytes}
+	if c.freshMax == 0 {
+		c.freshMax = DefaultFreshBytes
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -181,6 +199,7 @@ func (c *Content) Close() error {
 	for _, f := range c.files {
 		f.mu.Lock()
 		errs = append(errs, f.syncLocked())
+		f.waitWritesLocked()
 		if f.fd != nil {
 			errs = append(errs, f.fd.Close())
 			f.fd = nil
@@ -469,8 +488,19 @@ func newID() string {
 type File struct {
 	c *Content
 
-	mu       sync.Mutex // guards everything below
-	key      string
+	mu  sync.Mutex // guards everything below
+	key string
+	// fresh holds blocks just downloaded, in plaintext, until their first
+	// read takes them: a streaming reader then skips reading the block
+	// back from disk and decrypting it, which cost as much CPU as
+	// downloading it. A block leaves fresh when it is read, written,
+	// truncated or dropped, and all of them when the last reference goes.
+	fresh map[int64][]byte
+	// pending holds, per block, a channel closed when the disk write of a
+	// block already marked present (and kept in fresh) has returned. Code
+	// that reads the slot, overwrites it, closes the file or persists the
+	// entry waits for it first; the writer does not need mu to finish.
+	pending  map[int64]chan struct{}
 	e        Entry
 	refs     int
 	removed  bool
@@ -514,6 +544,10 @@ func (f *File) readBlockLocked(idx int64) ([]byte, error) {
 	if f.hotIdx == idx {
 		return f.hot, nil
 	}
+	if b, ok := f.fresh[idx]; ok {
+		f.forgetFreshLocked(idx) // the caller owns it now (it becomes the hot block)
+		return b, nil
+	}
 	if !f.e.has(idx) {
 		if idx*BlockSize < f.e.RemoteSize {
 			return nil, ErrMissing
@@ -523,6 +557,7 @@ func (f *File) readBlockLocked(idx int64) ([]byte, error) {
 	if err := f.openLocked(); err != nil {
 		return nil, err
 	}
+	f.waitWriteLocked(idx)
 	sealed := make([]byte, slotSize)
 	if _, err := f.fd.ReadAt(sealed, idx*slotSize); err != nil {
 		return nil, fmt.Errorf("read cache block %d: %w", idx, err)
@@ -538,6 +573,8 @@ func (f *File) writeBlockLocked(idx int64, plain []byte) error {
 	if err := f.openLocked(); err != nil {
 		return err
 	}
+	f.forgetFreshLocked(idx)
+	f.waitWriteLocked(idx)
 	if _, err := f.fd.WriteAt(f.c.seal(plain, f.ad(idx)), idx*slotSize); err != nil {
 		return fmt.Errorf("write cache block %d: %w", idx, err)
 	}
@@ -576,7 +613,54 @@ func (f *File) loadHotLocked(idx int64) error {
 	return nil
 }
 
+// keepFreshLocked keeps a just downloaded block for its first reader,
+// unless the cache's bound on such blocks is reached: then the reader
+// reads it back from disk, as it would any cached block.
+func (f *File) keepFreshLocked(idx int64, plain []byte) bool {
+	if f.refs == 0 {
+		return false
+	}
+	if f.c.fresh.Add(BlockSize) > f.c.freshMax {
+		f.c.fresh.Add(-BlockSize)
+		return false
+	}
+	if f.fresh == nil {
+		f.fresh = map[int64][]byte{}
+	}
+	f.fresh[idx] = plain
+	return true
+}
+
+// waitWriteLocked waits for block idx's disk write, if one is under way.
+func (f *File) waitWriteLocked(idx int64) {
+	if ch, ok := f.pending[idx]; ok {
+		<-ch
+		delete(f.pending, idx)
+	}
+}
+
+// waitWritesLocked waits for every disk write under way.
+func (f *File) waitWritesLocked() {
+	for idx := range f.pending {
+		f.waitWriteLocked(idx)
+	}
+}
+
+func (f *File) forgetFreshLocked(idx int64) {
+	if _, ok := f.fresh[idx]; ok {
+		delete(f.fresh, idx)
+		f.c.fresh.Add(-BlockSize)
+	}
+}
+
+func (f *File) dropFreshLocked() {
+	f.c.fresh.Add(-int64(len(f.fresh)) * BlockSize)
+	f.fresh = nil
+}
+
 func (f *File) dropBlocksLocked() {
+	f.waitWritesLocked()
+	f.dropFreshLocked()
 	f.c.used.Add(-f.e.count() * slotSize)
 	f.e.Present = nil
 	f.hotIdx, f.hot, f.hotDirty = -1, nil, false
@@ -612,6 +696,7 @@ func (f *File) syncLocked() error {
 	if f.removed {
 		return nil
 	}
+	f.waitWritesLocked() // an entry never names a block not yet on disk
 	if err := f.flushHotLocked(); err != nil {
 		return err
 	}
@@ -643,6 +728,9 @@ func (f *File) Release() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refs--
+	if f.refs == 0 {
+		f.dropFreshLocked()
+	}
 	if f.removed {
 		if f.refs == 0 {
 			return f.destroyLocked()
@@ -712,8 +800,8 @@ func (f *File) Claim(first, last int64) [][2]int64 {
 
 // Fill stores downloaded block idx (data may be short at the end of the
 // file) and wakes its waiters. A block written locally meanwhile wins.
-// The block is sealed outside the lock, so parallel downloads encrypt in
-// parallel.
+// The block is sealed, and usually written, outside the lock, so parallel
+// downloads encrypt and store in parallel.
 func (f *File) Fill(idx int64, data []byte) error {
 	plain := make([]byte, BlockSize)
 	copy(plain, data)
@@ -746,6 +834,40 @@ func (f *File) Fill(idx int64, data []byte) error {
 	defer f.finishLocked(idx)
 	if f.e.has(idx) || f.hotIdx == idx || f.removed || f.fd != fd || f.e.ID != id {
 		return nil // written, truncated or dropped meanwhile
+	}
+	if f.keepFreshLocked(idx, plain) {
+		// Readers take the block from memory at once; its disk copy is
+		// written without the lock, so that parallel downloads store in
+		// parallel and readers never wait for the disk.
+		f.e.set(idx, true)
+		f.c.used.Add(slotSize)
+		f.changed = true
+		f.waitWriteLocked(idx) // an older write of this slot (before a truncation) lands first
+		ch := make(chan struct{})
+		if f.pending == nil {
+			f.pending = map[int64]chan struct{}{}
+		}
+		f.pending[idx] = ch
+		f.finishLocked(idx)
+		f.mu.Unlock()
+		if f.c.beforeStore != nil {
+			f.c.beforeStore(idx)
+		}
+		_, err := fd.WriteAt(sealed, idx*slotSize)
+		close(ch)
+		f.mu.Lock()
+		if f.pending[idx] == ch {
+			delete(f.pending, idx)
+			if err != nil && f.fd == fd && f.e.has(idx) {
+				f.forgetFreshLocked(idx)
+				f.e.set(idx, false)
+				f.c.used.Add(-slotSize)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write cache block %d: %w", idx, err)
+		}
+		return nil
 	}
 	if _, err := f.fd.WriteAt(sealed, idx*slotSize); err != nil {
 		return fmt.Errorf("write cache block %d: %w", idx, err)
@@ -945,6 +1067,7 @@ func (f *File) Truncate(size int64) error {
 			if f.hotIdx == i {
 				f.hotIdx, f.hot, f.hotDirty = -1, nil, false
 			}
+			f.forgetFreshLocked(i)
 			if f.e.has(i) {
 				f.e.set(i, false)
 				f.c.used.Add(-slotSize)
@@ -1003,6 +1126,7 @@ func (f *File) PrepareSync() (func(*Tx) error, error) {
 	if err := f.flushHotLocked(); err != nil {
 		return nil, err
 	}
+	f.waitWritesLocked()
 	if f.fd != nil {
 		if err := f.fd.Sync(); err != nil {
 			return nil, fmt.Errorf("fsync cache file: %w", err)
@@ -1016,6 +1140,7 @@ func (f *File) entryWriteLocked() func(*Tx) error {
 	if f.removed {
 		return func(*Tx) error { return nil }
 	}
+	f.waitWritesLocked() // an entry never names a block not yet on disk
 	raw, err := json.Marshal(f.e)
 	key := f.key
 	f.changed = false
