@@ -60,8 +60,8 @@ func TestSparseContentSurvivesReopen(t *testing.T) {
 		t.Fatalf("ReadAt across blocks = %d, %v", n, err)
 	}
 	used := c.Used()
-	if used != 3*slotSize {
-		t.Fatalf("Used = %d, want %d", used, 3*slotSize)
+	if used != 3*alignedSlot {
+		t.Fatalf("Used = %d, want %d", used, 3*alignedSlot)
 	}
 	f.Release()
 	c.Close()
@@ -138,7 +138,7 @@ func TestBlocksAreBoundToTheirPosition(t *testing.T) {
 	if bytes.Contains(raw, []byte("AAAAAAAA")) {
 		t.Fatal("plaintext on disk")
 	}
-	swapped := append(append([]byte(nil), raw[slotSize:2*slotSize]...), raw[:slotSize]...)
+	swapped := append(append([]byte(nil), raw[alignedSlot:2*alignedSlot]...), raw[:alignedSlot]...)
 	os.WriteFile(path, swapped, 0o600)
 	f = c.Acquire("k", "", 0)
 	defer f.Release()
@@ -154,7 +154,7 @@ func TestEvictionIsLRUAndSkipsPinnedAndDirty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c, err := OpenContent(ContentOptions{Dir: t.TempDir(), Store: st, Key: make([]byte, 32), MaxBytes: 3 * slotSize,
+	c, err := OpenContent(ContentOptions{Dir: t.TempDir(), Store: st, Key: make([]byte, 32), MaxBytes: 3 * alignedSlot,
 		Pinned: func(k string) bool { return k == "pinned" }, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestEvictionIsLRUAndSkipsPinnedAndDirty(t *testing.T) {
 	if n := c.Evict(); n != 1 {
 		t.Fatalf("Evict dropped %d files, want 1", n)
 	}
-	if c.Used() > 3*slotSize {
+	if c.Used() > 3*alignedSlot {
 		t.Fatalf("Used %d over the bound", c.Used())
 	}
 	for k, want := range map[string]bool{"pinned": true, "old": false, "dirty": true, "new": true} {

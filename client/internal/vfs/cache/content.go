@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -38,7 +39,23 @@ const maxHeads = 4096
 const (
 	nonceSize = 12
 	tagSize   = 16
-	slotSize  = nonceSize + BlockSize + tagSize
+	// sealedSize is one sealed block: nonce, ciphertext and tag.
+	sealedSize = nonceSize + BlockSize + tagSize
+	// legacySlot is the slot of a block in a data file of the first
+	// layout, where sealed blocks follow each other.
+	legacySlot = sealedSize
+	// alignedSlot is the slot of a block in the aligned layout: every
+	// slot starts on a 4 KiB boundary and is padded to one, so that the
+	// file can be read and written with direct I/O (directIO). The
+	// padding costs 3% of disk space.
+	alignedSlot = BlockSize + ioAlign
+	ioAlign     = 4096
+)
+
+// Data file layouts (Entry.Layout).
+const (
+	layoutLegacy  = 0
+	layoutAligned = 1
 )
 
 // ErrMissing means a block that must come from the server is not cached.
@@ -62,6 +79,17 @@ type Entry struct {
 	// Gen counts local modifications.
 	Gen    uint64    `json:"g,omitempty"`
 	Access time.Time `json:"a"`
+	// Layout is the data file's layout: 0 for files written before the
+	// aligned layout existed, which keep it until they are emptied.
+	Layout int `json:"l,omitempty"`
+}
+
+// slot returns the distance between two blocks in the entry's data file.
+func (e *Entry) slot() int64 {
+	if e.Layout == layoutAligned {
+		return alignedSlot
+	}
+	return legacySlot
 }
 
 func (e *Entry) has(idx int64) bool {
@@ -123,6 +151,9 @@ type Content struct {
 
 	used atomic.Int64 // bytes of present blocks on disk
 
+	// noDirect is set once the cache's file system refuses direct I/O.
+	noDirect atomic.Bool
+
 	// fresh counts the bytes of downloaded blocks kept in plaintext for
 	// their first reader (File.fresh), across files; freshMax bounds it.
 	fresh    atomic.Int64
@@ -174,7 +205,7 @@ func OpenContent(o ContentOptions) (*Content, error) {
 				return fmt.Errorf("decode cache entry %s: %w", k, err)
 			}
 			c.files[f.key] = f
-			c.used.Add(f.e.count() * slotSize)
+			c.used.Add(f.e.count() * f.e.slot())
 			f.noteDirtyLocked()
 			return nil
 		})
@@ -218,7 +249,7 @@ func (c *Content) Acquire(key, version string, remoteSize int64) *File {
 	f := c.files[key]
 	if f == nil {
 		f = &File{c: c, key: key, hotIdx: -1}
-		f.e = Entry{ID: newID(), Size: remoteSize, RemoteSize: remoteSize, Version: version}
+		f.e = Entry{ID: newID(), Size: remoteSize, RemoteSize: remoteSize, Version: version, Layout: layoutAligned}
 		c.files[key] = f
 		f.changed = true
 	}
@@ -463,9 +494,24 @@ func (c *Content) putHead(key, version string, data []byte) {
 	}
 }
 
+// seal encrypts plain into a new buffer: nonce, ciphertext, tag.
 func (c *Content) seal(plain, ad []byte) []byte {
-	out := make([]byte, nonceSize, nonceSize+len(plain)+tagSize)
-	if _, err := rand.Read(out); err != nil {
+	return c.sealInto(make([]byte, nonceSize, nonceSize+len(plain)+tagSize), plain, ad)
+}
+
+// sealSlot encrypts a block for a slot of the given size, into a buffer
+// aligned for direct I/O: the result is the whole slot, zero padded, in
+// the aligned layout.
+func (c *Content) sealSlot(plain, ad []byte, slot int64) []byte {
+	sealed := c.sealInto(sealBuf(slot)[:nonceSize], plain, ad)
+	if slot == alignedSlot {
+		return sealed[:slot]
+	}
+	return sealed
+}
+
+func (c *Content) sealInto(out, plain, ad []byte) []byte {
+	if _, err := rand.Read(out[:nonceSize]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
 	}
 	return c.aead.Seal(out, out[:nonceSize], plain, ad)
@@ -524,12 +570,30 @@ func (f *File) openLocked() error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("create cache subdir: %w", err)
 	}
-	fd, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	flags := os.O_RDWR | os.O_CREATE
+	direct := f.e.Layout == layoutAligned && directIO != 0 && !f.c.noDirect.Load()
+	if direct {
+		flags |= directIO
+	}
+	fd, err := os.OpenFile(p, flags, 0o600)
+	if err != nil && direct {
+		// Some file systems (tmpfs) refuse direct I/O: use the page cache.
+		f.c.noDirect.Store(true)
+		fd, err = os.OpenFile(p, flags&^directIO, 0o600)
+	}
 	if err != nil {
 		return fmt.Errorf("open cache file: %w", err)
 	}
 	f.fd = fd
 	return nil
+}
+
+// sealBuf returns a buffer for one sealed block, of capacity slot, aligned
+// for direct I/O.
+func sealBuf(slot int64) []byte {
+	b := make([]byte, slot+ioAlign)
+	off := int(ioAlign-uintptr(unsafe.Pointer(unsafe.SliceData(b)))%ioAlign) % ioAlign
+	return b[off : off+int(slot) : off+int(slot)]
 }
 
 func (f *File) ad(idx int64) []byte {
@@ -558,10 +622,12 @@ func (f *File) readBlockLocked(idx int64) ([]byte, error) {
 		return nil, err
 	}
 	f.waitWriteLocked(idx)
-	sealed := make([]byte, slotSize)
-	if _, err := f.fd.ReadAt(sealed, idx*slotSize); err != nil {
+	slot := f.e.slot()
+	sealed := sealBuf(slot)
+	if _, err := f.fd.ReadAt(sealed, idx*slot); err != nil {
 		return nil, fmt.Errorf("read cache block %d: %w", idx, err)
 	}
+	sealed = sealed[:sealedSize]
 	plain, err := f.c.open(sealed, f.ad(idx))
 	if err != nil {
 		return nil, fmt.Errorf("decrypt cache block %d: %w", idx, err)
@@ -575,12 +641,13 @@ func (f *File) writeBlockLocked(idx int64, plain []byte) error {
 	}
 	f.forgetFreshLocked(idx)
 	f.waitWriteLocked(idx)
-	if _, err := f.fd.WriteAt(f.c.seal(plain, f.ad(idx)), idx*slotSize); err != nil {
+	slot := f.e.slot()
+	if _, err := f.fd.WriteAt(f.c.sealSlot(plain, f.ad(idx), slot), idx*slot); err != nil {
 		return fmt.Errorf("write cache block %d: %w", idx, err)
 	}
 	if !f.e.has(idx) {
 		f.e.set(idx, true)
-		f.c.used.Add(slotSize)
+		f.c.used.Add(slot)
 	}
 	f.changed = true
 	return nil
@@ -661,8 +728,9 @@ func (f *File) dropFreshLocked() {
 func (f *File) dropBlocksLocked() {
 	f.waitWritesLocked()
 	f.dropFreshLocked()
-	f.c.used.Add(-f.e.count() * slotSize)
+	f.c.used.Add(-f.e.count() * f.e.slot())
 	f.e.Present = nil
+	f.e.Layout = layoutAligned // the data file is deleted below
 	f.hotIdx, f.hot, f.hotDirty = -1, nil, false
 	if f.fd != nil {
 		f.fd.Close()
@@ -823,11 +891,11 @@ func (f *File) Fill(idx int64, data []byte) error {
 		f.mu.Unlock()
 		return err
 	}
-	id, fd := f.e.ID, f.fd
+	id, fd, slot := f.e.ID, f.fd, f.e.slot()
 	ad := f.ad(idx)
 	f.mu.Unlock()
 
-	sealed := f.c.seal(plain, ad)
+	sealed := f.c.sealSlot(plain, ad, slot)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -840,7 +908,7 @@ func (f *File) Fill(idx int64, data []byte) error {
 		// written without the lock, so that parallel downloads store in
 		// parallel and readers never wait for the disk.
 		f.e.set(idx, true)
-		f.c.used.Add(slotSize)
+		f.c.used.Add(slot)
 		f.changed = true
 		f.waitWriteLocked(idx) // an older write of this slot (before a truncation) lands first
 		ch := make(chan struct{})
@@ -853,7 +921,7 @@ func (f *File) Fill(idx int64, data []byte) error {
 		if f.c.beforeStore != nil {
 			f.c.beforeStore(idx)
 		}
-		_, err := fd.WriteAt(sealed, idx*slotSize)
+		_, err := fd.WriteAt(sealed, idx*slot)
 		close(ch)
 		f.mu.Lock()
 		if f.pending[idx] == ch {
@@ -861,7 +929,7 @@ func (f *File) Fill(idx int64, data []byte) error {
 			if err != nil && f.fd == fd && f.e.has(idx) {
 				f.forgetFreshLocked(idx)
 				f.e.set(idx, false)
-				f.c.used.Add(-slotSize)
+				f.c.used.Add(-slot)
 			}
 		}
 		if err != nil {
@@ -869,11 +937,11 @@ func (f *File) Fill(idx int64, data []byte) error {
 		}
 		return nil
 	}
-	if _, err := f.fd.WriteAt(sealed, idx*slotSize); err != nil {
+	if _, err := f.fd.WriteAt(sealed, idx*slot); err != nil {
 		return fmt.Errorf("write cache block %d: %w", idx, err)
 	}
 	f.e.set(idx, true)
-	f.c.used.Add(slotSize)
+	f.c.used.Add(slot)
 	f.changed = true
 	return nil
 }
@@ -1020,7 +1088,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 		if !f.e.has(idx) && f.hotIdx == idx {
 			// Count the hot block as present so reads see it.
 			f.e.set(idx, true)
-			f.c.used.Add(slotSize)
+			f.c.used.Add(f.e.slot())
 		}
 	}
 	if end := off + int64(n); end > f.e.Size {
@@ -1070,7 +1138,7 @@ func (f *File) Truncate(size int64) error {
 			f.forgetFreshLocked(i)
 			if f.e.has(i) {
 				f.e.set(i, false)
-				f.c.used.Add(-slotSize)
+				f.c.used.Add(-f.e.slot())
 			}
 		}
 		f.e.RemoteSize = min(f.e.RemoteSize, size)

@@ -17,7 +17,7 @@ func corruptSlot(t *testing.T, f *File, idx int64) {
 		t.Fatal(err)
 	}
 	defer fd.Close()
-	if _, err := fd.WriteAt(bytes.Repeat([]byte{0xEE}, slotSize), idx*slotSize); err != nil {
+	if _, err := fd.WriteAt(bytes.Repeat([]byte{0xEE}, alignedSlot), idx*alignedSlot); err != nil {
 		t.Fatal(err)
 	}
 }
