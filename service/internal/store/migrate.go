@@ -63,7 +63,7 @@ var migrations = []migration{
 		}
 		// The bounds count an admin's and a tenant's sessions; the sweep
 		// deletes by expiry.
-		if err := tx.Exec("CREATE INDEX idx_portal_sessions_tenant_admin ON portal_sessions (tenant_id, admin_key, last_seen)").Error; err != nil {
+		if err := tx.Exec("CREATE INDEX idx_portal_sessions_tenant_admin ON portal_sessions (tenant_key, admin_key, last_seen)").Error; err != nil {
 			return err
 		}
 		return tx.Exec("CREATE INDEX idx_portal_sessions_expires ON portal_sessions (expires_at)").Error
@@ -74,7 +74,7 @@ var migrations = []migration{
 // it (see portalSessionRow).
 type portalSessionRowV7 struct {
 	IDHash    string `gorm:"primaryKey;size:64"`
-	TenantID  string `gorm:"size:36;not null;default:''"`
+	TenantKey string `gorm:"size:64;not null;default:''"`
 	AdminKey  string `gorm:"size:64;not null;default:''"`
 	CreatedAt time.Time
 	LastSeen  time.Time

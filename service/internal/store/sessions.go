@@ -22,10 +22,11 @@ import (
 // What a row holds, and what it does not:
 //   - its id is the SHA-256 of the cookie value, so reading the table
 //     gives no cookie that works;
-//   - the tenant id and the admin's audit pseudonym (crypto.Secrets.Actor)
-//     are plain, for the per-tenant and per-admin bounds; no UPN, no
-//     object id;
-//   - everything else (CSRF token, the sign-in's state, nonce and PKCE
+//   - the tenant only as a keyed hash (a blind index) and the admin only
+//     as the audit pseudonym (crypto.Secrets.Actor), for the per-tenant
+//     and per-admin bounds: no UPN, no object id, and no tenant id, so an
+//     erased tenant whose admin signs in again is not named in clear;
+//   - everything else (the tenant id, CSRF token, the sign-in's state, nonce and PKCE
 //     verifier, the admin's display name and sign-in domain, the
 //     delegated Graph tokens, the one-shot notice) is sealed with
 //     AES-256-GCM, the cell (table, column, row hash, tenant) bound as
@@ -43,7 +44,7 @@ const sessionTable = "portal_sessions"
 // portalSessionRowV7, which never changes; a change here is a new step.
 type portalSessionRow struct {
 	IDHash    string    `gorm:"primaryKey;size:64"`
-	TenantID  string    `gorm:"size:36;not null;default:''"` // "" while the sign-in is under way
+	TenantKey string    `gorm:"size:64;not null;default:''"` // sessionTenantKey; "" while the sign-in is under way
 	AdminKey  string    `gorm:"size:64;not null;default:''"` // the admin's audit pseudonym
 	CreatedAt time.Time // set by the store from the portal's clock
 	LastSeen  time.Time
@@ -102,6 +103,7 @@ type SessionGraph struct {
 // sessionSecrets is the sealed part of a session that does not change
 // after it is created.
 type sessionSecrets struct {
+	TenantID string `json:"t,omitempty"`
 	CSRF     string `json:"c"`
 	State    string `json:"s,omitempty"`
 	Nonce    string `json:"n,omitempty"`
@@ -109,6 +111,14 @@ type sessionSecrets struct {
 	Next     string `json:"x,omitempty"`
 	Name     string `json:"nm,omitempty"`
 	Domain   string `json:"d,omitempty"`
+}
+
+// sessionTenantKey is how a session row names its tenant.
+func (s *Store) sessionTenantKey(tid string) string {
+	if tid == "" {
+		return ""
+	}
+	return s.secrets.BlindIndex("portal-session-tenant", tid)
 }
 
 // sessionHash is the stored id of the session whose cookie value is id.
@@ -131,7 +141,7 @@ func (s *Store) sealSession(row *portalSessionRow, column string, v any) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("encode session %s: %w", column, err)
 	}
-	ct, err := s.sessionKey.Seal(plain, crypto.Cell{Tenant: row.TenantID, Table: sessionTable, Column: column, Row: row.IDHash})
+	ct, err := s.sessionKey.Seal(plain, crypto.Cell{Tenant: row.TenantKey, Table: sessionTable, Column: column, Row: row.IDHash})
 	if err != nil {
 		return nil, fmt.Errorf("seal session %s: %w", column, err)
 	}
@@ -142,7 +152,7 @@ func (s *Store) openSession(row *portalSessionRow, column string, ct []byte, v a
 	if len(ct) == 0 {
 		return nil
 	}
-	plain, err := s.sessionKey.Open(ct, crypto.Cell{Tenant: row.TenantID, Table: sessionTable, Column: column, Row: row.IDHash})
+	plain, err := s.sessionKey.Open(ct, crypto.Cell{Tenant: row.TenantKey, Table: sessionTable, Column: column, Row: row.IDHash})
 	if err != nil {
 		return fmt.Errorf("open session %s: %w", column, err)
 	}
@@ -156,10 +166,10 @@ func (s *Store) openSession(row *portalSessionRow, column string, ct []byte, v a
 // now is the portal's clock: sessions expired by then are swept, and the
 // table's bounds (lim) make room for the new one.
 func (s *Store) CreatePortalSession(ctx context.Context, id string, ps PortalSession, now time.Time, lim SessionLimits) error {
-	row := portalSessionRow{IDHash: sessionHash(id), TenantID: ps.TenantID, AdminKey: ps.Actor,
+	row := portalSessionRow{IDHash: sessionHash(id), TenantKey: s.sessionTenantKey(ps.TenantID), AdminKey: ps.Actor,
 		CreatedAt: ps.Created.UTC(), LastSeen: ps.LastSeen.UTC(), ExpiresAt: ps.Expires.UTC()}
 	var err error
-	if row.SecretEnc, err = s.sealSession(&row, "secrets", sessionSecrets{CSRF: ps.CSRF, State: ps.State, Nonce: ps.Nonce,
+	if row.SecretEnc, err = s.sealSession(&row, "secrets", sessionSecrets{TenantID: ps.TenantID, CSRF: ps.CSRF, State: ps.State, Nonce: ps.Nonce,
 		Verifier: ps.Verifier, Next: ps.Next, Name: ps.Name, Domain: ps.Domain}); err != nil {
 		return err
 	}
@@ -178,10 +188,10 @@ func (s *Store) CreatePortalSession(ctx context.Context, id string, ps PortalSes
 			return fmt.Errorf("sweep expired sessions: %w", err)
 		}
 		var err error
-		if row.TenantID == "" {
-			err = trimSessions(tx, "pending", lim.Pending, "created_at", "tenant_id = ?", "")
-		} else if err = trimSessions(tx, "admin", lim.PerAdmin, "last_seen", "tenant_id = ? AND admin_key = ?", row.TenantID, row.AdminKey); err == nil {
-			err = trimSessions(tx, "tenant", lim.PerTenant, "last_seen", "tenant_id = ?", row.TenantID)
+		if row.TenantKey == "" {
+			err = trimSessions(tx, "pending", lim.Pending, "created_at", "tenant_key = ?", "")
+		} else if err = trimSessions(tx, "admin", lim.PerAdmin, "last_seen", "tenant_key = ? AND admin_key = ?", row.TenantKey, row.AdminKey); err == nil {
+			err = trimSessions(tx, "tenant", lim.PerTenant, "last_seen", "tenant_key = ?", row.TenantKey)
 		}
 		if err != nil {
 			return err
@@ -234,12 +244,12 @@ func (s *Store) PortalSession(ctx context.Context, id string, now time.Time) (Po
 		}
 		return PortalSession{}, fmt.Errorf("portal session expired: %w", ErrNotFound)
 	}
-	ps := PortalSession{TenantID: row.TenantID, Actor: row.AdminKey, Created: row.CreatedAt, LastSeen: row.LastSeen, Expires: row.ExpiresAt}
+	ps := PortalSession{Actor: row.AdminKey, Created: row.CreatedAt, LastSeen: row.LastSeen, Expires: row.ExpiresAt}
 	var sec sessionSecrets
 	if err := s.openSession(&row, "secrets", row.SecretEnc, &sec); err != nil {
 		return PortalSession{}, err
 	}
-	ps.CSRF, ps.State, ps.Nonce, ps.Verifier, ps.Next, ps.Name, ps.Domain = sec.CSRF, sec.State, sec.Nonce, sec.Verifier, sec.Next, sec.Name, sec.Domain
+	ps.TenantID, ps.CSRF, ps.State, ps.Nonce, ps.Verifier, ps.Next, ps.Name, ps.Domain = sec.TenantID, sec.CSRF, sec.State, sec.Nonce, sec.Verifier, sec.Next, sec.Name, sec.Domain
 	if err := s.openSession(&row, "graph", row.GraphEnc, &ps.Graph); err != nil {
 		return PortalSession{}, err
 	}
@@ -276,7 +286,7 @@ func (s *Store) SetPortalSessionFlash(ctx context.Context, id, flash string) err
 func (s *Store) setSessionCell(ctx context.Context, id, cell, column string, v any) error {
 	db := s.db.WithContext(ctx)
 	var row portalSessionRow
-	if err := db.Select("id_hash", "tenant_id").Where("id_hash = ?", sessionHash(id)).Take(&row).Error; err != nil {
+	if err := db.Select("id_hash", "tenant_key").Where("id_hash = ?", sessionHash(id)).Take(&row).Error; err != nil {
 		return notFound(err, "portal session")
 	}
 	ct, err := s.sealSession(&row, cell, v)
@@ -304,7 +314,7 @@ func (s *Store) TakePortalSessionFlash(ctx context.Context, id string) (string, 
 	var flash string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row portalSessionRow
-		if err := tx.Select("id_hash", "tenant_id", "flash_enc").Where("id_hash = ?", sessionHash(id)).Take(&row).Error; err != nil {
+		if err := tx.Select("id_hash", "tenant_key", "flash_enc").Where("id_hash = ?", sessionHash(id)).Take(&row).Error; err != nil {
 			return notFound(err, "portal session")
 		}
 		if len(row.FlashEnc) == 0 {
@@ -335,6 +345,16 @@ func (s *Store) TakePortalSessionFlash(ctx context.Context, id string) (string, 
 func (s *Store) DeletePortalSession(ctx context.Context, id string) error {
 	if err := s.db.WithContext(ctx).Where("id_hash = ?", sessionHash(id)).Delete(&portalSessionRow{}).Error; err != nil {
 		return fmt.Errorf("delete portal session: %w", err)
+	}
+	return nil
+}
+
+// deleteTenantSessions deletes every session of tenant tid: they are
+// sealed under the session key, not the tenant's, so shredding the
+// tenant's keys would not reach them.
+func (s *Store) deleteTenantSessions(tx *gorm.DB, tid string) error {
+	if err := tx.Where("tenant_key = ?", s.sessionTenantKey(tid)).Delete(&portalSessionRow{}).Error; err != nil {
+		return fmt.Errorf("delete portal sessions: %w", err)
 	}
 	return nil
 }

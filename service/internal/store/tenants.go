@@ -295,15 +295,12 @@ func (s *Store) DeleteTenant(ctx context.Context, tid string) error {
 			return res.Error
 		}
 		n = res.RowsAffected
-		for _, m := range []any{&assignmentRow{}, &mappingRow{}, &domainRow{}, &seatRow{}, &seatUsageRow{}, &auditRow{}, &tenantKeyRow{},
-			// Sessions are sealed under the session key, not the tenant's:
-			// shredding the tenant's keys would not reach them.
-			&portalSessionRow{}} {
+		for _, m := range []any{&assignmentRow{}, &mappingRow{}, &domainRow{}, &seatRow{}, &seatUsageRow{}, &auditRow{}, &tenantKeyRow{}} {
 			if err := tx.Where("tenant_id = ?", tid).Delete(m).Error; err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.deleteTenantSessions(tx, tid)
 	})
 	s.keys.evict(tid)
 	s.cfg.evict(tid)
