@@ -145,7 +145,8 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 
 // releaseSeats deletes seats unused for 30 days and records each tenant's
 // daily seat usage, hourly. Seats past the window already do not count;
-// the deletion only keeps the table small.
+// the deletion only keeps the table small. It also deletes expired portal
+// sessions, so their sealed tokens do not wait for the next sign-in.
 func releaseSeats(ctx context.Context, st *store.Store, log interface {
 	Info(string, ...any)
 	Warn(string, ...any)
@@ -160,6 +161,9 @@ func releaseSeats(ctx context.Context, st *store.Store, log interface {
 		}
 		if err := st.RecordSeatUsage(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("record seat usage", "err", err)
+		}
+		if _, err := st.SweepPortalSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("sweep expired portal sessions", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/service/internal/testenv"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -119,15 +120,24 @@ func TestSessionRotationAndGraphRefresh(t *testing.T) {
 	if pre == "" || post == "" || pre == post {
 		t.Fatalf("session id before %q, after %q: want a new one", pre, post)
 	}
-	e.portal.sessions.update(post, func(s *session) { s.Graph.Expires = time.Now().Add(-time.Minute); s.Graph.Access = "stale" })
+	ps, err := e.st.PortalSession(t.Context(), post, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetPortalSessionGraph(t.Context(), post, store.SessionGraph{Access: "stale", Refresh: ps.Graph.Refresh, Expires: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
 	p := b.get("/portal/libraries?siteUrl="+url.QueryEscape(financeSite), false)
 	p.mustContain(t, `<option value="Documents"`)
-	e.portal.sessions.update(post, func(s *session) {
-		if s.Graph.Access == "stale" || !s.Graph.Expires.After(time.Now()) {
-			t.Errorf("Graph token not renewed: expires %v", s.Graph.Expires)
-		}
-		s.Graph.Expires, s.Graph.Refresh = time.Now().Add(-time.Minute), "bogus"
-	})
+	if ps, err = e.st.PortalSession(t.Context(), post, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Graph.Access == "stale" || !ps.Graph.Expires.After(time.Now()) {
+		t.Errorf("Graph token not renewed: expires %v", ps.Graph.Expires)
+	}
+	if err := e.st.SetPortalSessionGraph(t.Context(), post, store.SessionGraph{Access: "stale", Refresh: "bogus", Expires: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
 	if p := b.get("/portal/libraries?siteUrl="+url.QueryEscape(financeSite), false); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Sign out and in again") {
 		t.Errorf("with a dead refresh token = %d %s", p.status, p.body)
 	}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,12 +61,20 @@ type env struct {
 	roots   *x509.CertPool
 	contoso *directory.Tenant
 	finance string // Finance Team group id
+
+	// For more replicas on the same database (replica).
+	db      testenv.DB
+	kekPath string
+	log     *slog.Logger
+	v       *authn.Validator
+	front   atomic.Pointer[http.Handler] // the replica the "ingress" sends requests to
+	skew    atomic.Int64                 // added to every replica's portal clock, in nanoseconds
 }
 
 func newEnv(t testing.TB, db testenv.DB) *env {
 	t.Helper()
-	var h http.Handler
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	e := &env{t: t, db: db}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*e.front.Load()).ServeHTTP(w, r) }))
 	base := "https://" + srv.Listener.Addr().String()
 	seed := directory.DemoSeed()
 	for i := range seed.Apps {
@@ -76,36 +85,22 @@ func newEnv(t testing.TB, db testenv.DB) *env {
 	sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
 	logs := &syncBuffer{}
 	log := logredact.NewJSON(logs, slog.LevelDebug)
-	kek, err := crypto.OpenLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.Context(), db.Addr, kek, log, store.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	e.kekPath, e.log = filepath.Join(t.TempDir(), "kek.json"), log
 	v, err := authn.New(t.Context(), authn.Config{AuthorityHost: sim.BaseURL(), Audiences: []string{directory.DemoServiceAppID, directory.DemoServiceAppURI},
 		HTTPClient: sim.HTTPClient(), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewServer(Config{Store: st, Validator: v, Log: log, AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(),
-		ClientID: directory.DemoServiceAppID, ClientSecret: directory.DemoServiceSecret, HTTPClient: sim.HTTPClient(), PublicURL: base,
-		DesktopClientID: directory.DemoClientID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := api.New(api.Config{Store: st, Validator: v, Log: log, Portal: p, RateLimit: 1000, RateBurst: 1000, AuthFailureRate: 1000, AuthFailureBurst: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = a
+	e.sim, e.v, e.srv, e.url, e.logs = sim, v, srv, base, logs
+	var h http.Handler
+	e.st, e.portal, h = e.replica()
+	e.front.Store(&h)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	roots := sim.CertPool()
 	roots.AddCert(srv.Certificate())
-	e := &env{t: t, sim: sim, st: st, portal: p, srv: srv, url: base, logs: logs, roots: roots}
+	e.roots = roots
+	st := e.st
 	e.contoso = sim.Directory().Tenant("contoso")
 	e.finance = strings.ToLower(e.contoso.Group("Finance Team").ID)
 	if err := st.PutTenant(t.Context(), store.Tenant{ID: e.contoso.ID, DisplayName: e.contoso.DisplayName, Domains: e.contoso.Domains, Seats: 25,
@@ -114,6 +109,38 @@ func newEnv(t testing.TB, db testenv.DB) *env {
 	}
 	return e
 }
+
+// replica starts one more replica of the service on the env's database:
+// its own store (sharing the KEK, as replicas share Key Vault), portal
+// and API, with nothing in memory shared with the others. It returns
+// the replica's handler; serve sends the ingress's requests to it.
+func (e *env) replica() (*store.Store, *Server, http.Handler) {
+	t := e.t
+	t.Helper()
+	kek, err := crypto.OpenLocalKEK(e.kekPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), e.db.Addr, kek, e.log, store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, err := NewServer(Config{Store: st, Validator: e.v, Log: e.log, AuthorityHost: e.sim.BaseURL(), GraphURL: e.sim.GraphURL(),
+		ClientID: directory.DemoServiceAppID, ClientSecret: directory.DemoServiceSecret, HTTPClient: e.sim.HTTPClient(), PublicURL: e.url,
+		DesktopClientID: directory.DemoClientID, Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := api.New(api.Config{Store: st, Validator: e.v, Log: e.log, Portal: p, RateLimit: 1000, RateBurst: 1000, AuthFailureRate: 1000, AuthFailureBurst: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, p, a
+}
+
+// serve makes the ingress send the next requests to replica h.
+func (e *env) serve(h http.Handler) { e.front.Store(&h) }
 
 // browser is an HTTP client with its own cookie jar that trusts the
 // simulator and the service, and does not follow redirects by itself.
@@ -213,6 +240,18 @@ var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([
 // redirects back, and the portal lands on a page, returned.
 func (b *browser) signIn(upn string) page {
 	b.t.Helper()
+	p := b.atAuthority(upn)
+	if p.status/100 != 3 {
+		return p
+	}
+	return b.get(resolve(p.url, p.header.Get("Location")), true)
+}
+
+// atAuthority starts a sign-in at the portal and signs in as upn at the
+// simulator; it returns the simulator's answer, normally the redirect to
+// the portal's callback, not yet followed.
+func (b *browser) atAuthority(upn string) page {
+	b.t.Helper()
 	p := b.get("/portal/auth/login", false)
 	if p.status != http.StatusFound {
 		b.t.Fatalf("login = %d %s", p.status, p.body)
@@ -231,7 +270,7 @@ func (b *browser) signIn(upn string) page {
 	if act == nil {
 		b.t.Fatalf("no form on the sign-in page: %s", p.body)
 	}
-	return b.post(resolve(authz, unescape(act[1])), form, true)
+	return b.post(resolve(authz, unescape(act[1])), form, false)
 }
 
 func unescape(s string) string {

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,11 +38,16 @@ func (*mappingsView) template() string { return "mappings" }
 // audit records an admin action under the admin's pseudonym; a failed
 // audit write fails the action's answer.
 func (s *Server) audit(r *http.Request, ss *session, action, target string) error {
-	return s.st.Audit(r.Context(), ss.TenantID, s.st.Secrets().Actor(ss.TenantID, ss.ObjectID), action, target)
+	return s.st.Audit(r.Context(), ss.TenantID, ss.Actor, action, target)
 }
 
-func (s *Server) flash(ss *session, msg string) {
-	s.sessions.update(ss.ID, func(n *session) { n.Flash = msg })
+// flash leaves a one-shot notice for the session's next page. The notice
+// is a courtesy: the action it reports is done, so a failure to store it
+// is logged, not shown.
+func (s *Server) flash(ctx context.Context, ss *session, msg string) {
+	if err := s.st.SetPortalSessionFlash(ctx, ss.ID, msg); err != nil {
+		s.log.WarnContext(ctx, "portal: store the notice", "tenant", ss.TenantID, "err", err)
+	}
 }
 
 // groupNames maps the tenant's group ids to names; without Graph the ids
@@ -344,7 +350,7 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 	if err := s.audit(r, ss, act, m.ID); err != nil {
 		return err
 	}
-	s.flash(ss, fmt.Sprintf("Saved mapping “%s”.", m.DisplayName))
+	s.flash(r.Context(), ss, fmt.Sprintf("Saved mapping “%s”.", m.DisplayName))
 	return redirectErr(Prefix + "/mappings")
 }
 
@@ -466,7 +472,7 @@ func (s *Server) deleteMapping(w http.ResponseWriter, r *http.Request, ss *sessi
 	if err := s.audit(r, ss, "mapping.delete", id); err != nil {
 		return err
 	}
-	s.flash(ss, fmt.Sprintf("Deleted mapping “%s”.", m.DisplayName))
+	s.flash(r.Context(), ss, fmt.Sprintf("Deleted mapping “%s”.", m.DisplayName))
 	return redirectErr(Prefix + "/mappings")
 }
 

@@ -172,12 +172,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ss *session) erro
 		return errPage(http.StatusTooManyRequests, "Too many sign-ins", "Too many sign-ins were started from your address. Wait a minute and try again.")
 	}
 	if ss != nil {
-		s.sessions.destroy(w, ss.ID)
+		if err := s.sessions.destroy(r.Context(), w, ss.ID); err != nil {
+			return err
+		}
 	}
-	n := s.sessions.create(w, func(n *session) {
+	n, err := s.sessions.create(r.Context(), w, func(n *session) {
 		n.State, n.Nonce, n.Verifier = randomID(), randomID(), randomID()
 		n.Next = safeNext(r.URL.Query().Get("next"))
 	})
+	if err != nil {
+		return err
+	}
 	http.Redirect(w, r, s.oidc.authorizeURL(n.State, n.Nonce, n.Verifier), http.StatusFound)
 	return nil
 }
@@ -191,7 +196,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, ss *session) e
 		return errPage(http.StatusBadRequest, "Sign-in failed", "This sign-in was not started here, or it took too long. Start again from the sign-in page.")
 	}
 	if e := q.Get("error"); e != "" {
-		s.sessions.destroy(w, ss.ID)
+		s.endSignIn(r.Context(), w, ss)
 		desc, _, _ := strings.Cut(q.Get("error_description"), "\r\n")
 		if len(desc) > 300 {
 			desc = desc[:300]
@@ -201,18 +206,20 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, ss *session) e
 	tr, err := s.oidc.redeem(r.Context(), "organizations", url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")},
 		"redirect_uri": {s.oidc.redirect}, "code_verifier": {ss.Verifier}, "scope": {"openid profile offline_access " + graphScopes}})
 	if err != nil {
-		s.sessions.destroy(w, ss.ID)
+		s.endSignIn(r.Context(), w, ss)
 		s.log.WarnContext(r.Context(), "portal sign-in: code redemption failed", "err", err)
 		return errPage(http.StatusBadGateway, "Sign-in failed", "The sign-in could not be completed with Microsoft Entra ID. Try again.")
 	}
 	p, c, err := s.verifyIDToken(r.Context(), tr.IDToken, ss.Nonce)
 	if err != nil {
-		s.sessions.destroy(w, ss.ID)
+		s.endSignIn(r.Context(), w, ss)
 		s.log.WarnContext(r.Context(), "portal sign-in: id token refused", "err", err)
 		return errPage(http.StatusForbidden, "Sign-in failed", "The identity token was not valid. Try again.")
 	}
 	// A new session id after sign-in: a planted pre-auth id is worthless.
-	s.sessions.destroy(w, ss.ID)
+	if err := s.sessions.destroy(r.Context(), w, ss.ID); err != nil {
+		return err
+	}
 	if !slices.Contains(c.Roles, s.cfg.AdminRole) {
 		s.log.InfoContext(r.Context(), "portal sign-in refused: no admin role", "tenant", p.TenantID)
 		return &pageError{Status: http.StatusForbidden, Title: "You need the " + s.cfg.AdminRole + " role",
@@ -220,16 +227,30 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request, ss *session) e
 				"Ask an administrator of your organisation to assign you the role (Entra admin center → Enterprise applications → Mapdrive Service → Users and groups)."}
 	}
 	next := ss.Next
-	n := s.sessions.create(w, func(n *session) {
-		n.TenantID, n.ObjectID, n.Name, n.UPN = p.TenantID, p.ObjectID, c.Name, logredact.Secret(c.PreferredUsername)
+	// The session keeps the admin's pseudonym and sign-in domain, never
+	// the UPN or object id: it lives in the database (issue 12).
+	_, domain, _ := strings.Cut(c.PreferredUsername, "@")
+	n, err := s.sessions.create(r.Context(), w, func(n *session) {
+		n.TenantID, n.Actor, n.Name, n.Domain = p.TenantID, s.st.Secrets().Actor(p.TenantID, p.ObjectID), c.Name, strings.ToLower(domain)
 		n.Graph = graphToken{Access: logredact.Secret(tr.AccessToken), Refresh: logredact.Secret(tr.RefreshToken),
 			Expires: s.cfg.Now().Add(time.Duration(tr.ExpiresIn) * time.Second)}
 	})
-	s.log.InfoContext(r.Context(), "portal sign-in", "tenant", n.TenantID, "actor", s.st.Secrets().Actor(n.TenantID, n.ObjectID))
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "portal sign-in", "tenant", n.TenantID, "actor", n.Actor)
 	if next == "" {
 		next = Prefix + "/mappings"
 	}
 	return redirectErr(next)
+}
+
+// endSignIn drops a failed sign-in's session; the failure is what the
+// admin sees, so a database error here is only logged.
+func (s *Server) endSignIn(ctx context.Context, w http.ResponseWriter, ss *session) {
+	if err := s.sessions.destroy(ctx, w, ss.ID); err != nil {
+		s.log.WarnContext(ctx, "portal sign-in: drop the failed sign-in's session", "err", err)
+	}
 }
 
 func subtleEq(a, b string) bool { return a != "" && len(a) == len(b) && (&session{CSRF: b}).csrfOK(a) }
@@ -237,7 +258,9 @@ func subtleEq(a, b string) bool { return a != "" && len(a) == len(b) && (&sessio
 // signOut ends the session here and at Entra.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, ss *session) error {
 	if ss != nil {
-		s.sessions.destroy(w, ss.ID)
+		if err := s.sessions.destroy(r.Context(), w, ss.ID); err != nil {
+			return err
+		}
 	}
 	q := url.Values{"post_logout_redirect_uri": {s.cfg.PublicURL + Prefix + "/signin"}, "client_id": {s.cfg.ClientID}}
 	return redirectErr(s.cfg.AuthorityHost + "/organizations/oauth2/v2.0/logout?" + q.Encode())
@@ -262,7 +285,9 @@ func (s *Server) graphAccess(ctx context.Context, ss *session) (string, error) {
 	if tr.RefreshToken != "" {
 		tok.Refresh = logredact.Secret(tr.RefreshToken)
 	}
-	s.sessions.update(ss.ID, func(n *session) { n.Graph = tok })
+	if err := s.sessions.setGraph(ctx, ss.ID, tok); err != nil {
+		return "", err
+	}
 	ss.Graph = tok
 	return tok.Access.Reveal(), nil
 }

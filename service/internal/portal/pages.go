@@ -41,7 +41,6 @@ type onboardingView struct {
 func (*onboardingView) template() string { return "onboarding" }
 
 func (s *Server) onboardingView(ss *session) *onboardingView {
-	_, dom, _ := strings.Cut(ss.UPN.Reveal(), "@")
 	// Without the desktop app's id the link would consent to nothing;
 	// the page says what the operator must set instead.
 	var consent string
@@ -50,7 +49,7 @@ func (s *Server) onboardingView(ss *session) *onboardingView {
 			"redirect_uri": {s.cfg.PublicURL + Prefix + "/onboarding"}}.Encode()
 	}
 	return &onboardingView{Base: Base{Title: "Set up Mapdrive for your organisation", Nav: "onboarding"}, TenantID: ss.TenantID,
-		Domain: strings.ToLower(dom), ConsentURL: consent, TrialSeats: s.cfg.TrialSeats, TrialDays: s.cfg.TrialDays}
+		Domain: ss.Domain, ConsentURL: consent, TrialSeats: s.cfg.TrialSeats, TrialDays: s.cfg.TrialDays}
 }
 
 func (s *Server) onboardingPage(w http.ResponseWriter, r *http.Request, ss *session) error {
@@ -112,7 +111,7 @@ func (s *Server) onboard(w http.ResponseWriter, r *http.Request, ss *session) er
 	if err := s.audit(r, ss, "tenant.onboard", ss.TenantID); err != nil {
 		return err
 	}
-	s.flash(ss, fmt.Sprintf("Welcome! Your %d-day trial with %d seats has started. Add your first drive mapping.", s.cfg.TrialDays, s.cfg.TrialSeats))
+	s.flash(r.Context(), ss, fmt.Sprintf("Welcome! Your %d-day trial with %d seats has started. Add your first drive mapping.", s.cfg.TrialDays, s.cfg.TrialSeats))
 	return redirectErr(Prefix + "/mappings")
 }
 
@@ -230,7 +229,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, ss *session) 
 	if err != nil {
 		return err
 	}
-	me := s.st.Secrets().Actor(ss.TenantID, ss.ObjectID)
+	me := ss.Actor
 	names := map[string]string{}
 	if ms, err := s.st.Mappings(r.Context(), ss.TenantID); err == nil {
 		for _, m := range ms {
@@ -344,7 +343,7 @@ func (s *Server) savePolicies(w http.ResponseWriter, r *http.Request, ss *sessio
 	if err := s.audit(r, ss, "policies.update", ""); err != nil {
 		return err
 	}
-	s.flash(ss, "Policies saved. Clients pick them up at their next licence check.")
+	s.flash(r.Context(), ss, "Policies saved. Clients pick them up at their next licence check.")
 	return redirectErr(Prefix + "/policies")
 }
 

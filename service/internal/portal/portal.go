@@ -13,9 +13,9 @@
 // headers. Every store call takes the tenant from the signed-in session,
 // never from the request.
 //
-// Sessions live in this replica's memory: with several replicas the
-// ingress must keep an admin on one replica (session affinity), or the
-// admin signs in again.
+// Sessions live in the database (store.PortalSession), so any replica
+// serves any admin: a sign-in started on one finishes on another, and a
+// sign-out on one ends the session on all of them.
 package portal
 
 import (
@@ -118,8 +118,8 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 		DesktopClientID: d.DesktopClientID, MSIDir: d.MSIDir, MSIURL: d.MSIURL})
 }
 
-// Server is the portal. Immutable after NewServer except for its session
-// table; safe for concurrent use.
+// Server is the portal. Immutable after NewServer; its sessions live in
+// the database. Safe for concurrent use.
 type Server struct {
 	cfg      Config
 	st       *store.Store
@@ -176,7 +176,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Log, pages: pg, origin: pu.Scheme + "://" + pu.Host,
-		sessions: newSessions(cfg.IdleTTL, cfg.MaxTTL, cfg.Now),
+		sessions: newSessions(cfg.Store, cfg.IdleTTL, cfg.MaxTTL, cfg.Now),
 		signins:  httpx.NewRateLimiter(0.5, 30, cfg.Now),
 		graph:    &graphClient{base: cfg.GraphURL, hc: cfg.HTTPClient},
 		oidc: &oidcClient{authority: cfg.AuthorityHost, clientID: cfg.ClientID, secret: cfg.ClientSecret, hc: cfg.HTTPClient,
@@ -291,8 +291,10 @@ func errPage(status int, title, format string, a ...any) *pageError {
 // turns errors into error pages.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ss := s.sessions.get(r)
-		err := s.check(r, rt, ss)
+		ss, err := s.sessions.get(r)
+		if err == nil {
+			err = s.check(r, rt, ss)
+		}
 		if err == nil {
 			err = rt.h(w, r, ss)
 		}

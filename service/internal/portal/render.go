@@ -25,7 +25,6 @@ type Base struct {
 	SignedIn   bool
 	Registered bool   // the admin's tenant is registered (full navigation)
 	UserName   string // the admin's display name
-	UPN        string
 	Tenant     string // the tenant's display name
 	Flash      string
 }
@@ -100,12 +99,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, ss *session, sta
 		b.CSRF = ss.CSRF
 		if ss.signedIn() {
 			b.SignedIn = true
-			b.UserName, b.UPN = ss.Name, ss.UPN.Reveal()
+			b.UserName = ss.Name
 			if t, err := s.st.Tenant(r.Context(), ss.TenantID); err == nil {
 				b.Registered, b.Tenant = true, t.DisplayName
 			}
 			if b.Flash == "" {
-				b.Flash = s.sessions.takeFlash(ss.ID)
+				f, err := s.sessions.takeFlash(r.Context(), ss.ID)
+				if err != nil {
+					return err
+				}
+				b.Flash = f
 			}
 		}
 	}

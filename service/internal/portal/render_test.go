@@ -15,7 +15,7 @@ import (
 // concrete struct at execution, so a template naming a field its view
 // lacks (or using it with the wrong type) fails here, not in production.
 func fixtures() []view {
-	b := Base{Title: "T", Nav: "mappings", CSRF: "tok", SignedIn: true, Registered: true, UserName: "Adele", UPN: "a@b.c", Tenant: "Contoso", Flash: "ok"}
+	b := Base{Title: "T", Nav: "mappings", CSRF: "tok", SignedIn: true, Registered: true, UserName: "Adele", Tenant: "Contoso", Flash: "ok"}
 	libs := librariesView{Base: b, Libraries: []library{{ID: "d1", Name: "Documents"}}, Selected: "Documents", Error: "e"}
 	groups := groupsView{Base: b, Results: []group{{ID: "g", DisplayName: "G"}}, Query: "g", Error: "e"}
 	f := mappingForm{ID: "m", Name: "n", Kind: "sharepoint", Fixed: "team", SiteURL: "https://x/sites/y", Library: "Documents",

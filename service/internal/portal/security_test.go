@@ -1,13 +1,17 @@
 package portal
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mapdrive/mapdrive/service/internal/crypto"
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/service/internal/testenv"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -148,17 +152,56 @@ func TestHeadersAndCookie(t *testing.T) {
 	}
 }
 
+// sessionTable is a session table on a fresh SQLite store, on a clock
+// the test moves.
+func sessionTable(t *testing.T, now *time.Time) *sessions {
+	t.Helper()
+	st := openStore(t, testenv.SQLite(t))
+	return newSessions(st, 30*time.Minute, 8*time.Hour, func() time.Time { return *now })
+}
+
+// openStore opens a migrated store on db with a fresh local KEK.
+func openStore(t testing.TB, db testenv.DB) *store.Store {
+	t.Helper()
+	kek, err := crypto.OpenLocalKEK(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), db.Addr, kek, slog.New(slog.DiscardHandler), store.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// cookieRequest is a request carrying session id's cookie.
+func cookieRequest(t testing.TB, id string) *http.Request {
+	r := httptest.NewRequestWithContext(t.Context(), "GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: cookieName, Value: id})
+	return r
+}
+
+// live reports whether session id is live for the table.
+func live(t testing.TB, st *sessions, id string) bool {
+	t.Helper()
+	ss, err := st.get(cookieRequest(t, id))
+	if err != nil {
+		t.Fatalf("get session: %v", err)
+	}
+	return ss != nil
+}
+
 // TestSessionExpiry: a session ends after the idle time and after the
-// absolute lifetime, whatever its use.
+// absolute lifetime, whatever its use; a sign-in under way ends after
+// pendingTTL.
 func TestSessionExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	st := newSessions(30*time.Minute, 8*time.Hour, func() time.Time { return now })
+	st := sessionTable(t, &now)
 	rec := newRecorder()
-	ss := st.create(rec, func(s *session) { s.TenantID = "t" })
-	req := func() *http.Request {
-		r, _ := http.NewRequest("GET", "/", nil)
-		r.AddCookie(&http.Cookie{Name: cookieName, Value: ss.ID})
-		return r
+	ss, err := st.create(t.Context(), rec, func(s *session) { s.TenantID = "t" })
+	if err != nil {
+		t.Fatal(err)
 	}
 	steps := []struct {
 		advance time.Duration
@@ -168,22 +211,36 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	for i, s := range steps {
 		now = now.Add(s.advance)
-		if got := st.get(req()) != nil; got != s.live {
+		if got := live(t, st, ss.ID); got != s.live {
 			t.Errorf("step %d: live = %v, want %v", i, got, s.live)
 		}
 	}
 	// Absolute: used every 20 minutes, it still ends at 8 hours.
-	ss = st.create(rec, nil)
+	if ss, err = st.create(t.Context(), rec, func(s *session) { s.TenantID = "t" }); err != nil {
+		t.Fatal(err)
+	}
 	start := now
 	for now.Sub(start) < 8*time.Hour-20*time.Minute {
 		now = now.Add(20 * time.Minute)
-		if st.get(req()) == nil {
+		if !live(t, st, ss.ID) {
 			t.Fatalf("session ended at %v, before 8h", now.Sub(start))
 		}
 	}
 	now = start.Add(8*time.Hour + time.Minute)
-	if st.get(req()) != nil {
+	if live(t, st, ss.ID) {
 		t.Error("session outlived 8 hours")
+	}
+	// A sign-in under way is not kept alive by use.
+	if ss, err = st.create(t.Context(), rec, func(s *session) { s.State = "x" }); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(pendingTTL - time.Second)
+	if !live(t, st, ss.ID) {
+		t.Error("a sign-in under way ended before pendingTTL")
+	}
+	now = now.Add(2 * time.Second)
+	if live(t, st, ss.ID) {
+		t.Error("a sign-in under way outlived pendingTTL")
 	}
 }
 
@@ -281,26 +338,50 @@ func cmpBool(a, b bool) int {
 	return -1
 }
 
-// TestSessionTableFull: when the table is full, unfinished sign-ins make
-// room before any signed-in admin is dropped.
+// TestSessionTableFull: the table is bounded per admin, per tenant and
+// for sign-ins under way; a flood of started sign-ins pushes out the
+// oldest sign-ins, never a signed-in admin.
 func TestSessionTableFull(t *testing.T) {
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	st := newSessions(30*time.Minute, 8*time.Hour, func() time.Time { return now })
+	st := sessionTable(t, &now)
+	st.limits = store.SessionLimits{PerAdmin: 2, PerTenant: 3, Pending: 5}
 	rec := newRecorder()
-	admin := st.create(rec, func(s *session) { s.TenantID = "t" })
-	for range maxSessions + 50 {
-		now = now.Add(time.Millisecond)
-		st.create(rec, func(s *session) { s.State = "x" })
+	create := func(init func(*session)) string {
+		t.Helper()
+		now = now.Add(time.Second)
+		ss, err := st.create(t.Context(), rec, init)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss.ID
 	}
-	st.mu.Lock()
-	_, ok := st.m[admin.ID]
-	n := len(st.m)
-	st.mu.Unlock()
-	if !ok {
+	adminOf := func(actor string) func(*session) {
+		return func(s *session) { s.TenantID, s.Actor = "t", actor }
+	}
+	admin := create(adminOf("a1"))
+	var pending []string
+	for range 20 {
+		pending = append(pending, create(func(s *session) { s.State = "x" }))
+	}
+	if !live(t, st, admin) {
 		t.Error("a flood of started sign-ins pushed the signed-in admin out")
 	}
-	if n > maxSessions {
-		t.Errorf("session table holds %d, more than %d", n, maxSessions)
+	for i, id := range pending {
+		if got, want := live(t, st, id), i >= len(pending)-5; got != want {
+			t.Errorf("started sign-in %d live = %v, want %v (5 newest kept)", i, got, want)
+		}
+	}
+	// Per admin: a third session of a1 pushes out a1's least recently used.
+	second := create(adminOf("a1"))
+	third := create(adminOf("a1"))
+	if live(t, st, admin) || !live(t, st, second) || !live(t, st, third) {
+		t.Errorf("per-admin bound: first %v second %v third %v, want only the two newest", live(t, st, admin), live(t, st, second), live(t, st, third))
+	}
+	// Per tenant: two more admins make four sessions; the oldest goes.
+	b1 := create(adminOf("b1"))
+	c1 := create(adminOf("c1"))
+	if live(t, st, second) || !live(t, st, third) || !live(t, st, b1) || !live(t, st, c1) {
+		t.Error("per-tenant bound: want the three newest sessions of the tenant")
 	}
 }
 

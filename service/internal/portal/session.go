@@ -1,13 +1,16 @@
 package portal
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/logredact"
 )
 
@@ -15,29 +18,37 @@ import (
 // is Secure, has Path=/ and no Domain, so no subdomain can plant one.
 const cookieName = "__Host-mapdrive-portal"
 
-// maxSessions bounds the session table; past it the oldest sessions go.
-const maxSessions = 10000
+// pendingTTL is how long a sign-in may take at the authority.
+const pendingTTL = 10 * time.Minute
 
-// session is one browser's state, kept server-side; the cookie holds only
-// its random id. Fields are guarded by sessions.mu once the session is in
-// the table: handlers get a snapshot copy.
+// touchEvery is how stale a session's last use may get before a request
+// writes it again: most requests then cost one read, and the idle expiry
+// is exact to within this.
+const touchEvery = time.Minute
+
+// session is one browser's state, kept server-side in the database; the
+// cookie holds only its random id. Handlers get a copy: a change goes to
+// the database through sessions.
 type session struct {
-	ID       string
+	ID       string // the cookie value; the database holds only its hash
 	CSRF     string
 	Created  time.Time
 	LastSeen time.Time
+	Expires  time.Time
 
 	// During sign-in.
 	State, Nonce, Verifier string
 	Next                   string
 
-	// Once signed in.
+	// Once signed in. No UPN and no object id: the database must not
+	// hold them (issue 12), so the session keeps the admin's audit
+	// pseudonym and sign-in domain instead.
 	TenantID string
-	ObjectID string
-	Name     string           // display name, shown in the header only
-	UPN      logredact.Secret // shown in the header only, never logged
-	Graph    graphToken       // the admin's delegated Graph token
-	Flash    string           // one-shot notice for the next page
+	Actor    string     // crypto.Secrets.Actor of the admin
+	Name     string     // display name, shown in the header only
+	Domain   string     // the sign-in domain, which onboarding registers
+	Graph    graphToken // the admin's delegated Graph token
+	Flash    string     // one-shot notice for the next page
 }
 
 func (ss *session) signedIn() bool { return ss != nil && ss.TenantID != "" }
@@ -53,17 +64,16 @@ type graphToken struct {
 	Expires time.Time
 }
 
-// sessions is the session table of this replica.
+// sessions is the session table, in the database every replica shares.
 type sessions struct {
-	idle, max time.Duration // immutable
+	st        *store.Store // immutable
+	idle, max time.Duration
 	now       func() time.Time
-
-	mu sync.Mutex // guards m
-	m  map[string]*session
+	limits    store.SessionLimits
 }
 
-func newSessions(idle, max time.Duration, now func() time.Time) *sessions {
-	return &sessions{idle: idle, max: max, now: now, m: map[string]*session{}}
+func newSessions(st *store.Store, idle, max time.Duration, now func() time.Time) *sessions {
+	return &sessions{st: st, idle: idle, max: max, now: now, limits: store.DefaultSessionLimits}
 }
 
 func randomID() string {
@@ -72,106 +82,79 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// get returns a copy of the request's live session, nil if none; it
-// refreshes the idle timer.
-func (t *sessions) get(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
-		return nil
+// expiry is when a session created at created and last used at seen
+// ends: idle after its last use, never past its absolute lifetime, and a
+// sign-in under way after pendingTTL.
+func (t *sessions) expiry(ss *session, seen time.Time) time.Time {
+	if !ss.signedIn() {
+		return ss.Created.Add(min(pendingTTL, t.max))
 	}
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ss := t.m[c.Value]
-	if ss == nil {
-		return nil
+	if end := ss.Created.Add(t.max); end.Before(seen.Add(t.idle)) {
+		return end
 	}
-	if now.Sub(ss.LastSeen) > t.idle || now.Sub(ss.Created) > t.max {
-		delete(t.m, c.Value)
-		return nil
-	}
-	ss.LastSeen = now
-	cp := *ss
-	return &cp
+	return seen.Add(t.idle)
 }
 
-// create starts a new session, sets its cookie and returns a copy.
-func (t *sessions) create(w http.ResponseWriter, init func(*session)) *session {
+// get returns the request's live session, nil if none; it refreshes the
+// idle timer.
+func (t *sessions) get(r *http.Request) (*session, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	now := t.now()
+	ps, err := t.st.PortalSession(r.Context(), c.Value, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	ss := &session{ID: c.Value, CSRF: ps.CSRF, Created: ps.Created, LastSeen: ps.LastSeen, Expires: ps.Expires,
+		State: ps.State, Nonce: ps.Nonce, Verifier: ps.Verifier, Next: ps.Next,
+		TenantID: ps.TenantID, Actor: ps.Actor, Name: ps.Name, Domain: ps.Domain, Flash: ps.Flash,
+		Graph: graphToken{Access: logredact.Secret(ps.Graph.Access), Refresh: logredact.Secret(ps.Graph.Refresh), Expires: ps.Graph.Expires}}
+	if ss.signedIn() && now.Sub(ss.LastSeen) >= touchEvery {
+		ss.LastSeen, ss.Expires = now, t.expiry(ss, now)
+		if err := t.st.TouchPortalSession(r.Context(), ss.ID, ss.LastSeen, ss.Expires); err != nil {
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+// create starts a new session, stores it, sets its cookie and returns it.
+func (t *sessions) create(ctx context.Context, w http.ResponseWriter, init func(*session)) (*session, error) {
 	now := t.now()
 	ss := &session{ID: randomID(), CSRF: randomID(), Created: now, LastSeen: now}
 	if init != nil {
 		init(ss)
 	}
-	t.mu.Lock()
-	if len(t.m) >= maxSessions {
-		t.pruneLocked(now)
+	ss.Expires = t.expiry(ss, now)
+	ps := store.PortalSession{TenantID: ss.TenantID, Actor: ss.Actor, Created: ss.Created, LastSeen: ss.LastSeen, Expires: ss.Expires,
+		CSRF: ss.CSRF, State: ss.State, Nonce: ss.Nonce, Verifier: ss.Verifier, Next: ss.Next, Name: ss.Name, Domain: ss.Domain,
+		Graph: store.SessionGraph{Access: ss.Graph.Access.Reveal(), Refresh: ss.Graph.Refresh.Reveal(), Expires: ss.Graph.Expires}, Flash: ss.Flash}
+	if err := t.st.CreatePortalSession(ctx, ss.ID, ps, now, t.limits); err != nil {
+		return nil, err
 	}
-	t.m[ss.ID] = ss
-	t.mu.Unlock()
-	setCookie(w, ss.ID, t.max)
-	cp := *ss
-	return &cp
+	setCookie(w, ss.ID, t.max) // the database, not the browser, decides when it ends
+	return ss, nil
 }
 
-// pendingTTL is how long a sign-in may take at the authority.
-const pendingTTL = 10 * time.Minute
-
-// pruneLocked drops expired sessions and sign-ins that were never
-// finished; if the table is still full, the oldest unfinished sign-in
-// goes, and only without one the least recently used session: a flood of
-// started sign-ins cannot push signed-in admins out.
-func (t *sessions) pruneLocked(now time.Time) {
-	var oldest, oldestPending *session
-	for id, ss := range t.m {
-		if now.Sub(ss.LastSeen) > t.idle || now.Sub(ss.Created) > t.max || (!ss.signedIn() && now.Sub(ss.Created) > pendingTTL) {
-			delete(t.m, id)
-			continue
-		}
-		if !ss.signedIn() && (oldestPending == nil || ss.Created.Before(oldestPending.Created)) {
-			oldestPending = ss
-		}
-		if oldest == nil || ss.LastSeen.Before(oldest.LastSeen) {
-			oldest = ss
-		}
-	}
-	if len(t.m) < maxSessions {
-		return
-	}
-	if oldestPending != nil {
-		delete(t.m, oldestPending.ID)
-	} else if oldest != nil {
-		delete(t.m, oldest.ID)
-	}
+// setGraph stores a renewed Graph token in session id.
+func (t *sessions) setGraph(ctx context.Context, id string, g graphToken) error {
+	return t.st.SetPortalSessionGraph(ctx, id, store.SessionGraph{Access: g.Access.Reveal(), Refresh: g.Refresh.Reveal(), Expires: g.Expires})
 }
 
-// update applies f to the stored session id, if it is still there.
-func (t *sessions) update(id string, f func(*session)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if ss := t.m[id]; ss != nil {
-		f(ss)
-	}
-}
-
-// destroy ends a session and clears its cookie.
-func (t *sessions) destroy(w http.ResponseWriter, id string) {
-	t.mu.Lock()
-	delete(t.m, id)
-	t.mu.Unlock()
+// destroy ends a session on every replica and clears its cookie.
+func (t *sessions) destroy(ctx context.Context, w http.ResponseWriter, id string) error {
 	setCookie(w, "", -1)
+	return t.st.DeletePortalSession(ctx, id)
 }
 
 // takeFlash returns and clears the session's one-shot notice.
-func (t *sessions) takeFlash(id string) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ss := t.m[id]
-	if ss == nil {
-		return ""
-	}
-	f := ss.Flash
-	ss.Flash = ""
-	return f
+func (t *sessions) takeFlash(ctx context.Context, id string) (string, error) {
+	return t.st.TakePortalSessionFlash(ctx, id)
 }
 
 func setCookie(w http.ResponseWriter, value string, maxAge time.Duration) {

@@ -48,7 +48,11 @@ func (s *Store) loadSecrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.secrets = sec
+	sk, err := deriveSessionKey(secret)
+	if err != nil {
+		return err
+	}
+	s.secrets, s.sessionKey = sec, sk
 	return nil
 }
 

@@ -57,7 +57,34 @@ var migrations = []migration{
 	{6, "trial tombstones that survive a tenant's erasure", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&trialRow{})
 	}},
+	{7, "portal sessions shared by every replica", func(tx *gorm.DB) error {
+		if err := tx.Migrator().CreateTable(&portalSessionRowV7{}); err != nil {
+			return err
+		}
+		// The bounds count an admin's and a tenant's sessions; the sweep
+		// deletes by expiry.
+		if err := tx.Exec("CREATE INDEX idx_portal_sessions_tenant_admin ON portal_sessions (tenant_key, admin_key, last_seen)").Error; err != nil {
+			return err
+		}
+		return tx.Exec("CREATE INDEX idx_portal_sessions_expires ON portal_sessions (expires_at)").Error
+	}},
 }
+
+// portalSessionRowV7 is the portal_sessions table as migration 7 created
+// it (see portalSessionRow).
+type portalSessionRowV7 struct {
+	IDHash    string `gorm:"primaryKey;size:64"`
+	TenantKey string `gorm:"size:64;not null;default:''"`
+	AdminKey  string `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time
+	LastSeen  time.Time
+	ExpiresAt time.Time
+	SecretEnc []byte
+	GraphEnc  []byte
+	FlashEnc  []byte
+}
+
+func (portalSessionRowV7) TableName() string { return "portal_sessions" }
 
 // tenantRowV5 holds the column migration 5 adds to tenants.
 type tenantRowV5 struct {

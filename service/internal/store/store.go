@@ -71,6 +71,9 @@ type Store struct {
 	ttl     time.Duration
 	keyTTL  time.Duration
 	secrets *crypto.Secrets // set in Open, immutable after
+	// sessionKey seals portal sessions; derived from the server secret
+	// in Open, immutable after.
+	sessionKey *crypto.DataKey
 
 	keys  keyCache
 	cfg   configCache

@@ -300,7 +300,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tid string) error {
 				return err
 			}
 		}
-		return nil
+		return s.deleteTenantSessions(tx, tid)
 	})
 	s.keys.evict(tid)
 	s.cfg.evict(tid)
