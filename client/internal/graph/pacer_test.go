@@ -96,7 +96,7 @@ func (s *script) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // fakeTokens counts token requests.
-type fakeTokens struct{ token, renew atomic.Int32 }
+type fakeTokens struct{ token, renew, claims atomic.Int32 }
 
 func (f *fakeTokens) Token(context.Context, []string) (string, error) {
 	f.token.Add(1)
@@ -106,6 +106,11 @@ func (f *fakeTokens) Token(context.Context, []string) (string, error) {
 func (f *fakeTokens) Renew(context.Context, []string) (string, error) {
 	f.renew.Add(1)
 	return "renewed", nil
+}
+
+func (f *fakeTokens) Claims(context.Context, []string, string) (string, error) {
+	f.claims.Add(1)
+	return "claimed", nil
 }
 
 const testBase = "https://graph.test/v1.0"
