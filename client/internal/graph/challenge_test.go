@@ -124,24 +124,7 @@ func TestPacerAnswersClaimsChallengeOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rt, s, tok := newTestTransport(tt.steps...)
-			resp, err := do(t, rt, "PUT", testBase+"/drives/d/items/i/content", "data")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != tt.wantStatus {
-				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
-			}
-			var auths []string
-			for _, r := range s.sent {
-				auths = append(auths, r.auth)
-				if r.body != "data" {
-					t.Errorf("attempt sent body %q, want the original body again", r.body)
-				}
-			}
-			if diff := cmp.Diff(tt.wantAuth, auths); diff != "" {
-				t.Errorf("Authorization headers (-want +got):\n%s", diff)
-			}
+			tok := checkAuths(t, tt.steps, "PUT", "data", tt.wantStatus, tt.wantAuth)
 			if tok.claims.Load() != 1 || tok.renew.Load() != 0 {
 				t.Errorf("Claims called %d times, Renew %d; want 1 and 0", tok.claims.Load(), tok.renew.Load())
 			}
