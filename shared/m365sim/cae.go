@@ -3,6 +3,7 @@ package m365sim
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/graph"
 )
@@ -25,8 +26,8 @@ func (s *Sim) challenge(r *http.Request, tid, oid string, claims map[string]any)
 	}
 	u := userKey{tid: strings.ToLower(tid), oid: strings.ToLower(oid)}
 	var ch *graph.Challenge
-	if at, ok := s.entra.RevokedAt(tid, oid); ok && int64(iat) < at.Unix() {
-		ch = &graph.Challenge{Claims: nbfClaims(at.Unix()), Code: "TokenIssuedBeforeRevocationTimestamp"}
+	if at, ok := s.entra.RevokedAt(tid, oid); ok && int64(iat) < ceilSecond(at) {
+		ch = &graph.Challenge{Claims: nbfClaims(ceilSecond(at)), Code: "TokenIssuedBeforeRevocationTimestamp"}
 	} else {
 		ch = s.gate.faults.challenge(Classify(r), r.Method, u, int64(iat), acrs)
 	}
@@ -42,4 +43,14 @@ func (s *Sim) claimsGranted(tid, oid, claims string) {
 	u := userKey{tid: strings.ToLower(tid), oid: strings.ToLower(oid)}
 	s.log.Debug("token issued for a claims request", "user", s.gate.label(u), "claims", claims)
 	s.gate.counters.granted(s.gate.label(u), claims)
+}
+
+// ceilSecond is t in Unix seconds, rounded up. Tokens carry whole
+// seconds, so a token issued in the second of a revocation may predate
+// it: it is refused too, erring on the side of the revocation.
+func ceilSecond(t time.Time) int64 {
+	if t.Truncate(time.Second).Equal(t) {
+		return t.Unix()
+	}
+	return t.Unix() + 1
 }
