@@ -10,9 +10,10 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
 
-// TestSimMountReadDuringClaimsChallenge: a Conditional Access change
-// evaluated by Graph (continuous access evaluation) refuses the mount's
-// unexpired token with a claims challenge. The read does not fail: the
+// TestSimMountReadDuringClaimsChallenge: a Conditional Access policy
+// evaluated by Graph (continuous access evaluation) asks for an
+// authentication context (c1) the mount's unexpired token lacks, with a
+// claims challenge. The read does not fail: the
 // Graph layer asks MSAL again with the challenge's claims, which redeems
 // the refresh token silently, and sends the request again. The simulator
 // counts the challenge and the token issued for the claims request.
@@ -24,10 +25,9 @@ func TestSimMountReadDuringClaimsChallenge(t *testing.T) {
 		_, err := os.Stat(s.p("cae.txt"))
 		return err == nil
 	})
-	// Tokens carry whole seconds: the rule must come after the mount's
-	// token was issued for that token to fail it.
-	time.Sleep(1100 * time.Millisecond)
-	s.fault(m365sim.Fault{Kind: m365sim.FaultClaimsChallenge, User: "alice@contoso.com"})
+	// Only the challenge's own claims satisfy an authentication
+	// context: renewing the token as after an expiry would not.
+	s.fault(m365sim.Fault{Kind: m365sim.FaultClaimsChallenge, User: "alice@contoso.com", Acrs: "c1"})
 
 	got, err := os.ReadFile(s.p("cae.txt"))
 	if err != nil {
@@ -40,8 +40,8 @@ func TestSimMountReadDuringClaimsChallenge(t *testing.T) {
 	if st == nil || st.Challenges < 1 || st.Granted < 1 {
 		t.Fatalf("claims counters of alice = %+v, want a challenge and a token issued for its claims", st)
 	}
-	if !strings.Contains(st.LastClaims, `"nbf"`) || !strings.Contains(st.LastClaims, `"cp1"`) {
-		t.Errorf("claims sent %s, want the challenge's nbf with the cp1 capability", st.LastClaims)
+	if !strings.Contains(st.LastClaims, `"acrs":{"essential":true,"value":"c1"}`) || !strings.Contains(st.LastClaims, `"cp1"`) {
+		t.Errorf("claims sent %s, want the challenge's acrs with the cp1 capability", st.LastClaims)
 	}
 	// The new token satisfies the rule: later requests are not
 	// challenged (the poller may have met the rule at the same time as
