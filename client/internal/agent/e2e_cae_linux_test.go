@@ -59,7 +59,7 @@ func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(docs, "revoked.txt"), []byte(content), 0o644); err != nil {
 		t.Fatalf("write during the revocation: %v", err)
 	}
-	r.agent.Refresh()
+	// No refresh asked for: the lost sign-in kicks one.
 	waitStatus(t, r.c, "sign-in expired with the write pending", func(st apitype.Status) bool {
 		d := driveByName(st, "OneDrive")
 		return st.SignIn == apitype.SignInExpired && d != nil && d.State == apitype.DriveMounted && d.PendingUploads > 0

@@ -76,6 +76,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives sign-in events; never tokens or user names.
 	Logger *slog.Logger
+	// SignInLost, when set, is called (on its own goroutine) when a
+	// claims challenge turns out to need a new sign-in, once until the
+	// next sign-in: the agent shows it at once instead of at its next
+	// refresh.
+	SignInLost func()
 }
 
 // Account is the signed-in user as far as Mapdrive needs to know.
@@ -313,9 +318,15 @@ func (c *Client) Claims(ctx context.Context, scopes []string, claims string) (st
 	tok, err := c.silent(ctx, scopes, claims)
 	if err != nil && errors.Is(err, ErrSignInExpired) {
 		c.mu.Lock()
+		first := c.pending == ""
 		c.pending = claims
 		c.mu.Unlock()
-		c.log.Warn("Microsoft 365 requires signing in again (claims challenge)")
+		if first {
+			c.log.Warn("Microsoft 365 requires signing in again (claims challenge)")
+			if c.cfg.SignInLost != nil {
+				go c.cfg.SignInLost()
+			}
+		}
 	}
 	return tok, err
 }
