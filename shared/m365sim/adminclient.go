@@ -180,7 +180,9 @@ func (c *AdminClient) ExpireDeltaWith(ctx context.Context, driveID, inner string
 	return c.call(ctx, http.MethodPost, path, nil, nil)
 }
 
-// Revoke revokes every refresh token of a user.
+// Revoke revokes a user's sessions: every refresh token, and (through
+// continuous access evaluation) the access tokens of clients that
+// declared cp1.
 func (c *AdminClient) Revoke(ctx context.Context, tenant, user string) error {
 	return c.call(ctx, http.MethodPost, "/_admin/revoke/"+url.PathEscape(tenant)+"/"+url.PathEscape(user), nil, nil)
 }

@@ -18,6 +18,22 @@ type Counters struct {
 	// Throttle holds, for every user throttled since Since, what happened
 	// from the first throttled request on. Keyed like CounterEntry.User.
 	Throttle map[string]*ThrottleStats `json:"throttle"`
+	// Claims holds, for every user challenged or answered since Since,
+	// the claims challenges Graph sent and the tokens Entra issued for a
+	// claims request. Keyed like CounterEntry.User.
+	Claims map[string]*ClaimsStats `json:"claims,omitempty"`
+}
+
+// ClaimsStats records continuous access evaluation for one user.
+type ClaimsStats struct {
+	// Challenges counts Graph's 401 insufficient_claims answers.
+	Challenges int `json:"challenges"`
+	// Granted counts tokens Entra issued for a claims request that
+	// answered a challenge (claims beyond the client's capabilities).
+	Granted int `json:"granted"`
+	// LastClaims is the claims parameter of the last such request, as
+	// the client sent it (decoded JSON).
+	LastClaims string `json:"lastClaims,omitempty"`
 }
 
 // CounterEntry counts requests with one route class, method, status and
@@ -97,10 +113,37 @@ type counters struct {
 	since    time.Time
 	requests map[counterKey]int64
 	throttle map[string]*ThrottleStats
+	claims   map[string]*ClaimsStats
 }
 
 func newCounters(now time.Time) *counters {
-	return &counters{since: now, requests: map[counterKey]int64{}, throttle: map[string]*ThrottleStats{}}
+	return &counters{since: now, requests: map[counterKey]int64{}, throttle: map[string]*ThrottleStats{}, claims: map[string]*ClaimsStats{}}
+}
+
+// claimsLocked returns user's claims stats, creating them. c.mu must be held.
+func (c *counters) claimsLocked(user string) *ClaimsStats {
+	s := c.claims[user]
+	if s == nil {
+		s = &ClaimsStats{}
+		c.claims[user] = s
+	}
+	return s
+}
+
+// challenged counts a claims challenge sent to user.
+func (c *counters) challenged(user string) {
+	c.mu.Lock()
+	c.claimsLocked(user).Challenges++
+	c.mu.Unlock()
+}
+
+// granted counts a token issued to user for the claims request claims.
+func (c *counters) granted(user, claims string) {
+	c.mu.Lock()
+	s := c.claimsLocked(user)
+	s.Granted++
+	s.LastClaims = claims
+	c.mu.Unlock()
 }
 
 func (c *counters) add(route RouteClass, method string, status int, user string) {
@@ -137,7 +180,12 @@ func (c *counters) throttleEvent(user string, ev ThrottleEvent) {
 func (c *counters) snapshot() *Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := &Counters{Since: c.since, Requests: make([]CounterEntry, 0, len(c.requests)), Throttle: map[string]*ThrottleStats{}}
+	out := &Counters{Since: c.since, Requests: make([]CounterEntry, 0, len(c.requests)), Throttle: map[string]*ThrottleStats{},
+		Claims: map[string]*ClaimsStats{}}
+	for u, s := range c.claims {
+		cp := *s
+		out.Claims[u] = &cp
+	}
 	for k, n := range c.requests {
 		out.Requests = append(out.Requests, CounterEntry{Route: k.route, Method: k.method, Status: k.status, User: k.user, Count: n})
 	}
@@ -157,5 +205,6 @@ func (c *counters) reset(now time.Time) {
 	c.since = now
 	c.requests = map[counterKey]int64{}
 	c.throttle = map[string]*ThrottleStats{}
+	c.claims = map[string]*ClaimsStats{}
 	c.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/m365sim/graph"
 )
 
 // FaultKind names what a fault does.
@@ -59,9 +61,18 @@ const (
 	// RateLimit-Remaining and RateLimit-Reset headers, as sent past about
 	// 80% of the budget, without failing the request.
 	FaultRateLimitWarning FaultKind = "rateLimitWarning"
+	// FaultClaimsChallenge is a Conditional Access change evaluated by
+	// Graph (continuous access evaluation): Graph answers 401 with an
+	// insufficient_claims challenge to every matching request whose
+	// token does not yet satisfy it. Without Acrs the challenge asks for
+	// a token issued after the rule was added (nbf); with Acrs, for one
+	// carrying that authentication context. Only tokens of clients that
+	// declared the cp1 capability are challenged, as Graph does; a
+	// refresh-token grant with the challenge's claims satisfies it.
+	FaultClaimsChallenge FaultKind = "claimsChallenge"
 )
 
-var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultBandwidth, FaultURLExpired, FaultBudget, FaultRateLimitWarning}
+var faultKinds = []FaultKind{FaultLatency, FaultThrottle, FaultError, FaultDrop, FaultQuotaFull, FaultOffline, FaultBandwidth, FaultURLExpired, FaultBudget, FaultRateLimitWarning, FaultClaimsChallenge}
 
 // Fault is one injected fault rule. Rules apply in the order they were
 // added; a request can be delayed by several but answered by only one.
@@ -95,10 +106,14 @@ type Fault struct {
 	// Units and WindowSec size a budget fault.
 	Units     int `json:"units,omitempty"`
 	WindowSec int `json:"windowSec,omitempty"`
+	// Acrs is the authentication context (c1 to c99) a claimsChallenge
+	// fault asks for; empty asks for a token issued after the rule.
+	Acrs string `json:"acrs,omitempty"`
 	// Times limits how often the rule fires; 0 means without limit.
 	Times int `json:"times,omitempty"`
 	// Fired counts how often the rule acted: requests delayed, answered,
-	// armed to drop or paced; for a budget, requests throttled. Read-only.
+	// armed to drop, paced or challenged; for a budget, requests
+	// throttled. Read-only.
 	Fired int `json:"fired,omitempty"`
 }
 
@@ -117,6 +132,7 @@ type activeFault struct {
 	tenantID string                // "" = any
 	userID   string                // "" = any user of tenantID
 	spent    map[userKey]*spending // budget faults; guarded by faults.mu
+	armed    time.Time             // when the rule was added
 }
 
 // spending is what one user spent of a budget fault in the current window.
@@ -141,6 +157,7 @@ func (u userKey) known() bool { return u.tid != "" }
 // faults is the live fault configuration and the throttling windows.
 type faults struct {
 	dir *directory.Directory // immutable
+	now func() time.Time     // immutable
 
 	mu      sync.Mutex // guards the fields below
 	rules   []*activeFault
@@ -150,11 +167,11 @@ type faults struct {
 	windows map[userKey]*window
 }
 
-func newFaults(dir *directory.Directory, seed uint64) *faults {
+func newFaults(dir *directory.Directory, now func() time.Time, seed uint64) *faults {
 	if seed == 0 {
 		seed = 1
 	}
-	return &faults{dir: dir, seed: seed, rng: newRNG(seed), windows: map[userKey]*window{}}
+	return &faults{dir: dir, now: now, seed: seed, rng: newRNG(seed), windows: map[userKey]*window{}}
 }
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
@@ -218,6 +235,10 @@ func (fs *faults) validate(f Fault) (*activeFault, error) {
 		if f.BytesPerSec < 1024 {
 			return nil, fmt.Errorf("bytesPerSec %d: want at least 1024", f.BytesPerSec)
 		}
+	case FaultClaimsChallenge:
+		if f.Acrs != "" && !authContextID.MatchString(f.Acrs) {
+			return nil, fmt.Errorf("acrs %q: want an authentication context id, c1 to c99", f.Acrs)
+		}
 	case FaultBudget:
 		if f.Units <= 0 || f.Units > 1_000_000 {
 			return nil, fmt.Errorf("units %d: want 1 to 1000000", f.Units)
@@ -229,7 +250,10 @@ func (fs *faults) validate(f Fault) (*activeFault, error) {
 			return nil, fmt.Errorf("windowSec %d: want 1 to 3600", f.WindowSec)
 		}
 	}
-	a := &activeFault{Fault: f, spent: map[userKey]*spending{}}
+	if f.Acrs != "" && f.Kind != FaultClaimsChallenge {
+		return nil, fmt.Errorf("acrs applies to %s faults only", FaultClaimsChallenge)
+	}
+	a := &activeFault{Fault: f, spent: map[userKey]*spending{}, armed: fs.now()}
 	if f.Tenant == "" && f.User != "" {
 		if _, dom, ok := strings.Cut(f.User, "@"); ok {
 			f.Tenant = dom
@@ -494,6 +518,47 @@ func (fs *faults) spendLocked(a *activeFault, class RouteClass, method string, u
 	if sp.used*5 >= a.Units*4 {
 		d.rateLimit = &rateLimit{limit: a.Units, remaining: a.Units - sp.used, reset: reset}
 	}
+}
+
+// authContextID is a Conditional Access authentication context id.
+var authContextID = regexp.MustCompile(`^c([1-9]|[1-9][0-9])$`)
+
+// challenge applies the claimsChallenge rules to a request of u whose
+// verified token was issued at iat and carries the authentication
+// contexts acrs. It returns the claims request of the first rule the
+// token does not satisfy, or nil.
+func (fs *faults) challenge(class RouteClass, method string, u userKey, iat int64, acrs []string) *graph.Challenge {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.rules {
+		if a.Kind != FaultClaimsChallenge || !a.matches(class, method, u) {
+			continue
+		}
+		if a.Acrs != "" {
+			if slices.Contains(acrs, a.Acrs) {
+				continue
+			}
+			a.Fired++
+			// The code names the reason in the message only; this one is
+			// the simulator's own.
+			return &graph.Challenge{Claims: `{"access_token":{"acrs":{"essential":true,"value":"` + a.Acrs + `"}}}`,
+				Code: "AuthenticationContextRequired"}
+		}
+		// Whole seconds, as tokens carry them: a token issued in the
+		// second the rule was added satisfies it.
+		if at := a.armed.Unix(); iat < at {
+			a.Fired++
+			return &graph.Challenge{Claims: nbfClaims(at), Code: "TokenCreatedWithOutdatedPolicies"}
+		}
+	}
+	return nil
+}
+
+// nbfClaims is the claims request for a token issued at or after t (Unix
+// seconds), the form Graph uses for CAE challenges ("How to use
+// Continuous Access Evaluation enabled APIs in your applications").
+func nbfClaims(t int64) string {
+	return `{"access_token":{"nbf":{"essential":true,"value":"` + strconv.FormatInt(t, 10) + `"}}}`
 }
 
 func throttleAnswer(status, retryAfter int) *faultAnswer {

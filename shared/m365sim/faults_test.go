@@ -347,6 +347,8 @@ func TestFaultValidation(t *testing.T) {
 		{"bad method", Fault{Kind: FaultError, Methods: []string{"GET /"}}},
 		{"budget without units", Fault{Kind: FaultBudget}},
 		{"budget window of a day", Fault{Kind: FaultBudget, Units: 5, WindowSec: 86400}},
+		{"authentication context c100", Fault{Kind: FaultClaimsChallenge, Acrs: "c100"}},
+		{"acrs on an error fault", Fault{Kind: FaultError, Acrs: "c1"}},
 	}
 	for _, tt := range tests {
 		_, err := s.Admin().AddFault(ctx, tt.f)

@@ -40,7 +40,7 @@ type gate struct {
 }
 
 func newGate(dir *directory.Directory, now func() time.Time, log *slog.Logger, seed uint64) *gate {
-	g := &gate{dir: dir, now: now, log: log, faults: newFaults(dir, seed), counters: newCounters(now()),
+	g := &gate{dir: dir, now: now, log: log, faults: newFaults(dir, now, seed), counters: newCounters(now()),
 		hints: newHints(maxHints), labels: map[userKey]string{}}
 	g.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 	return g

@@ -26,8 +26,15 @@
 //	POST   /_admin/devicecode/approve          {"user_code","upn"}: sign in a device code
 //	POST   /_admin/expire-download-urls        invalidate every download URL handed out
 //	POST   /_admin/expire-delta/{driveId}      make a drive's delta tokens stale (410)
-//	POST   /_admin/revoke/{tenant}/{user}      revoke a user's refresh tokens
+//	POST   /_admin/revoke/{tenant}/{user}      revoke a user's sessions: refresh tokens, and CAE tokens (claims challenge)
 //	METHOD /_admin/as/{tenant}/{user}/{rest}   perform METHOD /v1.0/{rest} as the user
+//
+// Continuous access evaluation: Graph answers tokens of clients that
+// declared the cp1 capability with a claims challenge (401,
+// error="insufficient_claims") when the user's sessions were revoked after
+// the token was issued, or while a claimsChallenge fault applies; Entra
+// honours the claims parameter (xms_cc, acrs, nbf) on its token endpoint.
+// Counters.Claims shows the challenges and the claims requests answered.
 //
 // Act-as requests carry a token minted for Config.ActAsClientID (the demo
 // client by default) with
@@ -101,6 +108,9 @@ type Config struct {
 	// AccessTokenLifetime and RefreshTokenLifetime go to Entra; zero keeps
 	// its defaults (1h, 90 days).
 	AccessTokenLifetime, RefreshTokenLifetime time.Duration
+	// CAEAccessTokenLifetime is the lifetime of Graph tokens of clients
+	// that declared the cp1 capability; zero keeps Entra's default (24h).
+	CAEAccessTokenLifetime time.Duration
 	// DownloadURLLifetime and PageSize go to Graph; zero keeps its defaults.
 	DownloadURLLifetime time.Duration
 	PageSize            int
@@ -183,10 +193,12 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("m365sim: load signing key: %w", err)
 	}
 
+	s.gate = newGate(s.dir, cfg.Now, s.log.With("part", "gate"), cfg.FaultSeed)
 	s.entra, err = entra.New(entra.Config{
 		BaseURL: s.baseURL, DataDir: cfg.DataDir,
 		Logger: s.log.With("face", "entra"), Now: cfg.Now,
 		AccessTokenLifetime: cfg.AccessTokenLifetime, RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+		CAEAccessTokenLifetime: cfg.CAEAccessTokenLifetime, ClaimsRequested: s.claimsGranted,
 	}, s.dir, s.keys)
 	if err != nil {
 		return nil, fmt.Errorf("m365sim: start entra: %w", err)
@@ -195,12 +207,12 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		BaseURL: s.baseURL, DataDir: cfg.DataDir,
 		Logger: s.log.With("face", "graph"), Now: cfg.Now,
 		DownloadURLLifetime: cfg.DownloadURLLifetime, PageSize: cfg.PageSize,
+		Challenger: s.challenge,
 	}, s.dir, s.keys)
 	if err != nil {
 		return nil, fmt.Errorf("m365sim: start graph: %w", err)
 	}
 
-	s.gate = newGate(s.dir, cfg.Now, s.log.With("part", "gate"), cfg.FaultSeed)
 	graphH := s.graph.Handler()
 	s.admin = newAdmin(&admin{
 		dir: s.dir, gate: s.gate, id: s.entra, drives: s.graph, graph: graphH,

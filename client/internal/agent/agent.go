@@ -229,6 +229,11 @@ func New(o Options) (*Agent, error) {
 	a := &Agent{o: o, log: o.Log, kick: make(chan struct{}, 1), ctx: context.Background(), refreshPinned: pinned}
 	a.st = newState(o)
 	a.loadSettings()
+	if n, ok := o.Auth.(interface{ NotifySignInLost(func()) }); ok {
+		// A sign-in lost to a claims challenge shows at once: the refresh
+		// meets it and sets the status.
+		n.NotifySignInLost(a.Refresh)
+	}
 	return a, nil
 }
 

@@ -232,6 +232,12 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping, m
 		if len(a.mountedLocked()) == 0 {
 			a.st.online = true
 		}
+		if errors.Is(derr, failure.SignInExpired) {
+			// Some lookups answered, one needs a new sign-in (a claims
+			// challenge after a revocation): the user must know.
+			a.st.signIn = apitype.SignInExpired
+			a.problemLocked(problem("list your drives", derr).Problem)
+		}
 	}
 	for _, d := range a.st.drives {
 		d.seen = false

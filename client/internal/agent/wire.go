@@ -141,6 +141,7 @@ func Build(cfg config.Config, log *slog.Logger, bo BuildOptions) (*Parts, error)
 	ac, err := auth.New(auth.Config{
 		Authority: authority, ClientID: cfg.ClientID, APIScopes: apiScopes, CAFile: cfg.CAFile,
 		Keyring: secrets, OpenURL: aa.openURL, Logger: log.With("component", "auth"),
+		SignInLost: aa.signInLost,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set up sign-in: %w", err)
@@ -204,6 +205,24 @@ type AuthAdapter struct {
 	mu          sync.Mutex
 	show        func(string) // guarded by mu: where the next sign-in URL goes
 	displayName string       // guarded by mu: cached from Graph
+	onLost      func()       // guarded by mu: the agent's refresh kick
+}
+
+// NotifySignInLost makes fn be called when a claims challenge needs a new
+// sign-in (the agent refreshes, and its status says so).
+func (x *AuthAdapter) NotifySignInLost(fn func()) {
+	x.mu.Lock()
+	x.onLost = fn
+	x.mu.Unlock()
+}
+
+func (x *AuthAdapter) signInLost() {
+	x.mu.Lock()
+	fn := x.onLost
+	x.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }
 
 // Client returns the underlying auth client (tests use it).

@@ -31,6 +31,14 @@ const (
 	DefaultGraphBase = "https://graph.microsoft.com/v1.0"
 )
 
+// ClientCapabilities are the capabilities Mapdrive declares to Entra ID
+// with every token request. cp1 says it handles claims challenges, so
+// Microsoft Graph evaluates its tokens continuously (CAE): a revoked
+// session or a Conditional Access change refuses a token before it
+// expires, with a 401 the graph package answers by calling Claims.
+// https://learn.microsoft.com/entra/identity-platform/claims-challenge
+var ClientCapabilities = []string{"cp1"}
+
 // DefaultGraphScopes are the delegated Graph permissions Mapdrive asks for.
 // Team.ReadBasic.All is what GET /me/joinedTeams requires to list the
 // user's Teams (their files are then reached with Files/Sites scopes); it
@@ -68,6 +76,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives sign-in events; never tokens or user names.
 	Logger *slog.Logger
+	// SignInLost, when set, is called (on its own goroutine) when a
+	// claims challenge turns out to need a new sign-in, once until the
+	// next sign-in: the agent shows it at once instead of at its next
+	// refresh.
+	SignInLost func()
 }
 
 // Account is the signed-in user as far as Mapdrive needs to know.
@@ -102,6 +115,11 @@ type Client struct {
 
 	mu      sync.Mutex
 	account *public.Account // guarded by mu; cached result of Accounts
+	// pending is a claims challenge a silent request could not satisfy,
+	// guarded by mu: the next sign-in asks for it, as the claims
+	// challenge page says ("passed as a part of all calls ... until a
+	// token is successfully retrieved").
+	pending string
 }
 
 // New builds a Client. It does not touch the network or the keyring.
@@ -141,6 +159,7 @@ func New(cfg Config) (*Client, error) {
 		public.WithCache(cache),
 		public.WithHTTPClient(hc),
 		public.WithInstanceDiscovery(discovery),
+		public.WithClientCapabilities(ClientCapabilities),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("auth: configure MSAL for %s: %w", cfg.Authority, err)
@@ -156,6 +175,9 @@ func (c *Client) Login(ctx context.Context) (Account, error) {
 	if c.cfg.OpenURL != nil {
 		opts = append(opts, public.WithOpenURL(c.cfg.OpenURL))
 	}
+	if claims := c.pendingClaims(); claims != "" {
+		opts = append(opts, public.WithClaims(claims))
+	}
 	res, err := c.pca.AcquireTokenInteractive(ctx, c.cfg.GraphScopes, opts...)
 	if err != nil {
 		return Account{}, c.classify("interactive sign-in", err)
@@ -167,7 +189,11 @@ func (c *Client) Login(ctx context.Context) (Account, error) {
 // called once with the code to enter on another device, then LoginDeviceCode
 // waits until the user has done so, the code expires, or ctx ends.
 func (c *Client) LoginDeviceCode(ctx context.Context, show func(DeviceCodePrompt)) (Account, error) {
-	dc, err := c.pca.AcquireTokenByDeviceCode(ctx, c.cfg.GraphScopes)
+	var opts []public.AcquireByDeviceCodeOption
+	if claims := c.pendingClaims(); claims != "" {
+		opts = append(opts, public.WithClaims(claims))
+	}
+	dc, err := c.pca.AcquireTokenByDeviceCode(ctx, c.cfg.GraphScopes, opts...)
 	if err != nil {
 		return Account{}, c.classify("start device-code sign-in", err)
 	}
@@ -202,6 +228,7 @@ func (c *Client) finishLogin(ctx context.Context, res public.AuthResult) (Accoun
 	acct := res.Account
 	c.mu.Lock()
 	c.account = &acct
+	c.pending = ""
 	c.mu.Unlock()
 	c.log.Info("signed in", "tenant", acct.Realm)
 	if len(c.cfg.APIScopes) > 0 {
@@ -279,19 +306,61 @@ func (c *Client) Renew(ctx context.Context, scopes []string) (string, error) {
 	return c.token(ctx, scopes, true)
 }
 
-func (c *Client) token(ctx context.Context, scopes []string, fresh bool) (string, error) {
-	acct, err := c.msalAccount(ctx)
-	if err != nil {
-		return "", err
+// Claims returns a new access token for scopes that satisfies claims, the
+// decoded claims request of a resource's claims challenge (HTTP 401 with
+// error="insufficient_claims"). MSAL skips the cached access token and
+// redeems the refresh token with the claims and the client capabilities.
+// When that cannot work silently (the session was revoked, or the
+// policy needs the user), it fails with ErrSignInExpired and the next
+// Login or LoginDeviceCode asks for the claims.
+// https://learn.microsoft.com/entra/identity-platform/app-resilience-continuous-access-evaluation
+func (c *Client) Claims(ctx context.Context, scopes []string, claims string) (string, error) {
+	tok, err := c.silent(ctx, scopes, claims)
+	if err != nil && errors.Is(err, ErrSignInExpired) {
+		c.mu.Lock()
+		first := c.pending == ""
+		c.pending = claims
+		c.mu.Unlock()
+		if first {
+			c.log.Warn("Microsoft 365 requires signing in again (claims challenge)")
+			if c.cfg.SignInLost != nil {
+				go c.cfg.SignInLost()
+			}
+		}
 	}
-	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
+	return tok, err
+}
+
+// pendingClaims returns the claims challenge the next sign-in must
+// satisfy, if any.
+func (c *Client) pendingClaims() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending
+}
+
+func (c *Client) token(ctx context.Context, scopes []string, fresh bool) (string, error) {
+	claims := ""
 	if fresh {
 		// MSAL Go's public client has no force-refresh option; a claims
 		// request makes it skip the cached access token and redeem the
 		// refresh token. "nbf" in the past is the form Entra ID uses for
 		// its own claims challenges, and is satisfied by any new token.
 		// https://learn.microsoft.com/entra/identity-platform/claims-challenge
-		claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, time.Now().Add(-time.Minute).Unix())
+		claims = fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, time.Now().Add(-time.Minute).Unix())
+	}
+	return c.silent(ctx, scopes, claims)
+}
+
+// silent gets a token for scopes without the user, asking for claims
+// ("" for none) besides the client capabilities.
+func (c *Client) silent(ctx context.Context, scopes []string, claims string) (string, error) {
+	acct, err := c.msalAccount(ctx)
+	if err != nil {
+		return "", err
+	}
+	opts := []public.AcquireSilentOption{public.WithSilentAccount(acct)}
+	if claims != "" {
 		opts = append(opts, public.WithClaims(claims))
 	}
 	res, err := c.pca.AcquireTokenSilent(ctx, resourceScopes(scopes), opts...)

@@ -162,9 +162,13 @@ func TestDeviceCodeLogin(t *testing.T) {
 
 // TestSilentRefresh signs in on a simulator whose access tokens live less
 // than MSAL's five-minute margin, so every Token call must redeem the
-// refresh token, and checks Renew bypasses a valid cached token.
+// refresh token, and checks Renew bypasses a valid cached token. The
+// client declares cp1, so its Graph tokens are CAE tokens, with their
+// own lifetime.
 func TestSilentRefresh(t *testing.T) {
-	sim := m365sim.StartForTest(t, m365sim.WithConfig(func(c *m365sim.Config) { c.AccessTokenLifetime = 2 * time.Minute }))
+	sim := m365sim.StartForTest(t, m365sim.WithConfig(func(c *m365sim.Config) {
+		c.AccessTokenLifetime, c.CAEAccessTokenLifetime = 2*time.Minute, 2*time.Minute
+	}))
 	c := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
 	ctx := ctxT(t)
 	before := tokenRequests(t, sim)

@@ -9,7 +9,8 @@
 // URLs, simple PUT uploads and upload-session fragments. Every request,
 // SDK or plain, goes through one http.RoundTripper (pacedTransport) that
 // enforces TLS 1.2+, adds the bearer token to Graph URLs only, honours
-// Retry-After and retries what is safe to retry.
+// Retry-After, answers a claims challenge (continuous access evaluation)
+// with one new token, and retries what is safe to retry.
 package graph
 
 import (

@@ -96,7 +96,7 @@ func (s *script) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // fakeTokens counts token requests.
-type fakeTokens struct{ token, renew atomic.Int32 }
+type fakeTokens struct{ token, renew, claims atomic.Int32 }
 
 func (f *fakeTokens) Token(context.Context, []string) (string, error) {
 	f.token.Add(1)
@@ -106,6 +106,11 @@ func (f *fakeTokens) Token(context.Context, []string) (string, error) {
 func (f *fakeTokens) Renew(context.Context, []string) (string, error) {
 	f.renew.Add(1)
 	return "renewed", nil
+}
+
+func (f *fakeTokens) Claims(context.Context, []string, string) (string, error) {
+	f.claims.Add(1)
+	return "claimed", nil
 }
 
 const testBase = "https://graph.test/v1.0"
@@ -227,26 +232,38 @@ func TestPacerRenewsTokenOnceOn401(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rt, s, tok := newTestTransport(tt.steps...)
-			resp, err := do(t, rt, "DELETE", testBase+"/drives/d/items/i", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != tt.wantStatus {
-				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
-			}
-			var auths []string
-			for _, r := range s.sent {
-				auths = append(auths, r.auth)
-			}
-			if diff := cmp.Diff(tt.wantAuth, auths); diff != "" {
-				t.Errorf("Authorization headers (-want +got):\n%s", diff)
-			}
+			tok := checkAuths(t, tt.steps, "DELETE", "", tt.wantStatus, tt.wantAuth)
 			if tok.renew.Load() != 1 {
 				t.Errorf("Renew called %d times, want 1", tok.renew.Load())
 			}
 		})
 	}
+}
+
+// checkAuths sends one request with body through a transport answering
+// steps and checks the final status and the Authorization header of each
+// attempt; every attempt must carry body again.
+func checkAuths(t *testing.T, steps []step, method, body string, wantStatus int, wantAuth []string) *fakeTokens {
+	t.Helper()
+	rt, s, tok := newTestTransport(steps...)
+	resp, err := do(t, rt, method, testBase+"/drives/d/items/i", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != wantStatus {
+		t.Errorf("status = %d, want %d", resp.StatusCode, wantStatus)
+	}
+	var auths []string
+	for _, r := range s.sent {
+		auths = append(auths, r.auth)
+		if r.body != body {
+			t.Errorf("attempt sent body %q, want %q again", r.body, body)
+		}
+	}
+	if diff := cmp.Diff(wantAuth, auths); diff != "" {
+		t.Errorf("Authorization headers (-want +got):\n%s", diff)
+	}
+	return tok
 }
 
 func TestTokenOnlyOnGraphURLs(t *testing.T) {

@@ -21,6 +21,10 @@ type TokenSource interface {
 	Token(ctx context.Context, scopes []string) (string, error)
 	// Renew returns a new access token, ignoring any cached one.
 	Renew(ctx context.Context, scopes []string) (string, error)
+	// Claims returns a new access token that satisfies claims, the
+	// decoded claims request of a claims challenge; it fails with
+	// failure.SignInExpired when only a new sign-in can.
+	Claims(ctx context.Context, scopes []string, claims string) (string, error)
 }
 
 // meToken is how msgraph-sdk-go spells /me in request paths.
@@ -75,7 +79,8 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL.RawPath = ""
 	}
 	safe := retrySafe(req)
-	renewed := false
+	renewed, claimed := false, false
+	claimsTok := "" // the token a claims request gave, for the next attempt
 	throttles, failures := 0, 0
 	for {
 		release, probe, err := t.pacer.acquire(ctx)
@@ -91,11 +96,14 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		if authed {
-			tok, err := t.token(ctx, renewed)
-			if err != nil {
-				t.pacer.settle(probe, false)
-				release()
-				return nil, authError(err)
+			tok := claimsTok
+			claimsTok = ""
+			if tok == "" {
+				if tok, err = t.token(ctx, renewed); err != nil {
+					t.pacer.settle(probe, false)
+					release()
+					return nil, authError(err)
+				}
 			}
 			r.Header.Set("Authorization", "Bearer "+tok)
 		} else {
@@ -129,6 +137,25 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				continue
 			}
 			return nil, fmt.Errorf("%w: %w", vfs.ErrOffline, err)
+		}
+		if authed && resp.StatusCode == http.StatusUnauthorized {
+			if claims, ok := claimsChallenge(resp.Header); ok {
+				if claimed {
+					// The token from the claims request was refused too:
+					// final, rather than a loop.
+					resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+					return resp, nil
+				}
+				claimed = true
+				drain(resp)
+				release()
+				t.log.Info("Microsoft 365 refused the token before it expired (claims challenge); asking Entra ID for a new one")
+				t.log.Debug("claims challenge", "claims", claims)
+				if claimsTok, err = t.tokens.Claims(ctx, t.scopes, claims); err != nil {
+					return nil, authError(err)
+				}
+				continue
+			}
 		}
 		switch decision := t.shouldRetry(resp, authed, renewed, safe, throttles, failures); decision {
 		case retryThrottled:
@@ -170,7 +197,9 @@ const (
 //   - 429, and 503 with Retry-After: the server did not process the request,
 //     so any method is sent again once the pause is over.
 //   - 401 on a Graph request: renew the token once (it expired early or the
-//     clock is off), then give up.
+//     clock is off), then give up. A 401 with a claims challenge is
+//     answered before this policy, in RoundTrip: one new token with the
+//     challenge's claims, then the request again.
 //   - 500, 502, 503, 504, 509: back off exponentially, only for requests
 //     that are safe to repeat.
 //

@@ -518,7 +518,8 @@ func TestRenewOnExpiredToken(t *testing.T) {
 	if _, err := gc.Me(ctx); err != nil {
 		t.Fatal(err)
 	}
-	offset.Store(int64(2 * time.Hour))
+	// Past even a CAE token's life: the client declares cp1.
+	offset.Store(int64(30 * time.Hour))
 	if err := sim.Admin().ResetCounters(ctx); err != nil {
 		t.Fatal(err)
 	}

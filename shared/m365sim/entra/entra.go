@@ -46,6 +46,14 @@ type Config struct {
 	// RefreshTokenLifetime is the inactivity lifetime of a refresh token
 	// (Entra: 90 days).
 	RefreshTokenLifetime time.Duration
+	// CAEAccessTokenLifetime is the lifetime of Graph access tokens of
+	// clients that declared the cp1 capability (a CAE session); default
+	// 24h, within Entra's "up to 28 hours".
+	CAEAccessTokenLifetime time.Duration
+	// ClaimsRequested, when set, is told of every token issued in answer
+	// to a claims challenge (claims beyond the client's capabilities):
+	// the user and the claims request as sent. For counters and tests.
+	ClaimsRequested func(tenantID, userID, claims string)
 }
 
 // Lifetimes of the short-lived artefacts, as Entra documents them.
@@ -66,8 +74,10 @@ type Server struct {
 	log       *slog.Logger
 	nowFn     func() time.Time
 	atLife    time.Duration
+	caeLife   time.Duration
 	rtLife    time.Duration
-	statePath string // "" = not persisted
+	onClaims  func(tenantID, userID, claims string) // nil: nobody listens
+	statePath string                                // "" = not persisted
 	pages     *template.Template
 
 	saveKick chan struct{} // 1-buffered: state changed, write it soon
@@ -103,7 +113,9 @@ func New(cfg Config, dir *directory.Directory, keys *token.Keys) (*Server, error
 		log:       cfg.Logger,
 		nowFn:     cfg.Now,
 		atLife:    cfg.AccessTokenLifetime,
+		caeLife:   cfg.CAEAccessTokenLifetime,
 		rtLife:    cfg.RefreshTokenLifetime,
+		onClaims:  cfg.ClaimsRequested,
 		codes:     map[string]*authCode{},
 		devices:   map[string]*deviceCode{},
 		userCodes: map[string]string{},
@@ -116,6 +128,9 @@ func New(cfg Config, dir *directory.Directory, keys *token.Keys) (*Server, error
 	}
 	if s.atLife <= 0 {
 		s.atLife = time.Hour
+	}
+	if s.caeLife <= 0 {
+		s.caeLife = 24 * time.Hour
 	}
 	if s.rtLife <= 0 {
 		s.rtLife = 90 * 24 * time.Hour

@@ -22,7 +22,8 @@ type grant struct {
 	scopes   []string // resource scopes that go into scp
 	nonce    string   // id_token nonce (authorization code flow)
 	signedIn time.Time
-	secret   bool // the client authenticated with a secret
+	secret   bool          // the client authenticated with a secret
+	claims   claimsRequest // the request's claims parameter
 }
 
 // tokenResponse is the token endpoint's success document.
@@ -31,6 +32,7 @@ type tokenResponse struct {
 	Scope        string `json:"scope"`
 	ExpiresIn    int    `json:"expires_in"`
 	ExtExpiresIn int    `json:"ext_expires_in"`
+	RefreshIn    int    `json:"refresh_in,omitempty"`
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
@@ -48,6 +50,7 @@ func pairwiseSub(tid, oid, clientID string) string {
 // registration asks for (requestedAccessTokenVersion; v1.0 by default).
 func (s *Server) accessToken(g grant, now time.Time) (string, error) {
 	res := g.q.resource
+	life := s.lifetime(g)
 	azpacr := "0"
 	if g.secret {
 		azpacr = "1"
@@ -55,7 +58,7 @@ func (s *Server) accessToken(g grant, now time.Time) (string, error) {
 	c := jwt.MapClaims{
 		"iat":  now.Unix(),
 		"nbf":  now.Unix(),
-		"exp":  now.Add(s.atLife).Unix(),
+		"exp":  now.Add(life).Unix(),
 		"tid":  g.t.ID,
 		"oid":  g.u.ID,
 		"sub":  pairwiseSub(g.t.ID, g.u.ID, res.ClientID),
@@ -84,6 +87,16 @@ func (s *Server) accessToken(g grant, now time.Time) (string, error) {
 	}
 	if roles := g.t.RolesOf(g.u, res); len(roles) > 0 {
 		c["roles"] = roles
+	}
+	// xms_cc goes only to a resource that asks for it (Graph, here) and
+	// only with known values; acrs names the authentication contexts the
+	// sign-in satisfied (claims-challenge.md, "Receiving xms_cc claim in
+	// an access token").
+	if caeResource(res) && len(g.claims.capabilities) > 0 {
+		c["xms_cc"] = g.claims.capabilities
+	}
+	if len(g.claims.acrs) > 0 {
+		c["acrs"] = g.claims.acrs
 	}
 	if !res.GroupClaims() {
 		return s.keys.Sign(c)
@@ -155,12 +168,18 @@ func (s *Server) respond(g grant, wantClientInfo bool) (*tokenResponse, *oauthEr
 	if err != nil {
 		return nil, s.internal("sign access token", err)
 	}
+	life := s.lifetime(g)
 	resp := &tokenResponse{
 		TokenType:    "Bearer",
 		Scope:        responseScope(g.q, g.scopes),
-		ExpiresIn:    int(s.atLife / time.Second),
-		ExtExpiresIn: int(s.atLife / time.Second),
+		ExpiresIn:    int(life / time.Second),
+		ExtExpiresIn: int(life / time.Second),
 		AccessToken:  at,
+	}
+	if life > s.atLife {
+		// A long-lived CAE token: refresh_in tells MSAL to renew it half
+		// way, so a revocation it missed is met at the latest then.
+		resp.RefreshIn = int(life / 2 / time.Second)
 	}
 	if g.q.hasOIDC("openid") {
 		if resp.IDToken, err = s.idToken(g, now); err != nil {

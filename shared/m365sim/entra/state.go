@@ -16,10 +16,14 @@ import (
 const stateFile = "entra-state.json"
 
 // state is what survives a restart: refresh tokens (by hash, never the
-// token itself) and the consents users gave at sign-in.
+// token itself), the consents users gave at sign-in and when users'
+// sessions were revoked.
 type state struct {
 	Refresh  map[string]*refreshRecord `json:"refreshTokens"`
 	Consents []userConsent             `json:"userConsents"`
+	// Revocations holds, by lower-cased "tid/oid", when a user's sessions
+	// were last revoked.
+	Revocations map[string]time.Time `json:"revocations,omitempty"`
 }
 
 // refreshRecord is one issued refresh token. Entra's refresh tokens are

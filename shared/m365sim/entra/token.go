@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
@@ -92,6 +93,10 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *oauthError) {
 	if oe != nil {
 		return nil, oe
 	}
+	claims, oe := parseClaims(form.Get("claims"))
+	if oe != nil {
+		return nil, oe
+	}
 	wantCI := form.Get("client_info") == "1"
 	var g grant
 	switch gt {
@@ -109,9 +114,14 @@ func (s *Server) token(r *http.Request) (*tokenResponse, *oauthError) {
 	if oe != nil {
 		return nil, oe
 	}
-	g.secret = secret
-	s.log.Debug("entra token issued", "grant", gt, "client", client.ClientID, "resource", g.q.resource.ClientID)
-	return s.respond(g, wantCI)
+	g.secret, g.claims = secret, claims
+	s.log.Debug("entra token issued", "grant", gt, "client", client.ClientID, "resource", g.q.resource.ClientID,
+		"cae", claims.caeCapable(), "claims_challenge", claims.challenge())
+	resp, oe := s.respond(g, wantCI)
+	if oe == nil && claims.challenge() && s.onClaims != nil {
+		s.onClaims(g.t.ID, g.u.ID, form.Get("claims"))
+	}
+	return resp, oe
 }
 
 // authenticateClient finds the client and checks its secret: confidential
@@ -317,8 +327,11 @@ func (s *Server) redeemRefresh(form url.Values, t *directory.Tenant, multi bool,
 }
 
 // RevokeUser revokes every refresh token of a user, as
-// revokeSignInSessions does. Access tokens already issued stay valid
-// until they expire.
+// revokeSignInSessions does, and records when: access tokens of clients
+// without the cp1 capability stay valid until they expire, while Graph
+// refuses CAE tokens issued before it with a claims challenge ("Critical
+// event evaluation": "Administrator explicitly revokes all refresh
+// tokens for a user").
 func (s *Server) RevokeUser(tenantID, userID string) error {
 	t := s.dir.Tenant(tenantID)
 	if t == nil {
@@ -335,6 +348,10 @@ func (s *Server) RevokeUser(tenantID, userID string) error {
 			rec.Revoked = true
 		}
 	}
+	if s.st.Revocations == nil {
+		s.st.Revocations = map[string]time.Time{}
+	}
+	s.st.Revocations[revocationKey(t.ID, u.ID)] = s.now()
 	// A revocation is written at once: it must survive a crash.
 	s.dirty = true
 	if err := s.saveLocked(); err != nil {

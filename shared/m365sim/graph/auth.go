@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -43,6 +44,57 @@ func wwwAuthenticate(errCode, desc string) string {
 	return h
 }
 
+// Challenge is a claims challenge: Graph refuses a token that has not
+// expired and tells the client which claims a new one must carry
+// ("Claims challenges, claims requests and client capabilities",
+// learn.microsoft.com/entra/identity-platform/claims-challenge).
+type Challenge struct {
+	// Claims is the claims request, JSON, such as
+	// {"access_token":{"nbf":{"essential":true,"value":"1604106651"}}}.
+	Claims string
+	// Code says why, in the error message: Graph names a revocation
+	// TokenIssuedBeforeRevocationTimestamp (as reported in
+	// microsoftgraph/msgraph-sdk-powershell#1741).
+	Code string
+}
+
+// Challenger decides whether the verified token claims of user userID
+// of tenant tenantID, presented with r, must be challenged; nil lets the
+// request through. Graph asks it only for tokens of clients that
+// declared the cp1 capability: "Your application receives claims
+// challenges from popular services like Microsoft Graph only if it
+// declares its client capabilities".
+type Challenger func(r *http.Request, tenantID, userID string, claims map[string]any) *Challenge
+
+// CAECapable reports whether token claims carry the cp1 client
+// capability (xms_cc), the mark of a client that handles claims
+// challenges and so gets continuous access evaluation.
+func CAECapable(claims map[string]any) bool {
+	switch v := claims["xms_cc"].(type) {
+	case string:
+		return strings.EqualFold(v, "cp1")
+	case []any:
+		for _, x := range v {
+			if s, _ := x.(string); strings.EqualFold(s, "cp1") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errClaimsChallenge is Graph's answer to a token continuous access
+// evaluation refuses: 401 with the claims request, base64-encoded, in
+// the WWW-Authenticate header ("How to use Continuous Access Evaluation
+// enabled APIs in your applications").
+func errClaimsChallenge(ch *Challenge) *apiError {
+	h := `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="` +
+		directory.GraphAppID + `", error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(ch.Claims)) + `"`
+	return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken",
+		"Continuous access evaluation resulted in claims challenge with result: InteractionRequired and code: %s", ch.Code).
+		withHeader("WWW-Authenticate", h)
+}
+
 func errUnauthenticated(msg, challengeErr, desc string) *apiError {
 	return errorf(http.StatusUnauthorized, "InvalidAuthenticationToken", "%s", msg).
 		withHeader("WWW-Authenticate", wwwAuthenticate(challengeErr, desc))
@@ -74,6 +126,11 @@ func (s *Server) authenticate(r *http.Request) (*call, error) {
 	u := t.User(oid)
 	if u == nil || oid == "" || !strings.EqualFold(u.ID, oid) {
 		return nil, errUnauthenticated("Access token validation failure. Unknown user.", "invalid_token", "The user is unknown")
+	}
+	if s.cfg.Challenger != nil && CAECapable(claims) {
+		if ch := s.cfg.Challenger(r, t.ID, u.ID, claims); ch != nil {
+			return nil, errClaimsChallenge(ch)
+		}
 	}
 	c := &call{tenant: t, user: u, scopes: map[string]bool{}, auth: h}
 	if c.app, _ = claims["azp"].(string); c.app == "" {

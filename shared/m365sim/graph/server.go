@@ -55,6 +55,9 @@ type Config struct {
 	Now                 func() time.Time
 	DownloadURLLifetime time.Duration // default 1h
 	PageSize            int           // default page size for children (Graph: 200)
+	// Challenger decides whether a token of a CAE-capable client (xms_cc
+	// holds cp1) is answered with a claims challenge; nil never does.
+	Challenger Challenger
 }
 
 // Limits from the contract.
