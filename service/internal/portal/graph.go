@@ -94,6 +94,35 @@ func parseSiteURL(raw string) (norm, host, path string, err error) {
 	return "https://" + u.Host + path, u.Host, path, nil
 }
 
+// Errors of folder lookups, shown inline under the folder field.
+var (
+	errFolderNotFound = errors.New("no folder at this path in the library, or you cannot see it")
+	errFolderIsFile   = errors.New("this path is a file, not a folder")
+)
+
+// checkFolder checks that folder (apitype.CleanFolderPath form, "/Reports")
+// is a folder of library libID: GET /drives/{id}/root:/{path}:.
+func (g *graphClient) checkFolder(ctx context.Context, tok, libID, folder string) error {
+	segs := strings.Split(strings.Trim(folder, "/"), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	var it struct {
+		Folder *struct{} `json:"folder"`
+	}
+	err := g.get(ctx, tok, "/drives/"+url.PathEscape(libID)+"/root:/"+strings.Join(segs, "/")+":?$select=id,name,folder,file", nil, &it)
+	var se *graphStatusError
+	switch {
+	case errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusForbidden):
+		return errFolderNotFound
+	case err != nil:
+		return siteError(err)
+	case it.Folder == nil:
+		return errFolderIsFile
+	}
+	return nil
+}
+
 // siteLibraries resolves a site URL and lists its libraries.
 func (g *graphClient) siteLibraries(ctx context.Context, tok, siteURL string) ([]library, error) {
 	_, host, path, err := parseSiteURL(siteURL)

@@ -46,6 +46,11 @@ func TestMappingValidation(t *testing.T) {
 		{"bad cache", func(v url.Values) { v.Set("cacheGb", "lots") }, []string{`id="cache-error"`}},
 		{"nobody assigned", func(v url.Values) { v.Del("group") }, []string{"Assign the mapping to at least one group"}},
 		{"bad group id", func(v url.Values) { v.Set("group", "nope|Nope") }, []string{"is not a group id"}},
+		{"missing folder", func(v url.Values) { v.Set("folder", "Reports/Nope") }, []string{`id="folder-error"`,
+			"No folder “Reports/Nope” in the library “Documents”", "create the folder first"}},
+		{"folder is a file", func(v url.Values) { v.Set("folder", "Reports/Q1.txt") }, []string{`id="folder-error"`,
+			"“Reports/Q1.txt” is a file, not a folder"}},
+		{"relative folder", func(v url.Values) { v.Set("folder", "Reports/../Other") }, []string{`id="folder-error"`, "without . or .. in it"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,9 +84,16 @@ func TestMappingValidation(t *testing.T) {
 	e.assertLogsClean(t)
 	v := good()
 	v.Set("csrf", b.csrf)
+	v.Set("folder", `\Reports\`) // pasted from Windows: the folder that exists
 	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {
 		t.Fatalf("valid form = %d: %s", p.status, p.body)
 	}
+	ms, err := e.st.Mappings(t.Context(), e.contoso.ID)
+	if err != nil || len(ms) != 2 || ms[1].Target.FolderPath != "/Reports" || ms[1].Target.LibraryName != "Documents" {
+		t.Fatalf("stored mappings = %+v, %v, want Finance's Documents/Reports", ms, err)
+	}
+	b.get("/portal/mappings", false).mustContain(t, financeSite+" › Documents › Reports")
+	b.get("/portal/mappings/"+ms[1].ID+"/edit", false).mustContain(t, `name="folder" value="/Reports"`)
 }
 
 // TestMappingEditReorderDelete runs the list's actions and checks the
