@@ -120,4 +120,30 @@ func TestSimMountFolderTarget(t *testing.T) {
 	if got := ls("."); !slices.Equal(got, want) {
 		t.Errorf("mount root after the folder's rename = %v, want %v", got, want)
 	}
+
+	// A change waits to upload when the folder is deleted on the server:
+	// reported, and the change stays, in the mount and in the journal.
+	e.fs.SetUploadsPaused(true)
+	e.sh("printf 'kept locally' > pending.txt")
+	if err := other.Delete(ctx, d.ID, "/Reports 2025"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the root folder's delete reported", func() bool {
+		return strings.Contains(e.fs.Status().RootProblem, "deleted")
+	})
+	e.fs.SetUploadsPaused(false)
+	eventually(t, time.Minute, "the upload tried against the deleted folder", func() bool {
+		for _, ie := range e.fs.Status().Errors {
+			if strings.Contains(ie.Path, "pending.txt") {
+				return true
+			}
+		}
+		return false
+	})
+	if got := e.sh("cat pending.txt"); got != "kept locally" {
+		t.Errorf("pending.txt after the folder's delete = %q", got)
+	}
+	if n := e.fs.Status().QueueLength; n == 0 {
+		t.Errorf("upload journal after the folder's delete is empty, want pending.txt kept in it")
+	}
 }

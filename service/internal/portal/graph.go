@@ -70,8 +70,9 @@ func (g *graphClient) get(ctx context.Context, tok, path string, hdr map[string]
 
 // library is a document library of a site.
 type library struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	WebURL string `json:"webUrl"` // ".../sites/Finance/Shared Documents": the library's own address
 }
 
 // parseSiteURL checks an admin's site URL and splits it into host and
@@ -142,10 +143,50 @@ func (g *graphClient) siteLibraries(ctx context.Context, tok, siteURL string) ([
 	var drives struct {
 		Value []library `json:"value"`
 	}
-	if err := g.get(ctx, tok, "/sites/"+url.PathEscape(site.ID)+"/drives?$select=id,name", nil, &drives); err != nil {
+	if err := g.get(ctx, tok, "/sites/"+url.PathEscape(site.ID)+"/drives?$select=id,name,webUrl", nil, &drives); err != nil {
 		return nil, siteError(err)
 	}
 	return drives.Value, nil
+}
+
+// splitFolderURL reads an address an admin copied from a library or a
+// folder in the browser, ".../sites/Finance/Shared Documents/Reports",
+// which names no site: it finds the site (the /sites/{name} or
+// /teams/{name} at its start), the library whose own address the rest
+// starts with (its URL name, "Shared Documents", is not its display name,
+// "Documents"), and the folder path after it ("/Reports"; "" for the
+// library itself). ok is false when the address is not of that shape;
+// a subsite's libraries are not found this way (paste the subsite's own
+// address instead).
+func (g *graphClient) splitFolderURL(ctx context.Context, tok, raw string) (site string, libs []library, lib library, folder string, ok bool) {
+	_, host, path, err := parseSiteURL(raw)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	segs := strings.Split(strings.Trim(decoded, "/"), "/")
+	if len(segs) < 3 || (!strings.EqualFold(segs[0], "sites") && !strings.EqualFold(segs[0], "teams")) {
+		return "", nil, library{}, "", false
+	}
+	site = "https://" + host + "/" + url.PathEscape(segs[0]) + "/" + url.PathEscape(segs[1])
+	libs, err = g.siteLibraries(ctx, tok, site)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	for _, l := range libs {
+		u, err := url.Parse(l.WebURL)
+		if err != nil || !strings.EqualFold(u.Host, host) {
+			continue
+		}
+		lp := strings.TrimRight(u.Path, "/")
+		if rest, found := strings.CutPrefix(decoded, lp); found && (rest == "" || strings.HasPrefix(rest, "/")) {
+			return site, libs, l, rest, true
+		}
+	}
+	return "", nil, library{}, "", false
 }
 
 func siteError(err error) error {

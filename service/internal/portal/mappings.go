@@ -278,7 +278,10 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 	if f.Kind == string(apitype.TargetSharePoint) && f.SiteURL != "" {
 		if terr != nil {
 			v.Errs.SiteURL = errSiteUnreachable.Error()
-		} else if libs, err := s.graph.siteLibraries(r.Context(), tok, f.SiteURL); err != nil {
+		} else if libs, err := s.graph.siteLibraries(r.Context(), tok, f.SiteURL); errors.Is(err, errSiteNotFound) && s.splitFolderURL(r, tok, &f, v) {
+			// An address copied from a library or folder view: split into
+			// site, library and folder, shown in their fields.
+		} else if err != nil {
 			v.Errs.SiteURL = inlineError(err)
 			if !errors.Is(err, errSiteURL) && !errors.Is(err, errSiteNotFound) {
 				s.log.WarnContext(r.Context(), "portal: site lookup", "tenant", ss.TenantID, "err", err)
@@ -356,6 +359,26 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 	}
 	s.flash(ss, fmt.Sprintf("Saved mapping “%s”.", m.DisplayName))
 	return redirectErr(Prefix + "/mappings")
+}
+
+// splitFolderURL fills the form's site, library and folder from an address
+// pasted from a library or folder view (graphClient.splitFolderURL), and
+// reports whether it was one. A library or folder the admin chose already
+// is kept.
+func (s *Server) splitFolderURL(r *http.Request, tok string, f *mappingForm, v *mappingFormView) bool {
+	site, libs, lib, folder, ok := s.graph.splitFolderURL(r.Context(), tok, f.SiteURL)
+	if !ok {
+		return false
+	}
+	f.SiteURL = site
+	if f.Library == "" {
+		f.Library = lib.Name
+	}
+	if f.Folder == "" {
+		f.Folder = strings.TrimPrefix(folder, "/")
+	}
+	v.F, v.Lib.Selected, v.Lib.Libraries = *f, f.Library, libs
+	return true
 }
 
 // conflictText is the store's message without the operation before it

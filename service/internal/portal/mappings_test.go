@@ -94,6 +94,26 @@ func TestMappingValidation(t *testing.T) {
 	}
 	b.get("/portal/mappings", false).mustContain(t, financeSite+" › Documents › Reports")
 	b.get("/portal/mappings/"+ms[1].ID+"/edit", false).mustContain(t, `name="folder" value="/Reports"`)
+
+	// An address copied from the folder's view in the browser names no
+	// site: it is split into the site, the library and the folder.
+	v = good()
+	v.Set("csrf", b.csrf)
+	v.Set("letter", "R")
+	v.Set("mount", "Reports")
+	v.Set("siteUrl", financeSite+"/Shared Documents/Reports")
+	v.Del("library")
+	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {
+		t.Fatalf("form with a folder's address = %d: %s", p.status, p.body)
+	}
+	ms, err = e.st.Mappings(t.Context(), e.contoso.ID)
+	if err != nil || len(ms) != 3 || ms[2].Target != (apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: financeSite, LibraryName: "Documents", FolderPath: "/Reports"}) {
+		t.Fatalf("mapping from a folder's address = %+v, %v, want Finance's Documents/Reports", ms[len(ms)-1].Target, err)
+	}
+	v.Set("siteUrl", financeSite+"/Shared%20Documents/Reports/Q1.txt")
+	v.Set("letter", "S")
+	v.Set("mount", "Q1")
+	b.post("/portal/mappings/new", v, false).mustContain(t, "“Reports/Q1.txt” is a file, not a folder")
 }
 
 // TestMappingEditReorderDelete runs the list's actions and checks the
