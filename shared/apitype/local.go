@@ -210,7 +210,11 @@ const (
 	CodeUnavailableOffline = "unavailable_offline"
 	// CodeNotDeleted names a file whose delete the server refused because
 	// someone else had changed it; their version stays.
-	CodeNotDeleted      = "not_deleted"
+	CodeNotDeleted = "not_deleted"
+	// CodeFolderMissing names a drive mapped to a folder that is gone
+	// from where the mapping says: deleted, renamed or moved on the
+	// server, or a path that is a file. Local changes are kept.
+	CodeFolderMissing   = "folder_missing"
 	CodeLoginInProgress = "login_in_progress"
 	CodeLinksDisabled   = "links_disabled" // the tenant's link policy forbids sharing links
 	CodeNotInDrive      = "not_in_drive"   // a local path outside every mounted drive

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -79,12 +80,41 @@ const (
 // Target locates a drive. Which fields are set depends on Kind:
 // sharepoint → SiteURL + LibraryName; driveId → DriveID; team → GroupID;
 // onedrive → none. The service may fill DriveID when it knows it.
+//
+// FolderPath, with any kind, roots the drive at a folder inside it: the
+// folder's path from the library's root, "/"-separated with a leading
+// "/" and no trailing one ("/Reports/2026"); empty for the whole drive.
+// A client that predates it would mount the whole library, so the field
+// is omitted when empty and old mappings keep their encoding.
 type Target struct {
 	Kind        TargetKind `json:"kind"`
 	SiteURL     string     `json:"siteUrl,omitempty"`     // "https://contoso.sharepoint.com/sites/Finance"
 	LibraryName string     `json:"libraryName,omitempty"` // "Documents"
 	DriveID     string     `json:"driveId,omitempty"`     // "b!..."
 	GroupID     string     `json:"groupId,omitempty"`     // Entra group (Team) GUID
+	FolderPath  string     `json:"folderPath,omitempty"`  // "/Reports"
+}
+
+// CleanFolderPath normalises a folder path inside a library: "/"
+// separators (a pasted backslash too), one leading "/", no trailing or doubled
+// "/", and "" for the library's root. ok is false when a segment is "."
+// or "..": a target names a folder by its real path, never relatively.
+func CleanFolderPath(p string) (clean string, ok bool) {
+	var segs []string
+	for _, s := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		s = strings.TrimSpace(s)
+		switch s {
+		case "":
+			continue
+		case ".", "..":
+			return "", false
+		}
+		segs = append(segs, s)
+	}
+	if len(segs) == 0 {
+		return "", true
+	}
+	return "/" + strings.Join(segs, "/"), true
 }
 
 // Mapping is one drive an admin assigned to the user.

@@ -24,3 +24,24 @@ func TestMappingsDigest(t *testing.T) {
 		t.Error("digest changes across a JSON round trip")
 	}
 }
+
+func TestCleanFolderPath(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"/", "", true},
+		{"Reports", "/Reports", true},
+		{"/Reports/", "/Reports", true},
+		{`\Reports\2026`, "/Reports/2026", true},
+		{"//Reports// Board Pack ", "/Reports/Board Pack", true},
+		{"/Reports/../Other", "", false},
+		{"./Reports", "", false},
+	} {
+		got, ok := CleanFolderPath(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("CleanFolderPath(%q) = %q, %v, want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

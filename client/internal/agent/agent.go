@@ -66,6 +66,22 @@ type RemoteDrive struct {
 	// LibraryPath is the decoded server-relative path of the drive's root
 	// (graph.Drive.LibraryPath); "" when unknown.
 	LibraryPath string
+	// RootPath and RootID name the folder a mapping targeted at a folder
+	// shows (apitype.Target.FolderPath, "/Reports", and its item id);
+	// both empty for the whole drive.
+	RootPath string `json:",omitempty"`
+	RootID   string `json:",omitempty"`
+}
+
+// CacheName is the name of the drive's cache directory: the drive id, and
+// for a folder root the folder's item id too, so that a folder mapping and
+// a mount of its whole library never share a cache. The item id, not the
+// path, so that a rename of the folder keeps its cache.
+func (rd RemoteDrive) CacheName() string {
+	if rd.RootID == "" {
+		return rd.ID
+	}
+	return rd.ID + "." + rd.RootID
 }
 
 // Directory finds the drives a user can reach.

@@ -255,13 +255,40 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping, m
 			// Assigned again before it was unmounted.
 			d.removed, d.info.Error = false, nil
 		}
-		d.remote = k.Resolved[m.ID]
-		assignedIDs[d.remote.ID] = true
+		if d.mount == nil || k.Resolved[m.ID].ID != "" {
+			d.remote = k.Resolved[m.ID]
+		}
+		if d.remote.RootID == "" {
+			// A folder mapping leaves its library to discovery: the user
+			// may still mount all of it.
+			assignedIDs[d.remote.ID] = true
+		}
 		d.info.ID, d.info.Name, d.info.Source, d.info.AutoMount = m.ID, m.DisplayName, apitype.SourceAssigned, true
 		d.info.Kind = kindOf(m.Target.Kind, d.remote.Kind)
 		d.info.Target = describe(d.remote, m.Target)
 		d.info.DriveID = d.remote.ID
 		d.info.ReadOnly = m.ReadOnly || d.remote.ReadOnly
+		if errors.Is(resolveErr[m.ID], ErrFolderMissing) {
+			// Gone from where the mapping says: not mounted again; a
+			// mounted drive stays, keeping its files and pending changes.
+			p := apitype.Problem{Code: apitype.CodeFolderMissing, Drive: m.ID,
+				Message: fmt.Sprintf("the folder %q of the drive %q assigned by your administrator was not found: it was deleted, renamed or moved on the server, or is a file", m.Target.FolderPath, m.DisplayName),
+				Action:  "Your files here are kept, and changes wait to upload. Ask your IT administrator to point the mapping at the folder's new place."}
+			d.info.Error = &p
+			if d.mount == nil {
+				d.info.State = apitype.DriveError
+				if d.info.Mountpoint == "" {
+					d.info.Mountpoint = a.defaultMountpointLocked(d)
+				}
+			}
+			continue
+		}
+		if d.info.Error != nil && d.info.Error.Code == apitype.CodeFolderMissing {
+			d.info.Error = nil // found again
+			if d.info.State == apitype.DriveError {
+				d.info.State = apitype.DriveUnmounted
+			}
+		}
 		if d.mount == nil {
 			if err := resolveErr[m.ID]; err != nil && d.remote.ID == "" {
 				d.info.State = apitype.DriveError
@@ -379,15 +406,23 @@ func describe(rd RemoteDrive, t apitype.Target) string {
 	case rd.Kind == "team":
 		return "Team files: " + rd.Name
 	case rd.SiteURL != "" && rd.Library != "":
-		return rd.SiteURL + " › " + rd.Library
+		return rd.SiteURL + " › " + rd.Library + folderSuffix(t)
 	case t.SiteURL != "":
 		lib := t.LibraryName
 		if lib == "" {
 			lib = "Documents"
 		}
-		return t.SiteURL + " › " + lib
+		return t.SiteURL + " › " + lib + folderSuffix(t)
 	}
-	return rd.Name
+	return rd.Name + folderSuffix(t)
+}
+
+// folderSuffix names a target's folder, " › Reports › 2026", or "".
+func folderSuffix(t apitype.Target) string {
+	if t.FolderPath == "" {
+		return ""
+	}
+	return " › " + strings.ReplaceAll(strings.Trim(t.FolderPath, "/"), "/", " › ")
 }
 
 func (a *Agent) mountedLocked() []string {
@@ -599,7 +634,7 @@ func (a *Agent) specLocked(key string, d *drive) MountSpec {
 	}
 	if a.st.account != nil {
 		spec.Account = accountID(*a.st.account)
-		spec.CacheDir = a.driveDir(spec.Account, d.remote.ID)
+		spec.CacheDir = a.driveDir(spec.Account, d.remote.CacheName())
 	}
 	if d.mapping != nil {
 		if d.mapping.CacheLimitBytes > 0 {

@@ -23,11 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
-	"github.com/mapdrive/mapdrive/client/internal/config"
-	"github.com/mapdrive/mapdrive/client/internal/ipc"
-	"github.com/mapdrive/mapdrive/client/internal/keyring"
-	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 	"github.com/mapdrive/mapdrive/shared/m365sim/demo"
@@ -104,66 +99,12 @@ func TestEndToEndWithService(t *testing.T) {
 		UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 35_000_000, RefreshSeconds: 600, StartJitterSeconds: 90}
 	putPolicies(t, sim, svcURL, bundle, pol)
 
-	base := t.TempDir()
-	cfg := config.Config{
-		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
-		GraphURL: sim.GraphURL(), CAFile: bundle, PollInterval: 2 * time.Second,
-		ServiceURL: svcURL, ServiceScope: directory.DemoServiceAppURI + "/" + directory.DemoServiceScope,
-		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
-		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
-	}
-	logw := os.Stderr
-	if !testing.Verbose() {
-		logw, _ = os.Open(os.DevNull)
-	}
-	var logs syncBuffer
-	log := NewLogger(io.MultiWriter(&logs, logw), "debug")
-	p, err := Build(cfg, log, BuildOptions{
-		Secrets:     keyring.New(keyring.WithBackend(keyring.NewMemory())),
-		OpenBrowser: authtest.Browser(sim.HTTPClient(), "alice@contoso.com"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(base, "run", "agent.sock")
-	ln, err := ipc.Listen(sock, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
-		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond, Bandwidth: p.Bandwidth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	}
+	e := startServiceAgent(t, sim, svcURL, bundle)
+	a, p, cfg, c, logs, stop := e.a, e.p, e.cfg, e.c, &e.logs, e.stop
 	defer stop()
-	c, _ := localclient.New(sock)
 	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer tcancel()
-
-	resp, err := c.Login(tctx, true)
-	if err != nil || resp.Prompt == nil {
-		t.Fatalf("Login = %+v, %v", resp, err)
-	}
-	if err := sim.Admin().ApproveDeviceCode(tctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitLogin(tctx); err != nil {
-		t.Fatalf("WaitLogin: %v", err)
-	}
+	e.login(tctx, sim)
 	st := waitStatus(t, c, "Finance mounted from the service's mapping", func(st apitype.Status) bool {
 		d := driveByName(st, "Finance")
 		return d != nil && d.State == apitype.DriveMounted || st.Licence.State == apitype.LicenceRefused
@@ -177,7 +118,7 @@ func TestEndToEndWithService(t *testing.T) {
 	if want := (apitype.Bandwidth{UploadLimit: 20_000_000, DownloadLimit: 35_000_000}); st.Bandwidth.UploadLimit != want.UploadLimit || st.Bandwidth.DownloadLimit != want.DownloadLimit {
 		t.Errorf("status bandwidth = %+v, want limits %+v", st.Bandwidth, want)
 	}
-	eventuallyLog(t, &logs, "refresh_interval=10m0s")
+	eventuallyLog(t, logs, "refresh_interval=10m0s")
 	if cached, err := p.Service.Cached(); err != nil || cached.Policies != pol {
 		t.Errorf("stored policies = %+v, %v, want %+v", cached.Policies, err, pol)
 	}

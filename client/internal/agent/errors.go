@@ -20,6 +20,10 @@ import (
 var (
 	ErrKeyringUnavailable = errors.New("the OS keyring is not available")
 	ErrUnsupported        = errors.New("not supported by this build")
+	// ErrFolderMissing is a mapping targeted at a folder whose folder is
+	// not in the library (deleted, renamed, moved, or never there), or is
+	// a file.
+	ErrFolderMissing = errors.New("the mapping's folder is missing")
 )
 
 // ConsentError is a tenant requiring an administrator to approve Mapdrive.

@@ -41,6 +41,9 @@ type linkTarget struct {
 	key     string // the agent's drive key
 	driveID string // Graph's drive id
 	path    string // drive-relative, "/a/b.txt"
+	// remote is path in Graph's drive: under a folder root
+	// (RemoteDrive.RootPath), the folder's path comes first.
+	remote string
 }
 
 // resolveLink finds the drive and the drive-relative path a request names.
@@ -68,7 +71,10 @@ func (a *Agent) resolveLink(req apitype.LinkRequest) (linkTarget, *apitype.Error
 			continue
 		}
 		if rel, ok := insideMount(mp, req.Path); ok {
-			best, bestLen = linkTarget{key: k, driveID: d.remote.ID, path: rel}, len(mp)
+			best, bestLen = linkTarget{key: k, driveID: d.remote.ID, path: rel, remote: d.remote.RootPath + rel}, len(mp)
+			if d.remote.RootPath != "" && rel == "/" {
+				best.remote = d.remote.RootPath
+			}
 		}
 	}
 	if bestLen < 0 {
@@ -122,7 +128,7 @@ func (a *Agent) WebURL(ctx context.Context, req apitype.LinkRequest) (apitype.Li
 	if perr != nil {
 		return apitype.Link{}, perr
 	}
-	u, err := l.WebURL(ctx, t.driveID, t.path)
+	u, err := l.WebURL(ctx, t.driveID, t.remote)
 	if err != nil {
 		return apitype.Link{}, linkProblem("find the web address", t.path, err)
 	}
@@ -156,11 +162,11 @@ func (a *Agent) Link(ctx context.Context, req apitype.LinkRequest) (apitype.Link
 			fmt.Sprintf("your organisation's Mapdrive policy names a link scope this version of Mapdrive does not know (%q)", scope),
 			"Update Mapdrive, or ask your IT administrator to choose organization, users or anonymous under Policies → Sharing links.")
 	}
-	web, err := l.WebURL(ctx, t.driveID, t.path)
+	web, err := l.WebURL(ctx, t.driveID, t.remote)
 	if err != nil {
 		return apitype.Link{}, linkProblem("find the web address", t.path, err)
 	}
-	u, err := l.CreateLink(ctx, t.driveID, t.path, linkType, scope)
+	u, err := l.CreateLink(ctx, t.driveID, t.remote, linkType, scope)
 	if err != nil {
 		if errors.Is(err, ErrLinkRefused) {
 			return apitype.Link{}, apitype.NewError(apitype.CodeLinksDisabled,

@@ -182,11 +182,15 @@ func TestResolveLinkDeepestMount(t *testing.T) {
 		"outer":  {info: apitype.Drive{Mountpoint: "/m/Outer"}, remote: RemoteDrive{ID: "b!outer"}, mount: &fakeMount{}},
 		"inner":  {info: apitype.Drive{Mountpoint: "/m/Outer/Inner"}, remote: RemoteDrive{ID: "b!inner"}, mount: &fakeMount{}},
 		"parked": {info: apitype.Drive{Mountpoint: "/m/Parked"}, remote: RemoteDrive{ID: "b!parked"}},
+		// A folder mapping: its paths are the folder's in Graph's drive.
+		"reports": {info: apitype.Drive{Mountpoint: "/m/Reports"}, remote: RemoteDrive{ID: "b!fin", RootPath: "/Reports", RootID: "01R"}, mount: &fakeMount{}},
 	}
 	for p, want := range map[string]linkTarget{
-		"/m/Outer/a.txt":         {key: "outer", driveID: "b!outer", path: "/a.txt"},
-		"/m/Outer/Inner/b/c.txt": {key: "inner", driveID: "b!inner", path: "/b/c.txt"},
-		"/m/Outer/Inner":         {key: "inner", driveID: "b!inner", path: "/"},
+		"/m/Outer/a.txt":         {key: "outer", driveID: "b!outer", path: "/a.txt", remote: "/a.txt"},
+		"/m/Outer/Inner/b/c.txt": {key: "inner", driveID: "b!inner", path: "/b/c.txt", remote: "/b/c.txt"},
+		"/m/Outer/Inner":         {key: "inner", driveID: "b!inner", path: "/", remote: "/"},
+		"/m/Reports/Q1.txt":      {key: "reports", driveID: "b!fin", path: "/Q1.txt", remote: "/Reports/Q1.txt"},
+		"/m/Reports":             {key: "reports", driveID: "b!fin", path: "/", remote: "/Reports"},
 	} {
 		for range 20 { // map order varies: every order must give the same answer
 			if got, err := a.resolveLink(apitype.LinkRequest{Path: p}); err != nil || got != want {

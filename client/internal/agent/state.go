@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -166,6 +167,9 @@ func (a *Agent) statusLocked() apitype.Status {
 		}
 		for _, p := range d.stats.Errors {
 			p.Drive = k
+			if p.Code == apitype.CodeFolderMissing {
+				p.Message = fmt.Sprintf("drive %q: %s", d.info.Name, p.Message) // the vfs does not know the mapping's name
+			}
 			s.Errors = append(s.Errors, p)
 		}
 	}

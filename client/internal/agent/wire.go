@@ -348,15 +348,40 @@ func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteD
 		return fromGraph(d), mapAuthErr(err)
 	case apitype.TargetSharePoint:
 		d, err := g.gc.DriveByURL(ctx, t.SiteURL, t.LibraryName)
-		return fromGraph(d), mapAuthErr(err)
+		return g.folder(ctx, fromGraph(d), t, mapAuthErr(err))
 	case apitype.TargetDriveID:
 		d, err := g.gc.DriveByID(ctx, t.DriveID)
-		return fromGraph(d), lookupErr(err)
+		return g.folder(ctx, fromGraph(d), t, lookupErr(err))
 	case apitype.TargetTeam:
 		d, err := g.gc.TeamDrive(ctx, t.GroupID)
-		return fromGraph(d), lookupErr(err)
+		return g.folder(ctx, fromGraph(d), t, lookupErr(err))
 	}
 	return RemoteDrive{}, fmt.Errorf("mapping target kind %q is not supported by this version of Mapdrive", t.Kind)
+}
+
+// folder finds the folder of a target that names one inside drive rd
+// (GET /drives/{id}/root:/{path}:). A folder that is not there, or a path
+// that is a file, is ErrFolderMissing.
+func (g *graphDirectory) folder(ctx context.Context, rd RemoteDrive, t apitype.Target, err error) (RemoteDrive, error) {
+	if err != nil || t.FolderPath == "" {
+		return rd, err
+	}
+	p, ok := apitype.CleanFolderPath(t.FolderPath)
+	if !ok || p == "" {
+		return rd, fmt.Errorf("%w: the mapping's folder path is not a path inside the library", ErrFolderMissing)
+	}
+	it, err := g.gc.ItemByPath(ctx, rd.ID, p)
+	switch {
+	case errors.Is(err, vfs.ErrNotFound) || errors.Is(err, vfs.ErrAccessDenied):
+		return rd, fmt.Errorf("%w: no folder at this path in the library, or you have no access to it: %w", ErrFolderMissing, err)
+	case err != nil:
+		return rd, mapAuthErr(err)
+	case !it.IsDir:
+		return rd, fmt.Errorf("%w: the mapping's path is a file, not a folder", ErrFolderMissing)
+	}
+	rd.RootPath, rd.RootID = p, it.ID
+	rd.LibraryPath = strings.TrimRight(rd.LibraryPath, "/") + p
+	return rd, nil
 }
 
 // lookupErr maps the error of a drive lookup by id. Graph answers 403 for
@@ -433,6 +458,7 @@ func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Durati
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), DriveID: spec.Drive.ID, StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
+		RootID: spec.Drive.RootID,
 		// Windows users expect NTFS's names: any case finds a file.
 		CaseInsensitive: runtime.GOOS == "windows",
 	})
@@ -534,6 +560,10 @@ func mountStats(s vfs.Status) MountStats {
 		}
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeUploadFailed, Message: e.Path + ": " + e.Err,
 			Action: "Mapdrive keeps the change and retries on its own.", Time: e.Time})
+	}
+	if s.RootProblem != "" {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeFolderMissing, Message: s.RootProblem,
+			Action: "Your files here are kept, and changes wait to upload. Ask your IT administrator to point the mapping at the folder's new place."})
 	}
 	if s.QuotaFull {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",

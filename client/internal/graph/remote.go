@@ -634,3 +634,27 @@ func orderChanges(items []vfs.Item) []vfs.Item {
 	})
 	return out
 }
+
+// ItemByPath returns the item at path (drive-relative, "/Reports/2026")
+// of drive driveID, from GET /drives/{id}/root:/{path}: — how a mapping's
+// target folder is found. A missing item is vfs.ErrNotFound.
+func (c *Client) ItemByPath(ctx context.Context, driveID, path string) (vfs.Item, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.pathURL(driveID, path), nil)
+	if err != nil {
+		return vfs.Item{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return vfs.Item{}, fmt.Errorf("get an item by path: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return vfs.Item{}, fmt.Errorf("get an item by path: %w", decodeError(resp))
+	}
+	var j itemJSON
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&j); err != nil {
+		return vfs.Item{}, fmt.Errorf("get an item by path: decode: %w", err)
+	}
+	return j.item(), nil
+}

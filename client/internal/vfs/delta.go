@@ -65,10 +65,8 @@ func (fs *FS) Refresh(ctx context.Context) error {
 				return err
 			}
 		}
-		for _, it := range changes {
-			if err := fs.applyChangeLocked(tx, it); err != nil {
-				return err
-			}
+		if err := fs.applyChangesLocked(tx, changes); err != nil {
+			return err
 		}
 		if full {
 			// A full enumeration lists every folder completely, and
@@ -222,25 +220,121 @@ func (fs *FS) sidestepTakenNamesLocked(tx *cache.Tx, changes []Item, seen map[st
 	return out, nil
 }
 
+// applyChangesLocked applies a delta batch. The feed gives each item's
+// latest state, an item possibly more than once (the last wins), in no
+// promised order (graph-contract.md, Delta): an item may come before the
+// folder it now lies in. So only each item's last state is applied, and an
+// item whose parent is not known yet waits until the rest of the batch has
+// made it known. What is left then lies under no folder this mount knows.
+// On a whole drive that is a folder never listed, which is listed when
+// opened. Under a folder root (Options.RootID) the drive's delta reports
+// the whole library, as delta on a folder is only for personal OneDrive
+// (graph-contract.md, Delta), and the mount keeps to the folder's subtree
+// by ancestry: an item outside it that the mount knows was moved out of
+// it, and goes from the mount as if deleted (a local change to it is kept
+// and uploaded again, as for a tombstone).
+func (fs *FS) applyChangesLocked(tx *cache.Tx, changes []Item) error {
+	last := make(map[string]int, len(changes))
+	for i, it := range changes {
+		last[it.ID] = i
+	}
+	var waiting []Item
+	for i, it := range changes {
+		if last[it.ID] != i {
+			continue // a later state of the item follows
+		}
+		applied, err := fs.applyChangeLocked(tx, it)
+		if err != nil {
+			return err
+		}
+		if !applied {
+			waiting = append(waiting, it)
+		}
+	}
+	for len(waiting) > 0 {
+		var still []Item
+		for _, it := range waiting {
+			applied, err := fs.applyChangeLocked(tx, it)
+			if err != nil {
+				return err
+			}
+			if !applied {
+				still = append(still, it)
+			}
+		}
+		if len(still) == len(waiting) {
+			break // no parent among them will become known
+		}
+		waiting = still
+	}
+	if fs.opt.RootID == "" {
+		return nil
+	}
+	for _, it := range waiting {
+		if err := fs.applyTombstoneLocked(tx, it.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // applyChangeLocked applies one delta item. A tombstone is applied by id
 // before anything else is looked at: on OneDrive for Business it may have
 // no parent, or name the root as its parent (graph-contract.md, Delta).
-func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) error {
+// It reports false, changing nothing, for an item whose parent the store
+// does not know.
+func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) (bool, error) {
+	if it.ID == fs.rootKey && fs.opt.RootID != "" {
+		fs.checkRootLocked(tx, it)
+	}
 	if it.Deleted {
-		return fs.applyTombstoneLocked(tx, it.ID)
+		return true, fs.applyTombstoneLocked(tx, it.ID)
 	}
 	if it.ParentID == "" || it.ID == fs.rootKey {
 		if root, err := tx.Get(fs.rootKey); err == nil && root.RemoteID == it.ID {
 			root.ETag = it.ETag
-			return tx.Put(root)
+			return true, tx.Put(root)
 		}
-		return nil
+		return true, nil
 	}
 	parentKey, err := tx.KeyForRemote(it.ParentID)
 	if err != nil {
-		return nil // under a folder never seen: it is listed when opened
+		return false, nil
 	}
-	return fs.applyItemLocked(tx, it, parentKey, "")
+	return true, fs.applyItemLocked(tx, it, parentKey, "")
+}
+
+// checkRootLocked compares the delta's state of a folder root with the
+// name and parent it had when the mount first saw it. A deleted, renamed
+// or moved folder is no longer what the mapping names: the mount goes on
+// with what it has (its items are tracked by id, and nothing local is
+// dropped), and RootProblem says so until the folder is back.
+func (fs *FS) checkRootLocked(tx *cache.Tx, it Item) {
+	var problem string
+	switch {
+	case it.Deleted:
+		problem = "the folder this drive shows was deleted on the server"
+	case it.Name != tx.GetKV(kvRootName) || it.ParentID != tx.GetKV(kvRootParent):
+		problem = "the folder this drive shows was renamed or moved on the server"
+	}
+	if problem == "" {
+		if fs.rootGone.Swap(nil) != nil {
+			fs.log.Info("the drive's root folder is back where it was")
+		}
+		return
+	}
+	if old := fs.rootGone.Swap(&problem); old == nil || *old != problem {
+		fs.log.Warn("the drive's root folder changed on the server", "problem", problem)
+	}
+}
+
+// RootProblem says what happened on the server to the folder a folder root
+// (Options.RootID) shows, "" when nothing did.
+func (fs *FS) RootProblem() string {
+	if p := fs.rootGone.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // applyTombstoneLocked removes the item the server deleted, unless it has

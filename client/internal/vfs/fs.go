@@ -81,6 +81,13 @@ type Options struct {
 	// checked on the drive's own paths only, and the server has the last
 	// word).
 	LibraryPath string
+	// RootID, when set, roots the filesystem at that folder of the drive
+	// instead of the drive's root (a mapping targeted at a folder): "/"
+	// is the folder, nothing above it can be named, and only changes
+	// under it apply. LibraryPath then includes the folder's path. The
+	// state directory belongs to that folder: New refuses one made for
+	// another root.
+	RootID string
 	// Host names this machine in conflict copies.
 	Host   string
 	Logger *slog.Logger
@@ -119,6 +126,9 @@ type FS struct {
 	kickPoll chan struct{} // 1-buffered
 	// libraryChars is the length in characters of opt.LibraryPath.
 	libraryChars int
+	// rootGone is set while a folder root (Options.RootID) is deleted,
+	// renamed or moved on the server; see RootProblem.
+	rootGone atomic.Pointer[string]
 
 	nsMu sync.Mutex // serializes namespace changes in the store
 	// Work that must wait until the store transaction commits (it writes
@@ -271,14 +281,33 @@ func defaultCacheMax(dir string) int64 {
 	return min(free/10, DefaultMaxCache)
 }
 
+// KV keys of a folder root (Options.RootID): its name and parent as the
+// mount first saw them, to tell a rename or move on the server.
+const (
+	kvRootName   = "root-name"
+	kvRootParent = "root-parent"
+)
+
 func (fs *FS) initRoot(ctx context.Context) error {
 	var key string
 	_ = fs.store.View(func(tx *cache.Tx) error { key = tx.GetKV("root"); return nil })
 	if key != "" {
+		if fs.opt.RootID != "" && key != fs.opt.RootID {
+			return fmt.Errorf("open drive state: it belongs to another root folder (%s, not %s)", key, fs.opt.RootID)
+		}
 		fs.rootKey = key
 		return nil
 	}
-	root, err := fs.remote.Root(ctx)
+	var root Item
+	var err error
+	if fs.opt.RootID != "" {
+		root, err = fs.remote.Get(ctx, fs.opt.RootID)
+		if err == nil && !root.IsDir {
+			err = fmt.Errorf("item %s: %w", root.ID, ErrNotDir)
+		}
+	} else {
+		root, err = fs.remote.Root(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("get drive root: %w", err)
 	}
@@ -286,6 +315,14 @@ func (fs *FS) initRoot(ctx context.Context) error {
 	return fs.store.Update(func(tx *cache.Tx) error {
 		if err := tx.Put(cache.Record{Key: root.ID, RemoteID: root.ID, IsDir: true, ETag: root.ETag, ModTime: root.ModTime}); err != nil {
 			return err
+		}
+		if fs.opt.RootID != "" {
+			if err := tx.SetKV(kvRootName, root.Name); err != nil {
+				return err
+			}
+			if err := tx.SetKV(kvRootParent, root.ParentID); err != nil {
+				return err
+			}
 		}
 		return tx.SetKV("root", root.ID)
 	})

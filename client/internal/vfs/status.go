@@ -89,6 +89,10 @@ type Status struct {
 	// last, at most 20) that were opened offline without ever having been
 	// listed: they show empty until a listing succeeds.
 	UnavailableOffline []string `json:"unavailableOffline"`
+	// RootProblem says that the folder a folder-rooted drive shows was
+	// deleted, renamed or moved on the server (FS.RootProblem); "" when
+	// it is where the mapping says.
+	RootProblem string `json:"rootProblem,omitempty"`
 }
 
 const (
@@ -237,6 +241,7 @@ func (fs *FS) Status() Status {
 	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })
 	s.Pinned = fs.PinnedPaths()
 	s.UnavailableOffline = fs.stillUnavailable(unavail)
+	s.RootProblem = fs.RootProblem()
 	return s
 }
 

@@ -20,7 +20,7 @@ func TestAdminLifecycle(t *testing.T) {
 		e := newEnv(t, db)
 		adm := e.token("contoso", "admin")
 		base := "/v1/tenants/" + e.contoso.ID
-		plain := []string{"sharepoint.com/sites/Finance", "Quarterly Library", "b!opaque-drive-id", e.financeGroup, e.marketingGroup,
+		plain := []string{"sharepoint.com/sites/Finance", "Quarterly Library", "Closing Pack 2026", "b!opaque-drive-id", e.financeGroup, e.marketingGroup,
 			"Contoso Ltd", "contoso.onmicrosoft.com", "Finance Docs"}
 		scan := func(step string) {
 			t.Helper()
@@ -30,6 +30,7 @@ func TestAdminLifecycle(t *testing.T) {
 		m := e.financeMapping()
 		m.DisplayName = "Finance Docs"
 		m.Target.LibraryName = "Quarterly Library"
+		m.Target.FolderPath = `Closing Pack 2026\Board/` // normalised to "/Closing Pack 2026/Board"
 		var a apitype.AdminMapping
 		r := e.do("POST", base+"/mappings", adm, m)
 		if r.status != http.StatusCreated {
@@ -52,8 +53,14 @@ func TestAdminLifecycle(t *testing.T) {
 		scan("update")
 		var got apitype.AdminMapping
 		e.decode(e.do("GET", base+"/mappings/"+a.ID, adm, nil), &got)
-		if !got.ReadOnly || got.OfflinePin != apitype.PinAll || len(got.Groups) != 2 || got.Target.LibraryName != "Quarterly Library" {
+		if !got.ReadOnly || got.OfflinePin != apitype.PinAll || len(got.Groups) != 2 || got.Target.LibraryName != "Quarterly Library" ||
+			got.Target.FolderPath != "/Closing Pack 2026/Board" {
 			t.Errorf("after update = %+v", got)
+		}
+		bad := got
+		bad.Target.FolderPath = "/Closing Pack 2026/../Other"
+		if r := e.do("PUT", base+"/mappings/"+a.ID, adm, bad); r.status != http.StatusBadRequest || !strings.Contains(r.problem.Detail, "folder path") {
+			t.Errorf("update with a relative folder path = %d %+v", r.status, r.problem)
 		}
 		var list apitype.AdminMappingList
 		e.decode(e.do("PUT", base+"/mapping-order", adm, apitype.ReorderRequest{IDs: []string{bm.ID, a.ID}}), &list)

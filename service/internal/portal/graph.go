@@ -70,8 +70,9 @@ func (g *graphClient) get(ctx context.Context, tok, path string, hdr map[string]
 
 // library is a document library of a site.
 type library struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	WebURL string `json:"webUrl"` // ".../sites/Finance/Shared Documents": the library's own address
 }
 
 // parseSiteURL checks an admin's site URL and splits it into host and
@@ -94,6 +95,35 @@ func parseSiteURL(raw string) (norm, host, path string, err error) {
 	return "https://" + u.Host + path, u.Host, path, nil
 }
 
+// Errors of folder lookups, shown inline under the folder field.
+var (
+	errFolderNotFound = errors.New("no folder at this path in the library, or you cannot see it")
+	errFolderIsFile   = errors.New("this path is a file, not a folder")
+)
+
+// checkFolder checks that folder (apitype.CleanFolderPath form, "/Reports")
+// is a folder of library libID: GET /drives/{id}/root:/{path}:.
+func (g *graphClient) checkFolder(ctx context.Context, tok, libID, folder string) error {
+	segs := strings.Split(strings.Trim(folder, "/"), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	var it struct {
+		Folder *struct{} `json:"folder"`
+	}
+	err := g.get(ctx, tok, "/drives/"+url.PathEscape(libID)+"/root:/"+strings.Join(segs, "/")+":?$select=id,name,folder,file", nil, &it)
+	var se *graphStatusError
+	switch {
+	case errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusForbidden):
+		return errFolderNotFound
+	case err != nil:
+		return siteError(err)
+	case it.Folder == nil:
+		return errFolderIsFile
+	}
+	return nil
+}
+
 // siteLibraries resolves a site URL and lists its libraries.
 func (g *graphClient) siteLibraries(ctx context.Context, tok, siteURL string) ([]library, error) {
 	_, host, path, err := parseSiteURL(siteURL)
@@ -113,10 +143,50 @@ func (g *graphClient) siteLibraries(ctx context.Context, tok, siteURL string) ([
 	var drives struct {
 		Value []library `json:"value"`
 	}
-	if err := g.get(ctx, tok, "/sites/"+url.PathEscape(site.ID)+"/drives?$select=id,name", nil, &drives); err != nil {
+	if err := g.get(ctx, tok, "/sites/"+url.PathEscape(site.ID)+"/drives?$select=id,name,webUrl", nil, &drives); err != nil {
 		return nil, siteError(err)
 	}
 	return drives.Value, nil
+}
+
+// splitFolderURL reads an address an admin copied from a library or a
+// folder in the browser, ".../sites/Finance/Shared Documents/Reports",
+// which names no site: it finds the site (the /sites/{name} or
+// /teams/{name} at its start), the library whose own address the rest
+// starts with (its URL name, "Shared Documents", is not its display name,
+// "Documents"), and the folder path after it ("/Reports"; "" for the
+// library itself). ok is false when the address is not of that shape;
+// a subsite's libraries are not found this way (paste the subsite's own
+// address instead).
+func (g *graphClient) splitFolderURL(ctx context.Context, tok, raw string) (site string, libs []library, lib library, folder string, ok bool) {
+	_, host, path, err := parseSiteURL(raw)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	segs := strings.Split(strings.Trim(decoded, "/"), "/")
+	if len(segs) < 3 || (!strings.EqualFold(segs[0], "sites") && !strings.EqualFold(segs[0], "teams")) {
+		return "", nil, library{}, "", false
+	}
+	site = "https://" + host + "/" + url.PathEscape(segs[0]) + "/" + url.PathEscape(segs[1])
+	libs, err = g.siteLibraries(ctx, tok, site)
+	if err != nil {
+		return "", nil, library{}, "", false
+	}
+	for _, l := range libs {
+		u, err := url.Parse(l.WebURL)
+		if err != nil || !strings.EqualFold(u.Host, host) {
+			continue
+		}
+		lp := strings.TrimRight(u.Path, "/")
+		if rest, found := strings.CutPrefix(decoded, lp); found && (rest == "" || strings.HasPrefix(rest, "/")) {
+			return site, libs, l, rest, true
+		}
+	}
+	return "", nil, library{}, "", false
 }
 
 func siteError(err error) error {

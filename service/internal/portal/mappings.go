@@ -68,15 +68,23 @@ func (s *Server) groupNameMap(r *http.Request, ss *session) map[string]string {
 func describeTarget(t apitype.Target) string {
 	switch t.Kind {
 	case apitype.TargetSharePoint:
-		return t.SiteURL + " › " + t.LibraryName
+		return t.SiteURL + " › " + t.LibraryName + folderText(t.FolderPath)
 	case apitype.TargetOneDrive:
-		return "The user's own OneDrive"
+		return "The user's own OneDrive" + folderText(t.FolderPath)
 	case apitype.TargetTeam:
-		return "Team " + t.GroupID
+		return "Team " + t.GroupID + folderText(t.FolderPath)
 	case apitype.TargetDriveID:
-		return "Drive " + t.DriveID
+		return "Drive " + t.DriveID + folderText(t.FolderPath)
 	}
 	return string(t.Kind)
+}
+
+// folderText shows a target's folder after its library: " › Reports › 2026".
+func folderText(folder string) string {
+	if folder == "" {
+		return ""
+	}
+	return " › " + strings.ReplaceAll(strings.Trim(folder, "/"), "/", " › ")
 }
 
 func formatBytes(n int64) string {
@@ -128,6 +136,7 @@ type mappingForm struct {
 	Fixed       string // description of a target the form cannot edit (team, driveId)
 	SiteURL     string
 	Library     string
+	Folder      string  // a folder inside the library, "Reports/2026"; empty for all of it
 	Groups      []group // assigned
 	Everyone    bool
 	Letter      string
@@ -140,7 +149,7 @@ type mappingForm struct {
 
 // formErrors are the inline errors of the mapping form, by field.
 type formErrors struct {
-	General, Name, SiteURL, Library, Letter, Mount, Cache, Groups string
+	General, Name, SiteURL, Library, Folder, Letter, Mount, Cache, Groups string
 }
 
 func (e formErrors) any() bool { return e != formErrors{} }
@@ -201,6 +210,7 @@ func (s *Server) editMappingPage(w http.ResponseWriter, r *http.Request, ss *ses
 		return err
 	}
 	f := mappingForm{ID: m.ID, Name: m.DisplayName, Kind: string(m.Target.Kind), SiteURL: m.Target.SiteURL, Library: m.Target.LibraryName,
+		Folder:   m.Target.FolderPath,
 		Everyone: m.Everyone, Letter: m.DriveLetter, Mount: m.MountName, ReadOnly: m.ReadOnly, Pin: string(m.OfflinePin)}
 	if m.CacheLimitBytes > 0 {
 		f.CacheGB = strconv.FormatFloat(float64(m.CacheLimitBytes)/(1<<30), 'f', -1, 64)
@@ -230,7 +240,7 @@ func (s *Server) editMappingPage(w http.ResponseWriter, r *http.Request, ss *ses
 func readForm(r *http.Request) mappingForm {
 	p := r.PostForm
 	f := mappingForm{ID: r.PathValue("id"), Name: strings.TrimSpace(p.Get("name")), Kind: p.Get("kind"), SiteURL: strings.TrimSpace(p.Get("siteUrl")),
-		Library: p.Get("library"), Everyone: p.Get("everyone") == "on", Letter: p.Get("letter"), Mount: strings.TrimSpace(p.Get("mount")),
+		Library: p.Get("library"), Folder: strings.TrimSpace(p.Get("folder")), Everyone: p.Get("everyone") == "on", Letter: p.Get("letter"), Mount: strings.TrimSpace(p.Get("mount")),
 		ReadOnly: p.Get("readOnly") == "on", Pin: p.Get("pin"), CacheGB: strings.TrimSpace(p.Get("cacheGb")), GroupSearch: strings.TrimSpace(p.Get("groupSearch"))}
 	seen := map[string]bool{}
 	for _, v := range p["group"] {
@@ -274,7 +284,10 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 	if f.Kind == string(apitype.TargetSharePoint) && f.SiteURL != "" {
 		if terr != nil {
 			v.Errs.SiteURL = errSiteUnreachable.Error()
-		} else if libs, err := s.graph.siteLibraries(r.Context(), tok, f.SiteURL); err != nil {
+		} else if libs, err := s.graph.siteLibraries(r.Context(), tok, f.SiteURL); errors.Is(err, errSiteNotFound) && s.splitFolderURL(r, tok, &f, v) {
+			// An address copied from a library or folder view: split into
+			// site, library and folder, shown in their fields.
+		} else if err != nil {
 			v.Errs.SiteURL = inlineError(err)
 			if !errors.Is(err, errSiteURL) && !errors.Is(err, errSiteNotFound) {
 				s.log.WarnContext(r.Context(), "portal: site lookup", "tenant", ss.TenantID, "err", err)
@@ -354,6 +367,26 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 	return redirectErr(Prefix + "/mappings")
 }
 
+// splitFolderURL fills the form's site, library and folder from an address
+// pasted from a library or folder view (graphClient.splitFolderURL), and
+// reports whether it was one. A library or folder the admin chose already
+// is kept.
+func (s *Server) splitFolderURL(r *http.Request, tok string, f *mappingForm, v *mappingFormView) bool {
+	site, libs, lib, folder, ok := s.graph.splitFolderURL(r.Context(), tok, f.SiteURL)
+	if !ok {
+		return false
+	}
+	f.SiteURL = site
+	if f.Library == "" {
+		f.Library = lib.Name
+	}
+	if f.Folder == "" {
+		f.Folder = strings.TrimPrefix(folder, "/")
+	}
+	v.F, v.Lib.Selected, v.Lib.Libraries = *f, f.Library, libs
+	return true
+}
+
 // conflictText is the store's message without the operation before it
 // and the sentinel after it: "drive letter F is used by "Finance"".
 func conflictText(err error) string {
@@ -381,6 +414,37 @@ func inlineError(err error) string {
 	return "The site could not be checked."
 }
 
+// validateFolder checks the form's folder, when it names one, through
+// Graph as the admin: it must be a folder of the chosen library. It
+// returns the folder's path as the target stores it, and an inline error.
+func (s *Server) validateFolder(r *http.Request, ss *session, f mappingForm, libs []library) (string, string) {
+	folder, ok := apitype.CleanFolderPath(f.Folder)
+	switch {
+	case !ok:
+		return "", "Give the folder's path from the library's top, such as Reports/2026, without . or .. in it."
+	case folder == "":
+		return "", ""
+	case len(folder) > 400:
+		return "", "A path of at most 400 characters."
+	}
+	i := slices.IndexFunc(libs, func(l library) bool { return l.Name == f.Library })
+	tok, err := s.graphAccess(r.Context(), ss)
+	if err == nil {
+		err = s.graph.checkFolder(r.Context(), tok, libs[i].ID, folder)
+	}
+	shown := strings.TrimPrefix(folder, "/")
+	switch {
+	case errors.Is(err, errFolderNotFound):
+		return folder, fmt.Sprintf("No folder “%s” in the library “%s”, or you cannot see it: check the path (from the library's top, such as Reports/2026), or create the folder first.", shown, f.Library)
+	case errors.Is(err, errFolderIsFile):
+		return folder, fmt.Sprintf("“%s” is a file, not a folder: give the path of the folder that should be the drive's top.", shown)
+	case err != nil:
+		s.log.WarnContext(r.Context(), "portal: folder lookup", "tenant", ss.TenantID, "err", err)
+		return folder, "The folder could not be checked through Microsoft Graph right now: try again."
+	}
+	return folder, ""
+}
+
 // validateForm turns the form into a mapping, with inline errors.
 func (s *Server) validateForm(r *http.Request, ss *session, f mappingForm, libs []library, errs formErrors) (store.Mapping, formErrors) {
 	m := store.Mapping{Mapping: apitype.Mapping{DisplayName: f.Name, DriveLetter: f.Letter, MountName: f.Mount, ReadOnly: f.ReadOnly,
@@ -405,6 +469,9 @@ func (s *Server) validateForm(r *http.Request, ss *session, f mappingForm, libs 
 			errs.Library = "Choose one of the site's libraries."
 		}
 		m.Target = apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: norm, LibraryName: f.Library}
+		if errs.SiteURL == "" && errs.Library == "" {
+			m.Target.FolderPath, errs.Folder = s.validateFolder(r, ss, f, libs)
+		}
 	default:
 		if f.Fixed == "" {
 			errs.General = "Choose what to map: a SharePoint library or the user's OneDrive."

@@ -46,6 +46,11 @@ func TestMappingValidation(t *testing.T) {
 		{"bad cache", func(v url.Values) { v.Set("cacheGb", "lots") }, []string{`id="cache-error"`}},
 		{"nobody assigned", func(v url.Values) { v.Del("group") }, []string{"Assign the mapping to at least one group"}},
 		{"bad group id", func(v url.Values) { v.Set("group", "nope|Nope") }, []string{"is not a group id"}},
+		{"missing folder", func(v url.Values) { v.Set("folder", "Reports/Nope") }, []string{`id="folder-error"`,
+			"No folder “Reports/Nope” in the library “Documents”", "create the folder first"}},
+		{"folder is a file", func(v url.Values) { v.Set("folder", "Reports/Q1.txt") }, []string{`id="folder-error"`,
+			"“Reports/Q1.txt” is a file, not a folder"}},
+		{"relative folder", func(v url.Values) { v.Set("folder", "Reports/../Other") }, []string{`id="folder-error"`, "without . or .. in it"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,9 +84,36 @@ func TestMappingValidation(t *testing.T) {
 	e.assertLogsClean(t)
 	v := good()
 	v.Set("csrf", b.csrf)
+	v.Set("folder", `\Reports\`) // pasted from Windows: the folder that exists
 	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {
 		t.Fatalf("valid form = %d: %s", p.status, p.body)
 	}
+	ms, err := e.st.Mappings(t.Context(), e.contoso.ID)
+	if err != nil || len(ms) != 2 || ms[1].Target.FolderPath != "/Reports" || ms[1].Target.LibraryName != "Documents" {
+		t.Fatalf("stored mappings = %+v, %v, want Finance's Documents/Reports", ms, err)
+	}
+	b.get("/portal/mappings", false).mustContain(t, financeSite+" › Documents › Reports")
+	b.get("/portal/mappings/"+ms[1].ID+"/edit", false).mustContain(t, `name="folder" value="/Reports"`)
+
+	// An address copied from the folder's view in the browser names no
+	// site: it is split into the site, the library and the folder.
+	v = good()
+	v.Set("csrf", b.csrf)
+	v.Set("letter", "R")
+	v.Set("mount", "Reports")
+	v.Set("siteUrl", financeSite+"/Shared Documents/Reports")
+	v.Del("library")
+	if p := b.post("/portal/mappings/new", v, false); p.status != http.StatusSeeOther {
+		t.Fatalf("form with a folder's address = %d: %s", p.status, p.body)
+	}
+	ms, err = e.st.Mappings(t.Context(), e.contoso.ID)
+	if err != nil || len(ms) != 3 || ms[2].Target != (apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: financeSite, LibraryName: "Documents", FolderPath: "/Reports"}) {
+		t.Fatalf("mapping from a folder's address = %+v, %v, want Finance's Documents/Reports", ms[len(ms)-1].Target, err)
+	}
+	v.Set("siteUrl", financeSite+"/Shared%20Documents/Reports/Q1.txt")
+	v.Set("letter", "S")
+	v.Set("mount", "Q1")
+	b.post("/portal/mappings/new", v, false).mustContain(t, "“Reports/Q1.txt” is a file, not a folder")
 }
 
 // TestMappingEditReorderDelete runs the list's actions and checks the

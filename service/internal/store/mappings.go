@@ -36,6 +36,10 @@ func ValidateMapping(m *Mapping) error {
 		return bad("mount name must be a plain folder name of at most 64 characters")
 	}
 	t := &m.Target
+	folder, ok := apitype.CleanFolderPath(t.FolderPath)
+	if !ok || len(folder) > 400 {
+		return bad("folder path must be the folder's path inside the library, such as /Reports/2026, of at most 400 characters")
+	}
 	switch t.Kind {
 	case apitype.TargetOneDrive:
 		*t = apitype.Target{Kind: t.Kind}
@@ -59,6 +63,7 @@ func ValidateMapping(m *Mapping) error {
 	default:
 		return bad("target kind must be onedrive, sharepoint, driveId or team")
 	}
+	t.FolderPath = folder
 	switch m.OfflinePin {
 	case "":
 		m.OfflinePin = apitype.PinAllowed
@@ -127,7 +132,8 @@ func (s *Store) mappings(ctx context.Context, db *gorm.DB, tid, id string) ([]Ma
 			ID: r.ID, DisplayName: open("display_name", r.DisplayNameEnc), DriveLetter: r.DriveLetter,
 			MountName: open("mount_name", r.MountNameEnc),
 			Target: apitype.Target{Kind: apitype.TargetKind(r.Kind), SiteURL: open("site_url", r.SiteURLEnc),
-				LibraryName: open("library_name", r.LibraryEnc), DriveID: open("drive_id", r.DriveIDEnc), GroupID: open("group_id", r.GroupIDEnc)},
+				LibraryName: open("library_name", r.LibraryEnc), DriveID: open("drive_id", r.DriveIDEnc), GroupID: open("group_id", r.GroupIDEnc),
+				FolderPath: openOptional(open, "folder_path", r.FolderPathEnc)},
 			ReadOnly: r.ReadOnly, OfflinePin: apitype.OfflinePin(r.OfflinePin), CacheLimitBytes: r.CacheLimit, Position: r.Position,
 		}, Everyone: r.Everyone, Groups: groups[r.ID]}
 		slices.Sort(m.Groups)
@@ -137,6 +143,15 @@ func (s *Store) mappings(ctx context.Context, db *gorm.DB, tid, id string) ([]Ma
 		return nil, fmt.Errorf("decrypt mappings of %s: %w", tid, o.err)
 	}
 	return out, nil
+}
+
+// openOptional opens a column added after rows existed (NULL in rows
+// written before its migration): such a row holds no value, "".
+func openOptional(open func(col string, ct []byte) string, col string, ct []byte) string {
+	if len(ct) == 0 {
+		return ""
+	}
+	return open(col, ct)
 }
 
 // CreateMapping adds a mapping at the end of the tenant's list.
@@ -218,7 +233,8 @@ func (s *Store) writeMapping(ctx context.Context, tx *gorm.DB, tid string, m *Ma
 		DisplayNameEnc: z.seal("display_name", m.DisplayName), MountNameEnc: z.seal("mount_name", m.MountName),
 		SiteURLEnc: z.seal("site_url", m.Target.SiteURL), LibraryEnc: z.seal("library_name", m.Target.LibraryName),
 		DriveIDEnc: z.seal("drive_id", m.Target.DriveID), GroupIDEnc: z.seal("group_id", m.Target.GroupID),
-		DriveLetter: m.DriveLetter, Kind: string(m.Target.Kind), ReadOnly: m.ReadOnly, OfflinePin: string(m.OfflinePin),
+		FolderPathEnc: z.seal("folder_path", m.Target.FolderPath),
+		DriveLetter:   m.DriveLetter, Kind: string(m.Target.Kind), ReadOnly: m.ReadOnly, OfflinePin: string(m.OfflinePin),
 		CacheLimit: m.CacheLimitBytes, UpdatedAt: s.now().UTC(),
 	}
 	if z.err != nil {

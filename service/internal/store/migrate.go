@@ -23,7 +23,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&tenantRowV1{}, &domainRow{}, &tenantKeyRow{}, &systemKeyRow{},
-			&mappingRow{}, &assignmentRow{}, &seatRow{}, &auditRow{})
+			&mappingRowV1{}, &assignmentRow{}, &seatRow{}, &auditRow{})
 	}},
 	{2, "seat and audit lookups by tenant and time", func(tx *gorm.DB) error {
 		if err := tx.Exec("CREATE INDEX idx_seats_tenant_last ON seats (tenant_id, last_seen)").Error; err != nil {
@@ -68,6 +68,14 @@ var migrations = []migration{
 		}
 		return tx.Exec("CREATE INDEX idx_portal_sessions_expires ON portal_sessions (expires_at)").Error
 	}},
+	// Step 8 adds a column only, so it does not depend on step 7 (portal
+	// sessions, a separate table) having run before it.
+	{8, "a mapping's target folder inside its library", func(tx *gorm.DB) error {
+		if err := tx.Migrator().AddColumn(&mappingRowV8{}, "FolderPathEnc"); err != nil {
+			return fmt.Errorf("add column FolderPathEnc: %w", err)
+		}
+		return nil
+	}},
 }
 
 // portalSessionRowV7 is the portal_sessions table as migration 7 created
@@ -85,6 +93,37 @@ type portalSessionRowV7 struct {
 }
 
 func (portalSessionRowV7) TableName() string { return "portal_sessions" }
+
+// mappingRowV8 holds the column migration 8 adds to mappings.
+type mappingRowV8 struct {
+	FolderPathEnc []byte
+}
+
+func (mappingRowV8) TableName() string { return "mappings" }
+
+// mappingRowV1 is the mappings table as migration 1 created it.
+type mappingRowV1 struct {
+	ID             string `gorm:"primaryKey;size:36"`
+	TenantID       string `gorm:"size:36;index"`
+	Position       int
+	Everyone       bool
+	DisplayNameEnc []byte
+	MountNameEnc   []byte
+	SiteURLEnc     []byte
+	LibraryEnc     []byte
+	DriveIDEnc     []byte
+	GroupIDEnc     []byte
+	DriveLetter    string `gorm:"size:1"`
+	Kind           string `gorm:"size:16"`
+	ReadOnly       bool
+	OfflinePin     string `gorm:"size:16"`
+	CacheLimit     int64
+	KeyVersion     uint32
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (mappingRowV1) TableName() string { return "mappings" }
 
 // tenantRowV5 holds the column migration 5 adds to tenants.
 type tenantRowV5 struct {

@@ -71,7 +71,8 @@ var encTables = []encTable{
 	{"tenants", [][2]string{{"display_name", "display_name_enc"}}},
 	{"tenant_domains", [][2]string{{"domain", "domain_enc"}}},
 	{"mappings", [][2]string{{"display_name", "display_name_enc"}, {"mount_name", "mount_name_enc"}, {"site_url", "site_url_enc"},
-		{"library_name", "library_enc"}, {"drive_id", "drive_id_enc"}, {"group_id", "group_id_enc"}}},
+		{"library_name", "library_enc"}, {"drive_id", "drive_id_enc"}, {"group_id", "group_id_enc"},
+		{"folder_path", "folder_path_enc"}}},
 	{"mapping_assignments", [][2]string{{"group_id", "group_enc"}}},
 }
 
@@ -205,6 +206,9 @@ func (s *Store) reencryptBatch(ctx context.Context, t encTable, tid string, k *c
 			for _, cc := range t.columns {
 				c, dbCol := cc[0], cc[1]
 				ct, _ := r[dbCol].([]byte)
+				if len(ct) == 0 {
+					continue // NULL: a column added after the row was written (migration 8)
+				}
 				plain := o.open(t.name, c, id, ct)
 				if o.err != nil {
 					return o.err

@@ -24,7 +24,7 @@ const (
 
 // Plaintext that must never appear in the database.
 var secrets = []string{"Contoso Ltd", "contoso.com", "contoso.onmicrosoft.com", "sharepoint.com/sites/Finance",
-	"Quarterly Reports Lib", "Finance Docs", "b!driveid-xyz", groupF, "FinanceMount", "Fabrikam Inc", "fabrikam.com"}
+	"Quarterly Reports Lib", "Finance Docs", "b!driveid-xyz", groupF, "FinanceMount", "Fabrikam Inc", "fabrikam.com", "Closing Pack 2026"}
 
 type clock struct {
 	mu sync.Mutex
@@ -66,7 +66,8 @@ func contoso(c *clock) Tenant {
 
 func financeMapping() Mapping {
 	return Mapping{Mapping: apitype.Mapping{DisplayName: "Finance Docs", DriveLetter: "f:", MountName: "FinanceMount",
-		Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance", LibraryName: "Quarterly Reports Lib"}},
+		Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance", LibraryName: "Quarterly Reports Lib",
+			FolderPath: "Closing Pack 2026/Board/"}},
 		Groups: []string{groupF}}
 }
 
@@ -116,7 +117,7 @@ func TestLifecycleLeavesNoPlaintext(t *testing.T) {
 			t.Fatal(err)
 		}
 		fx.assertNoPlaintext(t, "CreateMapping")
-		if m.DriveLetter != "F" || m.OfflinePin != apitype.PinAllowed {
+		if m.DriveLetter != "F" || m.OfflinePin != apitype.PinAllowed || m.Target.FolderPath != "/Closing Pack 2026/Board" {
 			t.Errorf("normalized mapping = %+v", m)
 		}
 		m2, err := st.CreateMapping(ctx, tidA, Mapping{Mapping: apitype.Mapping{DisplayName: "Home", DriveLetter: "H",
@@ -209,7 +210,8 @@ func TestLifecycleLeavesNoPlaintext(t *testing.T) {
 			t.Fatalf("tenant after retiring = %+v, %v", tt, err)
 		}
 		fx.assertNoPlaintext(t, "re-encryption")
-		if ms, err := st.Mappings(ctx, tidA); err != nil || len(ms) != 2 || ms[1].Target.LibraryName != "Quarterly Reports Lib" {
+		if ms, err := st.Mappings(ctx, tidA); err != nil || len(ms) != 2 || ms[1].Target.LibraryName != "Quarterly Reports Lib" ||
+			ms[1].Target.FolderPath != "/Closing Pack 2026/Board" || ms[0].Target.FolderPath != "" {
 			t.Fatalf("Mappings after reencrypt = %+v, %v", ms, err)
 		}
 		// A second process with the same KEK file reads everything back.
@@ -476,6 +478,42 @@ func TestSeatUsage(t *testing.T) {
 		}
 		if got, _ := st.SeatUsage(ctx, tidA, 0); len(got) != 0 {
 			t.Errorf("SeatUsage(0 days) = %+v", got)
+		}
+	})
+}
+
+// TestMappingFolderPathBeforeMigration8 reads and re-encrypts a mapping
+// written before migration 8 added folder_path_enc: its NULL is the whole
+// library, and re-encryption leaves it NULL rather than failing on it.
+func TestMappingFolderPathBeforeMigration8(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		st := fx.st
+		if err := st.PutTenant(ctx, contoso(fx.clock)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.CreateMapping(ctx, tidA, financeMapping())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.db.Exec("UPDATE mappings SET folder_path_enc = NULL WHERE id = ?", m.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Mapping(ctx, tidA, m.ID)
+		if err != nil || got.Target.FolderPath != "" || got.Target.LibraryName != "Quarterly Reports Lib" {
+			t.Fatalf("Mapping(row without folder) = %+v, %v; want the whole library", got.Target, err)
+		}
+		if res, err := st.Reencrypt(ctx, tidA, 10); err != nil || res.StillOnOlder != 0 {
+			t.Fatalf("Reencrypt = %+v, %v", res, err)
+		}
+		var n int64
+		st.db.Table("mappings").Where("id = ? AND folder_path_enc IS NULL", m.ID).Count(&n)
+		if n != 1 {
+			t.Errorf("re-encryption wrote a value into the NULL folder_path_enc")
+		}
+		if _, err := st.UpdateMapping(ctx, tidA, Mapping{Mapping: apitype.Mapping{ID: m.ID, DisplayName: "x", DriveLetter: "F",
+			Target: apitype.Target{Kind: apitype.TargetOneDrive, FolderPath: "/a/../b"}}, Everyone: true}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("UpdateMapping(folder with ..) = %v, want ErrInvalid", err)
 		}
 	})
 }
