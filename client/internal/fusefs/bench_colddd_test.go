@@ -1,0 +1,69 @@
+//go:build linux
+
+package fusefs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/vfstest"
+)
+
+// BenchmarkColdReadDD reads a file cold through the mount as issue 14
+// measures it (dd bs=1M, fresh mount and cache each pass), three times,
+// each against one direct download stream of the same Graph client in the
+// same run. It reports figures and the ratio; it asserts nothing:
+//
+//	go test -run '^$' -bench ColdReadDD -benchtime 1x ./client/internal/fusefs/
+//
+// MAPDRIVE_BENCH_SIZE sizes the file (default 512 MiB).
+func BenchmarkColdReadDD(b *testing.B) {
+	size := envInt("MAPDRIVE_BENCH_SIZE", 512<<20)
+	ctx := context.Background()
+	s := newSimMount(b, func(o *vfs.Options, _ *vfstest.MemRemote) { o.PollInterval = -1; o.UploadWorkers = 8 })
+	src := filepath.Join(b.TempDir(), "big.bin")
+	writeRandomFile(b, src, size)
+	s.sh(fmt.Sprintf("mkdir -p data && cp %q data/big.bin", src))
+	s.sync(30 * time.Minute)
+	item, err := s.other.Get(ctx, s.driveID, "/data/big.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 3 {
+		s.unmount()
+		s.opt.StateDir, s.opt.CacheDir = b.TempDir(), b.TempDir()
+		s.mount()
+		cpu0, start := processCPU(), time.Now()
+		s.sh("dd if=data/big.bin of=/dev/null bs=1M 2>/dev/null")
+		mount, cpu := time.Since(start), processCPU()-cpu0
+		start = time.Now()
+		u, err := s.graph.DownloadURL(ctx, item.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rc, err := s.graph.ReadRange(ctx, u, 0, size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, rc)
+		rc.Close()
+		direct := time.Since(start)
+		if n != size {
+			b.Fatalf("direct download read %d bytes", n)
+		}
+		b.Logf("cold dd: mount %s, direct %s, ratio %.2f; agent and simulator CPU during the mount read %.1f s/GiB",
+			mbps(size, mount), mbps(size, direct), direct.Seconds()/mount.Seconds(), cpu.Seconds()*float64(1<<30)/float64(size))
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
