@@ -5,7 +5,6 @@ package fusefs
 import (
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -42,21 +41,7 @@ func BenchmarkColdReadDD(b *testing.B) {
 		cpu0, start := processCPU(), time.Now()
 		s.sh("dd if=data/big.bin of=/dev/null bs=1M 2>/dev/null")
 		mount, cpu := time.Since(start), processCPU()-cpu0
-		start = time.Now()
-		u, err := s.graph.DownloadURL(ctx, item.ID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rc, err := s.graph.ReadRange(ctx, u, 0, size)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, rc)
-		rc.Close()
-		direct := time.Since(start)
-		if n != size {
-			b.Fatalf("direct download read %d bytes", n)
-		}
+		direct := directDownload(b, s, item.ID, size)
 		b.Logf("cold dd: mount %s, direct %s, ratio %.2f; agent and simulator CPU during the mount read %.1f s/GiB",
 			mbps(size, mount), mbps(size, direct), direct.Seconds()/mount.Seconds(), cpu.Seconds()*float64(1<<30)/float64(size))
 	}
