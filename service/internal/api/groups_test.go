@@ -52,16 +52,7 @@ func TestGroupMappingWithoutGroupsClaim(t *testing.T) {
 				if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", e.token("contoso", "admin"), mkt); r.status != http.StatusCreated {
 					t.Fatalf("create Marketing = %d %s", r.status, r.body)
 				}
-				has := func(user string) bool {
-					t.Helper()
-					r := e.do("POST", "/v1/validate", e.token("contoso", user), apitype.ValidateRequest{ClientVersion: "0.1.0", OS: "linux"})
-					if r.status != http.StatusOK {
-						t.Fatalf("validate %s = %d %s", user, r.status, r.body)
-					}
-					var vr apitype.ValidateResponse
-					e.decode(r, &vr)
-					return slices.ContainsFunc(vr.Mappings, func(m apitype.Mapping) bool { return m.DisplayName == "Marketing" })
-				}
+				has := func(user string) bool { return e.hasMapping(user, "Marketing") }
 				p, err := e.validator.Validate(t.Context(), e.token("contoso", "bob"))
 				if err != nil {
 					t.Fatal(err)
@@ -90,6 +81,73 @@ func TestGroupMappingWithoutGroupsClaim(t *testing.T) {
 					t.Errorf("a second validation within the cache's five minutes made %d token requests, want 0", d)
 				}
 			})
+		})
+	}
+}
+
+// hasMapping reports whether contoso's user gets the mapping named name
+// from /v1/validate.
+func (e *env) hasMapping(user, name string) bool {
+	e.t.Helper()
+	r := e.do("POST", "/v1/validate", e.token("contoso", user), apitype.ValidateRequest{ClientVersion: "0.1.0", OS: "linux"})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("validate %s = %d %s", user, r.status, r.body)
+	}
+	var vr apitype.ValidateResponse
+	e.decode(r, &vr)
+	return slices.ContainsFunc(vr.Mappings, func(m apitype.Mapping) bool { return m.DisplayName == name })
+}
+
+// TestNestedGroupMapping assigns a mapping to Engineering, a security
+// group whose only member is another group, Platform, which holds bob.
+// Bob gets the mapping: with the API at Entra's defaults (v1.0, no groups
+// claim) through Graph's /me/transitiveMemberOf on his behalf, and with a
+// v2.0 token whose groups claim lists nested groups, as Entra's does. A
+// user outside both groups does not.
+func TestNestedGroupMapping(t *testing.T) {
+	for _, tc := range []struct {
+		ver, appID, secret string
+	}{
+		{"1.0", directory.DemoServiceV1AppID, directory.DemoServiceV1Secret},
+		{"2.0", directory.DemoServiceAppID, directory.DemoServiceSecret},
+	} {
+		t.Run("v"+tc.ver, func(t *testing.T) {
+			seed := directory.DemoSeed()
+			for i := range seed.Apps {
+				if seed.Apps[i].ClientID == directory.DemoServiceV1AppID {
+					seed.Apps[i].GroupMembershipClaims = "" // Entra's default
+				}
+			}
+			contoso := &seed.Tenants[0]
+			contoso.Groups = append(contoso.Groups,
+				directory.Group{DisplayName: "Engineering", MemberGroups: []string{"Platform"}},
+				directory.Group{DisplayName: "Platform", Members: []string{"bob"}})
+			sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
+			e := newEnvSim(t, testenv.SQLite(t), sim, func(c *Config) {
+				c.Groups = &authn.GraphGroups{AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(),
+					ClientID: tc.appID, ClientSecret: tc.secret, HTTPClient: sim.HTTPClient()}
+			})
+			e.ver = tc.ver
+			m := e.financeMapping()
+			m.DisplayName, m.DriveLetter, m.MountName, m.Groups = "Engineering", "E", "Engineering", []string{e.contoso.Group("Engineering").ID}
+			if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", e.token("contoso", "admin"), m); r.status != http.StatusCreated {
+				t.Fatalf("create Engineering = %d %s", r.status, r.body)
+			}
+			p, err := e.validator.Validate(t.Context(), e.token("contoso", "bob"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.GroupsClaim != (tc.ver == "2.0") {
+				t.Fatalf("bob's v%s principal: groups claim %v; the test needs one only in v2.0", tc.ver, p.GroupsClaim)
+			}
+			for _, u := range []struct {
+				name string
+				want bool
+			}{{"bob", true}, {"alice", false}, {"admin", false}} {
+				if got := e.hasMapping(u.name, "Engineering"); got != u.want {
+					t.Errorf("%s has the Engineering mapping: %v, want %v", u.name, got, u.want)
+				}
+			}
 		})
 	}
 }
