@@ -13,6 +13,38 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
+// serviceAPI is one of the demo's service API registrations.
+type serviceAPI struct{ ver, appID, secret string }
+
+// serviceAPIs are the demo's two service APIs: the one left at Entra's
+// defaults (v1.0 tokens; newGroupsEnv also takes its groups claim away)
+// and the one registered for v2.0 tokens with a groups claim.
+var serviceAPIs = []serviceAPI{
+	{"1.0", directory.DemoServiceV1AppID, directory.DemoServiceV1Secret},
+	{"2.0", directory.DemoServiceAppID, directory.DemoServiceSecret},
+}
+
+// newGroupsEnv starts a simulator on the demo seed with groups added to
+// contoso, and the service API on it, validating tokens of api's version
+// and resolving groups through Graph with api's registration.
+func newGroupsEnv(t *testing.T, db testenv.DB, api serviceAPI, groups ...directory.Group) (*env, *m365sim.Sim) {
+	t.Helper()
+	seed := directory.DemoSeed()
+	for i := range seed.Apps {
+		if seed.Apps[i].ClientID == directory.DemoServiceV1AppID {
+			seed.Apps[i].GroupMembershipClaims = "" // Entra's default
+		}
+	}
+	seed.Tenants[0].Groups = append(seed.Tenants[0].Groups, groups...)
+	sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
+	e := newEnvSim(t, db, sim, func(c *Config) {
+		c.Groups = &authn.GraphGroups{AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(),
+			ClientID: api.appID, ClientSecret: api.secret, HTTPClient: sim.HTTPClient()}
+	})
+	e.ver = api.ver
+	return e, sim
+}
+
 // TestGroupMappingWithoutGroupsClaim assigns a mapping to the Marketing
 // group. With the API left at Entra's defaults (v1.0 tokens, no groups
 // claim) and with v2.0 tokens whose groups overflow into the overage
@@ -20,32 +52,16 @@ import (
 // the members get the mapping, a user outside the group does not, and a
 // second validation within five minutes asks Graph nothing.
 func TestGroupMappingWithoutGroupsClaim(t *testing.T) {
-	for _, tc := range []struct {
-		ver, appID, secret string
-	}{
-		{"1.0", directory.DemoServiceV1AppID, directory.DemoServiceV1Secret},
-		{"2.0", directory.DemoServiceAppID, directory.DemoServiceSecret},
-	} {
+	for _, tc := range serviceAPIs {
 		t.Run("v"+tc.ver, func(t *testing.T) {
 			eachDB(t, func(t *testing.T, db testenv.DB) {
-				seed := directory.DemoSeed()
-				for i := range seed.Apps {
-					if seed.Apps[i].ClientID == directory.DemoServiceV1AppID {
-						seed.Apps[i].GroupMembershipClaims = "" // Entra's default
-					}
-				}
 				// bob is in 201 more groups: past 200, a v2 token carries
 				// the overage form instead of his groups.
-				contoso := &seed.Tenants[0]
+				var projects []directory.Group
 				for i := range 201 {
-					contoso.Groups = append(contoso.Groups, directory.Group{DisplayName: fmt.Sprintf("Project %03d", i), Members: []string{"bob"}})
+					projects = append(projects, directory.Group{DisplayName: fmt.Sprintf("Project %03d", i), Members: []string{"bob"}})
 				}
-				sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
-				e := newEnvSim(t, db, sim, func(c *Config) {
-					c.Groups = &authn.GraphGroups{AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(),
-						ClientID: tc.appID, ClientSecret: tc.secret, HTTPClient: sim.HTTPClient()}
-				})
-				e.ver = tc.ver
+				e, sim := newGroupsEnv(t, db, tc, projects...)
 				mkt := e.financeMapping()
 				mkt.DisplayName, mkt.DriveLetter, mkt.MountName, mkt.Groups = "Marketing", "M", "Marketing", []string{e.marketingGroup}
 				mkt.Target.SiteURL = e.contoso.SiteURL(e.contoso.Site("Marketing"))
@@ -105,29 +121,11 @@ func (e *env) hasMapping(user, name string) bool {
 // v2.0 token whose groups claim lists nested groups, as Entra's does. A
 // user outside both groups does not.
 func TestNestedGroupMapping(t *testing.T) {
-	for _, tc := range []struct {
-		ver, appID, secret string
-	}{
-		{"1.0", directory.DemoServiceV1AppID, directory.DemoServiceV1Secret},
-		{"2.0", directory.DemoServiceAppID, directory.DemoServiceSecret},
-	} {
+	for _, tc := range serviceAPIs {
 		t.Run("v"+tc.ver, func(t *testing.T) {
-			seed := directory.DemoSeed()
-			for i := range seed.Apps {
-				if seed.Apps[i].ClientID == directory.DemoServiceV1AppID {
-					seed.Apps[i].GroupMembershipClaims = "" // Entra's default
-				}
-			}
-			contoso := &seed.Tenants[0]
-			contoso.Groups = append(contoso.Groups,
+			e, _ := newGroupsEnv(t, testenv.SQLite(t), tc,
 				directory.Group{DisplayName: "Engineering", MemberGroups: []string{"Platform"}},
 				directory.Group{DisplayName: "Platform", Members: []string{"bob"}})
-			sim := m365sim.StartForTest(t, m365sim.WithSeed(seed))
-			e := newEnvSim(t, testenv.SQLite(t), sim, func(c *Config) {
-				c.Groups = &authn.GraphGroups{AuthorityHost: sim.BaseURL(), GraphURL: sim.GraphURL(),
-					ClientID: tc.appID, ClientSecret: tc.secret, HTTPClient: sim.HTTPClient()}
-			})
-			e.ver = tc.ver
 			m := e.financeMapping()
 			m.DisplayName, m.DriveLetter, m.MountName, m.Groups = "Engineering", "E", "Engineering", []string{e.contoso.Group("Engineering").ID}
 			if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", e.token("contoso", "admin"), m); r.status != http.StatusCreated {
