@@ -129,6 +129,9 @@ type Mount interface {
 	// SetUploadsPaused holds or releases the upload queue. It returns
 	// ErrUnsupported when the filesystem cannot pause.
 	SetUploadsPaused(paused bool) error
+	// WakeUploads makes every pending upload due now, ending its backoff
+	// (after a new sign-in).
+	WakeUploads()
 }
 
 // Mounter mounts drives.

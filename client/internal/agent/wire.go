@@ -536,6 +536,8 @@ func (m *fsMount) SetUploadsPaused(paused bool) error {
 	return ErrUnsupported
 }
 
+func (m *fsMount) WakeUploads() { m.fs.WakeUploads() }
+
 func (m *fsMount) Stats() MountStats { return mountStats(m.fs.Status()) }
 
 // mountStats turns a filesystem's status into what the agent reports.
