@@ -117,7 +117,8 @@ type Config struct {
 	// FaultSeed seeds the generator behind error rates; 0 means 1.
 	FaultSeed uint64
 	// ActAsClientID is the client that act-as tokens are minted for; it
-	// must be registered in the seed. Empty means directory.DemoClientID.
+	// must be registered in the seed. Empty means the seed's first public
+	// client (the demo seed's is directory.DemoClientID).
 	ActAsClientID string
 }
 
