@@ -251,8 +251,8 @@ func (r *recorder) demoUses() []string {
 	for _, it := range r.items {
 		for i, p := range it.parts {
 			for _, d := range demoIDs {
-				if strings.Contains(strings.ToLower(p), strings.ToLower(d)) {
-					out = append(out, fmt.Sprintf("%s: %q in %.80q", it.what, d, p))
+				if at := strings.Index(strings.ToLower(p), strings.ToLower(d)); at >= 0 {
+					out = append(out, fmt.Sprintf("%s: %q in …%s…", it.what, d, p[max(0, at-40):min(len(p), at+len(d)+20)]))
 				}
 			}
 			if p == "--seed" && i+1 < len(it.parts) && it.parts[i+1] == "demo" || p == "--seed=demo" {
