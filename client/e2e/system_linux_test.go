@@ -203,10 +203,11 @@ func systemRun(t *testing.T, dir string, id *identities, pgDSN string, copyMB in
 		}
 		return cs.Count(m365sim.RouteDelta, http.MethodGet, 0, tenant.Name+"/alice")
 	}
-	pollsBefore := polls()
 	if _, err := bob.Upload(ctx, driveID, "From alice/note.txt", changed); err != nil {
 		t.Fatal(err)
 	}
+	// Counted from when the change is on the server.
+	pollsBefore := polls()
 	started = time.Now()
 	notePath := filepath.Join(mnt, "From alice", "note.txt")
 	waitFor(t, "bob's change in alice's mount", 30*time.Second, func() bool {
@@ -216,7 +217,10 @@ func systemRun(t *testing.T, dir string, id *identities, pgDSN string, copyMB in
 	seen := time.Since(started)
 	// The first delta poll after the change shows it (the folder's own
 	// refresh on open may show it sooner): counted in polls, not in
-	// seconds, so a loaded machine cannot make this pass or fail.
+	// seconds, so a loaded machine cannot make this pass or fail. The
+	// simulator counts a request when it is answered, so each drive's
+	// poll that was under way as the change landed may count too, without
+	// the change (seen on a loaded machine: 2 polls of 1 drive).
 	mountedDrives := 0
 	if st, err := alice.c.Status(ctx); err == nil {
 		for _, d := range st.Drives {
@@ -228,8 +232,8 @@ func systemRun(t *testing.T, dir string, id *identities, pgDSN string, copyMB in
 	n := polls() - pollsBefore
 	t.Logf("bob's change showed in the mount after %v and %d delta polls of alice's %d mounted drives (poll interval %v)",
 		seen.Round(time.Millisecond), n, mountedDrives, poll)
-	if n > int64(max(mountedDrives, 1)) {
-		t.Errorf("bob's change showed only after %d delta polls of %d mounted drives; want it at the first poll after it", n, mountedDrives)
+	if n > 2*int64(max(mountedDrives, 1)) {
+		t.Errorf("bob's change showed only after %d delta polls of %d mounted drives; want it at the first poll after it (or the one under way)", n, mountedDrives)
 	}
 
 	// --- A conflict made on purpose: alice edits a file that bob
