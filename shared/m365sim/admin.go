@@ -304,7 +304,7 @@ func (a *admin) serveRevoke(w http.ResponseWriter, r *http.Request) {
 
 // serveAs performs a Graph request as a user:
 // METHOD /_admin/as/{tenant}/{user}/{rest} becomes METHOD /v1.0/{rest} with
-// a freshly minted token of the demo client, the query, body and headers
+// a freshly minted token of the act-as client, the query, body and headers
 // kept. A rest starting with _download/, _upload/ or _monitor/ goes to that
 // pre-authenticated URL unchanged. Act-as traffic bypasses faults and
 // counters.
