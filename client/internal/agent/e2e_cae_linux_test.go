@@ -29,23 +29,10 @@ import (
 func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
-	r := startReal(t, sim, "alice@contoso.com")
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com"})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	signIn := func() {
-		t.Helper()
-		resp, err := r.c.Login(ctx, true)
-		if err != nil || resp.Prompt == nil {
-			t.Fatalf("Login = %+v, %v", resp, err)
-		}
-		if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.c.WaitLogin(ctx); err != nil {
-			t.Fatalf("WaitLogin: %v", err)
-		}
-	}
-	signIn()
+	loginAs(t, ctx, r, "alice@contoso.com")
 	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
 	d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(t.TempDir(), "onedrive"))
 	if err != nil {
@@ -107,7 +94,7 @@ func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 		}
 	}
 
-	signIn()
+	loginAs(t, ctx, r, "alice@contoso.com")
 	signedIn := time.Now()
 	var got []byte
 	for deadline := signedIn.Add(backoff / 2); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {

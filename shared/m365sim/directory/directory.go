@@ -280,6 +280,17 @@ func (d *Directory) App(key string) *App {
 	return d.apps[strings.ToLower(strings.TrimSuffix(key, "/"))]
 }
 
+// PublicClient returns the first public client the seed registers (a
+// desktop app such as Mapdrive), or nil when it registers none.
+func (d *Directory) PublicClient() *App {
+	for i := range d.seed.Apps {
+		if d.seed.Apps[i].PublicClient {
+			return &d.seed.Apps[i]
+		}
+	}
+	return nil
+}
+
 // Drive finds a drive by id in any tenant.
 func (d *Directory) Drive(id string) (DriveRef, bool) {
 	r, ok := d.drives[id]
