@@ -609,6 +609,9 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, c *call, d *
 		if err != nil {
 			return err
 		}
+		if err := checkLock(c, d, it, false); err != nil {
+			return err
+		}
 		if err := checkIfMatch(r, it); err != nil {
 			return err
 		}
@@ -675,6 +678,9 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, c *call, d *d
 		}
 		it, err := t.existing()
 		if err != nil {
+			return err
+		}
+		if err := checkLock(c, d, it, false); err != nil {
 			return err
 		}
 		if err := checkIfMatch(r, it); err != nil {
