@@ -75,15 +75,7 @@ func (s *Server) setCheckout(w http.ResponseWriter, r *http.Request, c *call, d 
 	if err := d.checkWrite(c); err != nil {
 		return err
 	}
-	err := s.st.Update(func(tx *store.Tx) error {
-		t, err := resolve(tx, d, a)
-		if err != nil {
-			return err
-		}
-		it, err := t.existing()
-		if err != nil {
-			return err
-		}
+	err := s.updateExisting(d, a, func(tx *store.Tx, t *target, it *store.Item) error {
 		if it.Folder || it.Remote != nil {
 			return errInvalid("Only files can be checked out or in.")
 		}
