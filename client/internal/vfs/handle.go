@@ -54,6 +54,11 @@ func (fs *FS) Open(ctx context.Context, p string, fl OpenFlags) (*Handle, error)
 		}
 	}
 	h := &Handle{fs: fs, key: r.Key, write: fl.Write || fl.Truncate}
+	if h.write && !r.IsDir {
+		if err := fs.beginWrite(ctx, p, r); err != nil {
+			return nil, err
+		}
+	}
 	if !r.IsDir {
 		h.file = fs.content.Acquire(r.Key, r.Version(), r.Size)
 		if fl.Truncate && h.file.Size() != 0 {
@@ -284,6 +289,9 @@ func (h *Handle) Release(ctx context.Context) error {
 		return nil
 	}
 	ferr := h.Flush(ctx)
+	if h.write {
+		h.fs.endWrite(h.key, true)
+	}
 	rerr := h.file.Release()
 	h.fs.content.Evict()
 	if errors.Is(ferr, ErrQuotaExceeded) {
@@ -311,7 +319,11 @@ func (fs *FS) commitFlush(f *cache.File) error {
 	}
 	var jobW func(*cache.Tx) error
 	if !IsLocalOnly(r.Name) {
-		jobW = fs.queue.AddPrepared(key, cache.OpUpload, "", "")
+		ops := cache.OpUpload
+		if fs.co.holds(key) {
+			ops |= cache.OpCheckIn // journaled with the upload: a restart still checks in
+		}
+		jobW = fs.queue.AddPrepared(key, ops, "", "")
 	}
 	return fs.store.Update(func(tx *cache.Tx) error {
 		r.ModTime = fs.clock.Now()
