@@ -85,6 +85,17 @@ func TestSimMountExclusiveEditing(t *testing.T) {
 		t.Errorf("bob's upload after the check-in: %v", err)
 	}
 
+	// Opened for writing and closed unchanged: checked out, then in.
+	f, err = os.OpenFile(s.p("mine.txt"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.holderOf("/mine.txt"); got != "Alice Anders" {
+		t.Errorf("open for writing again: holder %q, want Alice Anders", got)
+	}
+	f.Close()
+	s.eventuallyPublished("/mine.txt")
+
 	held, err := bob.Get(ctx, s.driveID, "held.txt")
 	if err != nil {
 		t.Fatal(err)
