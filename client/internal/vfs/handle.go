@@ -64,6 +64,9 @@ func (fs *FS) Open(ctx context.Context, p string, fl OpenFlags) (*Handle, error)
 		if fl.Truncate && h.file.Size() != 0 {
 			if err := h.file.Truncate(0); err != nil {
 				h.file.Release()
+				if h.write {
+					fs.endWrite(r.Key, true)
+				}
 				return nil, fmt.Errorf("truncate %s: %w", p, err)
 			}
 			h.dirty = true
@@ -108,9 +111,13 @@ func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
 		return nil, fmt.Errorf("create %s: %w", p, err)
 	}
 	h := &Handle{fs: fs, key: rec.Key, write: true, dirty: true}
+	fs.co.mu.Lock()
+	fs.co.writers[rec.Key]++ // Release uncounts it; a new file has nothing to check out yet
+	fs.co.mu.Unlock()
 	h.file = fs.content.Acquire(rec.Key, "", 0)
 	if err := h.file.Truncate(0); err != nil { // marks it dirty: even empty files upload
 		h.file.Release()
+		fs.endWrite(rec.Key, false)
 		return nil, err
 	}
 	return h, nil
