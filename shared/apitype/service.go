@@ -179,6 +179,11 @@ type Mapping struct {
 	OfflinePin      OfflinePin `json:"offlinePin"`
 	CacheLimitBytes int64      `json:"cacheLimitBytes,omitempty"` // 0: the tenant default
 	Position        int        `json:"position"`                  // admin's order, ascending
+	// ExclusiveEditing checks a file out (Graph checkout) before it is
+	// opened for writing and checks it in after its upload, so that
+	// nobody else edits it meanwhile. Libraries that require check-out
+	// get this behaviour without it (docs/checkout.md).
+	ExclusiveEditing bool `json:"exclusiveEditing,omitempty"`
 }
 
 // Policies are tenant-wide settings for the client.

@@ -107,6 +107,9 @@ type MountSpec struct {
 	Poll       time.Duration
 	Pins       []string // paths kept offline
 	PinAll     bool     // the mapping keeps the whole drive offline
+	// Exclusive checks files out while they are written (the mapping's
+	// exclusive editing option; docs/checkout.md).
+	Exclusive bool
 }
 
 // MountStats is what a mount reports to the agent's status.

@@ -641,6 +641,7 @@ func (a *Agent) specLocked(key string, d *drive) MountSpec {
 			spec.CacheMax = d.mapping.CacheLimitBytes
 		}
 		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
+		spec.Exclusive = d.mapping.ExclusiveEditing
 	}
 	for _, p := range a.st.settings.Pins {
 		if p.Drive == key {

@@ -458,7 +458,7 @@ func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Durati
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), DriveID: spec.Drive.ID, StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
-		RootID: spec.Drive.RootID,
+		RootID: spec.Drive.RootID, ExclusiveEditing: spec.Exclusive,
 		// Windows users expect NTFS's names: any case finds a file.
 		CaseInsensitive: runtime.GOOS == "windows",
 	})
@@ -570,6 +570,10 @@ func mountStats(s vfs.Status) MountStats {
 	if s.QuotaFull {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",
 			Action: "Free space in the drive (or ask for more); your changes stay in the cache meanwhile."})
+	}
+	for _, e := range s.CheckedOut {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeCheckedOut, Message: e.Path + ": " + e.Err,
+			Action: "Open it read-only, or ask them to close it: it is checked in when they are done.", Time: e.Time})
 	}
 	for _, e := range s.NotDeleted {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeNotDeleted, Message: e.Path + ": " + e.Err,

@@ -178,6 +178,10 @@ type Drive struct {
 	// answers with what was sent and shows the rewrite only as a later
 	// change. "" (the default) keeps what was sent.
 	RewriteOffice string `yaml:"rewriteOffice,omitempty" json:"rewriteOffice,omitempty"`
+	// RequireCheckout is SharePoint's "Require Check Out" library setting:
+	// a file must be checked out before a save replaces it, and a new file
+	// stays checked out to its author until checked in (docs/checkout.md).
+	RequireCheckout bool `yaml:"requireCheckout,omitempty" json:"requireCheckout,omitempty"`
 	// System hides the drive from listings unless $select asks for system.
 	System bool     `yaml:"system" json:"system"`
 	Quota  ByteSize `yaml:"quota" json:"quota"`

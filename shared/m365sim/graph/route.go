@@ -146,6 +146,14 @@ func (s *Server) serveDrive(w http.ResponseWriter, r *http.Request, c *call, dri
 		if r.Method == http.MethodPost {
 			return s.copyItem(w, r, c, d, a)
 		}
+	case "checkout":
+		if r.Method == http.MethodPost {
+			return s.checkOut(w, r, c, d, a)
+		}
+	case "checkin":
+		if r.Method == http.MethodPost {
+			return s.checkIn(w, r, c, d, a)
+		}
 	case "createLink":
 		if r.Method == http.MethodPost {
 			return s.createLink(w, r, c, d, a)
