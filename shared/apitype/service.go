@@ -50,12 +50,15 @@ type ValidateRequest struct {
 // folder). So the service withholds such mappings from it instead.
 const (
 	FeatureFolderTarget = "folderTarget" // Target.FolderPath
+	// FeatureExclusiveEditing: a client that predates check-out would
+	// write without checking out, against the admin's option.
+	FeatureExclusiveEditing = "exclusiveEditing" // Mapping.ExclusiveEditing
 )
 
 // ClientFeatures is what a client built with this package implements:
 // every feature above.
 func ClientFeatures() []string {
-	return []string{FeatureFolderTarget}
+	return []string{FeatureFolderTarget, FeatureExclusiveEditing}
 }
 
 // Requires lists the features a client needs to mount m as the admin
@@ -64,6 +67,9 @@ func (m Mapping) Requires() []string {
 	var fs []string
 	if m.Target.FolderPath != "" {
 		fs = append(fs, FeatureFolderTarget)
+	}
+	if m.ExclusiveEditing {
+		fs = append(fs, FeatureExclusiveEditing)
 	}
 	return fs
 }

@@ -321,8 +321,8 @@ func TestRefusalMatrix(t *testing.T) {
 }
 
 // TestMappingsWithheldFromClientsWithoutTheirFeature: a mapping rooted at
-// a folder is given only to a client that declares the folder-target
-// feature. A client that predates it gets the other mappings, with a
+// a folder, or with exclusive editing, is given only to a client that
+// declares that feature. A client that predates it gets the other mappings, with a
 // lease whose digest matches what it was sent, instead of a lease it
 // would refuse whole.
 func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
@@ -331,7 +331,9 @@ func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
 		admin := e.token("contoso", "admin")
 		board := e.financeMapping()
 		board.DisplayName, board.DriveLetter, board.MountName, board.Target.FolderPath = "Board", "K", "Board", "/Board"
-		for _, m := range []apitype.AdminMapping{e.financeMapping(), board} {
+		locked := e.financeMapping()
+		locked.DisplayName, locked.DriveLetter, locked.MountName, locked.ExclusiveEditing = "Locked", "L", "Locked", true
+		for _, m := range []apitype.AdminMapping{e.financeMapping(), board, locked} {
 			if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", admin, m); r.status != http.StatusCreated {
 				t.Fatalf("create %s = %d %s", m.DisplayName, r.status, r.body)
 			}
@@ -351,7 +353,8 @@ func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
 		}{
 			{"a client that predates folder targets", nil, "", []string{"Finance"}},
 			{"a client with another feature only", []string{"somethingElse"}, "?features=somethingElse", []string{"Finance"}},
-			{"this client", apitype.ClientFeatures(), "?features=" + strings.Join(apitype.ClientFeatures(), ","), []string{"Finance", "Board"}},
+			{"a client with folder targets but not check-out", []string{apitype.FeatureFolderTarget}, "?features=" + apitype.FeatureFolderTarget, []string{"Finance", "Board"}},
+			{"this client", apitype.ClientFeatures(), "?features=" + strings.Join(apitype.ClientFeatures(), ","), []string{"Finance", "Board", "Locked"}},
 		} {
 			var vr apitype.ValidateResponse
 			e.decode(e.do("POST", "/v1/validate", alice, apitype.ValidateRequest{ClientVersion: "0.1.0", Features: tc.features}), &vr)
