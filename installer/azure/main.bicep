@@ -2,7 +2,8 @@
 // user-assigned managed identity, Azure SQL (Entra-only authentication),
 // and a Key Vault RSA key that wraps the per-tenant data keys.
 // Deploy: az deployment group create -g <rg> -f installer/azure/main.bicep \
-//   -p image=<registry>/mapdrive-service:<version> apiClientId=<app id> sqlAdminObjectId=<your Entra object id> sqlAdminLogin=<your UPN>
+//   -p image=<registry>/mapdrive-service:<version> apiClientId=<app id> apiClientSecret=<its client secret> \
+//      sqlAdminObjectId=<your Entra object id> sqlAdminLogin=<your UPN>
 // See docs/deploy-service.md.
 
 @description('Azure region.')
@@ -21,6 +22,10 @@ param apiClientId string
 
 @description('App ID URI of the service API, the audience of v1.0 tokens (default: api://<apiClientId>, the URI Entra proposes).')
 param apiAppIdUri string = 'api://${apiClientId}'
+
+@description('A client secret of the service app registration (entra-app-registration.md step 1.4). The service needs it to look up a user\'s groups on their behalf, since Entra sends no groups claim by default, and for the portal\'s sign-in. Stored in the Key Vault; the app reads it through a Key Vault reference.')
+@secure()
+param apiClientSecret string
 
 @description('Object ID of the Entra user or group that administers the SQL server.')
 param sqlAdminObjectId string
@@ -97,6 +102,26 @@ resource kekUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+// The service app's client secret, read by the container app through a Key
+// Vault reference with the managed identity, and mounted as a file: the
+// service reads secrets from files, never from its environment.
+resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'mapdrive-client-secret'
+  properties: { value: apiClientSecret }
+}
+
+// Key Vault Secrets User, on that one secret.
+resource clientSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: clientSecret
+  name: guid(clientSecret.id, identity.id, '4633458b-17de-408a-b874-0445c86b69e6')
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
+  }
+}
+
 resource sql 'Microsoft.Sql/servers@2023-08-01-preview' = {
   name: '${prefix}-sql-${suffix}'
   location: location
@@ -163,6 +188,9 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         transport: 'http'
         allowInsecure: false // the platform terminates TLS 1.2+ and redirects HTTP
       }
+      secrets: [
+        { name: 'client-secret', keyVaultUrl: clientSecret.properties.secretUri, identity: identity.id }
+      ]
     }
     template: {
       containers: [
@@ -179,16 +207,21 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
             { name: 'MAPDRIVESVC_AUTHORITY', value: 'https://login.microsoftonline.com' }
             { name: 'MAPDRIVESVC_CLIENT_ID', value: apiClientId }
+            { name: 'MAPDRIVESVC_CLIENT_SECRET_FILE', value: '/mnt/secrets/client-secret' }
             { name: 'MAPDRIVESVC_AUDIENCE', value: '${apiClientId},${apiAppIdUri}' }
             { name: 'MAPDRIVESVC_PUBLIC_URL', value: 'https://${prefix}-service.${env.properties.defaultDomain}' }
             { name: 'MAPDRIVESVC_MIGRATE', value: 'false' } // run `migrate` as a release step (see docs)
             { name: 'MAPDRIVESVC_TRUSTED_PROXIES', value: trustedProxies }
           ]
+          volumeMounts: [ { volumeName: 'secrets', mountPath: '/mnt/secrets' } ]
           probes: [
             { type: 'Liveness', httpGet: { path: '/healthz', port: 8443 }, periodSeconds: 10 }
             { type: 'Readiness', httpGet: { path: '/readyz', port: 8443 }, periodSeconds: 5 }
           ]
         }
+      ]
+      volumes: [
+        { name: 'secrets', storageType: 'Secret', secrets: [ { secretRef: 'client-secret', path: 'client-secret' } ] }
       ]
       scale: {
         minReplicas: minReplicas
@@ -197,7 +230,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
       }
     }
   }
-  dependsOn: [ kekUser, db ]
+  dependsOn: [ kekUser, clientSecretUser, db ]
 }
 
 output serviceUrl string = 'https://${app.properties.configuration.ingress.fqdn}'

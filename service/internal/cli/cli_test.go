@@ -195,6 +195,10 @@ func TestServeEndToEnd(t *testing.T) {
 			if !strings.Contains(logs.String(), want) {
 				t.Errorf("serve's start-up output lacks %q", want)
 			}
+			// Started without a client secret, it says group lookup is off.
+			if want := "group lookup through Graph is off: no client secret"; !strings.Contains(logs.String(), want) {
+				t.Errorf("serve without a secret does not warn %q", want)
+			}
 			tok, err := sim.Entra().MintAccessToken(directory.DemoContosoID, "alice", directory.DemoClientID, []string{directory.DemoServiceAppURI + "/" + directory.DemoServiceScope})
 			if err != nil {
 				t.Fatal(err)

@@ -70,7 +70,12 @@ func cmdServe(ctx context.Context, args []string, opts Options) error {
 		secret = strings.TrimSpace(string(b))
 	}
 	var groups api.GroupResolver
-	if secret != "" {
+	if secret == "" {
+		// Entra sends no groups claim unless the registration asks for
+		// one, so without a secret group-assigned mappings silently reach
+		// nobody: say so once, where the operator looks at start.
+		log.Warn("group lookup through Graph is off: no client secret (--client-secret-file, MAPDRIVESVC_CLIENT_SECRET_FILE); users whose tokens carry no groups claim, Entra's default, get only the mappings assigned to everyone; see docs/entra-app-registration.md, steps 1.4 and 1.7")
+	} else {
 		groups = &authn.GraphGroups{AuthorityHost: f.authority, GraphURL: gURL, GraphScope: f.graphScope, ClientID: f.clientID, ClientSecret: secret, HTTPClient: hc}
 	}
 	reg := prometheus.NewRegistry()
