@@ -34,10 +34,10 @@ func TestEndToEndExclusiveEditing(t *testing.T) {
 		ExclusiveEditing: true}, Everyone: true}
 	adminCall(t, sim, svcURL, bundle, http.MethodPost, apitype.RouteAdminMappings, mkt, nil)
 
-	e := startServiceAgent(t, sim, svcURL, bundle)
+	e := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e.login(ctx, sim)
+	loginAs(t, ctx, e, "alice@contoso.com")
 	st := waitStatus(t, e.c, "Marketing Contracts mounted", func(st apitype.Status) bool {
 		d := driveByName(st, "Marketing Contracts")
 		return d != nil && d.State == apitype.DriveMounted
