@@ -66,8 +66,9 @@ func New(caseInsensitive bool, members []Member) (*FS, error) {
 }
 
 // Set replaces the member set: members not in it vanish from the root,
-// new ones appear. Open handles into a removed member stay valid; closing
-// its vfs.FS is the caller's business.
+// new ones appear. The combined drive owns its members' vfs.FS: one no
+// longer in the set is closed (its pending uploads stay journaled in its
+// state, for when it comes back), and Close closes them all.
 func (u *FS) Set(members []Member) error {
 	ms := slices.Clone(members)
 	if len(ms) > MaxMembers {
@@ -88,8 +89,124 @@ func (u *FS) Set(members []Member) error {
 		}
 	}
 	u.mu.Lock()
+	old := u.members
 	u.members = ms
 	u.mu.Unlock()
+	for _, o := range old {
+		if !slices.ContainsFunc(ms, func(m Member) bool { return m.FS == o.FS }) {
+			o.FS.Close()
+		}
+	}
+	return nil
+}
+
+// Close closes every member.
+func (u *FS) Close() error {
+	u.mu.Lock()
+	ms := u.members
+	u.members = nil
+	u.mu.Unlock()
+	var errs []error
+	for _, m := range ms {
+		if err := m.FS.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close library %q: %w", m.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FS returns the member named name, nil when there is none.
+func (u *FS) FS(name string) *vfs.FS {
+	if m, _, _ := u.split("/" + name); m != nil {
+		return m.FS
+	}
+	return nil
+}
+
+func (u *FS) snapshot() []Member {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return slices.Clone(u.members)
+}
+
+// Status merges the members' status into one drive's: every path is
+// under its library's folder, counts and sizes add up, and the drive is
+// online only when every library is.
+func (u *FS) Status() vfs.Status {
+	out := vfs.Status{Online: true}
+	for _, m := range u.snapshot() {
+		s := m.FS.Status()
+		pre := func(p string) string { return "/" + m.Name + p }
+		out.Online = out.Online && s.Online
+		out.QuotaFull = out.QuotaFull || s.QuotaFull
+		out.Paused = out.Paused || s.Paused
+		out.QueueLength += s.QueueLength
+		out.CacheUsed += s.CacheUsed
+		out.CacheMax += s.CacheMax
+		if !s.LastSync.IsZero() && (out.LastSync.IsZero() || s.LastSync.Before(out.LastSync)) {
+			out.LastSync = s.LastSync // the stalest library's
+		}
+		for _, t := range s.Transfers {
+			t.Path = pre(t.Path)
+			out.Transfers = append(out.Transfers, t)
+		}
+		for _, c := range s.Conflicts {
+			c.Path, c.ConflictPath = pre(c.Path), pre(c.ConflictPath)
+			out.Conflicts = append(out.Conflicts, c)
+		}
+		for _, e := range s.Errors {
+			e.Path = pre(e.Path)
+			out.Errors = append(out.Errors, e)
+		}
+		for _, e := range s.NotDeleted {
+			e.Path = pre(e.Path)
+			out.NotDeleted = append(out.NotDeleted, e)
+		}
+		for _, p := range s.Pinned {
+			out.Pinned = append(out.Pinned, pre(p))
+		}
+		for _, p := range s.UnavailableOffline {
+			out.UnavailableOffline = append(out.UnavailableOffline, pre(p))
+		}
+		if s.RootProblem != "" {
+			out.RootProblem = strings.TrimPrefix(out.RootProblem+"; ", "; ") + m.Name + ": " + s.RootProblem
+		}
+	}
+	return out
+}
+
+// Pin keeps p offline (or stops); "/" means every library.
+func (u *FS) Pin(ctx context.Context, p string, pinned bool) error {
+	m, top, rest := u.split(p)
+	switch {
+	case top == "":
+		var errs []error
+		for _, m := range u.snapshot() {
+			if err := m.FS.Pin(ctx, "/", pinned); err != nil {
+				errs = append(errs, fmt.Errorf("library %q: %w", m.Name, err))
+			}
+		}
+		return errors.Join(errs...)
+	case m == nil:
+		return fmt.Errorf("pin: no library named %q: %w", top, vfs.ErrNotFound)
+	}
+	return m.FS.Pin(ctx, rest, pinned)
+}
+
+// SetUploadsPaused holds or releases every library's upload queue.
+func (u *FS) SetUploadsPaused(paused bool) {
+	for _, m := range u.snapshot() {
+		m.FS.SetUploadsPaused(paused)
+	}
+}
+
+// Sync waits until every library's queued remote operations are done.
+func (u *FS) Sync(ctx context.Context) error {
+	for _, m := range u.snapshot() {
+		if err := m.FS.Sync(ctx); err != nil {
+			return fmt.Errorf("library %q: %w", m.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -196,9 +313,7 @@ func (u *FS) ReadDir(ctx context.Context, p string) ([]vfs.Attr, error) {
 	case top != "":
 		return nil, fmt.Errorf("readdir: no library named %q: %w", top, vfs.ErrNotFound)
 	}
-	u.mu.RLock()
-	ms := slices.Clone(u.members)
-	u.mu.RUnlock()
+	ms := u.snapshot()
 	out := make([]vfs.Attr, 0, len(ms))
 	for _, m := range ms {
 		at, err := memberAttr(ctx, m)
@@ -310,9 +425,7 @@ func (u *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 // what all of them hold and have left. A member that cannot answer is
 // left out; with none answering, the first error is returned.
 func (u *FS) Statfs(ctx context.Context) (vfs.StatFS, error) {
-	u.mu.RLock()
-	ms := slices.Clone(u.members)
-	u.mu.RUnlock()
+	ms := u.snapshot()
 	var sum vfs.StatFS
 	var errs []error
 	for _, m := range ms {

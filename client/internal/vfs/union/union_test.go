@@ -268,3 +268,37 @@ func TestStatfsSumsMembers(t *testing.T) {
 		t.Errorf("Statfs = %+v, %v; want twice %+v", s, err, one)
 	}
 }
+
+func TestStatusAndPinsArePerLibrary(t *testing.T) {
+	ctx := context.Background()
+	fin, _ := library(t, "Finance", map[string]string{"/a.txt": "a"})
+	hr, _ := library(t, "HR", map[string]string{"/Policies/leave.txt": "leave"})
+	u, err := union.New(false, []union.Member{fin, hr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Pin(ctx, "/Finance/a.txt", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Pin(ctx, "/HR/Policies", true); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := u.Status().Pinned, []string{"/Finance/a.txt", "/HR/Policies"}; !slices.Equal(got, want) {
+		t.Errorf("Status().Pinned = %v, want %v", got, want)
+	}
+	if err := u.Pin(ctx, "/Sales/x", true); !errors.Is(err, vfs.ErrNotFound) {
+		t.Errorf("Pin in an absent library = %v, want not found", err)
+	}
+	u.SetUploadsPaused(true)
+	for _, p := range []string{"/Finance/b.txt", "/HR/c.txt"} {
+		h, err := u.Open(ctx, p, vfs.OpenFlags{Write: true, Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.WriteAt(ctx, []byte("x"), 0)
+		h.Release(ctx)
+	}
+	if s := u.Status(); s.QueueLength != 2 || !s.Paused {
+		t.Errorf("Status with one paused upload per library: queue %d, paused %v; want 2, true", s.QueueLength, s.Paused)
+	}
+}
