@@ -76,6 +76,12 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{9, "a combined drive's libraries", func(tx *gorm.DB) error {
+		if err := tx.Migrator().AddColumn(&mappingRowV9{}, "MembersEnc"); err != nil {
+			return fmt.Errorf("add column MembersEnc: %w", err)
+		}
+		return nil
+	}},
 }
 
 // portalSessionRowV7 is the portal_sessions table as migration 7 created
@@ -100,6 +106,13 @@ type mappingRowV8 struct {
 }
 
 func (mappingRowV8) TableName() string { return "mappings" }
+
+// mappingRowV9 holds the column migration 9 adds to mappings.
+type mappingRowV9 struct {
+	MembersEnc []byte
+}
+
+func (mappingRowV9) TableName() string { return "mappings" }
 
 // mappingRowV1 is the mappings table as migration 1 created it.
 type mappingRowV1 struct {
