@@ -71,7 +71,8 @@ func (a *Agent) resolve(ctx context.Context, m apitype.Mapping) (RemoteDrive, er
 	return rd, nil
 }
 
-// describeCombined says which libraries a combined drive shows.
+// describeCombined says which libraries a combined drive shows; its kind
+// (apitype.Drive.Kind, "combined") says the rest.
 func describeCombined(rd RemoteDrive) string {
 	names := make([]string, len(rd.Members))
 	for i, m := range rd.Members {
@@ -79,11 +80,11 @@ func describeCombined(rd RemoteDrive) string {
 	}
 	switch len(names) {
 	case 0:
-		return "combined drive: none of its libraries is within your reach"
+		return "none of its libraries is within your reach"
 	case 1:
-		return "combined drive, 1 library: " + names[0]
+		return "1 library: " + names[0]
 	}
-	return fmt.Sprintf("combined drive, %d libraries: %s", len(names), strings.Join(names, ", "))
+	return fmt.Sprintf("%d libraries: %s", len(names), strings.Join(names, ", "))
 }
 
 // reshapeCombined gives every mounted combined drive its current set of

@@ -58,7 +58,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 		return d != nil && d.State == apitype.DriveMounted
 	})
 	co := driveByName(st, "Company")
-	if co.Kind != "combined" || co.Target != "combined drive, 2 libraries: Finance, Marketing" || co.Error != nil {
+	if co.Kind != "combined" || co.Target != "2 libraries: Finance, Marketing" || co.Error != nil {
 		t.Errorf("Company = %+v, want a combined drive of the two libraries alice reaches, without a problem", co)
 	}
 	for _, p := range st.Errors {
@@ -103,7 +103,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	}
 	waitStatus(t, e.c, "Archive in Company", func(st apitype.Status) bool {
 		d := driveByName(st, "Company")
-		return d != nil && d.Target == "combined drive, 3 libraries: Finance, Marketing, Archive"
+		return d != nil && d.Target == "3 libraries: Finance, Marketing, Archive"
 	})
 	if got := ls("."); !slices.Equal(got, []string{"Archive", "Finance", "Marketing"}) {
 		t.Fatalf("Company after Archive came into reach lists %v", got)
@@ -120,7 +120,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	}
 	waitStatus(t, e.c, "Marketing gone from Company", func(st apitype.Status) bool {
 		d := driveByName(st, "Company")
-		return d != nil && d.Target == "combined drive, 2 libraries: Finance, Archive"
+		return d != nil && d.Target == "2 libraries: Finance, Archive"
 	})
 	if got := ls("."); !slices.Equal(got, []string{"Archive", "Finance"}) {
 		t.Errorf("Company after Marketing was taken out lists %v", got)
