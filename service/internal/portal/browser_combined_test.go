@@ -18,12 +18,9 @@ func TestBrowserCombinedMapping(t *testing.T) {
 	ctx := newChromium(t)
 	svc := startService(t)
 	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "admin@contoso.com")
-	loaded := func(sel string) string {
-		return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null`
-	}
 	const site = "https://contoso.sharepoint.com/sites/Finance"
 	clickJS(t, ctx, `a[href="/portal/mappings/new"]`)
-	waitJS(t, ctx, "the form", loaded(`#members`))
+	waitJS(t, ctx, "the form", pageHas(`#members`))
 	fill := func(lines string) {
 		setJS(t, ctx, "#name", "Company")
 		clickJS(t, ctx, `input[name="kind"][value="combined"]`)
@@ -34,7 +31,7 @@ func TestBrowserCombinedMapping(t *testing.T) {
 	}
 	fill("Finance | " + site + " | Documents\nArchive | " + site + " | Nope")
 	clickJS(t, ctx, `button.primary[value="save"]`)
-	waitJS(t, ctx, "the inline error", loaded(`#members-error`))
+	waitJS(t, ctx, "the inline error", pageHas(`#members-error`))
 	msg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#members-error").innerText`))
 	if err != nil || !strings.Contains(msg, "Line 2: the site has no library “Nope”") {
 		t.Errorf("members error = %q, %v", msg, err)
@@ -46,7 +43,7 @@ func TestBrowserCombinedMapping(t *testing.T) {
 
 	setJS(t, ctx, "#members", "Finance | "+site+" | Documents\nReports | "+site+" | Documents | Reports\nMy files | onedrive")
 	clickJS(t, ctx, `button.primary[value="save"]`)
-	waitJS(t, ctx, "save the mapping", loaded(`.flash`))
+	waitJS(t, ctx, "save the mapping", pageHas(`.flash`))
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("table.grid tbody").innerText`))
 	if err != nil || !strings.Contains(rows, "Combined drive of 3 libraries: Finance, Reports, My files") {
 		t.Errorf("mapping list = %q, %v", rows, err)

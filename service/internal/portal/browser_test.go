@@ -294,6 +294,11 @@ func clickJS(t *testing.T, ctx context.Context, sel string) {
 	}
 }
 
+// pageHas is a waitJS condition: the page is loaded and holds sel.
+func pageHas(sel string) string {
+	return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null`
+}
+
 // signInAs goes through the simulator's sign-in page as upn.
 func signInAs(t *testing.T, ctx context.Context, authority, base, upn string) {
 	t.Helper()
