@@ -436,13 +436,15 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 	log := f.log.With("mount", spec.Key)
 	var fsys mountFS
 	var mfs fusefs.FileSystem
-	var dirs map[string]string // a combined drive's libraries' cache folders
+	// A combined drive's libraries' cache folders, by name and all.
+	var dirs map[string]string
+	var opened map[string]*vfs.FS
 	if spec.Drive.Kind == KindCombined {
-		u, d, err := f.openCombined(ctx, spec, spec.Poll, log)
+		u, d, o, err := f.openCombined(ctx, spec, spec.Poll, log)
 		if err != nil {
 			return nil, err
 		}
-		fsys, mfs, dirs = u, u, d
+		fsys, mfs, dirs, opened = u, u, d, o
 	} else {
 		v, err := f.open(ctx, spec, spec.Poll, log)
 		if err != nil {
@@ -466,7 +468,7 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 	}
 	fm := &fuseMount{fsMount: fsMount{fs: fsys}, m: m, log: log}
 	if u, ok := fsys.(*union.FS); ok {
-		return &combinedMount{fuseMount: fm, f: f, u: u, spec: spec, dirs: dirs}, nil
+		return &combinedMount{fuseMount: fm, f: f, u: u, spec: spec, dirs: dirs, opened: opened}, nil
 	}
 	return fm, nil
 }
@@ -498,7 +500,7 @@ func (f *fuseMounter) openVFS(ctx context.Context, spec MountSpec, poll time.Dur
 func (f *fuseMounter) Drain(ctx context.Context, spec MountSpec) (Mount, error) {
 	log := f.log.With("drain", spec.Key)
 	if spec.Drive.Kind == KindCombined {
-		u, _, err := f.openCombined(ctx, spec, -1, log)
+		u, _, _, err := f.openCombined(ctx, spec, -1, log)
 		if err != nil {
 			return nil, err
 		}

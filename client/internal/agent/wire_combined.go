@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/mapdrive/mapdrive/client/internal/vfs/union"
 )
 
@@ -32,10 +33,11 @@ func memberSpec(spec MountSpec, mb RemoteMember) MountSpec {
 // refresh tries it again (SetMembers); only when every library fails is
 // it an error.
 // dirs maps each opened library's name to its cache folder.
-func (f *fuseMounter) openCombined(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger) (*union.FS, map[string]string, error) {
-	members, dirs, err := f.openMembers(ctx, spec, poll, log, nil, nil)
+func (f *fuseMounter) openCombined(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger) (*union.FS, map[string]string, map[string]*vfs.FS, error) {
+	opened := map[string]*vfs.FS{}
+	members, dirs, err := f.openMembers(ctx, spec, poll, log, nil, opened)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Library names fold where the names inside them do (open).
 	u, err := union.New(runtime.GOOS == "windows", members)
@@ -43,26 +45,26 @@ func (f *fuseMounter) openCombined(ctx context.Context, spec MountSpec, poll tim
 		for _, m := range members {
 			m.FS.Close()
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return u, dirs, nil
+	return u, dirs, opened, nil
 }
 
-// openMembers opens the libraries of spec, reusing those of cur (opened
-// in the cache folders dirs) that did not change.
+// openMembers opens the libraries of spec, reusing those cur still holds
+// (opened maps each cache folder opened to its vfs.FS; new ones are
+// added): a library's state is never opened twice. It returns the members
+// and their cache folders by name.
 func (f *fuseMounter) openMembers(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger,
-	cur *union.FS, dirs map[string]string) ([]union.Member, map[string]string, error) {
+	cur *union.FS, opened map[string]*vfs.FS) ([]union.Member, map[string]string, error) {
 	var out []union.Member
 	next := map[string]string{}
 	var errs []error
 	for i, mb := range spec.Drive.Members {
 		ms := memberSpec(spec, mb)
-		if cur != nil && dirs[mb.Name] == ms.CacheDir {
-			if fsys := cur.FS(mb.Name); fsys != nil {
-				out = append(out, union.Member{Name: mb.Name, FS: fsys})
-				next[mb.Name] = ms.CacheDir
-				continue
-			}
+		if fsys := opened[ms.CacheDir]; fsys != nil && cur != nil && cur.Holds(fsys) {
+			out = append(out, union.Member{Name: mb.Name, FS: fsys})
+			next[mb.Name] = ms.CacheDir
+			continue
 		}
 		fsys, err := f.openVFS(ctx, ms, poll, log.With("library", i), mb.Name)
 		if err != nil {
@@ -72,6 +74,7 @@ func (f *fuseMounter) openMembers(ctx context.Context, spec MountSpec, poll time
 		}
 		out = append(out, union.Member{Name: mb.Name, FS: fsys})
 		next[mb.Name] = ms.CacheDir
+		opened[ms.CacheDir] = fsys
 	}
 	if len(out) == 0 && len(errs) > 0 {
 		return nil, nil, fmt.Errorf("open the libraries of the combined drive: %w", errors.Join(errs...))
@@ -87,8 +90,11 @@ type combinedMount struct {
 	u    *union.FS
 	spec MountSpec // as mounted: its cache key opens new libraries
 
-	mu   sync.Mutex        // serializes SetMembers; guards dirs
-	dirs map[string]string // library name → the cache folder it was opened from
+	mu   sync.Mutex        // serializes SetMembers; guards dirs and opened
+	dirs map[string]string // current library name → the cache folder it was opened from
+	// opened maps every cache folder this mount opened to its vfs.FS
+	// (the union may hold it still, retired; see union.FS.Set).
+	opened map[string]*vfs.FS
 }
 
 // SetMembers implements MemberSetter.
@@ -103,7 +109,7 @@ func (m *combinedMount) SetMembers(ctx context.Context, spec MountSpec) error {
 	if maps.Equal(want, m.dirs) {
 		return nil
 	}
-	members, dirs, err := m.f.openMembers(ctx, spec, spec.Poll, m.log, m.u, m.dirs)
+	members, dirs, err := m.f.openMembers(ctx, spec, spec.Poll, m.log, m.u, m.opened)
 	if err != nil {
 		return err
 	}

@@ -49,8 +49,11 @@ type FS struct {
 	caseInsensitive bool
 	created         time.Time
 
-	mu      sync.RWMutex // guards members
+	mu      sync.RWMutex // guards members and retired
 	members []Member     // sorted by name
+	// retired holds the libraries that left the set, by name, still open
+	// (see Set).
+	retired map[string]Member
 }
 
 // New returns a combined drive over members (possibly none: a user who
@@ -66,9 +69,11 @@ func New(caseInsensitive bool, members []Member) (*FS, error) {
 }
 
 // Set replaces the member set: members not in it vanish from the root,
-// new ones appear. The combined drive owns its members' vfs.FS: one no
-// longer in the set is closed (its pending uploads stay journaled in its
-// state, for when it comes back), and Close closes them all.
+// new ones appear. The combined drive owns its members' vfs.FS. One that
+// leaves is retired, not closed: files still open in it keep working and
+// its pending uploads finish (Status and Sync still count it), and Set
+// takes it back should it return (Holds). A retired library is closed when
+// another takes its name, and at Close.
 func (u *FS) Set(members []Member) error {
 	ms := slices.Clone(members)
 	if len(ms) > MaxMembers {
@@ -88,23 +93,55 @@ func (u *FS) Set(members []Member) error {
 			}
 		}
 	}
+	in := func(fs *vfs.FS) bool { return slices.ContainsFunc(ms, func(m Member) bool { return m.FS == fs }) }
+	var closing []*vfs.FS
 	u.mu.Lock()
-	old := u.members
-	u.members = ms
-	u.mu.Unlock()
-	for _, o := range old {
-		if !slices.ContainsFunc(ms, func(m Member) bool { return m.FS == o.FS }) {
-			o.FS.Close()
+	retired := map[string]Member{}
+	for _, o := range append(slices.Clone(u.members), retiredList(u.retired)...) {
+		if in(o.FS) {
+			continue
 		}
+		if prev, ok := retired[o.Name]; ok && prev.FS != o.FS {
+			closing = append(closing, prev.FS)
+		}
+		retired[o.Name] = o
+	}
+	for name, o := range retired {
+		// A library of the new set under the same name replaces it.
+		if slices.ContainsFunc(ms, func(m Member) bool { return u.sameName(m.Name, name) }) {
+			closing = append(closing, o.FS)
+			delete(retired, name)
+		}
+	}
+	u.members, u.retired = ms, retired
+	u.mu.Unlock()
+	for _, fs := range closing {
+		fs.Close()
 	}
 	return nil
 }
 
-// Close closes every member.
+func retiredList(r map[string]Member) []Member {
+	out := make([]Member, 0, len(r))
+	for _, m := range r {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// all returns the members and the retired libraries.
+func (u *FS) all() []Member {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return append(slices.Clone(u.members), retiredList(u.retired)...)
+}
+
+// Close closes every member, retired ones too.
 func (u *FS) Close() error {
+	ms := u.all()
 	u.mu.Lock()
-	ms := u.members
-	u.members = nil
+	u.members, u.retired = nil, nil
 	u.mu.Unlock()
 	var errs []error
 	for _, m := range ms {
@@ -115,12 +152,11 @@ func (u *FS) Close() error {
 	return errors.Join(errs...)
 }
 
-// FS returns the member named name, nil when there is none.
-func (u *FS) FS(name string) *vfs.FS {
-	if m, _, _ := u.split("/" + name); m != nil {
-		return m.FS
-	}
-	return nil
+// Holds reports whether fs is one of the drive's libraries, a member or
+// a retired one (see Set): still open, so a caller may hand it to Set
+// again rather than open its state a second time.
+func (u *FS) Holds(fs *vfs.FS) bool {
+	return slices.ContainsFunc(u.all(), func(m Member) bool { return m.FS == fs })
 }
 
 func (u *FS) snapshot() []Member {
@@ -129,12 +165,13 @@ func (u *FS) snapshot() []Member {
 	return slices.Clone(u.members)
 }
 
-// Status merges the members' status into one drive's: every path is
+// Status merges the libraries' status into one drive's, retired ones
+// included (their uploads are pending work of the drive): every path is
 // under its library's folder, counts and sizes add up, and the drive is
 // online only when every library is.
 func (u *FS) Status() vfs.Status {
 	out := vfs.Status{Online: true}
-	for _, m := range u.snapshot() {
+	for _, m := range u.all() {
 		s := m.FS.Status()
 		pre := func(p string) string { return "/" + m.Name + p }
 		out.Online = out.Online && s.Online
@@ -193,16 +230,18 @@ func (u *FS) Pin(ctx context.Context, p string, pinned bool) error {
 	return m.FS.Pin(ctx, rest, pinned)
 }
 
-// SetUploadsPaused holds or releases every library's upload queue.
+// SetUploadsPaused holds or releases every library's upload queue,
+// retired ones included.
 func (u *FS) SetUploadsPaused(paused bool) {
-	for _, m := range u.snapshot() {
+	for _, m := range u.all() {
 		m.FS.SetUploadsPaused(paused)
 	}
 }
 
-// Sync waits until every library's queued remote operations are done.
+// Sync waits until every library's queued remote operations are done,
+// retired ones included.
 func (u *FS) Sync(ctx context.Context) error {
-	for _, m := range u.snapshot() {
+	for _, m := range u.all() {
 		if err := m.FS.Sync(ctx); err != nil {
 			return fmt.Errorf("library %q: %w", m.Name, err)
 		}

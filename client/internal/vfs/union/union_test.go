@@ -302,3 +302,63 @@ func TestStatusAndPinsArePerLibrary(t *testing.T) {
 		t.Errorf("Status with one paused upload per library: queue %d, paused %v; want 2, true", s.QueueLength, s.Paused)
 	}
 }
+
+// TestRemovedLibraryIsRetiredNotClosed: a library that leaves the set
+// disappears from the root, but a file open in it keeps working and its
+// upload finishes; it can come back without being opened again, and a new
+// library under its name closes it.
+func TestRemovedLibraryIsRetiredNotClosed(t *testing.T) {
+	ctx := context.Background()
+	fin, finMem := library(t, "Finance", nil)
+	hr, _ := library(t, "HR", nil)
+	u, err := union.New(false, []union.Member{fin, hr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := u.Open(ctx, "/Finance/open.txt", vfs.OpenFlags{Write: true, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Set([]union.Member{hr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Stat(ctx, "/Finance"); !errors.Is(err, vfs.ErrNotFound) {
+		t.Errorf("Stat of a removed library = %v, want not found", err)
+	}
+	if !u.Holds(fin.FS) {
+		t.Error("the removed library is no longer held")
+	}
+	if _, err := h.WriteAt(ctx, []byte("still open"), 0); err != nil {
+		t.Fatalf("write to a file open in a removed library: %v", err)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatalf("close a file open in a removed library: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := u.Sync(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := finMem.ReadFile("/open.txt"); !ok || string(got) != "still open" {
+		t.Errorf("the removed library's upload: %q, %v", got, ok)
+	}
+	// Back, as the same vfs.FS.
+	if err := u.Set([]union.Member{fin, hr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Stat(ctx, "/Finance/open.txt"); err != nil {
+		t.Errorf("the library back: %v", err)
+	}
+	// Retired again, then replaced by another library named Finance:
+	// the old one is closed.
+	if err := u.Set([]union.Member{hr}); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := library(t, "Finance2", nil)
+	if err := u.Set([]union.Member{hr, {Name: "Finance", FS: other.FS}}); err != nil {
+		t.Fatal(err)
+	}
+	if u.Holds(fin.FS) {
+		t.Error("a retired library replaced under its name is still held")
+	}
+}
