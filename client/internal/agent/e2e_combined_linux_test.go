@@ -73,6 +73,14 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(co.Mountpoint, "Finance", "Reports", "Q1.txt")); err != nil || string(b) != "Q1 revenue: 1,234,567\n" {
 		t.Errorf("Finance/Reports/Q1.txt = %q, %v", b, err)
 	}
+	// A link names the item in its own library.
+	if l, err := e.c.WebURL(ctx, apitype.LinkRequest{Path: filepath.Join(co.Mountpoint, "Finance", "Reports", "Q1.txt")}); err != nil ||
+		!strings.Contains(l.WebURL, "/sites/Finance/") || !strings.HasSuffix(l.WebURL, "/Reports/Q1.txt") {
+		t.Errorf("web URL of Finance/Reports/Q1.txt = %+v, %v", l, err)
+	}
+	if _, err := e.c.WebURL(ctx, apitype.LinkRequest{Path: co.Mountpoint}); err == nil {
+		t.Error("a web URL for the combined drive's top, which is no item")
+	}
 	// A directory held open across the changes below: a remount would
 	// turn it stale (ENOTCONN).
 	held, err := os.Open(filepath.Join(co.Mountpoint, "Finance"))

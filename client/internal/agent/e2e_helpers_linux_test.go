@@ -63,7 +63,7 @@ func startServiceAgent(t *testing.T, sim *m365sim.Sim, svcURL, bundle string) *s
 		t.Fatal(err)
 	}
 	a, err := New(Options{Config: e.cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
-		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond, Bandwidth: p.Bandwidth})
+		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond, Bandwidth: p.Bandwidth, Links: p.Links})
 	if err != nil {
 		t.Fatal(err)
 	}
