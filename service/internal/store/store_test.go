@@ -532,7 +532,7 @@ func TestCombinedMappingRoundTrip(t *testing.T) {
 		}
 		members := []apitype.CombinedMember{
 			{Name: "Finance", Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance/", LibraryName: "Documents"}},
-			{Name: "Reports", Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance", LibraryName: "Documents", FolderPath: "Reports/"}},
+			{Name: "Reports", Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance", LibraryName: "Quarterly Reports Lib", FolderPath: "Closing Pack 2026/"}},
 			{Name: "My files", Target: apitype.Target{Kind: apitype.TargetOneDrive}},
 		}
 		m, err := st.CreateMapping(ctx, tidA, Mapping{Mapping: apitype.Mapping{DisplayName: "Company", DriveLetter: "S",
@@ -549,11 +549,13 @@ func TestCombinedMappingRoundTrip(t *testing.T) {
 			tg := got.Target
 			if tg.Kind != apitype.TargetCombined || tg.SiteURL != "" || len(tg.Members) != 3 ||
 				tg.Members[0].Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" ||
-				tg.Members[1].Name != "Reports" || tg.Members[1].Target.FolderPath != "/Reports" ||
+				tg.Members[1].Name != "Reports" || tg.Members[1].Target.FolderPath != "/Closing Pack 2026" ||
 				tg.Members[2].Target.Kind != apitype.TargetOneDrive {
 				t.Errorf("%s: target = %+v", what, tg)
 			}
 		}
+		// The libraries' site URLs, names and folders are sealed too.
+		fx.assertNoPlaintext(t, "CreateMapping(combined)")
 		check("read back")
 		var raw []byte
 		st.db.Table("mappings").Where("id = ?", m.ID).Select("members_enc").Scan(&raw)
