@@ -99,6 +99,19 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 		t.Errorf("rename across libraries = %v, want EXDEV", err)
 	}
 
+	// A folder made at the top is refused, and status says why.
+	if err := os.Mkdir(filepath.Join(co.Mountpoint, "Sales"), 0o755); err == nil || !os.IsPermission(err) {
+		t.Errorf("mkdir at the combined drive's top = %v, want permission denied", err)
+	}
+	waitStatus(t, e.c, "the refused mkdir in status", func(st apitype.Status) bool {
+		for _, p := range st.Errors {
+			if p.Code == apitype.CodeCombinedTop && p.Drive == co.ID && strings.HasPrefix(p.Message, "/Sales: ") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Archive comes into reach: it appears at the next refresh.
 	if _, err := alice.Mkdir(ctx, finID, "/", "Archive"); err != nil {
 		t.Fatal(err)

@@ -576,7 +576,16 @@ func (m *fsMount) SetUploadsPaused(paused bool) error {
 	return nil
 }
 
-func (m *fsMount) Stats() MountStats { return mountStats(m.fs.Status()) }
+func (m *fsMount) Stats() MountStats {
+	st := mountStats(m.fs.Status())
+	if u, ok := m.fs.(*union.FS); ok {
+		for _, r := range u.TopRefusals() {
+			st.Errors = append(st.Errors, apitype.Problem{Code: apitype.CodeCombinedTop, Message: r.Path + ": " + r.Err, Time: r.Time,
+				Action: "Create, rename and delete files and folders inside one of the libraries; your IT administrator chooses the libraries."})
+		}
+	}
+	return st
+}
 
 // mountStats turns a filesystem's status into what the agent reports.
 func mountStats(s vfs.Status) MountStats {

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -49,11 +50,13 @@ type FS struct {
 	caseInsensitive bool
 	created         time.Time
 
-	mu      sync.RWMutex // guards members and retired
+	mu      sync.RWMutex // guards members, retired and refusals
 	members []Member     // sorted by name
 	// retired holds the libraries that left the set, by name, still open
 	// (see Set).
 	retired map[string]Member
+	// refusals are the recent changes refused at the top (TopRefusals).
+	refusals []vfs.ItemError
 }
 
 // New returns a combined drive over members (possibly none: a user who
@@ -300,13 +303,51 @@ func (u *FS) at(op, p string, errRoot error) (*vfs.FS, string, error) {
 	m, top, rest := u.split(p)
 	switch {
 	case top == "":
-		return nil, "", fmt.Errorf("%s /: %w", op, errRoot)
+		return nil, "", u.refuse(fmt.Errorf("%s /: %w", op, errRoot), "/")
 	case m == nil:
 		return nil, "", fmt.Errorf("%s: no library named %q: %w", op, top, vfs.ErrNotFound)
 	case rest == "/" && errRoot != nil:
-		return nil, "", fmt.Errorf("%s: %q is a library of the combined drive: %w", op, top, errRoot)
+		return nil, "", u.refuse(fmt.Errorf("%s: %q is a library of the combined drive: %w", op, top, errRoot), "/"+top)
 	}
 	return m.FS, rest, nil
+}
+
+// maxRefusals bounds TopRefusals.
+const maxRefusals = 5
+
+// refuse records err, a change refused at the top level at path p, for
+// TopRefusals, and returns it. File managers' own metadata (osMetadata:
+// ".DS_Store", "desktop.ini") is not the user's doing and is not
+// recorded.
+func (u *FS) refuse(err error, p string) error {
+	if !errors.Is(err, errTop) || osMetadata(path.Base(p)) {
+		return err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.refusals = slices.DeleteFunc(u.refusals, func(e vfs.ItemError) bool { return e.Path == p })
+	u.refusals = append(u.refusals, vfs.ItemError{Path: p, Err: "the top-level folders of a combined drive are its libraries; they cannot be created, renamed or deleted",
+		Time: time.Now(), Refused: true})
+	if len(u.refusals) > maxRefusals {
+		u.refusals = slices.Delete(u.refusals, 0, len(u.refusals)-maxRefusals)
+	}
+	return err
+}
+
+// osMetadata reports whether name is a file manager's metadata rather
+// than something the user made.
+func osMetadata(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.EqualFold(name, "desktop.ini") || strings.EqualFold(name, "Thumbs.db")
+}
+
+// TopRefusals returns the most recent changes refused at the top level
+// (at most 5, oldest first): creating, removing or renaming a library
+// folder, which the user should hear about in status rather than only
+// as "permission denied".
+func (u *FS) TopRefusals() []vfs.ItemError {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return slices.Clone(u.refusals)
 }
 
 // errTop refuses a change to the root's entries: they are the libraries
@@ -371,7 +412,7 @@ func (u *FS) Open(ctx context.Context, p string, fl vfs.OpenFlags) (*vfs.Handle,
 	case top == "":
 		return nil, fmt.Errorf("open /: %w", vfs.ErrIsDir)
 	case m == nil && fl.Create:
-		return nil, fmt.Errorf("create %q: %w", top, errTop)
+		return nil, u.refuse(fmt.Errorf("create %q: %w", top, errTop), "/"+top)
 	case m == nil:
 		return nil, fmt.Errorf("open: no library named %q: %w", top, vfs.ErrNotFound)
 	}
@@ -386,7 +427,7 @@ func (u *FS) Mkdir(ctx context.Context, p string) error {
 	case top == "":
 		return fmt.Errorf("mkdir /: %w", vfs.ErrExist)
 	case m == nil:
-		return fmt.Errorf("mkdir %q: %w", top, errTop)
+		return u.refuse(fmt.Errorf("mkdir %q: %w", top, errTop), "/"+top)
 	case rest == "/":
 		return fmt.Errorf("mkdir %q: %w", top, vfs.ErrExist)
 	}
@@ -422,7 +463,7 @@ func (u *FS) Rename(ctx context.Context, oldp, newp string) error {
 	}
 	if _, top, rest := u.split(newp); rest == "/" {
 		// A new top-level name would be a library; an existing one is.
-		return fmt.Errorf("rename to %q: %w", top, errTop)
+		return u.refuse(fmt.Errorf("rename to %q: %w", top, errTop), "/"+top)
 	}
 	nfs, to, err := u.at("rename", newp, errTop)
 	if err != nil {

@@ -362,3 +362,32 @@ func TestRemovedLibraryIsRetiredNotClosed(t *testing.T) {
 		t.Error("a retired library replaced under its name is still held")
 	}
 }
+
+// TestTopRefusalsRecorded: a change refused at the top is kept for status
+// (the five most recent, once per path); file managers' metadata is not.
+func TestTopRefusalsRecorded(t *testing.T) {
+	ctx := context.Background()
+	fin, _ := library(t, "Finance", nil)
+	u, err := union.New(false, []union.Member{fin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Mkdir(ctx, "/Sales")
+	u.Open(ctx, "/.DS_Store", vfs.OpenFlags{Write: true, Create: true})
+	u.Open(ctx, "/desktop.ini", vfs.OpenFlags{Write: true, Create: true})
+	u.Rmdir(ctx, "/Finance")
+	u.Mkdir(ctx, "/Sales")
+	var got []string
+	for _, r := range u.TopRefusals() {
+		got = append(got, r.Path)
+	}
+	if want := []string{"/Finance", "/Sales"}; !slices.Equal(got, want) {
+		t.Errorf("TopRefusals = %v, want %v", got, want)
+	}
+	for i := range 10 {
+		u.Mkdir(ctx, fmt.Sprint("/N", i))
+	}
+	if n := len(u.TopRefusals()); n != 5 {
+		t.Errorf("%d refusals kept, want 5", n)
+	}
+}
