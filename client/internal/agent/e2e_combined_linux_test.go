@@ -24,10 +24,12 @@ import (
 // Finance's Archive folder, which does not exist yet. Through the service
 // the agent mounts it with the two libraries alice reaches; Sales and
 // Archive are simply absent, with no problem reported. When Archive comes
-// into reach on the server it appears at the next refresh, and when the
-// admin takes Marketing out of the mapping it disappears, both without a
-// remount (an open directory in the mount stays usable). A move across
-// libraries is EXDEV.
+// into reach on the server it appears at the next refresh; when the admin
+// takes Marketing out of the mapping, and when Archive goes out of reach
+// again (deleted), they disappear, all without a remount (an open
+// directory in the mount stays usable). A move across libraries is EXDEV,
+// a folder made at the top is refused and said in status, and a link
+// names the item in its own library.
 func TestEndToEndCombinedDrive(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
@@ -145,6 +147,24 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	})
 	if got := ls("."); !slices.Equal(got, []string{"Archive", "Finance"}) {
 		t.Errorf("Company after Marketing was taken out lists %v", got)
+	}
+	// Archive goes out of reach (deleted on the server): it disappears at
+	// the next refresh, with no problem reported.
+	if err := alice.Delete(ctx, finID, "/Archive"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = waitStatus(t, e.c, "Archive gone from Company", func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.Target == "1 library: Finance"
+	})
+	if got := ls("."); !slices.Equal(got, []string{"Finance"}) {
+		t.Errorf("Company after Archive went out of reach lists %v", got)
+	}
+	if d := driveByName(st, "Company"); d.Error != nil || d.State != apitype.DriveMounted {
+		t.Errorf("Company after Archive went out of reach = %+v, want mounted without a problem", d)
 	}
 	if names, err := held.Readdirnames(-1); err != nil || !slices.Contains(names, "from-agent.txt") {
 		t.Errorf("the directory held open across the changes: %v, %v; want it still usable (no remount)", names, err)
