@@ -44,8 +44,6 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
-# The UpgradeCode never changes; it ties every Mapdrive MSI together.
-UPGRADE_CODE=6B2D3C1E-7F4A-4E0B-9C55-2A1D8E3F4B70
 WIN_CC=x86_64-w64-mingw32-gcc
 
 die() { echo "dist: $*" >&2; exit 1; }
@@ -65,23 +63,15 @@ read_version() {
   echo "$v"
 }
 
-msi_version() { echo "${1%%-*}"; }
 deb_version() { echo "${1/-/\~}"; }
 
-# uuid5 NAMESPACE NAME prints the RFC 4122 version-5 UUID of NAME in
-# NAMESPACE, upper case. shared/distcheck checks it against Go's own.
-uuid5() {
-  local ns=${1//-/} name=$2 esc h
-  esc=$(echo "$ns" | sed 's/../\\x&/g')
-  h=$({ printf "$esc"; printf '%s' "$name"; } | sha1sum | cut -c1-32)
-  h=${h:0:12}5${h:13:3}$(printf '%x' $(( (0x${h:16:1} & 0x3) | 0x8 )))${h:17:15}
-  h=${h^^}
-  echo "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}"
-}
-
-# product_code VERSION: one ProductCode per MSI version, the same on every
-# build machine, so Intune detection rules can be written ahead of a build.
-product_code() { uuid5 "$UPGRADE_CODE" "mapdrive-msi-$(msi_version "$1")"; }
+# The MSI identifiers (ProductVersion, each version's ProductCode, the
+# UpgradeCode that ties every Mapdrive MSI together) are defined once, in
+# shared/version; this script asks shared/cmd/mapdrive-release for them
+# rather than computing them again.
+release_id() { go run ./shared/cmd/mapdrive-release "$@"; }
+msi_version() { release_id msi-version "$1"; }
+product_code() { release_id product-code "$1"; }
 
 # ---------------------------------------------------------------- signing
 
@@ -183,7 +173,7 @@ winres() {
   dir=$pkg
   [[ $pkg == /* ]] || dir=$REPO/${pkg#./}
   local filever
-  filever="$(echo "${VERSION%%-*}" | awk -F. '{printf "%d.%d.%d.0", $1, $2, $3}')"
+  filever="$(msi_version "$VERSION" | awk -F. '{printf "%d.%d.%d.0", $1, $2, $3}')"
   go -C "$REPO/shared" run "$WINRES" simply --arch amd64 --out "$dir/zz_winres" \
     --icon "$REPO/assets/mapdrive.ico" --manifest "$manifest" \
     --file-version "$filever" --product-version "$filever" --product-name Mapdrive \
@@ -271,10 +261,11 @@ build_darwin() {
 
 # build_msi VERSION BINDIR OUT.msi: wixl, then the msibuild fix-ups, then sign.
 build_msi() {
-  local version=$1 bin=$2 msi=$3 mv pc stmt
+  local version=$1 bin=$2 msi=$3 mv pc uc stmt
   need wixl msibuild msiinfo osslsigncode
   mv=$(msi_version "$version")
   pc=$(product_code "$version")
+  uc=$(release_id upgrade-code)
   [ -f "$bin/mapdrive.exe" ] || die "$bin/mapdrive.exe is missing"
   [ -f "$bin/mapdrive-tray.exe" ] || die "$bin/mapdrive-tray.exe is missing"
   mkdir -p "$(dirname "$msi")"
@@ -288,7 +279,7 @@ build_msi() {
   cp "$bin/mapdrive.exe" "$bin/mapdrive-tray.exe" "$stage/bin/"
   cp "$REPO/assets/mapdrive.ico" "$stage/assets/"
   cp "$REPO/installer/windows/mapdrive.wxs" "$stage/"
-  (cd "$stage" && wixl -a x64 -D "Version=$mv" -D "ProductCode=$pc" -D "BinDir=bin" \
+  (cd "$stage" && wixl -a x64 -D "Version=$mv" -D "ProductCode=$pc" -D "UpgradeCode=$uc" -D "BinDir=bin" \
     -D "AssetsDir=assets" -o "$msi" mapdrive.wxs) 2>"$SIGN_TMP/wixl.log" ||
     { cat "$SIGN_TMP/wixl.log" >&2; die "wixl failed"; }
   # wixl prints "unimplemented" notes for summary fields; anything else is news.

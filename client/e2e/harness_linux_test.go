@@ -30,7 +30,6 @@ import (
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/hermetic"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
-	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 	"github.com/mapdrive/mapdrive/shared/testbin"
 )
 
@@ -201,12 +200,15 @@ type sim struct {
 	hc      *http.Client
 }
 
-func startSim(t *testing.T, dir string) *sim {
+// startSim starts m365sim on the seed of id.
+func startSim(t *testing.T, dir string, id *identities) *sim {
 	t.Helper()
 	addr := fmt.Sprintf("localhost:%d", freePort(t))
 	data := filepath.Join(dir, "sim")
-	startProc(t, "m365sim", filepath.Join(dir, "m365sim.log"), os.Environ(), bins["m365sim"],
-		"--addr", addr, "--data", data, "--seed", "demo", "--log-level", "warn")
+	args := []string{"--addr", addr, "--data", data, "--seed", id.seedArg, "--log-level", "warn"}
+	env := os.Environ()
+	id.seen.add("m365sim", append(args, env...)...)
+	startProc(t, "m365sim", filepath.Join(dir, "m365sim.log"), env, bins["m365sim"], args...)
 	s := &sim{url: "https://" + addr, ca: filepath.Join(data, "ca.pem")}
 	waitFor(t, "m365sim's CA file", 30*time.Second, func() bool { _, err := os.Stat(s.ca); return err == nil })
 	time.Sleep(100 * time.Millisecond) // the file may be being written
@@ -260,6 +262,7 @@ type service struct {
 	bin, data, log, db, url, listen string
 	metricsAddr                     string // the private metrics listener
 	sim                             *sim
+	id                              *identities
 	p                               *proc
 	hc                              *http.Client
 	bundle                          string // CA bundle trusting the service and the simulator
@@ -289,22 +292,54 @@ func freshDatabase(t *testing.T, dsn string) string {
 	return u.String()
 }
 
-func newService(t *testing.T, dir string, s *sim, db string) *service {
+func newService(t *testing.T, dir string, s *sim, db string, id *identities) *service {
 	t.Helper()
 	svc := &service{bin: bins["mapdrive-service"], data: filepath.Join(dir, "service"), log: filepath.Join(dir, "service.log"),
-		db: db, listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), sim: s}
+		db: db, listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), sim: s, id: id}
 	svc.url = "https://localhost:" + strings.Split(svc.listen, ":")[1]
 	svc.metricsAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	return svc
 }
 
+// common are the settings every mapdrive-service command takes.
+func (svc *service) common() []svcSetting {
+	return []svcSetting{{"data-dir", svc.data}, {"db", svc.db}, {"allow-local-kek", "true"}, {"log-level", "debug"}}
+}
+
+// command returns the arguments and environment that run a
+// mapdrive-service command with settings: as flags, or as MAPDRIVESVC_
+// variables (a repeated setting comma-separated), as the run's identities
+// say.
+func (svc *service) command(args []string, settings []svcSetting) ([]string, []string) {
+	env := os.Environ()
+	if !svc.id.serviceEnv {
+		for _, s := range settings {
+			args = append(args, "--"+s.name+"="+s.value)
+		}
+		return args, env
+	}
+	var names []string
+	values := map[string][]string{}
+	for _, s := range settings {
+		if _, ok := values[s.name]; !ok {
+			names = append(names, s.name)
+		}
+		values[s.name] = append(values[s.name], s.value)
+	}
+	for _, n := range names {
+		env = append(env, "MAPDRIVESVC_"+strings.ToUpper(strings.ReplaceAll(n, "-", "_"))+"="+strings.Join(values[n], ","))
+	}
+	return args, env
+}
+
 // cli runs a mapdrive-service operator command against the database.
 func (svc *service) cli(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--log-level", "debug")
+	args, env := svc.command(args, svc.common())
+	svc.id.seen.add("mapdrive-service "+args[0], append(args, env...)...)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(svc.bin, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr, cmd.Env = &stdout, &stderr, env
 	err := cmd.Run()
 	appendFile(t, svc.log, stderr.Bytes())
 	if err != nil {
@@ -324,11 +359,13 @@ func appendFile(t *testing.T, name string, data []byte) {
 
 func (svc *service) start(t *testing.T) {
 	t.Helper()
-	svc.p = startProc(t, "mapdrive-service", svc.log, os.Environ(), svc.bin, "serve",
-		"--data-dir", svc.data, "--db", svc.db, "--allow-local-kek", "--listen", svc.listen, "--metrics-listen", svc.metricsAddr, "--public-url", svc.url,
-		"--authority", svc.sim.url, "--graph-url", svc.sim.url+"/v1.0", "--authority-ca", svc.sim.ca, "--log-level", "debug",
-		// The demo seed's v2.0 API, named explicitly: serve has no built-in ids.
-		"--client-id", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppID, "--audience", directory.DemoServiceAppURI)
+	// The simulator stands in for the cloud's endpoints (authority, its
+	// CA, Graph); the identities are the run's.
+	settings := append(svc.common(), []svcSetting{{"listen", svc.listen}, {"metrics-listen", svc.metricsAddr}, {"public-url", svc.url},
+		{"authority", svc.sim.url}, {"graph-url", svc.sim.url + "/v1.0"}, {"authority-ca", svc.sim.ca}}...)
+	args, env := svc.command([]string{"serve"}, append(settings, svc.id.serviceIDs...))
+	svc.id.seen.add("mapdrive-service serve", append(args, env...)...)
+	svc.p = startProc(t, "mapdrive-service", svc.log, env, svc.bin, args...)
 	ca := filepath.Join(svc.data, "ca.pem")
 	waitFor(t, "the service's CA file", 30*time.Second, func() bool { _, err := os.Stat(ca); return err == nil })
 	time.Sleep(100 * time.Millisecond)
@@ -438,6 +475,7 @@ func startSession(t *testing.T, dir string) *session {
 
 // agent is alice's mapdrive agent process.
 type agent struct {
+	id        *identities
 	env       []string
 	log       string
 	sock      string
@@ -446,9 +484,12 @@ type agent struct {
 	c         *localclient.Client
 }
 
-func newAgent(t *testing.T, dir string, sess *session, s *sim, svc *service, poll time.Duration) *agent {
+// newAgent configures alice's agent with the settings of
+// docs/client-settings.md, as the MAPDRIVE_ variables it documents: the
+// run's identities, and the simulator in place of the cloud's endpoints.
+func newAgent(t *testing.T, dir string, sess *session, s *sim, svc *service, poll time.Duration, id *identities) *agent {
 	t.Helper()
-	a := &agent{log: filepath.Join(dir, "agent.log"), sock: filepath.Join(dir, "run", "agent.sock"),
+	a := &agent{id: id, log: filepath.Join(dir, "agent.log"), sock: filepath.Join(dir, "run", "agent.sock"),
 		mountRoot: filepath.Join(dir, "mnt")}
 	for _, d := range []string{a.mountRoot, filepath.Join(dir, "home"), filepath.Join(dir, "config")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -461,12 +502,15 @@ func newAgent(t *testing.T, dir string, sess *session, s *sim, svc *service, pol
 			env = append(env, kv)
 		}
 	}
+	if id.pinTenant != "" {
+		env = append(env, "MAPDRIVE_TENANT_ID="+id.pinTenant)
+	}
 	a.env = append(env,
-		"MAPDRIVE_AUTHORITY="+s.url+"/organizations",
-		"MAPDRIVE_CLIENT_ID="+clientID,
+		"MAPDRIVE_AUTHORITY="+s.url+"/"+id.authTenant,
+		"MAPDRIVE_CLIENT_ID="+id.desktopClientID,
 		"MAPDRIVE_GRAPH_URL="+s.url+"/v1.0",
 		"MAPDRIVE_SERVICE_URL="+svc.url,
-		"MAPDRIVE_SERVICE_SCOPE="+directory.DemoServiceAppURI+"/"+directory.DemoServiceScope,
+		"MAPDRIVE_SERVICE_SCOPE="+id.serviceScope,
 		"MAPDRIVE_CA_FILE="+svc.bundle,
 		"MAPDRIVE_POLL_INTERVAL="+poll.String(),
 		"MAPDRIVE_MOUNT_ROOT="+a.mountRoot,
@@ -481,6 +525,7 @@ func newAgent(t *testing.T, dir string, sess *session, s *sim, svc *service, pol
 
 func (a *agent) start(t *testing.T) {
 	t.Helper()
+	a.id.seen.add("mapdrive agent", append([]string{"agent"}, a.env...)...)
 	a.p = startProc(t, "mapdrive agent", a.log, a.env, bins["mapdrive"], "agent")
 	c, err := localclient.New(a.sock)
 	if err != nil {
@@ -499,6 +544,7 @@ func (a *agent) start(t *testing.T) {
 // mapdrive runs the CLI against the agent.
 func (a *agent) mapdrive(t *testing.T, args ...string) []byte {
 	t.Helper()
+	a.id.seen.add("mapdrive "+args[0], append(args, a.env...)...)
 	cmd := exec.Command(bins["mapdrive"], args...)
 	cmd.Env = a.env
 	out, err := cmd.Output()

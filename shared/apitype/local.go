@@ -211,6 +211,9 @@ const (
 	// CodeNotDeleted names a file whose delete the server refused because
 	// someone else had changed it; their version stays.
 	CodeNotDeleted = "not_deleted"
+	// CodeCheckedOut names a file someone else has checked out: it opens
+	// read-only until they check it in; the message names them.
+	CodeCheckedOut = "checked_out"
 	// CodeFolderMissing names a drive mapped to a folder that is gone
 	// from where the mapping says: deleted, renamed or moved on the
 	// server, or a path that is a file. Local changes are kept.

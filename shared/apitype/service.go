@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,6 +36,68 @@ const (
 type ValidateRequest struct {
 	ClientVersion string `json:"clientVersion,omitempty"` // e.g. "0.3.0"
 	OS            string `json:"os,omitempty"`            // "windows", "darwin", "linux"
+	// Features lists the mapping features the client implements
+	// (ClientFeatures). The service leaves out every mapping that needs
+	// one the client did not list: see Mapping.Requires.
+	Features []string `json:"features,omitempty"`
+}
+
+// Mapping features that a client must implement to be given a mapping
+// that uses them. A client that predates a feature would drop the field it
+// does not know, then refuse the whole lease: the mappings it decoded no
+// longer match the lease's digest. Worse, had the digest matched, it would
+// mount something other than what the admin meant (a whole library for a
+// folder). So the service withholds such mappings from it instead.
+const (
+	FeatureFolderTarget = "folderTarget" // Target.FolderPath
+	// FeatureExclusiveEditing: a client that predates check-out would
+	// write without checking out, against the admin's option.
+	FeatureExclusiveEditing = "exclusiveEditing" // Mapping.ExclusiveEditing
+	// FeatureCombined: a client that predates combined drives knows no
+	// kind "combined" (Target.Members).
+	FeatureCombined = "combinedDrive"
+)
+
+// ClientFeatures is what a client built with this package implements:
+// every feature above.
+func ClientFeatures() []string {
+	return []string{FeatureFolderTarget, FeatureExclusiveEditing, FeatureCombined}
+}
+
+// Requires lists the features a client needs to mount m as the admin
+// meant it; nil for a mapping every client understands.
+func (m Mapping) Requires() []string {
+	var fs []string
+	if m.Target.FolderPath != "" {
+		fs = append(fs, FeatureFolderTarget)
+	}
+	if m.ExclusiveEditing {
+		fs = append(fs, FeatureExclusiveEditing)
+	}
+	if m.Target.Kind == TargetCombined {
+		fs = append(fs, FeatureCombined)
+	}
+	return fs
+}
+
+// SupportedMappings keeps, in order, the mappings whose every required
+// feature is in features, and counts the others.
+func SupportedMappings(ms []Mapping, features []string) (kept []Mapping, withheld int) {
+	kept = make([]Mapping, 0, len(ms))
+	for _, m := range ms {
+		ok := true
+		for _, f := range m.Requires() {
+			if !slices.Contains(features, f) {
+				ok = false
+			}
+		}
+		if ok {
+			kept = append(kept, m)
+		} else {
+			withheld++
+		}
+	}
+	return kept, withheld
 }
 
 // ValidateResponse grants the calling user a seat: a signed lease (see
@@ -157,6 +220,11 @@ type Mapping struct {
 	OfflinePin      OfflinePin `json:"offlinePin"`
 	CacheLimitBytes int64      `json:"cacheLimitBytes,omitempty"` // 0: the tenant default
 	Position        int        `json:"position"`                  // admin's order, ascending
+	// ExclusiveEditing checks a file out (Graph checkout) before it is
+	// opened for writing and checks it in after its upload, so that
+	// nobody else edits it meanwhile. Libraries that require check-out
+	// get this behaviour without it (docs/checkout.md).
+	ExclusiveEditing bool `json:"exclusiveEditing,omitempty"`
 }
 
 // Policies are tenant-wide settings for the client.

@@ -15,10 +15,6 @@ import (
 	"strings"
 )
 
-// UpgradeCode is the MSI UpgradeCode shared by every Mapdrive version; it
-// must match installer/windows/mapdrive.wxs and scripts/dist.sh.
-const UpgradeCode = "6B2D3C1E-7F4A-4E0B-9C55-2A1D8E3F4B70"
-
 // RepoRoot walks up from dir to the folder holding VERSION and
 // scripts/dist.sh.
 func RepoRoot(dir string) (string, error) {
@@ -49,15 +45,6 @@ func ReadVersion(root string) (string, error) {
 		return "", errors.New("VERSION is empty")
 	}
 	return v, nil
-}
-
-// MSIVersion returns the numeric x.y.z part of a version, which is all a
-// Windows Installer ProductVersion may hold.
-func MSIVersion(v string) string {
-	if i := strings.IndexByte(v, '-'); i >= 0 {
-		return v[:i]
-	}
-	return v
 }
 
 // DebVersion returns v in Debian's ordering: a pre-release "-rc.1" becomes

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/shared/hermetic"
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 // The artifacts are built once per test run, by the real scripts/dist.sh,
@@ -186,7 +187,7 @@ func runDist(root string) (*distArtifacts, error) {
 
 // check fills in the package paths and makes sure they exist.
 func (d *distArtifacts) check() error {
-	d.msi = filepath.Join(d.dir, "mapdrive-"+MSIVersion(d.version)+"-x64.msi")
+	d.msi = filepath.Join(d.dir, "mapdrive-"+version.MSIVersion(d.version)+"-x64.msi")
 	d.deb = filepath.Join(d.dir, "mapdrive_"+DebVersion(d.version)+"_amd64.deb")
 	for _, p := range []string{d.msi, d.deb, d.sign.CA, d.sign.Cert, d.sign.Key} {
 		if !fileExists(p) {
@@ -236,10 +237,10 @@ func TestDistBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.TrimSpace(string(pc)), "{"+ProductCode(d.version)+"}"; got != want {
+	if got, want := strings.TrimSpace(string(pc)), "{"+version.ProductCode(d.version)+"}"; got != want {
 		t.Errorf("msi-product-code.txt = %s, want %s", got, want)
 	}
-	t.Logf("MSI ProductCode for %s: {%s}", d.version, ProductCode(d.version))
+	t.Logf("MSI ProductCode for %s: {%s}", d.version, version.ProductCode(d.version))
 	// sha256sum resolves the listed names relative to its working directory.
 	sums := exec.Command("sha256sum", "--check", "--strict", "--quiet", "SHA256SUMS")
 	sums.Dir = d.dir

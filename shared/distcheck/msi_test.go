@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 // policyValues maps each public property to the value it writes under
@@ -45,9 +47,9 @@ func TestMSITables(t *testing.T) {
 	t.Run("Property", func(t *testing.T) {
 		p := tabs["Property"]
 		want := map[string]string{
-			"ProductCode":    "{" + ProductCode(d.version) + "}",
-			"UpgradeCode":    "{" + UpgradeCode + "}",
-			"ProductVersion": MSIVersion(d.version),
+			"ProductCode":    "{" + version.ProductCode(d.version) + "}",
+			"UpgradeCode":    "{" + version.UpgradeCode + "}",
+			"ProductVersion": version.MSIVersion(d.version),
 			"ProductName":    "Mapdrive",
 			"Manufacturer":   "Mapdrive",
 			"ALLUSERS":       "1",
@@ -144,15 +146,15 @@ func TestMSITables(t *testing.T) {
 		up := tabs["Upgrade"]
 		// Attributes: 2 = OnlyDetect, 256 = VersionMinInclusive, 512 = VersionMaxInclusive.
 		newer := up.Find("ActionProperty", "NEWERVERSIONDETECTED")
-		if len(newer) != 1 || newer[0]["VersionMin"] != MSIVersion(d.version) || newer[0]["VersionMax"] != "" || newer[0]["Attributes"] != "2" {
-			t.Errorf("NEWERVERSIONDETECTED rows = %v, want min %s exclusive, OnlyDetect (2)", newer, MSIVersion(d.version))
+		if len(newer) != 1 || newer[0]["VersionMin"] != version.MSIVersion(d.version) || newer[0]["VersionMax"] != "" || newer[0]["Attributes"] != "2" {
+			t.Errorf("NEWERVERSIONDETECTED rows = %v, want min %s exclusive, OnlyDetect (2)", newer, version.MSIVersion(d.version))
 		}
 		older := up.Find("ActionProperty", "OLDERVERSIONBEINGUPGRADED")
-		if len(older) != 1 || older[0]["VersionMin"] != "0.0.0" || older[0]["VersionMax"] != MSIVersion(d.version) || older[0]["Attributes"] != "256" {
-			t.Errorf("OLDERVERSIONBEINGUPGRADED rows = %v, want [0.0.0, %s) removing (256)", older, MSIVersion(d.version))
+		if len(older) != 1 || older[0]["VersionMin"] != "0.0.0" || older[0]["VersionMax"] != version.MSIVersion(d.version) || older[0]["Attributes"] != "256" {
+			t.Errorf("OLDERVERSIONBEINGUPGRADED rows = %v, want [0.0.0, %s) removing (256)", older, version.MSIVersion(d.version))
 		}
 		for _, r := range up.Rows {
-			if r["UpgradeCode"] != "{"+UpgradeCode+"}" {
+			if r["UpgradeCode"] != "{"+version.UpgradeCode+"}" {
 				t.Errorf("Upgrade row %v has another UpgradeCode", r)
 			}
 		}

@@ -6,34 +6,16 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
-func TestUUID5(t *testing.T) {
-	tests := []struct {
-		ns, name, want string
-	}{
-		// RFC 4122 DNS namespace; the value Python's uuid.uuid5 and others give.
-		{"6ba7b810-9dad-11d1-80b4-00c04fd430c8", "www.example.com", "2ED6657D-E927-568B-95E1-2665A8AEA6A2"},
-		{"6ba7b811-9dad-11d1-80b4-00c04fd430c8", "http://example.com/", "0A300EE9-F9E4-5697-A51A-EFC7FAFABA67"},
-	}
-	for _, tt := range tests {
-		got, err := UUID5(tt.ns, tt.name)
-		if err != nil {
-			t.Fatalf("UUID5(%s, %q): %v", tt.ns, tt.name, err)
-		}
-		if got != tt.want {
-			t.Errorf("UUID5(%s, %q) = %s, want %s", tt.ns, tt.name, got, tt.want)
-		}
-	}
-	if _, err := UUID5("not-a-uuid", "x"); err == nil {
-		t.Error("UUID5(not-a-uuid) succeeded, want an error")
-	}
-}
-
-// TestProductCodeMatchesDistScript checks the bash UUIDv5 in dist.sh
-// against Go's, so the detection rule the docs give is the one the MSI has.
+// TestProductCodeMatchesDistScript checks that dist.sh names each version's
+// ProductCode as package version defines it (it asks
+// shared/cmd/mapdrive-release), so the detection rule the docs and the
+// portal give is the one the MSI has.
 func TestProductCodeMatchesDistScript(t *testing.T) {
-	requireTools(t, "bash", "sha1sum")
+	requireTools(t, "bash", "go")
 	root := repoRoot(t)
 	versions := []string{"0.1.0", "0.0.1", "1.2.3", "10.20.300", "2.0.0-rc.1"}
 	seen := map[string]string{}
@@ -43,28 +25,25 @@ func TestProductCodeMatchesDistScript(t *testing.T) {
 			t.Fatalf("dist.sh product-code %s: %v", v, err)
 		}
 		got := strings.TrimSpace(string(out))
-		if want := ProductCode(v); got != want {
+		if want := version.ProductCode(v); got != want {
 			t.Errorf("dist.sh product-code %s = %s, Go ProductCode = %s", v, got, want)
 		}
-		if prev, ok := seen[got]; ok && MSIVersion(prev) != MSIVersion(v) {
+		if prev, ok := seen[got]; ok && version.MSIVersion(prev) != version.MSIVersion(v) {
 			t.Errorf("versions %s and %s share ProductCode %s", prev, v, got)
 		}
 		seen[got] = v
 	}
-	if ProductCode("2.0.0-rc.1") != ProductCode("2.0.0") {
+	if version.ProductCode("2.0.0-rc.1") != version.ProductCode("2.0.0") {
 		t.Error("a pre-release and its release must share the MSI version and so the ProductCode")
 	}
 }
 
 func TestVersions(t *testing.T) {
-	tests := []struct{ in, msi, deb string }{
-		{"0.1.0", "0.1.0", "0.1.0"},
-		{"1.2.3-rc.1", "1.2.3", "1.2.3~rc.1"},
+	tests := []struct{ in, deb string }{
+		{"0.1.0", "0.1.0"},
+		{"1.2.3-rc.1", "1.2.3~rc.1"},
 	}
 	for _, tt := range tests {
-		if got := MSIVersion(tt.in); got != tt.msi {
-			t.Errorf("MSIVersion(%s) = %s, want %s", tt.in, got, tt.msi)
-		}
 		if got := DebVersion(tt.in); got != tt.deb {
 			t.Errorf("DebVersion(%s) = %s, want %s", tt.in, got, tt.deb)
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 const (
@@ -54,11 +56,11 @@ func TestMSIUnderWine(t *testing.T) {
 	if err != nil {
 		requireTools(t, "wine64") // fails under CI, skips elsewhere
 	}
-	if !versionAbove(MSIVersion(d.version), 0, 0, 2) {
+	if !versionAbove(version.MSIVersion(d.version), 0, 0, 2) {
 		t.Fatalf("VERSION %s: this test needs it above 0.0.2 to upgrade from 0.0.1 and 0.0.2", d.version)
 	}
 	v1, v2, v3 := "0.0.1", "0.0.2", d.version
-	pc1, pc3 := "{"+ProductCode(v1)+"}", "{"+ProductCode(v3)+"}"
+	pc1, pc3 := "{"+version.ProductCode(v1)+"}", "{"+version.ProductCode(v3)+"}"
 
 	// Generous: it boots a prefix beside TestWindowsAgentUnderWine's, and
 	// the full cycle runs some forty wine programs.
@@ -240,7 +242,7 @@ func TestMSIUnderWine(t *testing.T) {
 	if rv, ok := runValue(); ok {
 		t.Errorf("upgrade to %s: remembered AUTOSTART=0 lost, Run\\Mapdrive = %+v", v3, rv)
 	}
-	if ver, found := registered(pc3); !found || ver != MSIVersion(v3) {
+	if ver, found := registered(pc3); !found || ver != version.MSIVersion(v3) {
 		t.Errorf("upgrade to %s: product %s registered %v with version %q", v3, pc3, found, ver)
 	}
 	if n := pathEntries(); n != 1 {
@@ -255,7 +257,7 @@ func TestMSIUnderWine(t *testing.T) {
 	if got, _ := MSILogProperty(log4, "NEWERVERSIONDETECTED"); got != pc3 {
 		t.Errorf("downgrade log: NEWERVERSIONDETECTED = %q, want %s", got, pc3)
 	}
-	if ver, found := registered(pc3); !found || ver != MSIVersion(v3) {
+	if ver, found := registered(pc3); !found || ver != version.MSIVersion(v3) {
 		t.Errorf("after refused downgrade: product %s registered %v version %q", pc3, found, ver)
 	}
 	if _, found := registered(pc1); found {

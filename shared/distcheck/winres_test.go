@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	mdversion "github.com/mapdrive/mapdrive/shared/version"
 	"github.com/tc-hib/winres"
 	"github.com/tc-hib/winres/version"
 )
@@ -16,7 +17,7 @@ import (
 func TestWindowsVersionResource(t *testing.T) {
 	d := buildDist(t)
 	var want [4]uint16
-	if _, err := fmt.Sscanf(MSIVersion(d.version), "%d.%d.%d", &want[0], &want[1], &want[2]); err != nil {
+	if _, err := fmt.Sscanf(mdversion.MSIVersion(d.version), "%d.%d.%d", &want[0], &want[1], &want[2]); err != nil {
 		t.Fatalf("VERSION %q: %v", d.version, err)
 	}
 	for _, exe := range []string{"mapdrive.exe", "mapdrive-tray.exe"} {

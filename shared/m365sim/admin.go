@@ -110,7 +110,12 @@ type DeviceCodeApproval struct {
 func newAdmin(a *admin) *admin {
 	a.tokens = map[userKey]mintedToken{}
 	if a.clientID == "" {
-		a.clientID = directory.DemoClientID
+		// The seed's own desktop app acts for users: the demo's, or the
+		// one a seed file registers (a seed written like a real tenant's
+		// registrations has no demo client at all).
+		if c := a.dir.PublicClient(); c != nil {
+			a.clientID = c.ClientID
+		}
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /_admin/info", a.serveInfo)
@@ -299,7 +304,7 @@ func (a *admin) serveRevoke(w http.ResponseWriter, r *http.Request) {
 
 // serveAs performs a Graph request as a user:
 // METHOD /_admin/as/{tenant}/{user}/{rest} becomes METHOD /v1.0/{rest} with
-// a freshly minted token of the demo client, the query, body and headers
+// a freshly minted token of the act-as client, the query, body and headers
 // kept. A rest starting with _download/, _upload/ or _monitor/ goes to that
 // pre-authenticated URL unchanged. Act-as traffic bypasses faults and
 // counters.
@@ -360,6 +365,9 @@ func (a *admin) token(t *directory.Tenant, u *directory.User) (string, error) {
 	defer a.mu.Unlock()
 	if m, ok := a.tokens[key]; ok && !now.Before(m.at) && now.Sub(m.at) < actAsTokenReuse {
 		return m.raw, nil
+	}
+	if a.clientID == "" {
+		return "", errors.New("the seed registers no public client to act as users with (set Config.ActAsClientID)")
 	}
 	raw, err := a.id.MintAccessToken(t.ID, u.ID, a.clientID, actAsScopes)
 	if err != nil {

@@ -291,3 +291,26 @@ func FuzzAdminFaults(f *testing.F) {
 		g.faults.clear() // keep the set small
 	})
 }
+
+// TestActAsWithTheSeedsOwnClient: a seed file that registers its own
+// desktop app, and not the demo's (the system test's real-tenant run),
+// still lets tests act as its users: act-as tokens are minted for the
+// seed's public client.
+func TestActAsWithTheSeedsOwnClient(t *testing.T) {
+	const desktop = "0c5e2f7a-91d4-4b3e-8a6f-2d7c1e9b4a30"
+	seed := &directory.Seed{
+		Apps: []directory.App{{ClientID: desktop, DisplayName: "Mapdrive", PublicClient: true, RedirectURIs: []string{"http://localhost"}}},
+		Tenants: []directory.Tenant{{
+			ID: "6b1f0d3e-2a4c-4e8b-9f7d-5c3a1e0b2d94", Name: "tailspin", Domains: []string{"tailspintoys.com"}, UserConsentBlocked: true,
+			Consents: []directory.Consent{{ClientID: desktop, Resource: directory.GraphAppID, Scopes: []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "User.Read"}}},
+			Users:    []directory.User{{UserName: "alice", Drive: &directory.Drive{Name: "OneDrive"}}},
+		}},
+	}
+	s := StartForTest(t, WithSeed(seed))
+	if _, err := s.Admin().As("tailspin", "alice").Upload(ctxT(t), "", "note.txt", []byte("hi")); err != nil {
+		t.Fatalf("act-as upload in a seed without the demo client: %v", err)
+	}
+	if _, err := s.AccessToken("tailspin", "alice"); err != nil {
+		t.Fatalf("access token in a seed without the demo client: %v", err)
+	}
+}

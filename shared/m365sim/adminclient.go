@@ -223,6 +223,16 @@ type Item struct {
 	} `json:"file,omitempty"`
 	Deleted     *struct{} `json:"deleted,omitempty"`
 	DownloadURL string    `json:"@microsoft.graph.downloadUrl,omitempty"`
+	// Publication is the publicationFacet: present while checked out.
+	Publication *struct {
+		Level        string `json:"level"`
+		CheckedOutBy struct {
+			User struct {
+				ID          string `json:"id"`
+				DisplayName string `json:"displayName"`
+			} `json:"user"`
+		} `json:"checkedOutBy"`
+	} `json:"publication,omitempty"`
 }
 
 // Do sends a Graph request as the user. path is relative to /v1.0 ("me/drive",

@@ -117,7 +117,8 @@ type Config struct {
 	// FaultSeed seeds the generator behind error rates; 0 means 1.
 	FaultSeed uint64
 	// ActAsClientID is the client that act-as tokens are minted for; it
-	// must be registered in the seed. Empty means directory.DemoClientID.
+	// must be registered in the seed. Empty means the seed's first public
+	// client (the demo seed's is directory.DemoClientID).
 	ActAsClientID string
 }
 
@@ -346,7 +347,7 @@ func (s *Sim) Admin() *AdminClient { return s.adminC }
 
 // AccessToken mints an access token for a user named by tenant and user
 // (names, domains, UPNs or ids), as if the user had signed in to the
-// act-as client (the demo client by default) and asked for scopes; with no
+// act-as client (the seed's first public client by default) and asked for scopes; with no
 // scopes, Graph's Files.ReadWrite.All, Sites.ReadWrite.All and User.Read.
 // Scopes of another resource, such as "api://mapdrive/Mapdrive.Access",
 // give a token for that API. Entra's consent rules apply.

@@ -110,6 +110,9 @@ type MountSpec struct {
 	Poll       time.Duration
 	Pins       []string // paths kept offline
 	PinAll     bool     // the mapping keeps the whole drive offline
+	// Exclusive checks files out while they are written (the mapping's
+	// exclusive editing option; docs/checkout.md).
+	Exclusive bool
 }
 
 // MountStats is what a mount reports to the agent's status.
@@ -132,6 +135,9 @@ type Mount interface {
 	// SetUploadsPaused holds or releases the upload queue. It returns
 	// ErrUnsupported when the filesystem cannot pause.
 	SetUploadsPaused(paused bool) error
+	// WakeUploads makes every pending upload due now, ending its backoff
+	// (after a new sign-in).
+	WakeUploads()
 }
 
 // Mounter mounts drives.

@@ -566,3 +566,33 @@ func TestAssignedDriveNotFound(t *testing.T) {
 	_, err := h.c.Mount(context.Background(), "Payroll", "")
 	wantCode(t, "Mount of an assigned drive that does not exist", err, apitype.CodeUnknownDrive)
 }
+
+// TestSignInWakesUploadQueues: a new sign-in makes the pending uploads of
+// every mounted drive due at once; their backoff grew while the sign-in
+// was lost (e2e: TestEndToEndRevokedSessionKeepsWritesUntilSignIn).
+func TestSignInWakesUploadQueues(t *testing.T) {
+	h := start(t, setup{auth: newFakeAuth().signedIn()})
+	ctx := context.Background()
+	st := h.waitFor("Finance auto-mounted", mounted("Finance"))
+	m := h.mnt.get(driveByName(st, "Finance").Mountpoint)
+	wakes := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.wakes
+	}
+	if n := wakes(); n != 0 {
+		t.Fatalf("WakeUploads called %d times before any new sign-in", n)
+	}
+	if _, err := h.c.Login(ctx, true); err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	h.auth.approve <- struct{}{}
+	if _, err := h.c.WaitLogin(ctx); err != nil {
+		t.Fatalf("WaitLogin: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); wakes() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Finance's uploads were not woken after the new sign-in")
+		}
+	}
+}

@@ -646,6 +646,7 @@ func (a *Agent) specLocked(key string, d *drive) MountSpec {
 			spec.CacheMax = d.mapping.CacheLimitBytes
 		}
 		spec.PinAll = d.mapping.OfflinePin == apitype.PinAll
+		spec.Exclusive = d.mapping.ExclusiveEditing
 	}
 	for _, p := range a.st.settings.Pins {
 		if p.Drive == key {
@@ -807,19 +808,26 @@ func (a *Agent) Pin(ctx context.Context, req apitype.PinRequest, pinned bool) er
 	return nil
 }
 
+// uploadQueuesLocked returns every open drive cache with an upload queue:
+// the mounted drives and the ones draining without a mount.
+func (a *Agent) uploadQueuesLocked() []Mount {
+	var out []Mount
+	for _, d := range a.st.drives {
+		if d.mount != nil {
+			out = append(out, d.mount)
+		}
+		if d.drain != nil {
+			out = append(out, d.drain)
+		}
+	}
+	return out
+}
+
 // SetUploadsPaused implements localapi.Uploads.
 func (a *Agent) SetUploadsPaused(ctx context.Context, paused bool) error {
 	a.mu.Lock()
 	a.st.paused = paused
-	var mounts []Mount
-	for _, d := range a.st.drives {
-		if d.mount != nil {
-			mounts = append(mounts, d.mount)
-		}
-		if d.drain != nil {
-			mounts = append(mounts, d.drain)
-		}
-	}
+	mounts := a.uploadQueuesLocked()
 	a.changedLocked()
 	a.mu.Unlock()
 	var failed error

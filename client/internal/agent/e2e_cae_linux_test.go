@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
@@ -21,26 +23,16 @@ import (
 // cannot be satisfied silently. The mount survives and lists from its
 // cache, a file written meanwhile stays queued, the status says to sign
 // in again; once she does, the file is uploaded and the server holds it.
+// The upload has failed often enough meanwhile to back off for over a
+// minute; the new sign-in wakes the queue, so the file lands in well
+// under half that.
 func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
-	r := startReal(t, sim, "alice@contoso.com")
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com"})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	signIn := func() {
-		t.Helper()
-		resp, err := r.c.Login(ctx, true)
-		if err != nil || resp.Prompt == nil {
-			t.Fatalf("Login = %+v, %v", resp, err)
-		}
-		if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.c.WaitLogin(ctx); err != nil {
-			t.Fatalf("WaitLogin: %v", err)
-		}
-	}
-	signIn()
+	loginAs(t, ctx, r, "alice@contoso.com")
 	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
 	d, err := r.c.Mount(ctx, "OneDrive", filepath.Join(t.TempDir(), "onedrive"))
 	if err != nil {
@@ -91,18 +83,49 @@ func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 		t.Errorf("no claims challenge counted for alice: %v", err)
 	}
 
-	signIn()
+	// Let the upload fail until its backoff (cache.MinBackoff doubled at
+	// each failure) reaches over a minute: each failure is one
+	// upload_failed problem naming the file.
+	const failures = 7
+	backoff := cache.MinBackoff << (failures - 1)
+	for deadline := time.Now().Add(3 * time.Minute); uploadFailures(t, r, "revoked.txt") < failures; time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the upload failed %d times in 3 minutes, want %d", uploadFailures(t, r, "revoked.txt"), failures)
+		}
+	}
+
+	loginAs(t, ctx, r, "alice@contoso.com")
+	signedIn := time.Now()
 	var got []byte
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	for deadline := signedIn.Add(backoff / 2); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if got, err = server.Download(ctx, d.DriveID, "Documents/revoked.txt"); err == nil && string(got) == content {
 			break
 		}
 	}
 	if string(got) != content {
-		t.Fatalf("server copy after signing in again = %q, %v; want %q", got, err, content)
+		t.Fatalf("server copy %v after signing in again = %q, %v; want %q before the upload's %v backoff ends",
+			time.Since(signedIn).Round(time.Second), got, err, content, backoff)
 	}
+	t.Logf("uploaded %v after the new sign-in; the backoff was %v", time.Since(signedIn).Round(100*time.Millisecond), backoff)
 	waitStatus(t, r.c, "signed in, nothing pending", func(st apitype.Status) bool {
 		d := driveByName(st, "OneDrive")
 		return st.SignIn == apitype.SignedIn && d != nil && d.PendingUploads == 0
 	})
+}
+
+// uploadFailures counts the upload_failed problems in r's status that
+// name file: one per failed attempt.
+func uploadFailures(t *testing.T, r *realAgent, file string) int {
+	t.Helper()
+	st, err := r.c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range st.Errors {
+		if p.Code == apitype.CodeUploadFailed && strings.Contains(p.Message, file) {
+			n++
+		}
+	}
+	return n
 }

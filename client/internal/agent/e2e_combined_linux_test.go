@@ -51,10 +51,10 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	var created apitype.AdminMapping
 	adminCall(t, sim, svcURL, bundle, http.MethodPost, apitype.RouteAdminMappings, company, &created)
 
-	e := startServiceAgent(t, sim, svcURL, bundle)
+	e := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e.login(ctx, sim)
+	loginAs(t, ctx, e, "alice@contoso.com")
 	st := waitStatus(t, e.c, "Company mounted", func(st apitype.Status) bool {
 		d := driveByName(st, "Company")
 		return d != nil && d.State == apitype.DriveMounted

@@ -33,10 +33,10 @@ func TestEndToEndFolderMapping(t *testing.T) {
 		Groups: []string{dc.FinanceGroupID}}
 	adminCall(t, sim, svcURL, bundle, http.MethodPost, apitype.RouteAdminMappings, reports, nil)
 
-	e := startServiceAgent(t, sim, svcURL, bundle)
+	e := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	e.login(ctx, sim)
+	loginAs(t, ctx, e, "alice@contoso.com")
 	st := waitStatus(t, e.c, "Finance and Finance Reports mounted", func(st apitype.Status) bool {
 		f, r := driveByName(st, "Finance"), driveByName(st, "Finance Reports")
 		return f != nil && f.State == apitype.DriveMounted && r != nil && r.State == apitype.DriveMounted

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,10 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
-	"github.com/mapdrive/mapdrive/client/internal/config"
-	"github.com/mapdrive/mapdrive/client/internal/ipc"
-	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
@@ -35,59 +30,11 @@ func TestEndToEndLinks(t *testing.T) {
 	pol := apitype.Policies{DeltaPollSeconds: 60, DefaultCacheLimitBytes: 1 << 30, LinkScope: apitype.LinkScopeOrganization}
 	putPolicies(t, sim, svcURL, bundle, pol)
 
-	base := t.TempDir()
-	cfg := config.Config{
-		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
-		GraphURL: sim.GraphURL(), CAFile: bundle, PollInterval: 2 * time.Second,
-		ServiceURL: svcURL, ServiceScope: directory.DemoServiceAppURI + "/" + directory.DemoServiceScope,
-		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
-		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
-	}
-	var logw io.Writer = io.Discard
-	if testing.Verbose() {
-		logw = os.Stderr
-	}
-	log := NewLogger(logw, "debug")
-	p, err := Build(cfg, log, BuildOptions{
-		Secrets:     keyring.New(keyring.WithBackend(keyring.NewMemory())),
-		OpenBrowser: authtest.Browser(sim.HTTPClient(), "alice@contoso.com"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(base, "run", "agent.sock")
-	ln, err := ipc.Listen(sock, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
-		Service: p.Service, Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond, Links: p.Links})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	}()
-	c, _ := localclient.New(sock)
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
+	c := r.c
 	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer tcancel()
-
-	resp, err := c.Login(tctx, true)
-	if err != nil || resp.Prompt == nil {
-		t.Fatalf("Login = %+v, %v", resp, err)
-	}
-	if err := sim.Admin().ApproveDeviceCode(tctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitLogin(tctx); err != nil {
-		t.Fatalf("WaitLogin: %v", err)
-	}
+	loginAs(t, tctx, r, "alice@contoso.com")
 	st := waitStatus(t, c, "Finance mounted", func(st apitype.Status) bool {
 		d := driveByName(st, "Finance")
 		return d != nil && d.State == apitype.DriveMounted || st.Licence.State == apitype.LicenceRefused
@@ -158,7 +105,7 @@ func TestEndToEndLinks(t *testing.T) {
 	if la, err := c.Link(tctx, apitype.LinkRequest{Path: q1}); err != nil || la.Scope != apitype.LinkScopeAnonymous || la.URL == l.URL {
 		t.Errorf("Link under the anonymous policy = %+v, %v", la, err)
 	}
-	_, err = c.Link(tctx, apitype.LinkRequest{Path: filepath.Join(base, "elsewhere.txt")})
+	_, err = c.Link(tctx, apitype.LinkRequest{Path: filepath.Join(t.TempDir(), "elsewhere.txt")})
 	if localclient.Code(err) != apitype.CodeNotInDrive {
 		t.Errorf("Link outside the mounts = %v, want %s", err, apitype.CodeNotInDrive)
 	}

@@ -7,7 +7,6 @@ package agent
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
-	"github.com/mapdrive/mapdrive/client/internal/config"
-	"github.com/mapdrive/mapdrive/client/internal/ipc"
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/client/localclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
@@ -47,73 +43,6 @@ func requireFUSE(t *testing.T) {
 	t.Skipf("FUSE unavailable (missing %s)", strings.Join(missing, ", "))
 }
 
-type realAgent struct {
-	sim     *m365sim.Sim
-	c       *localclient.Client
-	cfg     config.Config
-	secrets *keyring.Memory
-	agent   *Agent
-	stop    func()
-}
-
-func startReal(t *testing.T, sim *m365sim.Sim, upn string) *realAgent {
-	t.Helper()
-	return startRealIn(t, sim, upn, t.TempDir(), keyring.NewMemory())
-}
-
-// startRealIn starts an agent whose state, cache and mounts live under
-// base and whose keyring is mem, so a second agent can take over from a
-// stopped one as after a restart.
-func startRealIn(t *testing.T, sim *m365sim.Sim, upn, base string, mem *keyring.Memory) *realAgent {
-	t.Helper()
-	cfg := config.Config{
-		Authority: sim.AuthorityURL("organizations"), ClientID: directory.DemoClientID,
-		GraphURL: sim.GraphURL(), CAFile: sim.CAFile(), PollInterval: 2 * time.Second,
-		StateDir: filepath.Join(base, "state"), CacheDir: filepath.Join(base, "cache"),
-		MountRoot: filepath.Join(base, "mnt"), LogLevel: "debug",
-	}
-	var logw io.Writer = io.Discard
-	if testing.Verbose() {
-		logw = os.Stderr
-	}
-	log := NewLogger(logw, "debug")
-	p, err := Build(cfg, log, BuildOptions{
-		Secrets:     keyring.New(keyring.WithBackend(mem)),
-		OpenBrowser: authtest.Browser(sim.HTTPClient(), upn),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(base, "run", "agent.sock")
-	ln, err := ipc.Listen(sock, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Config: cfg, Auth: p.Auth, Directory: p.Directory, Mounter: p.Mounter, Secrets: p.Secrets,
-		Listener: ln, Log: log, StatsInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	c, _ := localclient.New(sock)
-	r := &realAgent{sim: sim, c: c, cfg: cfg, secrets: mem, agent: a}
-	stopped := false
-	r.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent Run = %v", err)
-		}
-	}
-	t.Cleanup(r.stop)
-	return r
-}
-
 func waitStatus(t *testing.T, c *localclient.Client, what string, ok func(apitype.Status) bool) apitype.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -139,7 +68,7 @@ func waitStatus(t *testing.T, c *localclient.Client, what string, ok func(apityp
 func TestEndToEndDeviceCode(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
-	r := startReal(t, sim, "alice@contoso.com")
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -232,7 +161,7 @@ func TestEndToEndDeviceCode(t *testing.T) {
 func TestEndToEndInteractive(t *testing.T) {
 	simClock := &clock{}
 	sim := m365sim.StartForTest(t, m365sim.WithNow(simClock.Now))
-	r := startReal(t, sim, "bob@contoso.com")
+	r := startAgent(t, sim, agentSetup{upn: "bob@contoso.com"})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	resp, err := r.c.Login(ctx, false)
@@ -277,19 +206,10 @@ func TestEndToEndUnmountedDriveFinishesItsUploads(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
 	base, mem := t.TempDir(), keyring.NewMemory()
-	r := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base, mem: mem})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	resp, err := r.c.Login(ctx, true)
-	if err != nil || resp.Prompt == nil {
-		t.Fatalf("Login = %+v, %v", resp, err)
-	}
-	if err := sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, "alice@contoso.com"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.c.WaitLogin(ctx); err != nil {
-		t.Fatal(err)
-	}
+	loginAs(t, ctx, r, "alice@contoso.com")
 	waitStatus(t, r.c, "OneDrive discovered", func(st apitype.Status) bool { return driveByName(st, "OneDrive") != nil })
 	server := sim.Admin().As("contoso", "alice@contoso.com")
 	onServer := func(driveID, name, want string) {
@@ -349,7 +269,7 @@ func TestEndToEndUnmountedDriveFinishesItsUploads(t *testing.T) {
 	// agent sends it without mounting the drive.
 	d = writeThenUnmount(r, "after-restart.txt", "sent by the next agent\n")
 	r.stop()
-	r2 := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	r2 := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base, mem: mem})
 	onServer(d.DriveID, "after-restart.txt", "sent by the next agent\n")
 	st := waitStatus(t, r2.c, "the next agent's queue empty", func(st apitype.Status) bool {
 		d := driveByName(st, "OneDrive")

@@ -99,12 +99,12 @@ func TestEndToEndWithService(t *testing.T) {
 		UploadBytesPerSecond: 20_000_000, DownloadBytesPerSecond: 35_000_000, RefreshSeconds: 600, StartJitterSeconds: 90}
 	putPolicies(t, sim, svcURL, bundle, pol)
 
-	e := startServiceAgent(t, sim, svcURL, bundle)
-	a, p, cfg, c, logs, stop := e.a, e.p, e.cfg, e.c, &e.logs, e.stop
+	e := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
+	a, p, cfg, c, logs, stop := e.agent, e.p, e.cfg, e.c, &e.logs, e.stop
 	defer stop()
 	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer tcancel()
-	e.login(tctx, sim)
+	loginAs(t, tctx, e, "alice@contoso.com")
 	st := waitStatus(t, c, "Finance mounted from the service's mapping", func(st apitype.Status) bool {
 		d := driveByName(st, "Finance")
 		return d != nil && d.State == apitype.DriveMounted || st.Licence.State == apitype.LicenceRefused

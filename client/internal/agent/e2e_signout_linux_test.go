@@ -22,23 +22,6 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
 
-// loginAs signs r in as upn with a device code.
-func loginAs(t *testing.T, ctx context.Context, r *realAgent, upn string) apitype.Account {
-	t.Helper()
-	resp, err := r.c.Login(ctx, true)
-	if err != nil || resp.Prompt == nil {
-		t.Fatalf("Login = %+v, %v", resp, err)
-	}
-	if err := r.sim.Admin().ApproveDeviceCode(ctx, resp.Prompt.UserCode, upn); err != nil {
-		t.Fatal(err)
-	}
-	acct, err := r.c.WaitLogin(ctx)
-	if err != nil {
-		t.Fatalf("WaitLogin as %s: %v", upn, err)
-	}
-	return acct
-}
-
 // signOut signs r out and returns what it tells the user.
 func signOut(t *testing.T, ctx context.Context, r *realAgent) string {
 	t.Helper()
@@ -112,7 +95,7 @@ func TestSignOutWipesTheAccount(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
 	base := t.TempDir()
-	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	acct := loginAs(t, ctx, r, "alice@contoso.com")
@@ -189,7 +172,7 @@ func TestSignOutKeepsPendingUploadsForTheSameAccount(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
 	base := t.TempDir()
-	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	alice := loginAs(t, ctx, r, "alice@contoso.com")
@@ -332,7 +315,7 @@ func TestUploadSessionURLNotInMetaDB(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
 	base, mem := t.TempDir(), keyring.NewMemory()
-	r := startRealIn(t, sim, "alice@contoso.com", base, mem)
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base, mem: mem})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	loginAs(t, ctx, r, "alice@contoso.com")
@@ -398,7 +381,7 @@ func TestUploadSessionURLNotInMetaDB(t *testing.T) {
 	if err := sim.Admin().ClearFaults(ctx); err != nil {
 		t.Fatal(err)
 	}
-	startRealIn(t, sim, "alice@contoso.com", base, mem)
+	startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base, mem: mem})
 	server := sim.Admin().As("contoso", "alice@contoso.com")
 	var it *m365sim.Item
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
@@ -417,7 +400,7 @@ func TestSignOutWaitsForUploads(t *testing.T) {
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t)
 	base := t.TempDir()
-	r := startRealIn(t, sim, "alice@contoso.com", base, keyring.NewMemory())
+	r := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", base: base})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	acct := loginAs(t, ctx, r, "alice@contoso.com")

@@ -137,6 +137,7 @@ type fakeMount struct {
 	pins    map[string]bool
 	stats   MountStats
 	unmount int
+	wakes   int // WakeUploads calls
 	// unmountErr is what Unmount returns (after counting the call).
 	unmountErr error
 }
@@ -192,6 +193,11 @@ func (m *fakeMount) SetUploadsPaused(p bool) error {
 	defer m.mu.Unlock()
 	m.paused = p
 	return nil
+}
+func (m *fakeMount) WakeUploads() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.wakes++
 }
 
 // leaseService signs real leases, as mapdrive-service does.

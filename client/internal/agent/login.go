@@ -122,13 +122,13 @@ func (a *Agent) startLoginLocked(deviceCode bool) *loginRun {
 
 func (a *Agent) finishLogin(run *loginRun, acct Account, err error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	run.acct, run.err = acct, err
 	close(run.done)
 	if a.st.login == run {
 		a.st.login = nil
 	}
 	if err != nil {
+		defer a.mu.Unlock()
 		a.log.Warn("sign-in failed", "err", err)
 		a.st.signIn = apitype.SignedOut
 		if a.st.account != nil {
@@ -142,6 +142,14 @@ func (a *Agent) finishLogin(run *loginRun, acct Account, err error) {
 	a.st.signIn = apitype.SignedIn
 	a.clearProblemsLocked(apitype.CodeNotSignedIn, apitype.CodeSignInExpired, apitype.CodeConsentRequired)
 	a.changedLocked()
+	queues := a.uploadQueuesLocked()
+	a.mu.Unlock()
+	// Changes that failed while the sign-in was lost (CAE revocation, an
+	// expired refresh token) have backed off for up to minutes; with a
+	// new sign-in they go now, on every drive, mounted or draining.
+	for _, m := range queues {
+		m.WakeUploads()
+	}
 	a.Refresh()
 }
 

@@ -46,25 +46,29 @@ var _ cachedPolicies = (*svcclient.Client)(nil)
 
 // startDelay waits, before the agent's first call to the service or
 // Graph, a random delay below the tenant's start-jitter policy (from the
-// stored lease; a first start has none and does not wait), so that
-// machines booting together spread their calls. A command of the user
-// (a kick: refresh, sign-in) ends the wait at once: it must not look
-// hung. It reports false when ctx ended.
+// stored lease), so that machines booting together spread their calls.
+// Until a lease has stored that policy (a new machine's first boot, or no
+// service), the machine's start_jitter setting bounds the delay: only
+// machine policy, set through Intune or /etc/mapdrive/config.toml, can
+// spread a fleet's first start. A command of the user (a kick: refresh,
+// sign-in) ends the wait at once: it must not look hung. It reports false
+// when ctx ended.
 func (a *Agent) startDelay(ctx context.Context) bool {
-	cp, ok := a.o.Service.(cachedPolicies)
-	if !ok || a.o.Service == nil {
+	limit, from := a.o.Config.StartJitter, "the machine's start_jitter setting"
+	if cp, ok := a.o.Service.(cachedPolicies); ok && a.o.Service != nil {
+		if res, err := cp.Cached(); err == nil {
+			a.applyBandwidth(res.Policies)
+			limit, from = jitterMax(res.Policies), "the tenant's start-jitter policy"
+		}
+	}
+	if limit <= 0 {
 		return true
 	}
-	res, err := cp.Cached()
-	if err != nil {
-		return true
-	}
-	a.applyBandwidth(res.Policies)
-	d := a.o.Jitter(jitterMax(res.Policies))
+	d := a.o.Jitter(limit)
 	if d <= 0 {
 		return true
 	}
-	a.log.Info("start delayed by the tenant's start-jitter policy", "delay", d.Round(time.Millisecond))
+	a.log.Info("start delayed", "by", from, "delay", d.Round(time.Millisecond))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

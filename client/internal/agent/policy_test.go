@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/bwlimit"
+	"github.com/mapdrive/mapdrive/client/internal/config"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 )
@@ -71,13 +72,16 @@ func (s cachedService) Cached() (svcclient.Result, error) {
 }
 
 // TestStartDelay runs the start delay against the stored policies: no
-// stored lease or no jitter starts at once; a jitter waits the drawn
-// delay; a user's command (a kick) ends a long wait; and the stored
-// bandwidth limits apply before the first call.
+// stored lease and no machine setting, or no jitter, starts at once; a
+// jitter waits the drawn delay; without a stored lease the machine's
+// start_jitter bounds it, and a stored policy wins over it; a user's
+// command (a kick) ends a long wait; and the stored bandwidth limits apply
+// before the first call.
 func TestStartDelay(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		svc      cachedService
+		machine  time.Duration // the start_jitter setting
 		draw     time.Duration
 		kick     bool
 		wantMax  time.Duration // the jitter policy passed to the draw
@@ -86,7 +90,11 @@ func TestStartDelay(t *testing.T) {
 		wantDraw bool
 	}{
 		{name: "no stored lease", svc: cachedService{pol: apitype.Policies{StartJitterSeconds: 90}, err: svcclient.ErrNoLease}, draw: time.Hour, atMost: time.Second},
-		{name: "no jitter policy", svc: cachedService{}, draw: 0, wantDraw: true, atMost: time.Second},
+		{name: "no jitter policy", svc: cachedService{}, draw: time.Hour, atMost: time.Second},
+		{name: "first start: the machine setting bounds it", svc: cachedService{err: svcclient.ErrNoLease}, machine: 2 * time.Minute,
+			draw: 300 * time.Millisecond, wantDraw: true, wantMax: 2 * time.Minute, atLeast: 300 * time.Millisecond, atMost: 5 * time.Second},
+		{name: "the tenant's policy wins over the machine setting", svc: cachedService{pol: apitype.Policies{StartJitterSeconds: 90}}, machine: 2 * time.Minute,
+			draw: 300 * time.Millisecond, wantDraw: true, wantMax: 90 * time.Second, atLeast: 300 * time.Millisecond, atMost: 5 * time.Second},
 		{name: "jitter waits the drawn delay", svc: cachedService{pol: apitype.Policies{StartJitterSeconds: 90}}, draw: 300 * time.Millisecond,
 			wantDraw: true, wantMax: 90 * time.Second, atLeast: 300 * time.Millisecond, atMost: 5 * time.Second},
 		{name: "a user command ends the wait", svc: cachedService{pol: apitype.Policies{StartJitterSeconds: 3600}}, draw: time.Hour, kick: true,
@@ -102,7 +110,7 @@ func TestStartDelay(t *testing.T) {
 			drew := false
 			tt.svc.pol.UploadBytesPerSecond = 7_000_000
 			bw := bwlimit.New()
-			a, err := New(Options{Listener: ln, Service: tt.svc, Bandwidth: bw,
+			a, err := New(Options{Listener: ln, Service: tt.svc, Bandwidth: bw, Config: config.Config{StartJitter: tt.machine},
 				Jitter: func(m time.Duration) time.Duration { drew, gotMax = true, m; return tt.draw }})
 			if err != nil {
 				t.Fatal(err)

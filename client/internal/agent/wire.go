@@ -485,7 +485,7 @@ func (f *fuseMounter) openVFS(ctx context.Context, spec MountSpec, poll time.Dur
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), DriveID: spec.Drive.ID, StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
-		RootID: spec.Drive.RootID, InoSpace: inoSpace,
+		RootID: spec.Drive.RootID, ExclusiveEditing: spec.Exclusive, InoSpace: inoSpace,
 		// Windows users expect NTFS's names: any case finds a file.
 		CaseInsensitive: runtime.GOOS == "windows",
 	})
@@ -519,6 +519,7 @@ type mountFS interface {
 	Status() vfs.Status
 	Pin(ctx context.Context, p string, pinned bool) error
 	SetUploadsPaused(paused bool)
+	WakeUploads()
 	Close() error
 }
 
@@ -587,6 +588,8 @@ func (m *fsMount) Stats() MountStats {
 	return st
 }
 
+func (m *fsMount) WakeUploads() { m.fs.WakeUploads() }
+
 // mountStats turns a filesystem's status into what the agent reports.
 func mountStats(s vfs.Status) MountStats {
 	out := MountStats{Online: s.Online, CacheBytes: s.CacheUsed, Pending: s.QueueLength}
@@ -617,6 +620,10 @@ func mountStats(s vfs.Status) MountStats {
 	if s.QuotaFull {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeQuotaFull, Message: "the drive is full; uploads wait for space",
 			Action: "Free space in the drive (or ask for more); your changes stay in the cache meanwhile."})
+	}
+	for _, e := range s.CheckedOut {
+		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeCheckedOut, Message: e.Path + ": " + e.Err,
+			Action: "Open it read-only, or ask them to close it: it is checked in when they are done.", Time: e.Time})
 	}
 	for _, e := range s.NotDeleted {
 		out.Errors = append(out.Errors, apitype.Problem{Code: apitype.CodeNotDeleted, Message: e.Path + ": " + e.Err,

@@ -110,6 +110,17 @@ func TestMountStatsNamesFoldersUnavailableOffline(t *testing.T) {
 	}
 }
 
+// TestMountStatsNamesCheckOutHolder: a file someone else has checked out
+// becomes a problem naming the file and the holder.
+func TestMountStatsNamesCheckOutHolder(t *testing.T) {
+	when := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	got := mountStats(vfs.Status{CheckedOut: []vfs.ItemError{{Path: "/plan.docx", Err: "checked out by Bob Berg", Time: when}}}).Errors
+	want := "/plan.docx: checked out by Bob Berg"
+	if len(got) != 1 || got[0].Code != apitype.CodeCheckedOut || got[0].Message != want || got[0].Action == "" || !got[0].Time.Equal(when) {
+		t.Fatalf("mountStats(checked out).Errors = %+v, want one %s problem %q", got, apitype.CodeCheckedOut, want)
+	}
+}
+
 // TestMountStatsNamesFilesNotDeleted: a delete the server refused because
 // someone else changed the file becomes a problem naming the file.
 func TestMountStatsNamesFilesNotDeleted(t *testing.T) {

@@ -39,6 +39,9 @@ const (
 	DefaultRefreshInterval = 5 * time.Minute
 	// MinRefreshInterval keeps a typo from hammering the service.
 	MinRefreshInterval = 30 * time.Second
+	// MaxStartJitter keeps a typo from holding a machine's drives back for
+	// hours: the service's policy has the same bound.
+	MaxStartJitter = time.Hour
 )
 
 // There is no default client_id or service_scope: each organisation (or
@@ -78,12 +81,16 @@ type Config struct {
 	PollInterval time.Duration // remote change polling
 	// RefreshInterval is how often licence, mappings and drives are refreshed.
 	RefreshInterval time.Duration
-	Autostart       bool   // start at login
-	MountRoot       string // where drives mount by default (not used for drive letters)
-	Socket          string // local API socket or pipe; empty: ipc.DefaultPath
-	StateDir        string // lease, mappings and other agent state
-	CacheDir        string // content and metadata caches
-	LogLevel        string // debug, info, warn, error
+	// StartJitter bounds the random delay before the first call at start
+	// while no lease has stored the tenant's start-jitter policy: a new
+	// machine's first boot, where only machine policy can spread it.
+	StartJitter time.Duration
+	Autostart   bool   // start at login
+	MountRoot   string // where drives mount by default (not used for drive letters)
+	Socket      string // local API socket or pipe; empty: ipc.DefaultPath
+	StateDir    string // lease, mappings and other agent state
+	CacheDir    string // content and metadata caches
+	LogLevel    string // debug, info, warn, error
 
 	// Sources records where each key's value came from.
 	Sources map[string]Source
@@ -309,6 +316,15 @@ func (c *Config) set(key, v string) error {
 			return fmt.Errorf("refresh_interval = %q: want a duration of at least %v, such as 5m or 1h", v, MinRefreshInterval)
 		}
 		c.RefreshInterval = d
+	case "start_jitter":
+		d, err := parseDuration(v)
+		if v == "0" || v == "0s" {
+			d, err = 0, nil // no delay: unlike an interval, zero means something
+		}
+		if err != nil || d > MaxStartJitter {
+			return fmt.Errorf("start_jitter = %q: want a duration from 0s to %v, such as 90s or 5m", v, MaxStartJitter)
+		}
+		c.StartJitter = d
 	case "autostart":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -444,6 +460,8 @@ func (c Config) Get(key string) string {
 		return c.PollInterval.String()
 	case "refresh_interval":
 		return c.RefreshInterval.String()
+	case "start_jitter":
+		return c.StartJitter.String()
 	case "autostart":
 		return strconv.FormatBool(c.Autostart)
 	case "mount_root":

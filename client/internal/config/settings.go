@@ -44,6 +44,7 @@ var Settings = []Setting{
 	{"cache_max_gb", "cache-max-gb", true, "10% of the free disk, at most 20", "content cache size in GB"},
 	{"poll_interval", "poll-interval", true, "30s", "how often to look for remote changes"},
 	{"refresh_interval", "refresh-interval", true, "5m", "how often the agent fetches assigned drives and the licence"},
+	{"start_jitter", "start-jitter", true, "0s: none until the tenant's policy is known", "the longest random delay before the agent's first call at start, until the service's start-jitter policy arrives (it then wins)"},
 	{"autostart", "", true, "false (the installers turn it on)", "start the tray (and the agent) at login"},
 	{"mount_root", "mount-root", false, "~/Mapdrive", "directory drives mount under by default"},
 	{"socket", "socket", false, "per user, in the runtime dir", "the agent's local API socket (Windows: named pipe)"},

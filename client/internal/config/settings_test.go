@@ -35,7 +35,7 @@ func TestSettingsTableIsComplete(t *testing.T) {
 	sample := map[string]string{"cloud": "usgov", "authority": "https://login.microsoftonline.us/contoso", "client_id": "app",
 		"tenant_id": "tenant", "graph_url": "https://graph.example/v1.0", "service_url": "https://svc.example",
 		"service_scope": "api://svc/Mapdrive.Access", "lease_key": "key1;key2", "ca_file": "/ca.pem", "cache_max_gb": "3",
-		"poll_interval": "45s", "refresh_interval": "10m0s", "autostart": "true", "mount_root": "/m", "socket": "/s",
+		"poll_interval": "45s", "refresh_interval": "10m0s", "start_jitter": "1m30s", "autostart": "true", "mount_root": "/m", "socket": "/s",
 		"state_dir": "/st", "cache_dir": "/c", "log_level": "debug"}
 	got, err := Loader{UserFile: filepath.Join(t.TempDir(), "none.toml")}.Load(sample)
 	if err != nil {

@@ -55,6 +55,12 @@ func newSimMountLimited(t testing.TB, bw *bwlimit.Limiter, mods ...func(*vfs.Opt
 // bandwidth limiter (nil: no limit).
 func newSimMountOpts(t testing.TB, simOpts []m365sim.Option, bw *bwlimit.Limiter, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
 	t.Helper()
+	return newSimMountIn(t, simOpts, bw, "", mods...)
+}
+
+// newSimMountIn mounts alice's drive driveID ("" for her OneDrive).
+func newSimMountIn(t testing.TB, simOpts []m365sim.Option, bw *bwlimit.Limiter, driveID string, mods ...func(*vfs.Options, *vfstest.MemRemote)) *simMount {
+	t.Helper()
 	requireFUSE(t)
 	sim := m365sim.StartForTest(t, simOpts...)
 	ac := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
@@ -65,11 +71,14 @@ func newSimMountOpts(t testing.TB, simOpts []m365sim.Option, bw *bwlimit.Limiter
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := gc.MyDrive(ctx)
-	if err != nil {
-		t.Fatalf("MyDrive: %v", err)
+	if driveID == "" {
+		d, err := gc.MyDrive(ctx)
+		if err != nil {
+			t.Fatalf("MyDrive: %v", err)
+		}
+		driveID = d.ID
 	}
-	s := &simMount{sim: sim, other: sim.Admin().As("contoso", "alice@contoso.com"), driveID: d.ID, graph: graph.NewDrive(gc, d.ID)}
+	s := &simMount{sim: sim, other: sim.Admin().As("contoso", "alice@contoso.com"), driveID: driveID, graph: graph.NewDrive(gc, driveID)}
 	s.mountEnv = mountRemote(t, s.graph, nil, mods...)
 	return s
 }

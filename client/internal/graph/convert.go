@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
@@ -47,6 +48,12 @@ func toItem(d models.DriveItemable) vfs.Item {
 	}
 	if f := d.GetFile(); f != nil && f.GetHashes() != nil {
 		it.QuickXorHash = deref(f.GetHashes().GetQuickXorHash())
+	}
+	if p := d.GetPublication(); p != nil && strings.EqualFold(deref(p.GetLevel()), "checkout") {
+		it.CheckedOutBy = vfs.Holder{Name: "someone"}
+		if by := p.GetCheckedOutBy(); by != nil && by.GetUser() != nil {
+			it.CheckedOutBy = vfs.Holder{ID: deref(by.GetUser().GetId()), Name: deref(by.GetUser().GetDisplayName())}
+		}
 	}
 	return it
 }
@@ -130,10 +137,11 @@ type itemJSON struct {
 			QuickXorHash string `json:"quickXorHash"`
 		} `json:"hashes"`
 	} `json:"file"`
-	Folder  *struct{} `json:"folder"`
-	Package *struct{} `json:"package"`
-	Root    *struct{} `json:"root"`
-	Deleted *struct{} `json:"deleted"`
+	Folder      *struct{}        `json:"folder"`
+	Package     *struct{}        `json:"package"`
+	Publication *publicationJSON `json:"publication"`
+	Root        *struct{}        `json:"root"`
+	Deleted     *struct{}        `json:"deleted"`
 	// RemoteItem marks a shortcut to a folder of another drive; the item
 	// has no folder facet of its own (graph-contract.md, Delta).
 	RemoteItem *struct {
@@ -176,7 +184,32 @@ func (j *itemJSON) item() vfs.Item {
 	if j.File != nil && j.File.Hashes != nil {
 		it.QuickXorHash = j.File.Hashes.QuickXorHash
 	}
+	it.CheckedOutBy = j.Publication.holder()
 	return it
+}
+
+// publicationJSON is the publicationFacet (Graph v1.0): a file checked out
+// shows level "checkout" and, in v1.0, who holds it (docs/checkout.md).
+type publicationJSON struct {
+	Level        string `json:"level"`
+	CheckedOutBy *struct {
+		User *struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+		} `json:"user"`
+	} `json:"checkedOutBy"`
+}
+
+// holder returns who holds the check-out; zero when published or absent.
+// A check-out without a named holder still counts, as "someone".
+func (p *publicationJSON) holder() vfs.Holder {
+	if p == nil || !strings.EqualFold(p.Level, "checkout") {
+		return vfs.Holder{}
+	}
+	if p.CheckedOutBy == nil || p.CheckedOutBy.User == nil {
+		return vfs.Holder{Name: "someone"}
+	}
+	return vfs.Holder{ID: p.CheckedOutBy.User.ID, Name: p.CheckedOutBy.User.DisplayName}
 }
 
 // pageJSON is one page of a collection (children or delta).

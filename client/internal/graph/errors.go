@@ -59,6 +59,11 @@ func (e *Error) Error() string {
 // that names a kind of failure decides; the status decides when no code
 // does.
 func (e *Error) Is(target error) bool {
+	if e.StatusCode == http.StatusLocked && errors.Is(vfs.ErrLocked, target) {
+		// 423 is SharePoint's answer to a change of a file checked out
+		// by someone else, whatever its code (docs/checkout.md).
+		return true
+	}
 	for i := len(e.Codes) - 1; i >= 0; i-- {
 		if kind, known := codeKind(e.Codes[i]); known {
 			if kind == nil {
@@ -98,6 +103,8 @@ func codeKind(code string) (kind error, known bool) {
 		return vfs.ErrResyncRequired, true
 	case "unauthenticated", "invalidauthenticationtoken":
 		return vfs.ErrUnauthenticated, true
+	case "resourcelocked":
+		return vfs.ErrLocked, true
 	case "accessdenied", "notallowed", "accessrestricted":
 		return vfs.ErrAccessDenied, true
 	case "foldernotempty":

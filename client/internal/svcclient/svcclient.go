@@ -235,7 +235,7 @@ func (c *Client) fetchFresh(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("get a token for the Mapdrive service: %w", err)
 	}
 	var vr apitype.ValidateResponse
-	body := apitype.ValidateRequest{ClientVersion: c.o.ClientVersion, OS: runtime.GOOS}
+	body := apitype.ValidateRequest{ClientVersion: c.o.ClientVersion, OS: runtime.GOOS, Features: apitype.ClientFeatures()}
 	if err := c.call(ctx, http.MethodPost, apitype.RouteServiceValidate, tok, body, &vr); err != nil {
 		return Result{}, err
 	}

@@ -18,6 +18,7 @@ const (
 	NoticeUploadFailed NoticeKind = "upload_failed"
 	NoticeQuotaFull    NoticeKind = "quota_full"
 	NoticeLicence      NoticeKind = "licence"
+	NoticeCheckedOut   NoticeKind = "checked_out" // a file someone else has checked out
 )
 
 // Notice is one desktop notification to show.
@@ -96,8 +97,11 @@ func (n *Notifier) Observe(st apitype.Status) {
 			continue
 		}
 		title := "Upload failed"
-		if kind == NoticeQuotaFull {
+		switch kind {
+		case NoticeQuotaFull:
 			title = "Storage full"
+		case NoticeCheckedOut:
+			title = "File checked out by someone else"
 		}
 		out = n.admitLocked(out, Notice{Kind: kind, Title: title, Content: ProblemText(p)})
 	}
@@ -148,6 +152,8 @@ func noticeKindOf(code string) (NoticeKind, bool) {
 		return NoticeQuotaFull, true
 	case apitype.CodeLicenceRefused, apitype.CodeLicenceExpired:
 		return NoticeLicence, true
+	case apitype.CodeCheckedOut:
+		return NoticeCheckedOut, true
 	}
 	return "", false
 }

@@ -57,6 +57,23 @@ func TestNotifierRateLimit(t *testing.T) {
 	}
 }
 
+// TestNotifierCheckedOut: a file someone else has checked out is told
+// once, under its own title, naming the holder.
+func TestNotifierCheckedOut(t *testing.T) {
+	clock := &fakeClock{t: t0}
+	var got []Notice
+	n := NewNotifier(func(no Notice) { got = append(got, no) }, clock.Now, 10*time.Minute)
+	st := demoStatus()
+	n.Observe(st)
+	st.Errors = []apitype.Problem{{Code: apitype.CodeCheckedOut, Message: "/plan.docx: checked out by Bob Berg", Drive: "d-sales",
+		Action: "Open it read-only.", Time: clock.t}}
+	n.Observe(st)
+	n.Observe(st)
+	if len(got) != 1 || got[0].Kind != NoticeCheckedOut || got[0].Title != "File checked out by someone else" || !strings.Contains(got[0].Content, "Bob Berg") {
+		t.Fatalf("got %+v, want one checked-out notice naming Bob Berg", got)
+	}
+}
+
 func TestNotifierLicenceAtStart(t *testing.T) {
 	var got []Notice
 	n := NewNotifier(func(no Notice) { got = append(got, no) }, nil, 0)

@@ -105,6 +105,11 @@ type Options struct {
 	ReadAhead int64
 	// ChunkSize is the size of one range request; 0 means 4 MiB.
 	ChunkSize int64
+	// ExclusiveEditing checks a file out before it is opened for writing
+	// and checks it in after its upload (the mapping's "exclusive
+	// editing" option). Without it, the drive does so only for libraries
+	// found to require check-out (docs/checkout.md).
+	ExclusiveEditing bool
 	// WriteBackDelay is how long a closed file waits before its upload
 	// starts, so quick successive saves upload once; 0 means 1 s,
 	// negative none.
@@ -183,6 +188,7 @@ type FS struct {
 	setTimes map[string]time.Time
 
 	ev events
+	co checkouts
 }
 
 // New opens the drive's state and starts the delta poller and upload
@@ -240,6 +246,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		dlSem: make(chan struct{}, o.DownloadStreams), kickPoll: make(chan struct{}, 1),
 		urls: map[string]string{}, libraryChars: utf8.RuneCountInString(strings.TrimRight(o.LibraryPath, "/"))}
 	fs.ev.init()
+	fs.co.init()
 	fs.content, err = cache.OpenContent(cache.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,
 		MaxBytes: o.CacheMaxBytes, Logger: o.Logger, Pinned: fs.isPinned, Now: o.Clock.Now})
 	if err != nil {
@@ -706,6 +713,7 @@ func setItemMeta(r *cache.Record, it Item) {
 		ctag = r.CTag
 	}
 	r.IsDir, r.Size, r.ETag, r.CTag, r.QuickXorHash, r.ModTime = it.IsDir, it.Size, it.ETag, ctag, it.QuickXorHash, it.ModTime
+	r.HolderID, r.HolderName = it.CheckedOutBy.ID, it.CheckedOutBy.Name
 }
 
 // updateNS runs fn in a store transaction under nsMu, then removes the

@@ -54,11 +54,19 @@ func (fs *FS) Open(ctx context.Context, p string, fl OpenFlags) (*Handle, error)
 		}
 	}
 	h := &Handle{fs: fs, key: r.Key, write: fl.Write || fl.Truncate}
+	if h.write && !r.IsDir {
+		if err := fs.beginWrite(ctx, p, r); err != nil {
+			return nil, err
+		}
+	}
 	if !r.IsDir {
 		h.file = fs.content.Acquire(r.Key, r.Version(), r.Size)
 		if fl.Truncate && h.file.Size() != 0 {
 			if err := h.file.Truncate(0); err != nil {
 				h.file.Release()
+				if h.write {
+					fs.endWrite(r.Key, true)
+				}
 				return nil, fmt.Errorf("truncate %s: %w", p, err)
 			}
 			h.dirty = true
@@ -103,9 +111,13 @@ func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
 		return nil, fmt.Errorf("create %s: %w", p, err)
 	}
 	h := &Handle{fs: fs, key: rec.Key, write: true, dirty: true}
+	fs.co.mu.Lock()
+	fs.co.writers[rec.Key]++ // Release uncounts it; a new file has nothing to check out yet
+	fs.co.mu.Unlock()
 	h.file = fs.content.Acquire(rec.Key, "", 0)
 	if err := h.file.Truncate(0); err != nil { // marks it dirty: even empty files upload
 		h.file.Release()
+		fs.endWrite(rec.Key, false)
 		return nil, err
 	}
 	return h, nil
@@ -284,6 +296,9 @@ func (h *Handle) Release(ctx context.Context) error {
 		return nil
 	}
 	ferr := h.Flush(ctx)
+	if h.write {
+		h.fs.endWrite(h.key, true)
+	}
 	rerr := h.file.Release()
 	h.fs.content.Evict()
 	if errors.Is(ferr, ErrQuotaExceeded) {
@@ -311,7 +326,11 @@ func (fs *FS) commitFlush(f *cache.File) error {
 	}
 	var jobW func(*cache.Tx) error
 	if !IsLocalOnly(r.Name) {
-		jobW = fs.queue.AddPrepared(key, cache.OpUpload, "", "")
+		ops := cache.OpUpload
+		if fs.co.holds(key) {
+			ops |= cache.OpCheckIn // journaled with the upload: a restart still checks in
+		}
+		jobW = fs.queue.AddPrepared(key, ops, "", "")
 	}
 	return fs.store.Update(func(tx *cache.Tx) error {
 		r.ModTime = fs.clock.Now()

@@ -759,5 +759,13 @@ func (fs *FS) Sync(ctx context.Context) error {
 // being saved and journaled locally, nothing is sent meanwhile.
 func (fs *FS) SetUploadsPaused(paused bool) { fs.queue.SetPaused(paused) }
 
+// WakeUploads makes every pending change due now, whatever its backoff.
+// The agent calls it after a new sign-in: the changes that failed while
+// the sign-in was lost (a revoked session, an expired refresh token) have
+// backed off for up to cache.MaxBackoff, and nothing else tells the
+// queue that what held them back is fixed (noteOnline does it for the
+// network).
+func (fs *FS) WakeUploads() { fs.queue.Wake() }
+
 // QueueLen returns the number of items with pending remote work.
 func (fs *FS) QueueLen() int { return fs.queue.Len() }

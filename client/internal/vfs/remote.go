@@ -32,6 +32,14 @@ type Item struct {
 	// files"): a folder whose children are those of Shortcut.ID in drive
 	// Shortcut.DriveID. IsDir is true; the item itself has no content.
 	Shortcut ItemRef
+	// CheckedOutBy is who has the file checked out (zero when published).
+	CheckedOutBy Holder
+}
+
+// Holder is a user holding a check-out.
+type Holder struct {
+	ID   string
+	Name string // display name
 }
 
 // ItemRef names an item of any drive.
@@ -133,13 +141,17 @@ type Remote interface {
 // values; test for the kind (failure.Offline), not the variant, when
 // any package may have reported it.
 var (
-	ErrNotFound           = failure.NotFound
-	ErrExist              = errors.New("already exists")
-	ErrNameConflict       = ErrExist
-	ErrNotEmpty           = errors.New("folder not empty")
-	ErrNotDir             = errors.New("not a folder")
-	ErrIsDir              = errors.New("is a folder")
-	ErrAccessDenied       = errors.New("access denied")
+	ErrNotFound     = failure.NotFound
+	ErrExist        = errors.New("already exists")
+	ErrNameConflict = ErrExist
+	ErrNotEmpty     = errors.New("folder not empty")
+	ErrNotDir       = errors.New("not a folder")
+	ErrIsDir        = errors.New("is a folder")
+	ErrAccessDenied = errors.New("access denied")
+	// ErrLocked is the refusal of a change to a file checked out by
+	// someone else, or (in a library that requires check-out) not checked
+	// out at all. It is an ErrAccessDenied (EACCES).
+	ErrLocked             = fmt.Errorf("%w: checked out", ErrAccessDenied)
 	ErrReadOnly           = errors.New("drive is read-only")
 	ErrPreconditionFailed = errors.New("item changed on the server (eTag mismatch)")
 	ErrQuotaExceeded      = failure.Quota

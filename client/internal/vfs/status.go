@@ -27,6 +27,10 @@ const (
 	// EventNotDeleted: a delete was refused because someone else changed
 	// the item on the server; their version stays and shows again.
 	EventNotDeleted EventKind = "notDeleted"
+	// EventCheckedOut: a file could not be opened for writing, or its
+	// upload waits, because someone else has it checked out; Err names
+	// them ("checked out by Bob Berg").
+	EventCheckedOut EventKind = "checkedOut"
 )
 
 // NotDeletedReason is the Err of an EventNotDeleted.
@@ -81,6 +85,9 @@ type Status struct {
 	// NotDeleted lists recent deletes the server refused because someone
 	// else had changed the item (EventNotDeleted).
 	NotDeleted []ItemError `json:"notDeleted"`
+	// CheckedOut lists recent files someone else had checked out when
+	// this mount wanted to write them (EventCheckedOut).
+	CheckedOut []ItemError `json:"checkedOut"`
 	CacheUsed  int64       `json:"cacheUsed"`
 	CacheMax   int64       `json:"cacheMax"`
 	Pinned     []string    `json:"pinned"`
@@ -108,6 +115,7 @@ type events struct {
 	errors    []ItemError
 	conflicts []Conflict
 	kept      []ItemError // EventNotDeleted
+	locked    []ItemError // EventCheckedOut
 	// unavail holds the keys of folders answered empty offline because
 	// their children were never fetched; most recent last, no repeats.
 	unavail []string
@@ -150,6 +158,11 @@ func (e *events) emit(ev Event) {
 		e.kept = append(e.kept, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
 		if len(e.kept) > keepRecent {
 			e.kept = e.kept[len(e.kept)-keepRecent:]
+		}
+	case EventCheckedOut:
+		e.locked = append(e.locked, ItemError{Path: ev.Path, Err: ev.Err, Time: ev.Time})
+		if len(e.locked) > keepRecent {
+			e.locked = e.locked[len(e.locked)-keepRecent:]
 		}
 	case EventConflict:
 		e.conflicts = append(e.conflicts, *ev.Conflict)
@@ -236,6 +249,7 @@ func (fs *FS) Status() Status {
 	s.Errors = append([]ItemError(nil), fs.ev.errors...)
 	s.Conflicts = append([]Conflict(nil), fs.ev.conflicts...)
 	s.NotDeleted = append([]ItemError(nil), fs.ev.kept...)
+	s.CheckedOut = append([]ItemError(nil), fs.ev.locked...)
 	unavail := append([]string(nil), fs.ev.unavail...)
 	fs.ev.mu.Unlock()
 	sort.Slice(s.Transfers, func(i, j int) bool { return s.Transfers[i].Path < s.Transfers[j].Path })

@@ -66,11 +66,17 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			}
 		}
 		setTime, userSet := fs.userSetTime(j.Key)
+		checkIn := j.Ops&cache.OpCheckIn != 0
 		if j.Ops&cache.OpUpload != 0 {
-			if err := fs.upload(ctx, j, rec); err != nil {
+			held, err := fs.uploadCheckedOut(ctx, j, rec)
+			if err != nil {
 				return err
 			}
 			done |= cache.OpUpload
+			checkIn = checkIn || held
+			if rec, err = fs.get(j.Key); err != nil {
+				return err
+			}
 		}
 		// A time the user set goes after the upload, whose answer
 		// replaced the record's time with the server's. A file set
@@ -85,6 +91,12 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 				return err
 			}
 			done |= j.Ops & cache.OpTouch
+		}
+		if checkIn {
+			if err := fs.checkIn(ctx, rec); err != nil {
+				return err
+			}
+			done |= j.Ops & cache.OpCheckIn
 		}
 		return nil
 	}()
@@ -193,6 +205,45 @@ func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
 // and that generation gen of its content is clean. found is false when
 // the record no longer exists; invalidate is true when the server's
 // rewritten version must replace the clean local copy.
+// uploadCheckedOut uploads rec's content, checking it out first when it
+// needs it, and once more after a refusal that check-out may lift
+// (checkOutAfterRefusal). held reports a file now checked out by us: the
+// job checks it in after the upload.
+func (fs *FS) uploadCheckedOut(ctx context.Context, j cache.Job, rec cache.Record) (held bool, err error) {
+	if err := fs.checkOutForUpload(ctx, rec); err != nil {
+		return false, err
+	}
+	err = fs.upload(ctx, j, rec)
+	if errors.Is(err, ErrLocked) {
+		if cerr := fs.checkOutAfterRefusal(ctx, rec); cerr != nil {
+			return false, errors.Join(err, cerr)
+		}
+		if rec, err = fs.get(j.Key); err != nil {
+			return false, err
+		}
+		err = fs.upload(ctx, j, rec)
+	}
+	if err != nil {
+		return false, err
+	}
+	if fs.co.holds(rec.Key) {
+		return true, nil
+	}
+	// A library that requires check-out leaves a file we created checked
+	// out to us (docs/checkout.md): the holder an upload's answer shows
+	// can only be us.
+	if now, gerr := fs.get(j.Key); gerr == nil && checkedOut(now) {
+		fs.co.mu.Lock()
+		fs.co.held[rec.Key] = true
+		fs.co.mu.Unlock()
+		if !fs.co.required.Swap(true) {
+			fs.log.Info("the library requires check-out; files are checked out before they are saved")
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 func (fs *FS) finishUpload(key string, it Item, f *cache.File, gen uint64, rewritten bool) (found, invalidate bool, err error) {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
@@ -205,6 +256,7 @@ func (fs *FS) finishUpload(key string, it Item, f *cache.File, gen uint64, rewri
 		found = true
 		r.RemoteID, r.RemoteName, r.ETag, r.CTag = it.ID, it.Name, it.ETag, it.CTag
 		r.Size, r.QuickXorHash = it.Size, it.QuickXorHash
+		r.HolderID, r.HolderName = it.CheckedOutBy.ID, it.CheckedOutBy.Name
 		if err := tx.Put(r); err != nil {
 			return err
 		}

@@ -319,3 +319,67 @@ func TestRefusalMatrix(t *testing.T) {
 		testenv.AssertAbsent(t, "logs", e.logs.Bytes(), "alice@contoso.com", "admin@contoso.com", "fiona@fabrikam.com")
 	})
 }
+
+// TestMappingsWithheldFromClientsWithoutTheirFeature: a mapping rooted at
+// a folder, with exclusive editing, or combining libraries, is given only to a client that
+// declares that feature. A client that predates it gets the other mappings, with a
+// lease whose digest matches what it was sent, instead of a lease it
+// would refuse whole.
+func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
+	eachDB(t, func(t *testing.T, db testenv.DB) {
+		e := newEnv(t, db)
+		admin := e.token("contoso", "admin")
+		board := e.financeMapping()
+		board.DisplayName, board.DriveLetter, board.MountName, board.Target.FolderPath = "Board", "K", "Board", "/Board"
+		locked := e.financeMapping()
+		locked.DisplayName, locked.DriveLetter, locked.MountName, locked.ExclusiveEditing = "Locked", "L", "Locked", true
+		company := e.financeMapping()
+		company.DisplayName, company.DriveLetter, company.MountName = "Company", "S", "Company"
+		company.Target = apitype.Target{Kind: apitype.TargetCombined, Members: []apitype.CombinedMember{
+			{Name: "Finance", Target: e.financeMapping().Target}, {Name: "Mine", Target: apitype.Target{Kind: apitype.TargetOneDrive}}}}
+		for _, m := range []apitype.AdminMapping{e.financeMapping(), board, locked, company} {
+			if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", admin, m); r.status != http.StatusCreated {
+				t.Fatalf("create %s = %d %s", m.DisplayName, r.status, r.body)
+			}
+		}
+		var key apitype.LeaseKey
+		e.decode(e.do("GET", "/v1/lease-key", "", nil), &key)
+		pub, err := lease.ParsePublicKey(key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice := e.token("contoso", "alice")
+		for _, tc := range []struct {
+			name     string
+			features []string
+			query    string
+			want     []string
+		}{
+			{"a client that predates folder targets", nil, "", []string{"Finance"}},
+			{"a client with another feature only", []string{"somethingElse"}, "?features=somethingElse", []string{"Finance"}},
+			{"a client with folder targets but not check-out", []string{apitype.FeatureFolderTarget}, "?features=" + apitype.FeatureFolderTarget, []string{"Finance", "Board"}},
+			{"a client with check-out but not combined drives", []string{apitype.FeatureFolderTarget, apitype.FeatureExclusiveEditing},
+				"?features=" + apitype.FeatureFolderTarget + "," + apitype.FeatureExclusiveEditing, []string{"Finance", "Board", "Locked"}},
+			{"this client", apitype.ClientFeatures(), "?features=" + strings.Join(apitype.ClientFeatures(), ","), []string{"Finance", "Board", "Locked", "Company"}},
+		} {
+			var vr apitype.ValidateResponse
+			e.decode(e.do("POST", "/v1/validate", alice, apitype.ValidateRequest{ClientVersion: "0.1.0", Features: tc.features}), &vr)
+			var got []string
+			for _, m := range vr.Mappings {
+				got = append(got, m.DisplayName)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%s: validate gives %v, want %v", tc.name, got, tc.want)
+			}
+			l, err := lease.Verify(pub, vr.Lease, time.Now())
+			if err != nil || l.MappingsDigest != apitype.MappingsDigest(vr.Mappings) {
+				t.Errorf("%s: the lease's digest does not match the mappings sent (%v)", tc.name, err)
+			}
+			var ml apitype.MappingList
+			e.decode(e.do("GET", "/v1/mappings"+tc.query, alice, nil), &ml)
+			if ml.MappingsDigest != vr.MappingsDigest {
+				t.Errorf("%s: GET /v1/mappings%s gives other mappings than validate", tc.name, tc.query)
+			}
+		}
+	})
+}

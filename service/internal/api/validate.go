@@ -100,7 +100,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request, p *authn.Princ
 	if err != nil {
 		return err
 	}
-	ms := cfg.MappingsFor(groups)
+	ms := s.supported(ctx, p, cfg.MappingsFor(groups), req.Features)
 	digest := apitype.MappingsDigest(ms)
 	l := lease.New(p.TenantID, seat, digest, s.cfg.Now())
 	l.UserHash = lease.UserHash(p.TenantID, p.ObjectID)
@@ -124,8 +124,26 @@ func (s *Server) myMappings(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if err != nil {
 		return err
 	}
-	ms := cfg.MappingsFor(groups)
+	var features []string
+	if f := r.URL.Query().Get("features"); f != "" {
+		features = strings.Split(f, ",")
+	}
+	ms := s.supported(ctx, p, cfg.MappingsFor(groups), features)
 	return httpx.WriteJSON(w, http.StatusOK, apitype.MappingList{Mappings: ms, MappingsDigest: apitype.MappingsDigest(ms), Policies: cfg.Tenant.Policies})
+}
+
+// supported leaves out the mappings that need a feature the client did
+// not declare (apitype.Mapping.Requires): an older client is given the
+// mappings it can mount as the admin meant them, and its lease stays
+// valid, instead of refusing the whole lease or mounting a whole library
+// where the admin mapped one folder.
+func (s *Server) supported(ctx context.Context, p *authn.Principal, ms []apitype.Mapping, features []string) []apitype.Mapping {
+	kept, withheld := apitype.SupportedMappings(ms, features)
+	if withheld > 0 {
+		s.cfg.Log.InfoContext(ctx, "mappings withheld from a client that predates their features: it should be updated",
+			"tenant", p.TenantID, "withheld", withheld)
+	}
+	return kept
 }
 
 // resultCode is the metric label of a validation outcome: a fixed code,

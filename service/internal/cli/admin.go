@@ -164,6 +164,7 @@ func cmdMapping(ctx context.Context, args []string, opts Options) error {
 	fs.StringVar(&m.Target.FolderPath, "folder", "", "a folder inside the library to map instead of the whole library, e.g. /Reports")
 	members := fs.String("members", "", `with --kind combined: its libraries as JSON, [{"name":"Finance","target":{"kind":"sharepoint","siteUrl":"...","libraryName":"Documents"}}, ...]`)
 	fs.BoolVar(&m.ReadOnly, "read-only", false, "mount read-only")
+	fs.BoolVar(&m.ExclusiveEditing, "exclusive-editing", false, "check files out while they are edited")
 	pin := fs.String("offline", "allowed", "offline pin policy: none, allowed, all")
 	fs.Int64Var(&m.CacheLimitBytes, "cache-limit", 0, "cache limit in bytes (0: tenant default)")
 	var groups stringList

@@ -142,7 +142,10 @@ func (s *service) validate(t *testing.T, user string) apitype.ValidateResponse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
+	// As this version's client: declaring its features, so that no
+	// mapping is withheld (apitype.Mapping.Requires).
+	body, _ := json.Marshal(apitype.ValidateRequest{ClientVersion: "0.1.0", OS: "linux", Features: apitype.ClientFeatures()})
+	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)

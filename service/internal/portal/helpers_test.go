@@ -128,7 +128,7 @@ func (e *env) replica() (*store.Store, *Server, http.Handler) {
 	t.Cleanup(func() { st.Close() })
 	p, err := NewServer(Config{Store: st, Validator: e.v, Log: e.log, AuthorityHost: e.sim.BaseURL(), GraphURL: e.sim.GraphURL(),
 		ClientID: directory.DemoServiceAppID, ClientSecret: directory.DemoServiceSecret, HTTPClient: e.sim.HTTPClient(), PublicURL: e.url,
-		DesktopClientID: directory.DemoClientID, Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }})
+		DesktopClientID: directory.DemoClientID, ClientVersion: releaseVersion(t), Now: func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ type mappingRow struct {
 	Letter      string
 	Mount       string
 	ReadOnly    bool
+	Exclusive   bool
 	Pin         string
 	Cache       string
 	Groups      string
@@ -128,7 +129,7 @@ func (s *Server) mappingsPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	v := &mappingsView{Base: Base{Title: "Drive mappings", Nav: "mappings"}}
 	for i, m := range ms {
 		row := mappingRow{ID: m.ID, Name: m.DisplayName, Target: describeTarget(m.Target), Letter: m.DriveLetter, Mount: m.MountName,
-			ReadOnly: m.ReadOnly, Pin: string(m.OfflinePin), Cache: formatBytes(m.CacheLimitBytes), First: i == 0, Last: i == len(ms)-1}
+			ReadOnly: m.ReadOnly, Exclusive: m.ExclusiveEditing, Pin: string(m.OfflinePin), Cache: formatBytes(m.CacheLimitBytes), First: i == 0, Last: i == len(ms)-1}
 		var gs []string
 		if m.Everyone {
 			gs = append(gs, "Everyone")
@@ -164,6 +165,7 @@ type mappingForm struct {
 	Letter      string
 	Mount       string
 	ReadOnly    bool
+	Exclusive   bool // check files out while they are edited
 	Pin         string
 	CacheGB     string
 	GroupSearch string
@@ -233,7 +235,8 @@ func (s *Server) editMappingPage(w http.ResponseWriter, r *http.Request, ss *ses
 	}
 	f := mappingForm{ID: m.ID, Name: m.DisplayName, Kind: string(m.Target.Kind), SiteURL: m.Target.SiteURL, Library: m.Target.LibraryName,
 		Folder: m.Target.FolderPath, Members: membersText(m.Target.Members),
-		Everyone: m.Everyone, Letter: m.DriveLetter, Mount: m.MountName, ReadOnly: m.ReadOnly, Pin: string(m.OfflinePin)}
+		Everyone: m.Everyone, Letter: m.DriveLetter, Mount: m.MountName, ReadOnly: m.ReadOnly, Exclusive: m.ExclusiveEditing,
+		Pin: string(m.OfflinePin)}
 	if m.CacheLimitBytes > 0 {
 		f.CacheGB = strconv.FormatFloat(float64(m.CacheLimitBytes)/(1<<30), 'f', -1, 64)
 	}
@@ -263,7 +266,7 @@ func readForm(r *http.Request) mappingForm {
 	p := r.PostForm
 	f := mappingForm{ID: r.PathValue("id"), Name: strings.TrimSpace(p.Get("name")), Kind: p.Get("kind"), SiteURL: strings.TrimSpace(p.Get("siteUrl")),
 		Library: p.Get("library"), Folder: strings.TrimSpace(p.Get("folder")), Members: p.Get("members"), Everyone: p.Get("everyone") == "on", Letter: p.Get("letter"), Mount: strings.TrimSpace(p.Get("mount")),
-		ReadOnly: p.Get("readOnly") == "on", Pin: p.Get("pin"), CacheGB: strings.TrimSpace(p.Get("cacheGb")), GroupSearch: strings.TrimSpace(p.Get("groupSearch"))}
+		ReadOnly: p.Get("readOnly") == "on", Exclusive: p.Get("exclusive") == "on", Pin: p.Get("pin"), CacheGB: strings.TrimSpace(p.Get("cacheGb")), GroupSearch: strings.TrimSpace(p.Get("groupSearch"))}
 	seen := map[string]bool{}
 	for _, v := range p["group"] {
 		id, name, _ := strings.Cut(v, "|")
@@ -470,7 +473,7 @@ func (s *Server) validateFolder(r *http.Request, ss *session, f mappingForm, lib
 // validateForm turns the form into a mapping, with inline errors.
 func (s *Server) validateForm(r *http.Request, ss *session, f mappingForm, libs []library, errs formErrors) (store.Mapping, formErrors) {
 	m := store.Mapping{Mapping: apitype.Mapping{DisplayName: f.Name, DriveLetter: f.Letter, MountName: f.Mount, ReadOnly: f.ReadOnly,
-		OfflinePin: apitype.OfflinePin(f.Pin)}, Everyone: f.Everyone}
+		OfflinePin: apitype.OfflinePin(f.Pin), ExclusiveEditing: f.Exclusive}, Everyone: f.Everyone}
 	if f.Name == "" {
 		errs.Name = "Give the mapping a name, as users will see it."
 	} else if len([]rune(f.Name)) > 128 {

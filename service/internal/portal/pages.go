@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mapdrive/mapdrive/service/internal/store"
 	"github.com/mapdrive/mapdrive/shared/apitype"
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 type signInView struct {
@@ -406,45 +406,10 @@ type deploymentView struct {
 
 func (*deploymentView) template() string { return "deployment" }
 
-// upgradeCode is the MSI UpgradeCode (scripts/dist.sh); each version's
-// ProductCode is a version-5 UUID of "mapdrive-msi-<x.y.z>" in its namespace.
-const upgradeCode = "6B2D3C1E-7F4A-4E0B-9C55-2A1D8E3F4B70"
-
-// productCode is the MSI ProductCode of a client version, as
-// scripts/dist.sh product-code prints it.
-func productCode(version string) string {
-	ns := parseUUID(upgradeCode)
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write([]byte("mapdrive-msi-" + msiVersion(version)))
-	sum := h.Sum(nil)
-	var u [16]byte
-	copy(u[:], sum[:16])
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	return strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16]))
-}
-
-// msiVersion drops a pre-release suffix: MSI versions are numeric.
-func msiVersion(v string) string {
-	v, _, _ = strings.Cut(v, "-")
-	return v
-}
-
-func parseUUID(s string) [16]byte {
-	var out [16]byte
-	h := strings.ReplaceAll(s, "-", "")
-	for i := range out {
-		b, _ := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
-		out[i] = byte(b)
-	}
-	return out
-}
-
 func (s *Server) deploymentPage(w http.ResponseWriter, r *http.Request, ss *session) error {
-	ver := msiVersion(ClientVersion)
-	v := &deploymentView{Base: Base{Title: "Deploy with Intune", Nav: "deployment"}, Version: ver, MSIName: "mapdrive-" + ver + "-x64.msi",
-		ProductCode: "{" + productCode(ver) + "}", ServiceURL: s.cfg.PublicURL, TenantID: ss.TenantID, ClientID: s.cfg.DesktopClientID,
+	ver := version.MSIVersion(s.cfg.ClientVersion)
+	v := &deploymentView{Base: Base{Title: "Deploy with Intune", Nav: "deployment"}, Version: ver, MSIName: msiName(s.cfg.ClientVersion),
+		ProductCode: "{" + version.ProductCode(ver) + "}", ServiceURL: s.cfg.PublicURL, TenantID: ss.TenantID, ClientID: s.cfg.DesktopClientID,
 		Authority: s.cfg.AuthorityHost + "/" + ss.TenantID}
 	v.DownloadURL = s.cfg.MSIURL
 	if v.DownloadURL == "" {
@@ -460,10 +425,14 @@ func (s *Server) deploymentPage(w http.ResponseWriter, r *http.Request, ss *sess
 	return s.render(w, r, ss, http.StatusOK, v)
 }
 
+// msiName is the file name scripts/dist.sh gives the MSI of client
+// version v.
+func msiName(v string) string { return "mapdrive-" + version.MSIVersion(v) + "-x64.msi" }
+
 // download serves the MSI from MSIDir.
 func (s *Server) download(w http.ResponseWriter, r *http.Request, ss *session) error {
 	name := r.PathValue("name")
-	want := "mapdrive-" + msiVersion(ClientVersion) + "-x64.msi"
+	want := msiName(s.cfg.ClientVersion)
 	if name != want || s.cfg.MSIDir == "" {
 		return errPage(http.StatusNotFound, "Installer not available", "This service does not host the Mapdrive installer %s. Your Mapdrive operator can set --msi-dir or --msi-url (MAPDRIVESVC_MSI_DIR, MAPDRIVESVC_MSI_URL).", want)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/testenv"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 // TestOnboarding: fabrikam is not registered; its first admin is led
@@ -177,35 +179,41 @@ func TestSeatChart(t *testing.T) {
 	}
 }
 
-// TestDeployment: the Intune command carries this service and tenant,
-// and the detection rule's product code is the one scripts/dist.sh
-// derives.
+// releaseVersion returns the repository's VERSION, the client release the
+// test portal offers, as a release build of the service would.
+func releaseVersion(t testing.TB) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../../VERSION")
+	if err != nil {
+		t.Fatalf("read VERSION: %v", err)
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+// TestDeployment: the Intune command carries this service and tenant and
+// names the MSI scripts/dist.sh builds, and the uninstall command and
+// detection rule carry the ProductCode dist.sh gives that MSI. Both sides
+// take it from shared/version; this proves the portal and the script agree.
 func TestDeployment(t *testing.T) {
+	v := releaseVersion(t)
+	out, err := exec.Command("bash", "../../../scripts/dist.sh", "product-code", v).Output()
+	if err != nil {
+		t.Fatalf("dist.sh product-code %s: %v", v, err)
+	}
+	pc := "{" + strings.TrimSpace(string(out)) + "}"
+	if want := "{" + version.ProductCode(v) + "}"; pc != want {
+		t.Errorf("dist.sh product-code %s = %s, version.ProductCode = %s", v, pc, want)
+	}
+	msi := "mapdrive-" + version.MSIVersion(v) + "-x64.msi"
+
 	e := newEnv(t, testenv.SQLite(t))
 	b := e.browser()
 	b.signIn("admin@contoso.com")
 	p := b.get("/portal/deployment", false)
-	cmd := `msiexec /i &#34;mapdrive-0.1.0-x64.msi&#34; /qn /norestart SERVICEURL=&#34;` + e.url + `&#34; TENANTID=&#34;` + e.contoso.ID +
+	cmd := `msiexec /i &#34;` + msi + `&#34; /qn /norestart SERVICEURL=&#34;` + e.url + `&#34; TENANTID=&#34;` + e.contoso.ID +
 		`&#34; CLIENTID=&#34;` + directory.DemoClientID + `&#34;`
-	p.mustContain(t, cmd, "{909E7FF2-2021-558E-8553-702C0BF1B14B}", `href="/portal/download/mapdrive-0.1.0-x64.msi"`)
-	if p := b.get("/portal/download/mapdrive-0.1.0-x64.msi", false); p.status != http.StatusNotFound {
+	p.mustContain(t, cmd, `msiexec /x &#34;`+pc+`&#34;`, `href="/portal/download/`+msi+`"`)
+	if p := b.get("/portal/download/"+msi, false); p.status != http.StatusNotFound {
 		t.Errorf("download without MSIDir = %d", p.status)
-	}
-}
-
-func TestProductCode(t *testing.T) {
-	// Values printed by scripts/dist.sh product-code VERSION.
-	for v, want := range map[string]string{"0.1.0": "909E7FF2-2021-558E-8553-702C0BF1B14B", "0.1.0-rc1": "909E7FF2-2021-558E-8553-702C0BF1B14B",
-		"0.2.0": "52918424-F917-5324-9516-AD9EA1DFB479", "1.10.3": "3FCC5648-9046-5E66-A158-7DB9F0A571BE"} {
-		if got := productCode(v); got != want {
-			t.Errorf("productCode(%s) = %s, want %s", v, got, want)
-		}
-	}
-	raw, err := os.ReadFile("../../../VERSION")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := strings.TrimSpace(string(raw)); v != ClientVersion {
-		t.Errorf("ClientVersion = %s, VERSION = %s: update portal.ClientVersion", ClientVersion, v)
 	}
 }

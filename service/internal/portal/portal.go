@@ -32,6 +32,7 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/authn"
 	"github.com/mapdrive/mapdrive/service/internal/httpx"
 	"github.com/mapdrive/mapdrive/service/internal/store"
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 //go:embed templates/*.html
@@ -42,10 +43,6 @@ var staticFS embed.FS
 
 // Prefix is where the portal is mounted.
 const Prefix = "/portal"
-
-// ClientVersion is the Mapdrive client version whose MSI the deployment
-// page describes (the repository's VERSION file; a test keeps them equal).
-const ClientVersion = "0.1.0"
 
 // IDTokenValidator checks the signature, issuer, audience and lifetime of
 // an Entra ID token (authn.Validator). It is not the API's access-token
@@ -74,13 +71,18 @@ type Config struct {
 	MSIDir string
 	// MSIURL, if set, is where the deployment page sends admins for the
 	// MSI instead.
-	MSIURL     string
-	AdminRole  string        // default "Mapdrive.Admin"
-	IdleTTL    time.Duration // session idle expiry, default 30 minutes
-	MaxTTL     time.Duration // absolute session lifetime, default 8 hours
-	TrialSeats int           // seats of an onboarding trial, default 10
-	TrialDays  int           // length of the trial, default 30
-	Now        func() time.Time
+	MSIURL string
+	// ClientVersion is the Mapdrive client release whose MSI the deployment
+	// page offers (x.y.z[-pre]); default version.Version, the release this
+	// service was built as: the client and the service are released
+	// together from the one VERSION file.
+	ClientVersion string
+	AdminRole     string        // default "Mapdrive.Admin"
+	IdleTTL       time.Duration // session idle expiry, default 30 minutes
+	MaxTTL        time.Duration // absolute session lifetime, default 8 hours
+	TrialSeats    int           // seats of an onboarding trial, default 10
+	TrialDays     int           // length of the trial, default 30
+	Now           func() time.Time
 }
 
 // Deps is what mapdrive-service's serve command hands the portal when it
@@ -155,6 +157,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.AdminRole == "" {
 		cfg.AdminRole = "Mapdrive.Admin"
+	}
+	if cfg.ClientVersion == "" {
+		cfg.ClientVersion = version.Version
 	}
 	if cfg.IdleTTL == 0 {
 		cfg.IdleTTL = 30 * time.Minute

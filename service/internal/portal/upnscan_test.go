@@ -18,6 +18,7 @@ import (
 	"github.com/mapdrive/mapdrive/service/internal/cli"
 	"github.com/mapdrive/mapdrive/service/internal/portal"
 	"github.com/mapdrive/mapdrive/service/internal/testenv"
+	"github.com/mapdrive/mapdrive/shared/version"
 )
 
 // upns are every user the test signs in or serves: contoso's admin, two
@@ -104,7 +105,8 @@ var editLinkRE = regexp.MustCompile(`/portal/mappings/([0-9a-f-]+)/edit`)
 // added to the portal without a step here fails the test.
 func TestNoUPNAfterEveryPortalAction(t *testing.T) {
 	msiDir := t.TempDir()
-	msiName := "mapdrive-" + portal.ClientVersion + "-x64.msi"
+	// The service under test is unstamped: it offers the MSI of version.Version.
+	msiName := "mapdrive-" + version.MSIVersion(version.Version) + "-x64.msi"
 	if err := os.WriteFile(filepath.Join(msiDir, msiName), []byte("not really an MSI"), 0o644); err != nil {
 		t.Fatal(err)
 	}

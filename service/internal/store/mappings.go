@@ -202,6 +202,7 @@ func (s *Store) mappings(ctx context.Context, db *gorm.DB, tid, id string) ([]Ma
 				LibraryName: open("library_name", r.LibraryEnc), DriveID: open("drive_id", r.DriveIDEnc), GroupID: open("group_id", r.GroupIDEnc),
 				FolderPath: openOptional(open, "folder_path", r.FolderPathEnc), Members: o.members(openOptional(open, "members", r.MembersEnc))},
 			ReadOnly: r.ReadOnly, OfflinePin: apitype.OfflinePin(r.OfflinePin), CacheLimitBytes: r.CacheLimit, Position: r.Position,
+			ExclusiveEditing: r.ExclusiveEditing,
 		}, Everyone: r.Everyone, Groups: groups[r.ID]}
 		slices.Sort(m.Groups)
 		out = append(out, m)
@@ -302,7 +303,7 @@ func (s *Store) writeMapping(ctx context.Context, tx *gorm.DB, tid string, m *Ma
 		DriveIDEnc: z.seal("drive_id", m.Target.DriveID), GroupIDEnc: z.seal("group_id", m.Target.GroupID),
 		FolderPathEnc: z.seal("folder_path", m.Target.FolderPath), MembersEnc: z.seal("members", membersJSON(m.Target.Members)),
 		DriveLetter: m.DriveLetter, Kind: string(m.Target.Kind), ReadOnly: m.ReadOnly, OfflinePin: string(m.OfflinePin),
-		CacheLimit: m.CacheLimitBytes, UpdatedAt: s.now().UTC(),
+		CacheLimit: m.CacheLimitBytes, ExclusiveEditing: m.ExclusiveEditing, UpdatedAt: s.now().UTC(),
 	}
 	if z.err != nil {
 		return z.err

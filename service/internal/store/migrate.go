@@ -82,7 +82,22 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	// Step 10 adds a column only, with a default that keeps old mappings
+	// as they were.
+	{10, "a mapping's exclusive editing option (check-out)", func(tx *gorm.DB) error {
+		if err := tx.Migrator().AddColumn(&mappingRowV10{}, "ExclusiveEditing"); err != nil {
+			return fmt.Errorf("add column ExclusiveEditing: %w", err)
+		}
+		return nil
+	}},
 }
+
+// mappingRowV10 holds the column migration 10 adds to mappings.
+type mappingRowV10 struct {
+	ExclusiveEditing bool `gorm:"not null;default:false"`
+}
+
+func (mappingRowV10) TableName() string { return "mappings" }
 
 // portalSessionRowV7 is the portal_sessions table as migration 7 created
 // it (see portalSessionRow).

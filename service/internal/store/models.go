@@ -79,15 +79,17 @@ type mappingRow struct {
 	// Added by migration 9: a combined drive's libraries
 	// (apitype.Target.Members) as JSON, sealed like the rest of the
 	// target; NULL or empty for other kinds.
-	MembersEnc  []byte
-	DriveLetter string `gorm:"size:1"`
-	Kind        string `gorm:"size:16"`
-	ReadOnly    bool
-	OfflinePin  string `gorm:"size:16"`
-	CacheLimit  int64
-	KeyVersion  uint32
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	MembersEnc []byte
+	// Added by migration 10: apitype.Mapping.ExclusiveEditing.
+	ExclusiveEditing bool   `gorm:"not null;default:false"`
+	DriveLetter      string `gorm:"size:1"`
+	Kind             string `gorm:"size:16"`
+	ReadOnly         bool
+	OfflinePin       string `gorm:"size:16"`
+	CacheLimit       int64
+	KeyVersion       uint32
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 func (mappingRow) TableName() string { return "mappings" }

@@ -520,6 +520,43 @@ func TestMappingFolderPathBeforeMigration8(t *testing.T) {
 	})
 }
 
+// TestMappingExclusiveEditing stores and reads back the exclusive-editing
+// option (migration 10): on when set, off again after an update, and off
+// for a row written before the column existed (its default).
+func TestMappingExclusiveEditing(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		st := fx.st
+		if err := st.PutTenant(ctx, contoso(fx.clock)); err != nil {
+			t.Fatal(err)
+		}
+		m := financeMapping()
+		m.ExclusiveEditing = true
+		m, err := st.CreateMapping(ctx, tidA, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Mapping(ctx, tidA, m.ID); err != nil || !got.ExclusiveEditing {
+			t.Fatalf("Mapping after create = %+v, %v; want exclusive editing on", got.Mapping, err)
+		}
+		m.ExclusiveEditing = false
+		if _, err := st.UpdateMapping(ctx, tidA, m); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Mapping(ctx, tidA, m.ID); err != nil || got.ExclusiveEditing {
+			t.Fatalf("Mapping after turning it off = %+v, %v", got.Mapping, err)
+		}
+		other, err := st.CreateMapping(ctx, tidA, Mapping{Mapping: apitype.Mapping{DisplayName: "Home", DriveLetter: "H",
+			Target: apitype.Target{Kind: apitype.TargetOneDrive}}, Everyone: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.Mapping(ctx, tidA, other.ID); err != nil || got.ExclusiveEditing {
+			t.Errorf("a mapping created without the option = %+v, %v", got.Mapping, err)
+		}
+	})
+}
+
 // TestCombinedMappingRoundTrip stores a combined drive (#17 item 1): its
 // libraries come back in order, sealed at rest, survive re-encryption,
 // and a bad set is refused.

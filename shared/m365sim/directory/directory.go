@@ -175,6 +175,11 @@ func New(seed *Seed) (*Directory, error) {
 				g.ID = GUID("group", t.Name, g.DisplayName)
 			}
 		}
+		for gi := range t.Groups {
+			if err := t.resolveMemberGroups(&t.Groups[gi]); err != nil {
+				return nil, fmt.Errorf("seed: tenant %s: %w", t.Name, err)
+			}
+		}
 		for si := range t.Sites {
 			st := &t.Sites[si]
 			if st.Name == "" {
@@ -275,6 +280,17 @@ func (d *Directory) App(key string) *App {
 	return d.apps[strings.ToLower(strings.TrimSuffix(key, "/"))]
 }
 
+// PublicClient returns the first public client the seed registers (a
+// desktop app such as Mapdrive), or nil when it registers none.
+func (d *Directory) PublicClient() *App {
+	for i := range d.seed.Apps {
+		if d.seed.Apps[i].PublicClient {
+			return &d.seed.Apps[i]
+		}
+	}
+	return nil
+}
+
 // Drive finds a drive by id in any tenant.
 func (d *Directory) Drive(id string) (DriveRef, bool) {
 	r, ok := d.drives[id]
@@ -361,7 +377,8 @@ func (t *Tenant) Group(key string) *Group {
 	return nil
 }
 
-// GroupsOf returns the groups user u is a member of.
+// GroupsOf returns the groups user u is a direct member of (Graph's
+// /me/memberOf).
 func (t *Tenant) GroupsOf(u *User) []*Group {
 	var out []*Group
 	for i := range t.Groups {
@@ -370,6 +387,60 @@ func (t *Tenant) GroupsOf(u *User) []*Group {
 		}
 	}
 	return out
+}
+
+// TransitiveGroupsOf returns the groups user u is a member of directly or
+// through nested groups (Graph's /me/transitiveMemberOf and
+// checkMemberGroups, and the groups claim), each once, in seed order.
+func (t *Tenant) TransitiveGroupsOf(u *User) []*Group {
+	in := make([]bool, len(t.Groups))
+	var queue []int
+	for i := range t.Groups {
+		if listed(t.Groups[i].Members, u.UserName) {
+			in[i], queue = true, append(queue, i)
+		}
+	}
+	// Walk up from each group to the groups that hold it; in[] marks the
+	// groups already reached, so a cycle ends the walk instead of looping.
+	for len(queue) > 0 {
+		child := t.Groups[queue[0]].ID
+		queue = queue[1:]
+		for i := range t.Groups {
+			if !in[i] && slices.Contains(t.Groups[i].MemberGroups, child) {
+				in[i], queue = true, append(queue, i)
+			}
+		}
+	}
+	var out []*Group
+	for i := range t.Groups {
+		if in[i] {
+			out = append(out, &t.Groups[i])
+		}
+	}
+	return out
+}
+
+// unified reports whether g is a Microsoft 365 group (a Team, or a group
+// with a connected site) rather than a security group.
+func (g *Group) unified() bool { return g.Team || g.Site != "" }
+
+// resolveMemberGroups replaces the names in g.MemberGroups with group ids,
+// refusing what Entra refuses: an unknown group, a group in itself, and
+// nesting into or of a Microsoft 365 group.
+func (t *Tenant) resolveMemberGroups(g *Group) error {
+	for i, name := range g.MemberGroups {
+		m := t.Group(name)
+		switch {
+		case m == nil:
+			return fmt.Errorf("group %q: member group %q is not a group of the tenant", g.DisplayName, name)
+		case m.ID == g.ID:
+			return fmt.Errorf("group %q: a group cannot be a member of itself", g.DisplayName)
+		case g.unified() || m.unified():
+			return fmt.Errorf("group %q: member group %q: only security groups nest, not Microsoft 365 groups (team or site)", g.DisplayName, name)
+		}
+		g.MemberGroups[i] = m.ID
+	}
+	return nil
 }
 
 // Site finds a site by id, name or server-relative path.

@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -130,5 +132,48 @@ func TestSharingCapability(t *testing.T) {
 	seed.Tenants[0].SharingCapability = "Anyone"
 	if _, err := New(seed); err == nil {
 		t.Error(`New with sharingCapability "Anyone" succeeded, want an error`)
+	}
+}
+
+// Nesting follows Entra ("Add or remove a group from another group",
+// how-to-manage-groups): security groups nest; a Microsoft 365 group
+// (a team, or a group with a site) neither holds nor joins another group.
+// An unknown or self-naming member group is refused when the seed loads.
+func TestSeedMemberGroupsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		groups []Group
+		want   string
+	}{
+		{"unknown", []Group{{DisplayName: "A", MemberGroups: []string{"Nobody"}}}, "not a group"},
+		{"self", []Group{{DisplayName: "A", MemberGroups: []string{"A"}}}, "itself"},
+		{"into a team", []Group{{DisplayName: "T", Team: true, MemberGroups: []string{"S"}}, {DisplayName: "S"}}, "only security groups"},
+		{"a site's group", []Group{{DisplayName: "S", MemberGroups: []string{"W"}}, {DisplayName: "W", Site: "Web"}}, "only security groups"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(&Seed{Tenants: []Tenant{{Name: "t", Domains: []string{"t.example"}, Groups: tc.groups}}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New(groups %+v) = %v, want an error saying %q", tc.groups, err, tc.want)
+			}
+		})
+	}
+	d, err := New(&Seed{Tenants: []Tenant{{Name: "t", Domains: []string{"t.example"}, Users: []User{{UserName: "u"}},
+		Groups: []Group{{DisplayName: "Outer", MemberGroups: []string{"inner"}}, {DisplayName: "Inner", Members: []string{"u"}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := d.Tenant("t")
+	if got, want := tn.Group("Outer").MemberGroups, []string{tn.Group("Inner").ID}; !slices.Equal(got, want) {
+		t.Errorf("Outer's member groups = %v, want Inner's id %v", got, want)
+	}
+	var names []string
+	for _, g := range tn.TransitiveGroupsOf(tn.User("u")) {
+		names = append(names, g.DisplayName)
+	}
+	if !slices.Equal(names, []string{"Outer", "Inner"}) {
+		t.Errorf("TransitiveGroupsOf(u) = %v, want Outer and Inner", names)
+	}
+	if direct := tn.GroupsOf(tn.User("u")); len(direct) != 1 || direct[0].DisplayName != "Inner" {
+		t.Errorf("GroupsOf(u) = %v, want Inner only", direct)
 	}
 }

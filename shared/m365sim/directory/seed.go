@@ -127,12 +127,23 @@ type RoleAssignment struct {
 	Role string `yaml:"role" json:"role"`
 }
 
-// Group is an Entra group; a Team when Team is set.
+// Group is an Entra group; a Team when Team is set. A group with Team or
+// Site set is a Microsoft 365 group, any other a security group.
 type Group struct {
 	ID          string   `yaml:"id" json:"id"`
 	DisplayName string   `yaml:"displayName" json:"displayName"`
 	Members     []string `yaml:"members" json:"members"` // user names
-	Team        bool     `yaml:"team" json:"team"`
+	// MemberGroups names (by display name or id) the groups nested in this
+	// one: their members, and their nested groups' members, are members of
+	// this group too, transitively, as /me/transitiveMemberOf,
+	// checkMemberGroups and the groups claim see it; /me/memberOf lists
+	// direct memberships only. As in Entra, only security groups nest: a
+	// Microsoft 365 group neither holds nor joins another group
+	// (https://learn.microsoft.com/entra/fundamentals/how-to-manage-groups,
+	// "Add or remove a group from another group"). The directory stores
+	// them as ids. A cycle is allowed and harmless.
+	MemberGroups []string `yaml:"memberGroups,omitempty" json:"memberGroups,omitempty"`
+	Team         bool     `yaml:"team" json:"team"`
 	// Site names the group-connected site whose first library is the
 	// group's drive (/groups/{id}/drive).
 	Site string `yaml:"site,omitempty" json:"site,omitempty"`
@@ -167,6 +178,10 @@ type Drive struct {
 	// answers with what was sent and shows the rewrite only as a later
 	// change. "" (the default) keeps what was sent.
 	RewriteOffice string `yaml:"rewriteOffice,omitempty" json:"rewriteOffice,omitempty"`
+	// RequireCheckout is SharePoint's "Require Check Out" library setting:
+	// a file must be checked out before a save replaces it, and a new file
+	// stays checked out to its author until checked in (docs/checkout.md).
+	RequireCheckout bool `yaml:"requireCheckout,omitempty" json:"requireCheckout,omitempty"`
 	// System hides the drive from listings unless $select asks for system.
 	System bool     `yaml:"system" json:"system"`
 	Quota  ByteSize `yaml:"quota" json:"quota"`

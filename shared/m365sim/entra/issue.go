@@ -101,7 +101,10 @@ func (s *Server) accessToken(g grant, now time.Time) (string, error) {
 	if !res.GroupClaims() {
 		return s.keys.Sign(c)
 	}
-	groups := g.t.GroupsOf(g.u)
+	// The claim holds nested memberships too, and the 200-group limit
+	// counts them ("Configure group claims for applications by using
+	// Microsoft Entra ID": "Group claims in tokens include nested groups").
+	groups := g.t.TransitiveGroupsOf(g.u)
 	if len(groups) > groupsOverage {
 		// Entra's overage: no groups claim, a pointer to where they are.
 		c["_claim_names"] = map[string]string{"groups": "src1"}

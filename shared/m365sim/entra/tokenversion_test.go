@@ -1,9 +1,11 @@
 package entra
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/mapdrive/mapdrive/shared/m365sim/directory"
 )
 
@@ -156,5 +158,58 @@ func TestSeedTokenSettingsChecked(t *testing.T) {
 	}
 	if !d.App(directory.DemoServiceAppURI).GroupClaims() {
 		t.Error("demo API no longer asks for group claims")
+	}
+}
+
+// Microsoft, "Configure group claims for applications by using Microsoft
+// Entra ID": "Group claims in tokens include nested groups ... If a user is
+// a member of GroupB, and GroupB is a member of GroupA, then the group
+// claims for the user will contain both GroupA and GroupB", and the 200
+// limit for JWTs is counted "including nested groups".
+func TestConformanceGroupClaimsNested(t *testing.T) {
+	seed := &directory.Seed{
+		Apps: []directory.App{
+			{ClientID: pubClient, DisplayName: "Mapdrive", PublicClient: true},
+			{ClientID: "a0000000-0000-4000-8000-000000000003", DisplayName: "groups", IdentifierURI: "api://groups", Scopes: []string{"Access"},
+				GroupMembershipClaims: "SecurityGroup", RequestedAccessTokenVersion: 2},
+		},
+		Tenants: []directory.Tenant{{Name: "nest", Domains: []string{"nest.example"},
+			Users: []directory.User{{UserName: "b"}, {UserName: "deep"}, {UserName: "out"}},
+			Groups: []directory.Group{
+				{DisplayName: "GroupA", MemberGroups: []string{"GroupB"}},
+				{DisplayName: "GroupB", Members: []string{"b"}},
+				{DisplayName: "Other", Members: []string{"out"}},
+				{DisplayName: "Leaf", Members: []string{"deep"}},
+			}}},
+	}
+	// Leaf sits in 200 groups through nesting alone: with it, deep's
+	// transitive memberships number 201, past the limit.
+	for i := range 200 {
+		seed.Tenants[0].Groups = append(seed.Tenants[0].Groups, directory.Group{DisplayName: "up" + itoa(i), MemberGroups: []string{"Leaf"}})
+	}
+	e := newEnvSeed(t, seed, t.TempDir())
+	tn := e.dir.Tenant("nest")
+	claim := func(user string) jwt.MapClaims {
+		t.Helper()
+		raw, err := e.srv.MintAccessToken("nest", user, pubClient, []string{"api://groups/Access"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.claims(t, raw)
+	}
+	got := toStrings(claim("b")["groups"])
+	slices.Sort(got)
+	want := []string{tn.Group("GroupA").ID, tn.Group("GroupB").ID}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("b's groups claim = %v, want GroupA and GroupB %v", got, want)
+	}
+	if got := toStrings(claim("out")["groups"]); !slices.Equal(got, []string{tn.Group("Other").ID}) {
+		t.Errorf("out's groups claim = %v, want Other only", got)
+	}
+	c := claim("deep")
+	names, _ := c["_claim_names"].(map[string]any)
+	if c["groups"] != nil || names["groups"] != "src1" {
+		t.Errorf("deep (1 direct + 200 nested groups): groups %v, _claim_names %v, want the overage form", c["groups"], names)
 	}
 }

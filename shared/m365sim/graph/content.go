@@ -228,6 +228,9 @@ func (s *Server) putContent(w http.ResponseWriter, r *http.Request, c *call, d *
 			}
 		}
 		if t.item != nil && behavior != "rename" {
+			if err := checkLock(c, d, t.item, true); err != nil {
+				return err
+			}
 			if err := checkIfMatch(r, t.item); err != nil {
 				return err
 			}
@@ -409,6 +412,9 @@ func (s *Server) commitBlob(r *http.Request, c *call, d *drive, a itemAddr, info
 			if prev.Folder {
 				return errInvalid("The target is a folder.")
 			}
+			if err := checkLock(c, d, prev, true); err != nil {
+				return err
+			}
 			if r != nil {
 				if err := checkIfMatch(r, prev); err != nil {
 					return err
@@ -424,6 +430,11 @@ func (s *Server) commitBlob(r *http.Request, c *call, d *drive, a itemAddr, info
 			status = http.StatusOK
 		} else {
 			status = http.StatusCreated
+			if d.ref.Drive.RequireCheckout {
+				// SharePoint leaves a file created in a library that
+				// requires check-out checked out to its author.
+				it.CheckedOutBy = &by
+			}
 		}
 		it.Size, it.Hash, it.Blob = info.Size, info.Hash, info.Name
 		if !sess.FSCreated.IsZero() {

@@ -381,3 +381,68 @@ func TestCheckMemberGroups(t *testing.T) {
 	}
 	e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": many}}).want(t, 400)
 }
+
+// nestedSeed is the demo seed with security groups nested in each other:
+// bob is a direct member of Child only; Child is nested in Parent, and
+// Child and Loop are nested in each other (a cycle).
+func nestedSeed() *directory.Seed {
+	seed := directory.DemoSeed()
+	seed.Tenants[0].Groups = append(seed.Tenants[0].Groups,
+		directory.Group{DisplayName: "Parent", MemberGroups: []string{"Child"}},
+		directory.Group{DisplayName: "Child", Members: []string{"bob"}, MemberGroups: []string{"Loop"}},
+		directory.Group{DisplayName: "Loop", MemberGroups: []string{"Child"}})
+	return seed
+}
+
+// groupNames returns the display names of a directoryObject collection,
+// sorted, following @odata.nextLink.
+func (e *env) groupNames(t *testing.T, path, tok string) []string {
+	t.Helper()
+	var names []string
+	for link := path; link != ""; {
+		r := e.call(req{path: link, tok: tok}).want(t, 200)
+		for _, g := range r.values() {
+			names = append(names, g["displayName"].(string))
+		}
+		link = r.str("@odata.nextLink")
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Conformance with nested groups. Microsoft, "List a user's direct
+// memberships" (user-list-memberof): /me/memberOf "is not transitive";
+// "List a user's memberships (direct and transitive)"
+// (user-list-transitivememberof) adds the groups reached through nesting;
+// "directoryObject: checkMemberGroups": "This function is transitive".
+// A cycle of nested groups (Child and Loop) is walked once.
+func TestConformanceNestedGroups(t *testing.T) {
+	e := newEnvSeed(t, nestedSeed())
+	contoso := e.dir.Tenant("contoso")
+	tok := e.tok("contoso", "bob", allScopes+" GroupMember.Read.All")
+	if got, want := e.groupNames(t, "/v1.0/me/memberOf", tok), []string{"All Staff", "Child", "Marketing"}; !slices.Equal(got, want) {
+		t.Errorf("bob's memberOf = %v, want the direct groups %v", got, want)
+	}
+	if got, want := e.groupNames(t, "/v1.0/me/transitiveMemberOf", tok), []string{"All Staff", "Child", "Loop", "Marketing", "Parent"}; !slices.Equal(got, want) {
+		t.Errorf("bob's transitiveMemberOf = %v, want %v", got, want)
+	}
+	if got, want := e.groupNames(t, "/v1.0/me/transitiveMemberOf?$top=1", tok), []string{"All Staff", "Child", "Loop", "Marketing", "Parent"}; !slices.Equal(got, want) {
+		t.Errorf("bob's transitiveMemberOf one per page = %v, want %v", got, want)
+	}
+	// alice is in none of them, directly or not.
+	if got, want := e.groupNames(t, "/v1.0/me/transitiveMemberOf", e.tok("contoso", "alice", allScopes+" GroupMember.Read.All")), []string{"All Staff", "Finance Team", "Marketing"}; !slices.Equal(got, want) {
+		t.Errorf("alice's transitiveMemberOf = %v, want %v", got, want)
+	}
+
+	parent, loop, fin := contoso.Group("Parent").ID, contoso.Group("Loop").ID, contoso.Group("Finance Team").ID
+	r := e.call(req{method: http.MethodPost, path: "/v1.0/me/checkMemberGroups", tok: tok, body: map[string]any{"groupIds": []string{parent, fin, loop}}}).want(t, 200)
+	var body struct {
+		Value []string `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if got := body.Value; !slices.Equal(got, []string{parent, loop}) {
+		t.Errorf("bob's checkMemberGroups(Parent, Finance, Loop) = %v, want Parent and Loop", got)
+	}
+}

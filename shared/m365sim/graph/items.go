@@ -600,13 +600,8 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, c *call, d *
 	if err := d.checkWrite(c); err != nil {
 		return err
 	}
-	err := s.st.Update(func(tx *store.Tx) error {
-		t, err := resolve(tx, d, a)
-		if err != nil {
-			return err
-		}
-		it, err := t.existing()
-		if err != nil {
+	err := s.updateExisting(d, a, func(tx *store.Tx, t *target, it *store.Item) error {
+		if err := checkLock(c, d, it, false); err != nil {
 			return err
 		}
 		if err := checkIfMatch(r, it); err != nil {
@@ -625,6 +620,22 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, c *call, d *
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// updateExisting runs fn in a write transaction on the existing item a
+// addresses.
+func (s *Server) updateExisting(d *drive, a itemAddr, fn func(tx *store.Tx, t *target, it *store.Item) error) error {
+	return s.st.Update(func(tx *store.Tx) error {
+		t, err := resolve(tx, d, a)
+		if err != nil {
+			return err
+		}
+		it, err := t.existing()
+		if err != nil {
+			return err
+		}
+		return fn(tx, t, it)
+	})
 }
 
 // decodeBody decodes a JSON request body into v (400 on bad JSON).
@@ -675,6 +686,9 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, c *call, d *d
 		}
 		it, err := t.existing()
 		if err != nil {
+			return err
+		}
+		if err := checkLock(c, d, it, false); err != nil {
 			return err
 		}
 		if err := checkIfMatch(r, it); err != nil {

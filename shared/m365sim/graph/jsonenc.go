@@ -225,6 +225,16 @@ func (v *itemView) appendItem(b []byte, it *store.Item, path string) []byte {
 		b = appendString(b, it.Hash)
 		b = append(b, "}}"...)
 	}
+	if it.CheckedOutBy != nil && sel.has("publication") {
+		// publicationFacet (Graph v1.0): level, versionId, checkedOutBy.
+		// Sent only while checked out; clients read its absence as
+		// published (docs/checkout.md).
+		b = append(b, `,"publication":{"level":"checkout","versionId":"`...)
+		b = strconv.AppendInt(b, it.CTagVer, 10)
+		b = append(b, `.0"`...)
+		b = appendIdentity(b, "checkedOutBy", *it.CheckedOutBy)
+		b = append(b, '}')
+	}
 	if sel.has("fileSystemInfo") {
 		b = append(b, `,"fileSystemInfo":{"createdDateTime":"`...)
 		b = append(b, formatTime(it.FSCreated)...)

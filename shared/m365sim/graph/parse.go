@@ -11,10 +11,10 @@ type itemAddr struct {
 	base    string   // "root" or an item id
 	path    []string // path segments below base; empty addresses base itself
 	hasPath bool     // the address used path syntax
-	action  string   // "", "children", "content", "delta", "copy", "createUploadSession", "createLink"
+	action  string   // "", "children", "content", "delta", "copy", "createUploadSession", "createLink", "checkout", "checkin"
 }
 
-var actions = map[string]bool{"children": true, "content": true, "delta": true, "copy": true, "createUploadSession": true, "createLink": true}
+var actions = map[string]bool{"children": true, "content": true, "delta": true, "copy": true, "createUploadSession": true, "createLink": true, "checkout": true, "checkin": true}
 
 // parseItemAddr parses the part of a drive URL after the drive, such as
 // "/root:/a/b.txt:/content" or "/items/01ABC/children".

@@ -255,15 +255,24 @@ type groupJSON struct {
 	ResourceProvisioningOptions []string `json:"resourceProvisioningOptions"`
 }
 
-func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call) error {
+// serveMemberOf is GET /me/memberOf, the groups the user is a direct
+// member of ("List a user's direct memberships": "This operation is not
+// transitive"), or with transitive set GET /me/transitiveMemberOf, which
+// adds the groups that hold those through nesting ("List a user's
+// memberships (direct and transitive)").
+func (s *Server) serveMemberOf(w http.ResponseWriter, r *http.Request, c *call, transitive bool) error {
 	if r.Method != http.MethodGet {
 		return methodNotAllowed()
 	}
 	if !c.hasAny(memberScopes...) {
 		return errScope()
 	}
+	groups := c.tenant.GroupsOf(c.user)
+	if transitive {
+		groups = c.tenant.TransitiveGroupsOf(c.user)
+	}
 	var all []groupJSON
-	for _, g := range c.tenant.GroupsOf(c.user) {
+	for _, g := range groups {
 		gj := groupJSON{Type: "#microsoft.graph.group", ID: g.ID, DisplayName: g.DisplayName,
 			Mail: mailNick(g.DisplayName) + "@" + c.tenant.Domains[0], GroupTypes: []string{}, ResourceProvisioningOptions: []string{}}
 		if g.Team || g.Site != "" {
@@ -432,7 +441,8 @@ func rootSite(t *directory.Tenant) *directory.Site {
 
 // serveCheckMemberGroups is POST /me/checkMemberGroups (Microsoft:
 // "directoryObject: checkMemberGroups"): of up to 20 group ids, those the
-// user belongs to, directly or not.
+// user belongs to, directly or through nested groups ("This function is
+// transitive").
 func (s *Server) serveCheckMemberGroups(w http.ResponseWriter, r *http.Request, c *call) error {
 	if r.Method != http.MethodPost {
 		return methodNotAllowed()
@@ -453,7 +463,7 @@ func (s *Server) serveCheckMemberGroups(w http.ResponseWriter, r *http.Request, 
 		Context string   `json:"@odata.context"`
 		Value   []string `json:"value"`
 	}{Context: s.base + "/v1.0/$metadata#Collection(Edm.String)", Value: []string{}}
-	for _, g := range c.tenant.GroupsOf(c.user) {
+	for _, g := range c.tenant.TransitiveGroupsOf(c.user) {
 		if slices.ContainsFunc(body.GroupIDs, func(id string) bool { return strings.EqualFold(id, g.ID) }) {
 			out.Value = append(out.Value, g.ID)
 		}

@@ -18,8 +18,10 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, c *call) err
 		return s.serveMe(w, r, c)
 	case "/me/drives":
 		return s.serveMyDrives(w, r, c)
-	case "/me/memberOf", "/me/transitiveMemberOf":
-		return s.serveMemberOf(w, r, c)
+	case "/me/memberOf":
+		return s.serveMemberOf(w, r, c, false)
+	case "/me/transitiveMemberOf":
+		return s.serveMemberOf(w, r, c, true)
 	case "/me/checkMemberGroups":
 		return s.serveCheckMemberGroups(w, r, c)
 	case "/me/followedSites":
@@ -143,6 +145,14 @@ func (s *Server) serveDrive(w http.ResponseWriter, r *http.Request, c *call, dri
 	case "copy":
 		if r.Method == http.MethodPost {
 			return s.copyItem(w, r, c, d, a)
+		}
+	case "checkout":
+		if r.Method == http.MethodPost {
+			return s.checkOut(w, r, c, d, a)
+		}
+	case "checkin":
+		if r.Method == http.MethodPost {
+			return s.checkIn(w, r, c, d, a)
 		}
 	case "createLink":
 		if r.Method == http.MethodPost {

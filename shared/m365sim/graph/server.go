@@ -6,7 +6,9 @@
 //
 // Routes (all below /v1.0 need a Graph access token):
 //
-//	/me, /me/drive, /me/drives, /me/memberOf, /me/followedSites, /me/joinedTeams
+//	/me, /me/drive, /me/drives, /me/followedSites, /me/joinedTeams
+//	/me/memberOf (direct), /me/transitiveMemberOf and POST /me/checkMemberGroups
+//	(through nested groups too)
 //	/users/{id|upn}[/drive...], /groups/{id}/drive[...], /groups/{id}/drives
 //	/groups?$search="displayName:term"&$top= (ConsistencyLevel: eventual)
 //	/sites?search=, /sites/{host,guid,guid}, /sites/{host}:/{path}[:], .../drives, .../drive

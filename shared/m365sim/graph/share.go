@@ -84,15 +84,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request, c *call, d *
 		link    sharingLink
 		created bool
 	)
-	err := s.st.Update(func(tx *store.Tx) error {
-		t, err := resolve(tx, d, a)
-		if err != nil {
-			return err
-		}
-		it, err := t.existing()
-		if err != nil {
-			return err
-		}
+	err := s.updateExisting(d, a, func(tx *store.Tx, _ *target, it *store.Item) error {
 		key := "link\x00" + it.ID + "\x00" + c.app + "\x00" + body.Type + "\x00" + body.Scope
 		if v := tx.Meta(key); v != nil {
 			return json.Unmarshal(v, &link)

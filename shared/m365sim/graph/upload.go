@@ -147,6 +147,11 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, c *
 			sess.ParentID, sess.Dirs, sess.Name = t.parent.ID, t.missing[:len(t.missing)-1], t.missing[len(t.missing)-1]
 		}
 		if t.item != nil {
+			if behavior != "rename" {
+				if err := checkLock(c, d, t.item, true); err != nil {
+					return err
+				}
+			}
 			if err := checkIfMatch(r, t.item); err != nil {
 				return err
 			}

@@ -24,6 +24,9 @@ const (
 	// OpTouch sends the record's modification time (after any upload).
 	// Last, so the journal's existing bits keep their meaning.
 	OpTouch
+	// OpCheckIn checks the file in once everything before it succeeded
+	// (a library requiring check-out, or exclusive editing).
+	OpCheckIn
 )
 
 // Session is a resumable upload in progress, journaled so an upload

@@ -62,6 +62,10 @@ type Record struct {
 	// those of item LinkID in drive LinkDrive. "" for other items.
 	LinkDrive string `json:"ld,omitempty"`
 	LinkID    string `json:"li,omitempty"`
+	// HolderID and HolderName name the user who has the file checked out
+	// on the server (Graph's publication.checkedOutBy); "" when published.
+	HolderID   string `json:"ho,omitempty"`
+	HolderName string `json:"hn,omitempty"`
 }
 
 // Foreign reports whether r's children come from a drive other than the
@@ -313,12 +317,14 @@ const (
 	recordV1 = 1
 	// recordV2 adds Drive, LinkDrive and LinkID after QuickXorHash.
 	recordV2 = 2
+	// recordV3 adds HolderID and HolderName after LinkID.
+	recordV3 = 3
 )
 
 func encodeRecord(r Record) []byte {
 	b := make([]byte, 0, 64+len(r.Key)+len(r.RemoteID)+len(r.ParentKey)+len(r.Name)+len(r.RemoteName)+len(r.ETag)+len(r.CTag)+len(r.QuickXorHash))
-	b = append(b, recordV2)
-	for _, f := range []string{r.Key, r.RemoteID, r.ParentKey, r.Name, r.RemoteName, r.ETag, r.CTag, r.QuickXorHash, r.Drive, r.LinkDrive, r.LinkID} {
+	b = append(b, recordV3)
+	for _, f := range []string{r.Key, r.RemoteID, r.ParentKey, r.Name, r.RemoteName, r.ETag, r.CTag, r.QuickXorHash, r.Drive, r.LinkDrive, r.LinkID, r.HolderID, r.HolderName} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
@@ -355,15 +361,12 @@ func decodeRecord(v []byte) (Record, error) {
 		err := json.Unmarshal(v, &r)
 		return r, err
 	}
-	if len(v) == 0 || (v[0] != recordV1 && v[0] != recordV2) {
+	if len(v) == 0 || v[0] < recordV1 || v[0] > recordV3 {
 		return Record{}, errCorrupt
 	}
-	nf := 8
-	if v[0] == recordV2 {
-		nf = 11
-	}
+	nf := [...]int{recordV1: 8, recordV2: 11, recordV3: 13}[v[0]]
 	v = v[1:]
-	var fields [11]string
+	var fields [13]string
 	for i := range fields[:nf] {
 		n, k := binary.Uvarint(v)
 		if k <= 0 || uint64(len(v)-k) < n {
@@ -387,7 +390,8 @@ func decodeRecord(v []byte) (Record, error) {
 		v = v[k:]
 	}
 	return Record{Key: fields[0], RemoteID: fields[1], ParentKey: fields[2], Name: fields[3], RemoteName: fields[4],
-		ETag: fields[5], CTag: fields[6], QuickXorHash: fields[7], Drive: fields[8], LinkDrive: fields[9], LinkID: fields[10], IsDir: flags&1 != 0,
+		ETag: fields[5], CTag: fields[6], QuickXorHash: fields[7], Drive: fields[8], LinkDrive: fields[9], LinkID: fields[10],
+		HolderID: fields[11], HolderName: fields[12], IsDir: flags&1 != 0,
 		Size: nums[0], ModTime: nanosTime(nums[1]), ListedAt: nanosTime(nums[2])}, nil
 }
 

@@ -241,6 +241,14 @@ func (u *FS) SetUploadsPaused(paused bool) {
 	}
 }
 
+// WakeUploads retries every library's waiting uploads now (a new sign-in,
+// say), retired ones included.
+func (u *FS) WakeUploads() {
+	for _, m := range u.all() {
+		m.FS.WakeUploads()
+	}
+}
+
 // Sync waits until every library's queued remote operations are done,
 // retired ones included.
 func (u *FS) Sync(ctx context.Context) error {

@@ -79,6 +79,9 @@ type Item struct {
 	// its own (graph-contract.md, Delta: "items with remoteItem and no
 	// folder facet"). nil for every other item.
 	Remote *RemoteRef `json:"rm,omitempty"`
+	// CheckedOutBy holds the user who checked the file out (Graph
+	// "driveItem: checkout"); nil while it is published.
+	CheckedOutBy *Identity `json:"co,omitempty"`
 }
 
 // RemoteRef names a shortcut's target.
