@@ -217,7 +217,10 @@ const (
 	// CodeFolderMissing names a drive mapped to a folder that is gone
 	// from where the mapping says: deleted, renamed or moved on the
 	// server, or a path that is a file. Local changes are kept.
-	CodeFolderMissing   = "folder_missing"
+	CodeFolderMissing = "folder_missing"
+	// CodeCombinedTop names a change refused at a combined drive's top
+	// level, whose folders are the libraries the admin chose.
+	CodeCombinedTop     = "combined_top"
 	CodeLoginInProgress = "login_in_progress"
 	CodeLinksDisabled   = "links_disabled" // the tenant's link policy forbids sharing links
 	CodeNotInDrive      = "not_in_drive"   // a local path outside every mounted drive

@@ -53,12 +53,15 @@ const (
 	// FeatureExclusiveEditing: a client that predates check-out would
 	// write without checking out, against the admin's option.
 	FeatureExclusiveEditing = "exclusiveEditing" // Mapping.ExclusiveEditing
+	// FeatureCombined: a client that predates combined drives knows no
+	// kind "combined" (Target.Members).
+	FeatureCombined = "combinedDrive"
 )
 
 // ClientFeatures is what a client built with this package implements:
 // every feature above.
 func ClientFeatures() []string {
-	return []string{FeatureFolderTarget, FeatureExclusiveEditing}
+	return []string{FeatureFolderTarget, FeatureExclusiveEditing, FeatureCombined}
 }
 
 // Requires lists the features a client needs to mount m as the admin
@@ -70,6 +73,9 @@ func (m Mapping) Requires() []string {
 	}
 	if m.ExclusiveEditing {
 		fs = append(fs, FeatureExclusiveEditing)
+	}
+	if m.Target.Kind == TargetCombined {
+		fs = append(fs, FeatureCombined)
 	}
 	return fs
 }
@@ -122,7 +128,31 @@ const (
 	TargetSharePoint TargetKind = "sharepoint" // a library, by SiteURL + LibraryName
 	TargetDriveID    TargetKind = "driveId"    // a drive, by DriveID
 	TargetTeam       TargetKind = "team"       // a Team's default library, by GroupID
+	// TargetCombined is one drive whose top-level folders are several
+	// libraries (Members), each a target of another kind.
+	TargetCombined TargetKind = "combined"
 )
+
+// MaxCombinedMembers is how many libraries one combined drive may hold,
+// as in the product Mapdrive replaces.
+const MaxCombinedMembers = 100
+
+// CombinedMember is one library of a combined drive: the name of its
+// top-level folder (unique in the drive, see ValidMemberName) and where
+// it is. Its Target is of any kind but combined.
+type CombinedMember struct {
+	Name   string `json:"name"`
+	Target Target `json:"target"`
+}
+
+// ValidMemberName reports whether name can be a combined drive's
+// top-level folder on every OS: not empty, at most 128 characters, none
+// of the characters Windows or SharePoint refuse, no leading or trailing
+// space or trailing dot, not "." or "..".
+func ValidMemberName(name string) bool {
+	return name != "" && len([]rune(name)) <= 128 && !strings.ContainsAny(name, `/\:*?"<>|`) &&
+		strings.TrimSpace(name) == name && !strings.HasSuffix(name, ".") && name != ".." && name != "."
+}
 
 // OfflinePin is a mapping's offline policy.
 type OfflinePin string
@@ -143,13 +173,18 @@ const (
 // "/" and no trailing one ("/Reports/2026"); empty for the whole drive.
 // A client that predates it would mount the whole library, so the field
 // is omitted when empty and old mappings keep their encoding.
+//
+// Members, with kind combined only, lists the libraries of a combined
+// drive; each user sees those they can reach. Omitted for other kinds, so
+// their encoding (and digest) is unchanged.
 type Target struct {
-	Kind        TargetKind `json:"kind"`
-	SiteURL     string     `json:"siteUrl,omitempty"`     // "https://contoso.sharepoint.com/sites/Finance"
-	LibraryName string     `json:"libraryName,omitempty"` // "Documents"
-	DriveID     string     `json:"driveId,omitempty"`     // "b!..."
-	GroupID     string     `json:"groupId,omitempty"`     // Entra group (Team) GUID
-	FolderPath  string     `json:"folderPath,omitempty"`  // "/Reports"
+	Kind        TargetKind       `json:"kind"`
+	SiteURL     string           `json:"siteUrl,omitempty"`     // "https://contoso.sharepoint.com/sites/Finance"
+	LibraryName string           `json:"libraryName,omitempty"` // "Documents"
+	DriveID     string           `json:"driveId,omitempty"`     // "b!..."
+	GroupID     string           `json:"groupId,omitempty"`     // Entra group (Team) GUID
+	FolderPath  string           `json:"folderPath,omitempty"`  // "/Reports"
+	Members     []CombinedMember `json:"members,omitempty"`
 }
 
 // CleanFolderPath normalises a folder path inside a library: "/"

@@ -71,6 +71,9 @@ type RemoteDrive struct {
 	// both empty for the whole drive.
 	RootPath string `json:",omitempty"`
 	RootID   string `json:",omitempty"`
+	// Members are the reachable libraries of a combined drive (Kind
+	// KindCombined), in the mapping's order; ID is then combinedID.
+	Members []RemoteMember `json:",omitempty"`
 }
 
 // CacheName is the name of the drive's cache directory: the drive id, and

@@ -100,6 +100,7 @@ func (a *Agent) refresh(ctx context.Context) {
 	// without one, mounted assigned drives stay as they are.
 	a.refreshDrives(ctx, mappings, licensed && a.o.Service != nil)
 	a.retireRemoved(ctx)
+	a.reshapeCombined(ctx)
 	if licensed {
 		a.automount(ctx)
 		a.drainUnmounted(ctx)
@@ -191,7 +192,7 @@ func (a *Agent) refreshDrives(ctx context.Context, mappings []apitype.Mapping, m
 	k := a.loadKnown()
 	resolveErr := map[string]error{}
 	for _, m := range mappings {
-		rd, err := a.o.Directory.Resolve(ctx, m.Target)
+		rd, err := a.resolve(ctx, m)
 		if err != nil {
 			resolveErr[m.ID] = err
 			a.log.Warn("could not resolve an assigned drive", "mapping", m.ID, "err", err)
@@ -394,6 +395,8 @@ func kindOf(t apitype.TargetKind, remote string) string {
 		return "onedrive"
 	case apitype.TargetTeam:
 		return "team"
+	case apitype.TargetCombined:
+		return KindCombined
 	}
 	return "sharepoint"
 }
@@ -401,6 +404,8 @@ func kindOf(t apitype.TargetKind, remote string) string {
 // describe says in words what a drive is.
 func describe(rd RemoteDrive, t apitype.Target) string {
 	switch {
+	case rd.Kind == KindCombined:
+		return describeCombined(rd)
 	case rd.Kind == "onedrive" || t.Kind == apitype.TargetOneDrive:
 		return "your OneDrive"
 	case rd.Kind == "team":

@@ -45,18 +45,7 @@ func TestEndToEndFolderMapping(t *testing.T) {
 	if !strings.HasSuffix(rep.Target, "› Documents › Reports") || rep.DriveID != fin.DriveID {
 		t.Errorf("Finance Reports = %+v, want the Finance library's drive, described down to its folder", rep)
 	}
-	ls := func() []string {
-		t.Helper()
-		ents, err := os.ReadDir(rep.Mountpoint)
-		if err != nil {
-			t.Fatalf("ls %s: %v", rep.Mountpoint, err)
-		}
-		var out []string
-		for _, de := range ents {
-			out = append(out, de.Name())
-		}
-		return out
-	}
+	ls := func() []string { t.Helper(); return lsDir(t, rep.Mountpoint) }
 	if got := ls(); !slices.Equal(got, []string{"Q1.txt"}) {
 		t.Fatalf("Finance Reports lists %v, want the folder's children [Q1.txt]", got)
 	}
@@ -70,17 +59,7 @@ func TestEndToEndFolderMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := sim.Admin().As("contoso", "alice")
-	deadline := time.Now().Add(time.Minute)
-	for {
-		b, err := alice.Download(ctx, rep.DriveID, "/Reports/from-agent.txt")
-		if err == nil && string(b) == "written in the folder mount\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/Reports/from-agent.txt on the server = %q, %v", b, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	eventuallyServer(t, ctx, alice, rep.DriveID, "/Reports/from-agent.txt", "written in the folder mount\n")
 
 	// The folder is renamed on the server.
 	if _, err := alice.Move(ctx, rep.DriveID, "/Reports", "", "Reports (old)"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mapdrive/mapdrive/client/internal/failure"
@@ -55,7 +56,7 @@ func (a *Agent) resolveLink(req apitype.LinkRequest) (linkTarget, *apitype.Error
 		if perr != nil {
 			return linkTarget{}, perr
 		}
-		return linkTarget{key: key, driveID: a.st.drives[key].remote.ID, path: "/" + strings.Trim(filepath.ToSlash(req.Path), "/")}, nil
+		return remoteTarget(key, a.st.drives[key].remote, "/"+strings.Trim(filepath.ToSlash(req.Path), "/"))
 	}
 	if req.Path == "" || !filepath.IsAbs(req.Path) {
 		return linkTarget{}, apitype.NewError(apitype.CodeBadRequest, fmt.Sprintf("%q is not an absolute path", req.Path),
@@ -63,7 +64,7 @@ func (a *Agent) resolveLink(req apitype.LinkRequest) (linkTarget, *apitype.Error
 	}
 	// The deepest mountpoint wins, should one drive be mounted inside
 	// another's folder.
-	var best linkTarget
+	bestKey, bestRel := "", ""
 	bestLen := -1
 	for k, d := range a.st.drives {
 		mp := d.info.Mountpoint
@@ -71,17 +72,36 @@ func (a *Agent) resolveLink(req apitype.LinkRequest) (linkTarget, *apitype.Error
 			continue
 		}
 		if rel, ok := insideMount(mp, req.Path); ok {
-			best, bestLen = linkTarget{key: k, driveID: d.remote.ID, path: rel, remote: d.remote.RootPath + rel}, len(mp)
-			if d.remote.RootPath != "" && rel == "/" {
-				best.remote = d.remote.RootPath
-			}
+			bestKey, bestRel, bestLen = k, rel, len(mp)
 		}
 	}
 	if bestLen < 0 {
 		return linkTarget{}, apitype.NewError(apitype.CodeNotInDrive, fmt.Sprintf("%s is not inside a mounted Mapdrive drive", req.Path),
 			"Give a path inside one of the mountpoints that `mapdrive drives` lists, or mount the drive first with `mapdrive mount`.")
 	}
-	return best, nil
+	return remoteTarget(bestKey, a.st.drives[bestKey].remote, bestRel)
+}
+
+// remoteTarget finds where drive-relative path rel of drive rd (key) is
+// in Graph: below a folder root, the folder's path comes first; in a
+// combined drive, the first element names the library, whose drive and
+// root hold the rest. A combined drive's top is no item of its own.
+func remoteTarget(key string, rd RemoteDrive, rel string) (linkTarget, *apitype.Error) {
+	t := linkTarget{key: key, path: rel}
+	if rd.Kind == KindCombined {
+		top, rest, _ := strings.Cut(strings.TrimPrefix(rel, "/"), "/")
+		i := slices.IndexFunc(rd.Members, func(m RemoteMember) bool { return top != "" && strings.EqualFold(m.Name, top) })
+		if i < 0 {
+			return linkTarget{}, apitype.NewError(apitype.CodeNotFound, fmt.Sprintf("%s is not a library of the combined drive", rel),
+				"Give a file or folder inside one of the drive's libraries (its top-level folders).")
+		}
+		rd, rel = rd.Members[i].Drive, "/"+rest
+	}
+	t.driveID, t.remote = rd.ID, rd.RootPath+rel
+	if rd.RootPath != "" && rel == "/" {
+		t.remote = rd.RootPath
+	}
+	return t, nil
 }
 
 // insideMount reports whether p is mountpoint mp or below it, and returns

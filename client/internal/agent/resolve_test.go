@@ -54,6 +54,10 @@ func TestResolveByIDAgainstSim(t *testing.T) {
 	for _, tg := range []apitype.Target{
 		{Kind: apitype.TargetDriveID, DriveID: "b!nosuchdrive"},
 		{Kind: apitype.TargetTeam, GroupID: "00000000-0000-0000-0000-000000000000"},
+		// A site of another tenant, and one that does not exist: out of
+		// reach either way, which leaves them out of a combined drive.
+		{Kind: apitype.TargetSharePoint, SiteURL: "https://fabrikam.sharepoint.com/sites/Sales", LibraryName: "Documents"},
+		{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/NoSuchSite", LibraryName: "Documents"},
 	} {
 		if _, err := alice.Resolve(ctx, tg); !errors.Is(err, failure.NotFound) {
 			t.Errorf("Resolve(%+v) = %v, want ErrNotFound", tg, err)

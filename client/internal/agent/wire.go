@@ -26,6 +26,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
 	"github.com/mapdrive/mapdrive/client/internal/svcclient"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/union"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/logredact"
 	"github.com/mapdrive/mapdrive/shared/version"
@@ -347,8 +348,10 @@ func (g *graphDirectory) Resolve(ctx context.Context, t apitype.Target) (RemoteD
 		d, err := g.gc.MyDrive(ctx)
 		return fromGraph(d), mapAuthErr(err)
 	case apitype.TargetSharePoint:
+		// A site the user may not open is a 403: to the mapping, as for
+		// a drive id, it is a library out of reach (lookupErr).
 		d, err := g.gc.DriveByURL(ctx, t.SiteURL, t.LibraryName)
-		return g.folder(ctx, fromGraph(d), t, mapAuthErr(err))
+		return g.folder(ctx, fromGraph(d), t, lookupErr(err))
 	case apitype.TargetDriveID:
 		d, err := g.gc.DriveByID(ctx, t.DriveID)
 		return g.folder(ctx, fromGraph(d), t, lookupErr(err))
@@ -431,9 +434,23 @@ type fuseMounter struct {
 
 func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) {
 	log := f.log.With("mount", spec.Key)
-	fsys, err := f.open(ctx, spec, spec.Poll, log)
-	if err != nil {
-		return nil, err
+	var fsys mountFS
+	var mfs fusefs.FileSystem
+	// A combined drive's libraries' cache folders, by name and all.
+	var dirs map[string]string
+	var opened map[string]*vfs.FS
+	if spec.Drive.Kind == KindCombined {
+		u, d, o, err := f.openCombined(ctx, spec, spec.Poll, log)
+		if err != nil {
+			return nil, err
+		}
+		fsys, mfs, dirs, opened = u, u, d, o
+	} else {
+		v, err := f.open(ctx, spec, spec.Poll, log)
+		if err != nil {
+			return nil, err
+		}
+		fsys, mfs = v, v
 	}
 	pins := spec.Pins
 	if spec.PinAll {
@@ -444,21 +461,31 @@ func (f *fuseMounter) Mount(ctx context.Context, spec MountSpec) (Mount, error) 
 			log.Warn("could not keep a folder offline", "err", err)
 		}
 	}
-	m, err := fusefs.Mount(ctx, fsys, spec.Mountpoint, fusefs.Options{Logger: log, VolumeName: spec.Label})
+	m, err := fusefs.Mount(ctx, mfs, spec.Mountpoint, fusefs.Options{Logger: log, VolumeName: spec.Label})
 	if err != nil {
 		fsys.Close()
 		return nil, err
 	}
-	return &fuseMount{fsMount: fsMount{fs: fsys}, m: m, log: log}, nil
+	fm := &fuseMount{fsMount: fsMount{fs: fsys}, m: m, log: log}
+	if u, ok := fsys.(*union.FS); ok {
+		return &combinedMount{fuseMount: fm, f: f, u: u, spec: spec, dirs: dirs, opened: opened}, nil
+	}
+	return fm, nil
 }
 
 // open opens the drive's cache and state as a vfs.FS.
 func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger) (*vfs.FS, error) {
+	return f.openVFS(ctx, spec, poll, log, "")
+}
+
+// openVFS is open with the inode space of a combined drive's library
+// (vfs.Options.InoSpace), "" for a drive of its own.
+func (f *fuseMounter) openVFS(ctx context.Context, spec MountSpec, poll time.Duration, log *slog.Logger, inoSpace string) (*vfs.FS, error) {
 	fsys, err := vfs.New(ctx, vfs.Options{
 		Remote: graph.NewDrive(f.gc, spec.Drive.ID), DriveID: spec.Drive.ID, StateDir: filepath.Join(spec.CacheDir, "meta"),
 		CacheDir: filepath.Join(spec.CacheDir, "content"), CacheMaxBytes: spec.CacheMax, CacheKey: spec.CacheKey,
 		PollInterval: poll, ReadOnly: spec.ReadOnly, Logger: log, LibraryPath: spec.Drive.LibraryPath,
-		RootID: spec.Drive.RootID, ExclusiveEditing: spec.Exclusive,
+		RootID: spec.Drive.RootID, ExclusiveEditing: spec.Exclusive, InoSpace: inoSpace,
 		// Windows users expect NTFS's names: any case finds a file.
 		CaseInsensitive: runtime.GOOS == "windows",
 	})
@@ -471,15 +498,33 @@ func (f *fuseMounter) open(ctx context.Context, spec MountSpec, poll time.Durati
 // Drain implements Drainer: the drive's cache opened without a mount or
 // a delta poll, its upload queue running.
 func (f *fuseMounter) Drain(ctx context.Context, spec MountSpec) (Mount, error) {
-	fsys, err := f.open(ctx, spec, -1, f.log.With("drain", spec.Key))
+	log := f.log.With("drain", spec.Key)
+	if spec.Drive.Kind == KindCombined {
+		u, _, _, err := f.openCombined(ctx, spec, -1, log)
+		if err != nil {
+			return nil, err
+		}
+		return &drainMount{fsMount{fs: u}}, nil
+	}
+	fsys, err := f.open(ctx, spec, -1, log)
 	if err != nil {
 		return nil, err
 	}
 	return &drainMount{fsMount{fs: fsys}}, nil
 }
 
-// fsMount is what a mounted and a draining drive share: the vfs.FS.
-type fsMount struct{ fs *vfs.FS }
+// mountFS is what the agent needs of a mounted drive's filesystem besides
+// the FUSE operations: a *vfs.FS, or a combined drive's union.FS.
+type mountFS interface {
+	Status() vfs.Status
+	Pin(ctx context.Context, p string, pinned bool) error
+	SetUploadsPaused(paused bool)
+	WakeUploads()
+	Close() error
+}
+
+// fsMount is what a mounted and a draining drive share: the filesystem.
+type fsMount struct{ fs mountFS }
 
 // drainMount is a drive's cache open without a mount (Drainer).
 type drainMount struct{ fsMount }
@@ -526,19 +571,24 @@ func (m *fsMount) Pin(ctx context.Context, path string, pinned bool) error {
 	return m.fs.Pin(ctx, path, pinned)
 }
 
-// SetUploadsPaused pauses the upload queue when the vfs supports it (it
-// does not yet: vfs.FS has no pause; this picks it up once it does).
+// SetUploadsPaused pauses the upload queue.
 func (m *fsMount) SetUploadsPaused(paused bool) error {
-	if p, ok := any(m.fs).(interface{ SetUploadsPaused(bool) }); ok {
-		p.SetUploadsPaused(paused)
-		return nil
+	m.fs.SetUploadsPaused(paused)
+	return nil
+}
+
+func (m *fsMount) Stats() MountStats {
+	st := mountStats(m.fs.Status())
+	if u, ok := m.fs.(*union.FS); ok {
+		for _, r := range u.TopRefusals() {
+			st.Errors = append(st.Errors, apitype.Problem{Code: apitype.CodeCombinedTop, Message: r.Path + ": " + r.Err, Time: r.Time,
+				Action: "Create, rename and delete files and folders inside one of the libraries; your IT administrator chooses the libraries."})
+		}
 	}
-	return ErrUnsupported
+	return st
 }
 
 func (m *fsMount) WakeUploads() { m.fs.WakeUploads() }
-
-func (m *fsMount) Stats() MountStats { return mountStats(m.fs.Status()) }
 
 // mountStats turns a filesystem's status into what the agent reports.
 func mountStats(s vfs.Status) MountStats {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
@@ -36,6 +37,8 @@ func errno(err error) int {
 		return -fuse.ENOSPC
 	case errors.Is(err, vfs.ErrNameTooLong): // before ErrInvalidName, which it wraps
 		return -fuse.ENAMETOOLONG
+	case errors.Is(err, vfs.ErrCrossDevice):
+		return -fuse.EXDEV
 	case errors.Is(err, vfs.ErrInvalidName), errors.Is(err, vfs.ErrIntoItself):
 		return -fuse.EINVAL
 	case errors.Is(err, vfs.ErrOffline):
@@ -56,12 +59,30 @@ func errno(err error) int {
 
 const noHandle = ^uint64(0)
 
+// FileSystem is what the adapter needs of a drive: a *vfs.FS, or a
+// combined drive (union.FS) routing paths to several. Handles are the
+// vfs's own either way.
+type FileSystem interface {
+	Stat(ctx context.Context, p string) (vfs.Attr, error)
+	ReadDir(ctx context.Context, p string) ([]vfs.Attr, error)
+	Open(ctx context.Context, p string, fl vfs.OpenFlags) (*vfs.Handle, error)
+	Mkdir(ctx context.Context, p string) error
+	Remove(ctx context.Context, p string) error
+	Rmdir(ctx context.Context, p string) error
+	Rename(ctx context.Context, oldp, newp string) error
+	Truncate(ctx context.Context, p string, size int64) error
+	SetModTime(ctx context.Context, p string, t time.Time) error
+	Statfs(ctx context.Context) (vfs.StatFS, error)
+	ReadOnly() bool
+	CaseInsensitive() bool
+}
+
 // adapter implements cgofuse's FileSystemInterface over a vfs.FS.
 type adapter struct {
 	fuse.FileSystemBase
 
 	// Immutable after construction.
-	fs       *vfs.FS
+	fs       FileSystem
 	log      *slog.Logger
 	ctx      context.Context // the mount's; cancelled after unmount
 	cancel   context.CancelFunc

@@ -1,4 +1,5 @@
-// Package fusefs mounts a vfs.FS with cgofuse: a FUSE mount point on
+// Package fusefs mounts a vfs.FS (or a combined drive of several, see
+// FileSystem) with cgofuse: a FUSE mount point on
 // Linux and macOS, a WinFsp drive letter on Windows. It is a thin adapter:
 // every operation resolves a path, calls the vfs and maps the error to an
 // errno in one place (errno). It is the only package importing cgofuse.
@@ -68,7 +69,7 @@ func CleanStale(ctx context.Context, mountpoint string, log *slog.Logger) error 
 // Mount mounts fsys at mountpoint (a directory, or a drive letter like
 // "M:" on Windows) and returns once the mount is live. A stale mount left
 // at mountpoint by a killed agent is cleaned first.
-func Mount(ctx context.Context, fsys *vfs.FS, mountpoint string, o Options) (*Mounted, error) {
+func Mount(ctx context.Context, fsys FileSystem, mountpoint string, o Options) (*Mounted, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

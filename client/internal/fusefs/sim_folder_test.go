@@ -17,6 +17,33 @@ import (
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
 
+// aliceGraph starts m365sim and signs alice in: the Graph client the
+// mounts of the sim's real libraries use.
+func aliceGraph(t *testing.T) (*m365sim.Sim, *graph.Client) {
+	t.Helper()
+	sim := m365sim.StartForTest(t)
+	ac := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
+	gc, err := graph.New(graph.Config{Base: sim.GraphURL(), Tokens: ac, Scopes: ac.GraphScopes(), CAFile: sim.CAFile(), Pacer: graph.PacerOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, gc
+}
+
+// lsNames lists dir's names, sorted.
+func lsNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("ls %s: %v", dir, err)
+	}
+	var out []string
+	for _, de := range ents {
+		out = append(out, de.Name())
+	}
+	return out
+}
+
 // TestSimMountFolderTarget mounts a mapping targeted at a folder, Finance's
 // Documents/Reports (#17 item 2), through the real FUSE mount over the
 // Graph client and m365sim: the mount shows the folder's children only,
@@ -27,12 +54,7 @@ import (
 func TestSimMountFolderTarget(t *testing.T) {
 	requireFUSE(t)
 	ctx := context.Background()
-	sim := m365sim.StartForTest(t)
-	ac := authtest.SignIn(t, sim, "contoso", "alice@contoso.com")
-	gc, err := graph.New(graph.Config{Base: sim.GraphURL(), Tokens: ac, Scopes: ac.GraphScopes(), CAFile: sim.CAFile(), Pacer: graph.PacerOptions{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, gc := aliceGraph(t)
 	d, err := gc.DriveByURL(ctx, "https://contoso.sharepoint.com/sites/Finance", "Documents")
 	if err != nil {
 		t.Fatalf("DriveByURL(Finance): %v", err)
@@ -59,18 +81,7 @@ func TestSimMountFolderTarget(t *testing.T) {
 	e := mountRemote(t, graph.NewDrive(gc, d.ID), nil, func(o *vfs.Options, _ *vfstest.MemRemote) {
 		o.DriveID, o.RootID, o.PollInterval = d.ID, root.ID, 2*time.Second
 	})
-	ls := func(rel string) []string {
-		t.Helper()
-		ents, err := os.ReadDir(e.p(rel))
-		if err != nil {
-			t.Fatalf("ls %s: %v", rel, err)
-		}
-		var out []string
-		for _, de := range ents {
-			out = append(out, de.Name())
-		}
-		return out
-	}
+	ls := func(rel string) []string { t.Helper(); return lsNames(t, e.p(rel)) }
 	if got, want := ls("."), []string{"Q1", "Q1.txt", "summary.txt"}; !slices.Equal(got, want) {
 		t.Fatalf("mount root = %v, want the folder's children %v", got, want)
 	}

@@ -107,6 +107,8 @@ func KindLabel(kind string) string {
 		return "SharePoint"
 	case "team":
 		return "Teams"
+	case "combined":
+		return "Combined drive"
 	case "":
 		return "Drive"
 	}
@@ -114,7 +116,8 @@ func KindLabel(kind string) string {
 }
 
 // TargetLabel describes where a drive's files live: "OneDrive",
-// "SharePoint · Finance › Documents" or "Teams · Sales › General".
+// "SharePoint · Finance › Documents", "Teams · Sales › General" or
+// "Combined drive · 2 libraries: Finance, Sales".
 func TargetLabel(d apitype.Drive) string {
 	k := KindLabel(d.Kind)
 	if d.Target == "" || strings.EqualFold(d.Target, k) {

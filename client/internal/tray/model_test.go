@@ -58,6 +58,7 @@ func TestLabels(t *testing.T) {
 		{"target onedrive", TargetLabel(st.Drives[0]), "OneDrive"},
 		{"target sharepoint", TargetLabel(st.Drives[1]), "SharePoint · Finance › Documents"},
 		{"target team", TargetLabel(st.Drives[2]), "Teams · Sales › General"},
+		{"target combined", TargetLabel(apitype.Drive{Kind: "combined", Target: "2 libraries: Finance, Sales"}), "Combined drive · 2 libraries: Finance, Sales"},
 		{"menu mounted", MenuLabel(st.Drives[0]), "OneDrive (/home/alice/Mapdrive/OneDrive) — Connected"},
 		{"menu unmounted", MenuLabel(st.Drives[1]), "Finance — Not connected"},
 		{"menu letter", MenuLabel(apitype.Drive{Name: "HR", State: apitype.DriveMounted, Mountpoint: "H:", ReadOnly: true}), "HR (H:) — Connected (read-only)"},

@@ -88,6 +88,11 @@ type Options struct {
 	// state directory belongs to that folder: New refuses one made for
 	// another root.
 	RootID string
+	// InoSpace, when set, is mixed into every inode number, so drives
+	// shown in one mount (a combined drive's libraries) never share one:
+	// item ids are unique within a drive only. Empty keeps the numbers a
+	// single drive always had.
+	InoSpace string
 	// Host names this machine in conflict copies.
 	Host   string
 	Logger *slog.Logger
@@ -378,6 +383,10 @@ type Attr struct {
 
 func (fs *FS) attr(r cache.Record) Attr {
 	h := fnv.New64a()
+	if fs.opt.InoSpace != "" {
+		h.Write([]byte(fs.opt.InoSpace))
+		h.Write([]byte{0})
+	}
 	h.Write([]byte(r.Key))
 	a := Attr{Name: r.Name, IsDir: r.IsDir, Size: r.Size, ModTime: r.ModTime, Ino: h.Sum64() | 1}
 	if !r.IsDir {

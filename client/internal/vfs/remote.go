@@ -162,7 +162,12 @@ var (
 	// refused?" needs no second case.
 	ErrNameTooLong = fmt.Errorf("%w: name or path too long", ErrInvalidName)
 	// ErrIntoItself refuses to move a folder into itself or below it.
-	ErrIntoItself     = errors.New("a folder cannot move into itself")
+	ErrIntoItself = errors.New("a folder cannot move into itself")
+	// ErrCrossDevice refuses a move between two drives presented in one
+	// tree (a combined drive's libraries): Graph moves items within a
+	// drive only, and the errno it becomes (EXDEV) makes mv copy and
+	// delete instead.
+	ErrCrossDevice    = errors.New("cannot move between libraries")
 	ErrResyncRequired = errors.New("delta token expired; resync required")
 	// ErrResyncUploadDifferences is a resync whose server asks the client
 	// to upload the local items it did not return (inner code

@@ -321,7 +321,7 @@ func TestRefusalMatrix(t *testing.T) {
 }
 
 // TestMappingsWithheldFromClientsWithoutTheirFeature: a mapping rooted at
-// a folder, or with exclusive editing, is given only to a client that
+// a folder, with exclusive editing, or combining libraries, is given only to a client that
 // declares that feature. A client that predates it gets the other mappings, with a
 // lease whose digest matches what it was sent, instead of a lease it
 // would refuse whole.
@@ -333,7 +333,11 @@ func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
 		board.DisplayName, board.DriveLetter, board.MountName, board.Target.FolderPath = "Board", "K", "Board", "/Board"
 		locked := e.financeMapping()
 		locked.DisplayName, locked.DriveLetter, locked.MountName, locked.ExclusiveEditing = "Locked", "L", "Locked", true
-		for _, m := range []apitype.AdminMapping{e.financeMapping(), board, locked} {
+		company := e.financeMapping()
+		company.DisplayName, company.DriveLetter, company.MountName = "Company", "S", "Company"
+		company.Target = apitype.Target{Kind: apitype.TargetCombined, Members: []apitype.CombinedMember{
+			{Name: "Finance", Target: e.financeMapping().Target}, {Name: "Mine", Target: apitype.Target{Kind: apitype.TargetOneDrive}}}}
+		for _, m := range []apitype.AdminMapping{e.financeMapping(), board, locked, company} {
 			if r := e.do("POST", "/v1/tenants/"+e.contoso.ID+"/mappings", admin, m); r.status != http.StatusCreated {
 				t.Fatalf("create %s = %d %s", m.DisplayName, r.status, r.body)
 			}
@@ -354,7 +358,9 @@ func TestMappingsWithheldFromClientsWithoutTheirFeature(t *testing.T) {
 			{"a client that predates folder targets", nil, "", []string{"Finance"}},
 			{"a client with another feature only", []string{"somethingElse"}, "?features=somethingElse", []string{"Finance"}},
 			{"a client with folder targets but not check-out", []string{apitype.FeatureFolderTarget}, "?features=" + apitype.FeatureFolderTarget, []string{"Finance", "Board"}},
-			{"this client", apitype.ClientFeatures(), "?features=" + strings.Join(apitype.ClientFeatures(), ","), []string{"Finance", "Board", "Locked"}},
+			{"a client with check-out but not combined drives", []string{apitype.FeatureFolderTarget, apitype.FeatureExclusiveEditing},
+				"?features=" + apitype.FeatureFolderTarget + "," + apitype.FeatureExclusiveEditing, []string{"Finance", "Board", "Locked"}},
+			{"this client", apitype.ClientFeatures(), "?features=" + strings.Join(apitype.ClientFeatures(), ","), []string{"Finance", "Board", "Locked", "Company"}},
 		} {
 			var vr apitype.ValidateResponse
 			e.decode(e.do("POST", "/v1/validate", alice, apitype.ValidateRequest{ClientVersion: "0.1.0", Features: tc.features}), &vr)

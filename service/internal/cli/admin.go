@@ -156,12 +156,13 @@ func cmdMapping(ctx context.Context, args []string, opts Options) error {
 	fs.StringVar(&m.DisplayName, "name", "", "display name")
 	fs.StringVar(&m.DriveLetter, "letter", "", "Windows drive letter")
 	fs.StringVar(&m.MountName, "mount", "", "macOS/Linux mount folder name")
-	kind := fs.String("kind", "sharepoint", "target kind: onedrive, sharepoint, driveId, team")
+	kind := fs.String("kind", "sharepoint", "target kind: onedrive, sharepoint, driveId, team, combined")
 	fs.StringVar(&m.Target.SiteURL, "site-url", "", "SharePoint site URL")
 	fs.StringVar(&m.Target.LibraryName, "library", "", "document library name")
 	fs.StringVar(&m.Target.DriveID, "drive-id", "", "drive id")
 	fs.StringVar(&m.Target.GroupID, "team", "", "Team (group) id")
 	fs.StringVar(&m.Target.FolderPath, "folder", "", "a folder inside the library to map instead of the whole library, e.g. /Reports")
+	members := fs.String("members", "", `with --kind combined: its libraries as JSON, [{"name":"Finance","target":{"kind":"sharepoint","siteUrl":"...","libraryName":"Documents"}}, ...]`)
 	fs.BoolVar(&m.ReadOnly, "read-only", false, "mount read-only")
 	fs.BoolVar(&m.ExclusiveEditing, "exclusive-editing", false, "check files out while they are edited")
 	pin := fs.String("offline", "allowed", "offline pin policy: none, allowed, all")
@@ -191,6 +192,11 @@ func cmdMapping(ctx context.Context, args []string, opts Options) error {
 		return st.DeleteMapping(ctx, *tid, *id)
 	}
 	m.Target.Kind, m.OfflinePin, m.Groups = apitype.TargetKind(*kind), apitype.OfflinePin(*pin), groups
+	if *members != "" {
+		if err := json.Unmarshal([]byte(*members), &m.Target.Members); err != nil {
+			return fmt.Errorf("--members: not a JSON list of libraries: %w", err)
+		}
+	}
 	created, err := st.CreateMapping(ctx, *tid, m)
 	if err != nil {
 		return err

@@ -89,6 +89,17 @@ func TestCommands(t *testing.T) {
 	if out, code := run(t, ctx, "mapping", "add", d, "--tenant", directory.DemoFabrikamID, "--name", "Bad", "--kind", "sharepoint", "--site-url", "ftp://x"); code == 0 {
 		t.Errorf("invalid mapping accepted: %s", out)
 	}
+	// A combined drive (#17 item 1): its libraries as JSON.
+	out, code = run(t, ctx, "mapping", "add", d, "--tenant", directory.DemoFabrikamID, "--name", "Company", "--kind", "combined", "--letter", "S",
+		"--members", `[{"name":"Sales","target":{"kind":"team","groupId":"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"}},{"name":"Mine","target":{"kind":"onedrive"}}]`, "--everyone")
+	if code != 0 || !strings.Contains(out, `"kind": "combined"`) || !strings.Contains(out, `"name": "Mine"`) {
+		t.Fatalf("mapping add --kind combined: %s", out)
+	}
+	for _, bad := range []string{"not json", "[]", `[{"name":"a/b","target":{"kind":"onedrive"}}]`} {
+		if out, code := run(t, ctx, "mapping", "add", d, "--tenant", directory.DemoFabrikamID, "--name", "Bad", "--kind", "combined", "--members", bad, "--everyone"); code == 0 {
+			t.Errorf("combined mapping with --members %s accepted: %s", bad, out)
+		}
+	}
 	out, _ = run(t, ctx, "tenant", "list", d)
 	if !strings.Contains(out, directory.DemoContosoID) || !strings.Contains(out, "Fabrikam Inc") {
 		t.Errorf("tenant list: %s", out)
@@ -97,7 +108,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("keys rotate: %s", out)
 	}
 	out, code = run(t, ctx, "backup", d)
-	if code != 0 || !strings.Contains(out, "backup verified: schema v") || !strings.Contains(out, "2 tenants, 2 mappings") {
+	if code != 0 || !strings.Contains(out, "backup verified: schema v") || !strings.Contains(out, "2 tenants, 3 mappings") {
 		t.Fatalf("backup: %s", out)
 	}
 	files, _ := filepath.Glob(filepath.Join(data+"-backups", "mapdrive-*.db"))

@@ -18,16 +18,13 @@ func TestBrowserPolicies(t *testing.T) {
 	ctx := newChromium(t)
 	svc := startService(t)
 	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "admin@contoso.com")
-	loaded := func(sel string) string {
-		return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null`
-	}
 	step(t, ctx, "open the policies", chromedp.Navigate(svc.url+"/portal/policies"))
-	waitJS(t, ctx, "the policies form", loaded(`#uploadMBps`))
+	waitJS(t, ctx, "the policies form", pageHas(`#uploadMBps`))
 
 	setJS(t, ctx, "#uploadMBps", "fast")
 	setJS(t, ctx, "#jitterSeconds", "7200")
 	clickJS(t, ctx, `form.form button.primary`)
-	waitJS(t, ctx, "inline errors", loaded(`#upload-error`))
+	waitJS(t, ctx, "inline errors", pageHas(`#upload-error`))
 	for sel, want := range map[string]string{
 		"#upload-error": `"fast" is not a valid upload limit: enter MB per second`,
 		"#jitter-error": `"7200" is not a start spread: enter whole seconds from 0 to 3600`,
@@ -45,9 +42,9 @@ func TestBrowserPolicies(t *testing.T) {
 	setJS(t, ctx, "#jitterSeconds", "120")
 	setJS(t, ctx, "#linkScope", "none")
 	clickJS(t, ctx, `form.form button.primary`)
-	waitJS(t, ctx, "policies saved", loaded(`.flash`))
+	waitJS(t, ctx, "policies saved", pageHas(`.flash`))
 	step(t, ctx, "reload the policies", chromedp.Navigate(svc.url+"/portal/policies"))
-	waitJS(t, ctx, "the policies form again", loaded(`#uploadMBps`))
+	waitJS(t, ctx, "the policies form again", pageHas(`#uploadMBps`))
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`["#uploadMBps", "#downloadMBps", "#refreshSeconds", "#jitterSeconds", "#linkScope"].map(s => document.querySelector(s).value)`))
 	if want := []string{"20", "2.5", "900", "120", "none"}; err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("saved form shows %q, %v; want %q", got, err, want)

@@ -142,7 +142,10 @@ func (s *service) validate(t *testing.T, user string) apitype.ValidateResponse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, strings.NewReader(`{"clientVersion":"0.1.0","os":"linux"}`))
+	// As this version's client: declaring its features, so that no
+	// mapping is withheld (apitype.Mapping.Requires).
+	body, _ := json.Marshal(apitype.ValidateRequest{ClientVersion: "0.1.0", OS: "linux", Features: apitype.ClientFeatures()})
+	req, _ := http.NewRequest(http.MethodPost, s.url+apitype.RouteServiceValidate, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
@@ -292,6 +295,11 @@ func clickJS(t *testing.T, ctx context.Context, sel string) {
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
 		t.Fatalf("click %s: %v (element missing)", sel, err)
 	}
+}
+
+// pageHas is a waitJS condition: the page is loaded and holds sel.
+func pageHas(sel string) string {
+	return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null`
 }
 
 // signInAs goes through the simulator's sign-in page as upn.

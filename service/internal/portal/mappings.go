@@ -76,8 +76,29 @@ func describeTarget(t apitype.Target) string {
 		return "Team " + t.GroupID + folderText(t.FolderPath)
 	case apitype.TargetDriveID:
 		return "Drive " + t.DriveID + folderText(t.FolderPath)
+	case apitype.TargetCombined:
+		names := make([]string, len(t.Members))
+		for i, m := range t.Members {
+			names[i] = m.Name
+		}
+		return fmt.Sprintf("Combined drive of %d libraries: %s", len(names), strings.Join(names, ", "))
 	}
 	return string(t.Kind)
+}
+
+// editableKind reports whether the form edits target t: a SharePoint
+// library, OneDrive, or a combined drive of those (a combined drive
+// holding a Team or a drive id set through the API is kept as it is).
+func editableKind(t apitype.Target) bool {
+	switch t.Kind {
+	case apitype.TargetSharePoint, apitype.TargetOneDrive:
+		return true
+	case apitype.TargetCombined:
+		return !slices.ContainsFunc(t.Members, func(m apitype.CombinedMember) bool {
+			return m.Target.Kind != apitype.TargetSharePoint && m.Target.Kind != apitype.TargetOneDrive
+		})
+	}
+	return false
 }
 
 // folderText shows a target's folder after its library: " › Reports › 2026".
@@ -133,11 +154,12 @@ func (s *Server) mappingsPage(w http.ResponseWriter, r *http.Request, ss *sessio
 type mappingForm struct {
 	ID          string
 	Name        string
-	Kind        string // "sharepoint" or "onedrive"; other kinds are kept as they are
+	Kind        string // "sharepoint", "onedrive" or "combined"; other kinds are kept as they are
 	Fixed       string // description of a target the form cannot edit (team, driveId)
 	SiteURL     string
 	Library     string
 	Folder      string  // a folder inside the library, "Reports/2026"; empty for all of it
+	Members     string  // a combined drive's libraries, one a line (membersText)
 	Groups      []group // assigned
 	Everyone    bool
 	Letter      string
@@ -151,7 +173,7 @@ type mappingForm struct {
 
 // formErrors are the inline errors of the mapping form, by field.
 type formErrors struct {
-	General, Name, SiteURL, Library, Folder, Letter, Mount, Cache, Groups string
+	General, Name, SiteURL, Library, Folder, Members, Letter, Mount, Cache, Groups string
 }
 
 func (e formErrors) any() bool { return e != formErrors{} }
@@ -212,13 +234,13 @@ func (s *Server) editMappingPage(w http.ResponseWriter, r *http.Request, ss *ses
 		return err
 	}
 	f := mappingForm{ID: m.ID, Name: m.DisplayName, Kind: string(m.Target.Kind), SiteURL: m.Target.SiteURL, Library: m.Target.LibraryName,
-		Folder:   m.Target.FolderPath,
+		Folder: m.Target.FolderPath, Members: membersText(m.Target.Members),
 		Everyone: m.Everyone, Letter: m.DriveLetter, Mount: m.MountName, ReadOnly: m.ReadOnly, Exclusive: m.ExclusiveEditing,
 		Pin: string(m.OfflinePin)}
 	if m.CacheLimitBytes > 0 {
 		f.CacheGB = strconv.FormatFloat(float64(m.CacheLimitBytes)/(1<<30), 'f', -1, 64)
 	}
-	if k := m.Target.Kind; k != apitype.TargetSharePoint && k != apitype.TargetOneDrive {
+	if !editableKind(m.Target) {
 		f.Fixed = describeTarget(m.Target)
 	}
 	names := s.groupNameMap(r, ss)
@@ -243,7 +265,7 @@ func (s *Server) editMappingPage(w http.ResponseWriter, r *http.Request, ss *ses
 func readForm(r *http.Request) mappingForm {
 	p := r.PostForm
 	f := mappingForm{ID: r.PathValue("id"), Name: strings.TrimSpace(p.Get("name")), Kind: p.Get("kind"), SiteURL: strings.TrimSpace(p.Get("siteUrl")),
-		Library: p.Get("library"), Folder: strings.TrimSpace(p.Get("folder")), Everyone: p.Get("everyone") == "on", Letter: p.Get("letter"), Mount: strings.TrimSpace(p.Get("mount")),
+		Library: p.Get("library"), Folder: strings.TrimSpace(p.Get("folder")), Members: p.Get("members"), Everyone: p.Get("everyone") == "on", Letter: p.Get("letter"), Mount: strings.TrimSpace(p.Get("mount")),
 		ReadOnly: p.Get("readOnly") == "on", Exclusive: p.Get("exclusive") == "on", Pin: p.Get("pin"), CacheGB: strings.TrimSpace(p.Get("cacheGb")), GroupSearch: strings.TrimSpace(p.Get("groupSearch"))}
 	seen := map[string]bool{}
 	for _, v := range p["group"] {
@@ -277,8 +299,8 @@ func (s *Server) saveMapping(w http.ResponseWriter, r *http.Request, ss *session
 		}
 		cur = &m
 		title, action = "Edit mapping", Prefix+"/mappings/"+f.ID+"/edit"
-		if k := m.Target.Kind; k != apitype.TargetSharePoint && k != apitype.TargetOneDrive {
-			f.Kind, f.Fixed = string(k), describeTarget(m.Target)
+		if !editableKind(m.Target) {
+			f.Kind, f.Fixed = string(m.Target.Kind), describeTarget(m.Target)
 		}
 	}
 	v := newFormView(title, f, action)
@@ -475,9 +497,13 @@ func (s *Server) validateForm(r *http.Request, ss *session, f mappingForm, libs 
 		if errs.SiteURL == "" && errs.Library == "" {
 			m.Target.FolderPath, errs.Folder = s.validateFolder(r, ss, f, libs)
 		}
+	case apitype.TargetCombined:
+		errs.SiteURL = ""
+		m.Target = apitype.Target{Kind: apitype.TargetCombined}
+		m.Target.Members, errs.Members = s.validateMembers(r, ss, f.Members)
 	default:
 		if f.Fixed == "" {
-			errs.General = "Choose what to map: a SharePoint library or the user's OneDrive."
+			errs.General = "Choose what to map: a SharePoint library, the user's OneDrive, or several libraries as one drive."
 		}
 	}
 	if f.Letter != "" && (len(f.Letter) != 1 || f.Letter[0] < 'D' || f.Letter[0] > 'Z') {

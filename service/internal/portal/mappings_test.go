@@ -3,6 +3,7 @@ package portal
 import (
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -107,7 +108,7 @@ func TestMappingValidation(t *testing.T) {
 		t.Fatalf("form with a folder's address = %d: %s", p.status, p.body)
 	}
 	ms, err = e.st.Mappings(t.Context(), e.contoso.ID)
-	if err != nil || len(ms) != 3 || ms[2].Target != (apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: financeSite, LibraryName: "Documents", FolderPath: "/Reports"}) {
+	if err != nil || len(ms) != 3 || !reflect.DeepEqual(ms[2].Target, apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: financeSite, LibraryName: "Documents", FolderPath: "/Reports"}) {
 		t.Fatalf("mapping from a folder's address = %+v, %v, want Finance's Documents/Reports", ms[len(ms)-1].Target, err)
 	}
 	v.Set("siteUrl", financeSite+"/Shared%20Documents/Reports/Q1.txt")

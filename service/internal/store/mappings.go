@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -35,35 +36,13 @@ func ValidateMapping(m *Mapping) error {
 	if m.MountName != "" && (strings.ContainsAny(m.MountName, `/\:*?"<>|`) || m.MountName == "." || m.MountName == ".." || len(m.MountName) > 64) {
 		return bad("mount name must be a plain folder name of at most 64 characters")
 	}
-	t := &m.Target
-	folder, ok := apitype.CleanFolderPath(t.FolderPath)
-	if !ok || len(folder) > 400 {
-		return bad("folder path must be the folder's path inside the library, such as /Reports/2026, of at most 400 characters")
+	if m.Target.Kind == apitype.TargetCombined {
+		if err := validateCombined(&m.Target); err != nil {
+			return bad("%s", err)
+		}
+	} else if err := validateTarget(&m.Target); err != nil {
+		return bad("%s", err)
 	}
-	switch t.Kind {
-	case apitype.TargetOneDrive:
-		*t = apitype.Target{Kind: t.Kind}
-	case apitype.TargetSharePoint:
-		u, err := url.Parse(t.SiteURL)
-		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
-			return bad("site URL must be an https URL such as https://contoso.sharepoint.com/sites/Finance")
-		}
-		t.SiteURL = strings.TrimSuffix(t.SiteURL, "/")
-		if strings.TrimSpace(t.LibraryName) == "" {
-			return bad("a SharePoint target needs a library name")
-		}
-	case apitype.TargetDriveID:
-		if strings.TrimSpace(t.DriveID) == "" || len(t.DriveID) > 256 {
-			return bad("a drive target needs a drive id")
-		}
-	case apitype.TargetTeam:
-		if !isGUID(t.GroupID) {
-			return bad("a Team target needs the Team's group id (a GUID)")
-		}
-	default:
-		return bad("target kind must be onedrive, sharepoint, driveId or team")
-	}
-	t.FolderPath = folder
 	switch m.OfflinePin {
 	case "":
 		m.OfflinePin = apitype.PinAllowed
@@ -83,6 +62,94 @@ func ValidateMapping(m *Mapping) error {
 	slices.Sort(m.Groups)
 	m.Groups = slices.Compact(m.Groups)
 	return nil
+}
+
+// validateTarget checks and normalises the target of one library.
+func validateTarget(t *apitype.Target) error {
+	folder, ok := apitype.CleanFolderPath(t.FolderPath)
+	if !ok || len(folder) > 400 {
+		return errors.New("folder path must be the folder's path inside the library, such as /Reports/2026, of at most 400 characters")
+	}
+	switch t.Kind {
+	case apitype.TargetOneDrive:
+		*t = apitype.Target{Kind: t.Kind}
+	case apitype.TargetSharePoint:
+		u, err := url.Parse(t.SiteURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
+			return errors.New("site URL must be an https URL such as https://contoso.sharepoint.com/sites/Finance")
+		}
+		t.SiteURL = strings.TrimSuffix(t.SiteURL, "/")
+		if strings.TrimSpace(t.LibraryName) == "" {
+			return errors.New("a SharePoint target needs a library name")
+		}
+	case apitype.TargetDriveID:
+		if strings.TrimSpace(t.DriveID) == "" || len(t.DriveID) > 256 {
+			return errors.New("a drive target needs a drive id")
+		}
+	case apitype.TargetTeam:
+		if !isGUID(t.GroupID) {
+			return errors.New("a Team target needs the Team's group id (a GUID)")
+		}
+	default:
+		return errors.New("target kind must be onedrive, sharepoint, driveId, team or combined")
+	}
+	t.FolderPath, t.Members = folder, nil
+	return nil
+}
+
+// validateCombined checks a combined drive's target: 1 to
+// apitype.MaxCombinedMembers libraries, each a valid target of one
+// library under a name that is a valid folder name, unique regardless of
+// case (Windows and macOS fold case).
+func validateCombined(t *apitype.Target) error {
+	if len(t.Members) == 0 || len(t.Members) > apitype.MaxCombinedMembers {
+		return fmt.Errorf("a combined drive needs 1 to %d libraries", apitype.MaxCombinedMembers)
+	}
+	members := t.Members
+	*t = apitype.Target{Kind: apitype.TargetCombined, Members: make([]apitype.CombinedMember, len(members))}
+	for i, mb := range members {
+		mb.Name = strings.TrimSpace(mb.Name)
+		if !apitype.ValidMemberName(mb.Name) {
+			return fmt.Errorf("library %d: its folder name %q must be a plain folder name of at most 128 characters", i+1, mb.Name)
+		}
+		for _, o := range t.Members[:i] {
+			if strings.EqualFold(o.Name, mb.Name) {
+				return fmt.Errorf("library %d: the folder name %q is used twice", i+1, mb.Name)
+			}
+		}
+		if mb.Target.Kind == apitype.TargetCombined {
+			return fmt.Errorf("library %d: a combined drive cannot hold another", i+1)
+		}
+		mb.Target.Members = nil
+		if err := validateTarget(&mb.Target); err != nil {
+			return fmt.Errorf("library %d (%s): %w", i+1, mb.Name, err)
+		}
+		t.Members[i] = mb
+	}
+	return nil
+}
+
+// membersJSON is how a combined drive's libraries are stored (sealed):
+// "" for other kinds.
+func membersJSON(ms []apitype.CombinedMember) string {
+	if len(ms) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ms) // plain strings only
+	return string(b)
+}
+
+// members decodes membersJSON; a value that does not decode is an error
+// of the opener, as a cell that does not open is.
+func (o *opener) members(s string) []apitype.CombinedMember {
+	if s == "" || o.err != nil {
+		return nil
+	}
+	var ms []apitype.CombinedMember
+	if err := json.Unmarshal([]byte(s), &ms); err != nil {
+		o.err = fmt.Errorf("mappings.members: %w", err)
+	}
+	return ms
 }
 
 // Mappings returns a tenant's mappings in order.
@@ -133,7 +200,7 @@ func (s *Store) mappings(ctx context.Context, db *gorm.DB, tid, id string) ([]Ma
 			MountName: open("mount_name", r.MountNameEnc),
 			Target: apitype.Target{Kind: apitype.TargetKind(r.Kind), SiteURL: open("site_url", r.SiteURLEnc),
 				LibraryName: open("library_name", r.LibraryEnc), DriveID: open("drive_id", r.DriveIDEnc), GroupID: open("group_id", r.GroupIDEnc),
-				FolderPath: openOptional(open, "folder_path", r.FolderPathEnc)},
+				FolderPath: openOptional(open, "folder_path", r.FolderPathEnc), Members: o.members(openOptional(open, "members", r.MembersEnc))},
 			ReadOnly: r.ReadOnly, OfflinePin: apitype.OfflinePin(r.OfflinePin), CacheLimitBytes: r.CacheLimit, Position: r.Position,
 			ExclusiveEditing: r.ExclusiveEditing,
 		}, Everyone: r.Everyone, Groups: groups[r.ID]}
@@ -234,8 +301,8 @@ func (s *Store) writeMapping(ctx context.Context, tx *gorm.DB, tid string, m *Ma
 		DisplayNameEnc: z.seal("display_name", m.DisplayName), MountNameEnc: z.seal("mount_name", m.MountName),
 		SiteURLEnc: z.seal("site_url", m.Target.SiteURL), LibraryEnc: z.seal("library_name", m.Target.LibraryName),
 		DriveIDEnc: z.seal("drive_id", m.Target.DriveID), GroupIDEnc: z.seal("group_id", m.Target.GroupID),
-		FolderPathEnc: z.seal("folder_path", m.Target.FolderPath),
-		DriveLetter:   m.DriveLetter, Kind: string(m.Target.Kind), ReadOnly: m.ReadOnly, OfflinePin: string(m.OfflinePin),
+		FolderPathEnc: z.seal("folder_path", m.Target.FolderPath), MembersEnc: z.seal("members", membersJSON(m.Target.Members)),
+		DriveLetter: m.DriveLetter, Kind: string(m.Target.Kind), ReadOnly: m.ReadOnly, OfflinePin: string(m.OfflinePin),
 		CacheLimit: m.CacheLimitBytes, ExclusiveEditing: m.ExclusiveEditing, UpdatedAt: s.now().UTC(),
 	}
 	if z.err != nil {

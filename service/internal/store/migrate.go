@@ -76,8 +76,14 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	// Step 10 (9 is the combined drives' step on its own branch) adds a
-	// column only, with a default that keeps old mappings as they were.
+	{9, "a combined drive's libraries", func(tx *gorm.DB) error {
+		if err := tx.Migrator().AddColumn(&mappingRowV9{}, "MembersEnc"); err != nil {
+			return fmt.Errorf("add column MembersEnc: %w", err)
+		}
+		return nil
+	}},
+	// Step 10 adds a column only, with a default that keeps old mappings
+	// as they were.
 	{10, "a mapping's exclusive editing option (check-out)", func(tx *gorm.DB) error {
 		if err := tx.Migrator().AddColumn(&mappingRowV10{}, "ExclusiveEditing"); err != nil {
 			return fmt.Errorf("add column ExclusiveEditing: %w", err)
@@ -115,6 +121,13 @@ type mappingRowV8 struct {
 }
 
 func (mappingRowV8) TableName() string { return "mappings" }
+
+// mappingRowV9 holds the column migration 9 adds to mappings.
+type mappingRowV9 struct {
+	MembersEnc []byte
+}
+
+func (mappingRowV9) TableName() string { return "mappings" }
 
 // mappingRowV1 is the mappings table as migration 1 created it.
 type mappingRowV1 struct {

@@ -76,6 +76,10 @@ type mappingRow struct {
 	// (apitype.Target.FolderPath), sealed like the rest of the target;
 	// NULL or empty for the whole library.
 	FolderPathEnc []byte
+	// Added by migration 9: a combined drive's libraries
+	// (apitype.Target.Members) as JSON, sealed like the rest of the
+	// target; NULL or empty for other kinds.
+	MembersEnc []byte
 	// Added by migration 10: apitype.Mapping.ExclusiveEditing.
 	ExclusiveEditing bool   `gorm:"not null;default:false"`
 	DriveLetter      string `gorm:"size:1"`

@@ -72,7 +72,7 @@ var encTables = []encTable{
 	{"tenant_domains", [][2]string{{"domain", "domain_enc"}}},
 	{"mappings", [][2]string{{"display_name", "display_name_enc"}, {"mount_name", "mount_name_enc"}, {"site_url", "site_url_enc"},
 		{"library_name", "library_enc"}, {"drive_id", "drive_id_enc"}, {"group_id", "group_id_enc"},
-		{"folder_path", "folder_path_enc"}}},
+		{"folder_path", "folder_path_enc"}, {"members", "members_enc"}}},
 	{"mapping_assignments", [][2]string{{"group_id", "group_enc"}}},
 }
 

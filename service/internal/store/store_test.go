@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -552,5 +554,79 @@ func TestMappingExclusiveEditing(t *testing.T) {
 		if got, err := st.Mapping(ctx, tidA, other.ID); err != nil || got.ExclusiveEditing {
 			t.Errorf("a mapping created without the option = %+v, %v", got.Mapping, err)
 		}
+	})
+}
+
+// TestCombinedMappingRoundTrip stores a combined drive (#17 item 1): its
+// libraries come back in order, sealed at rest, survive re-encryption,
+// and a bad set is refused.
+func TestCombinedMappingRoundTrip(t *testing.T) {
+	each(t, func(t *testing.T, fx *fixture) {
+		ctx := context.Background()
+		st := fx.st
+		if err := st.PutTenant(ctx, contoso(fx.clock)); err != nil {
+			t.Fatal(err)
+		}
+		members := []apitype.CombinedMember{
+			{Name: "Finance", Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance/", LibraryName: "Documents"}},
+			{Name: "Reports", Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Finance", LibraryName: "Quarterly Reports Lib", FolderPath: "Closing Pack 2026/"}},
+			{Name: "My files", Target: apitype.Target{Kind: apitype.TargetOneDrive}},
+		}
+		m, err := st.CreateMapping(ctx, tidA, Mapping{Mapping: apitype.Mapping{DisplayName: "Company", DriveLetter: "S",
+			Target: apitype.Target{Kind: apitype.TargetCombined, Members: members, SiteURL: "https://ignored.example"}}, Everyone: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(what string) {
+			t.Helper()
+			got, err := st.Mapping(ctx, tidA, m.ID)
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			tg := got.Target
+			if tg.Kind != apitype.TargetCombined || tg.SiteURL != "" || len(tg.Members) != 3 ||
+				tg.Members[0].Target.SiteURL != "https://contoso.sharepoint.com/sites/Finance" ||
+				tg.Members[1].Name != "Reports" || tg.Members[1].Target.FolderPath != "/Closing Pack 2026" ||
+				tg.Members[2].Target.Kind != apitype.TargetOneDrive {
+				t.Errorf("%s: target = %+v", what, tg)
+			}
+		}
+		// The libraries' site URLs, names and folders are sealed too.
+		fx.assertNoPlaintext(t, "CreateMapping(combined)")
+		check("read back")
+		var raw []byte
+		st.db.Table("mappings").Where("id = ?", m.ID).Select("members_enc").Scan(&raw)
+		if len(raw) == 0 || bytes.Contains(raw, []byte("Finance")) {
+			t.Errorf("members_enc is empty or not sealed: %q", raw)
+		}
+		if res, err := st.Reencrypt(ctx, tidA, 10); err != nil || res.StillOnOlder != 0 {
+			t.Fatalf("Reencrypt = %+v, %v", res, err)
+		}
+		check("after re-encryption")
+
+		many := make([]apitype.CombinedMember, apitype.MaxCombinedMembers+1)
+		for i := range many {
+			many[i] = apitype.CombinedMember{Name: fmt.Sprint("L", i), Target: apitype.Target{Kind: apitype.TargetOneDrive}}
+		}
+		one := func(name string, tg apitype.Target) []apitype.CombinedMember {
+			return []apitype.CombinedMember{{Name: name, Target: tg}}
+		}
+		od := apitype.Target{Kind: apitype.TargetOneDrive}
+		for what, ms := range map[string][]apitype.CombinedMember{
+			"no library":           nil,
+			"over the limit":       many,
+			"a slash in a name":    one("a/b", od),
+			"an empty name":        one(" ", od),
+			"a name used twice":    append(one("Docs", od), one("DOCS", od)...),
+			"a nested combination": one("X", apitype.Target{Kind: apitype.TargetCombined, Members: one("Y", od)}),
+			"a bad library":        one("X", apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "http://insecure"}),
+		} {
+			bad := Mapping{Mapping: apitype.Mapping{ID: m.ID, DisplayName: "Company", DriveLetter: "S",
+				Target: apitype.Target{Kind: apitype.TargetCombined, Members: ms}}, Everyone: true}
+			if _, err := st.UpdateMapping(ctx, tidA, bad); !errors.Is(err, ErrInvalid) {
+				t.Errorf("UpdateMapping(%s) = %v, want ErrInvalid", what, err)
+			}
+		}
+		check("after refused updates")
 	})
 }
