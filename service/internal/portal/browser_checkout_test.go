@@ -16,9 +16,6 @@ func TestBrowserExclusiveEditing(t *testing.T) {
 	ctx := newChromium(t)
 	svc := startService(t)
 	signInAs(t, ctx, svc.sim.BaseURL(), svc.url, "admin@contoso.com")
-	loaded := func(sel string) string {
-		return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null && document.querySelector(".htmx-request") === null`
-	}
 	step(t, ctx, "open the mapping form", chromedp.Navigate(svc.url+"/portal/mappings/new"))
 	waitJS(t, ctx, "the form", loaded(`#exclusive`))
 	setJS(t, ctx, "#name", "Contracts")

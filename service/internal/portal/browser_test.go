@@ -201,6 +201,12 @@ func newChromium(t *testing.T) context.Context {
 
 // shot saves a full-page screenshot as artifacts/portal/<name>.png and
 // checks that it is not blank and that the page's h1 reads heading.
+// loaded is a condition for waitJS: the page has loaded, holds sel, and
+// no htmx request is under way.
+func loaded(sel string) string {
+	return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null && document.querySelector(".htmx-request") === null`
+}
+
 func shot(t *testing.T, ctx context.Context, name, heading string) {
 	t.Helper()
 	waitJS(t, ctx, name+" loaded", `document.readyState === "complete" && document.querySelector("h1") !== null`)
@@ -344,9 +350,6 @@ func TestBrowser(t *testing.T) {
 	// Values and clicks go through the live document (chromedp's cached
 	// DOM can lag behind a form post's new page); typing goes through real
 	// key events, which htmx's search trigger listens to.
-	loaded := func(sel string) string {
-		return `document.readyState === "complete" && document.querySelector('` + sel + `') !== null && document.querySelector(".htmx-request") === null`
-	}
 	clickJS(t, ctx, `a[href="/portal/mappings/new"]`)
 	waitJS(t, ctx, "the form", loaded(`#siteUrl`))
 	setJS(t, ctx, "#name", "Finance")
