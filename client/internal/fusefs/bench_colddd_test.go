@@ -23,7 +23,12 @@ import (
 //
 // MAPDRIVE_BENCH_SIZE sizes the file (default 512 MiB).
 func BenchmarkColdReadDD(b *testing.B) {
-	size := envInt("MAPDRIVE_BENCH_SIZE", 512<<20)
+	runColdReadDD(b, envInt("MAPDRIVE_BENCH_SIZE", 512<<20), 3)
+}
+
+// runColdReadDD is BenchmarkColdReadDD's body: passes cold reads of a
+// file of size bytes, each beside a direct download.
+func runColdReadDD(b testing.TB, size int64, passes int) {
 	ctx := context.Background()
 	s := newSimMount(b, func(o *vfs.Options, _ *vfstest.MemRemote) { o.PollInterval = -1; o.UploadWorkers = 8 })
 	src := filepath.Join(b.TempDir(), "big.bin")
@@ -34,7 +39,7 @@ func BenchmarkColdReadDD(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for range 3 {
+	for range passes {
 		s.unmount()
 		s.opt.StateDir, s.opt.CacheDir = b.TempDir(), b.TempDir()
 		s.mount()

@@ -20,12 +20,17 @@ import (
 //
 // MAPDRIVE_BENCH_FILES sets N (default 1000).
 func BenchmarkManySmallFiles(b *testing.B) {
-	n := int(envInt("MAPDRIVE_BENCH_FILES", 1000))
+	runManySmallFiles(b, int(envInt("MAPDRIVE_BENCH_FILES", 1000)), 3)
+}
+
+// runManySmallFiles is BenchmarkManySmallFiles's body: passes copies of n
+// small files, each beside direct PUTs.
+func runManySmallFiles(b testing.TB, n, passes int) {
 	s := newSimMount(b, func(o *vfs.Options, _ *vfstest.MemRemote) {
 		o.PollInterval = -1
 		o.UploadWorkers = 8
 	})
-	for pass := range 3 {
+	for pass := range passes {
 		s.unmount()
 		s.opt.StateDir, s.opt.CacheDir = b.TempDir(), b.TempDir()
 		s.mount()
