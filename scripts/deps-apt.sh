@@ -12,6 +12,7 @@ pkgs=(
   libgl1-mesa-dev xorg-dev             # fyne's cgo build
   dbus dbus-x11 gnome-keyring libsecret-tools  # Secret Service keyring tests
   msitools wixl gcc-mingw-w64-x86-64 osslsigncode dpkg-dev wine64  # installers (wine64: MSI install test)
+  fio                                  # make bench: random and parallel reads through the mount
 )
 missing=()
 for p in "${pkgs[@]}"; do

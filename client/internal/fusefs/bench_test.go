@@ -142,13 +142,14 @@ func BenchmarkIssue4(b *testing.B) {
 		dir = filepath.Join("..", "..", "..", "artifacts", "bench")
 	}
 	runIssue4(b, issue4Sizes{size: envInt("MAPDRIVE_BENCH_SIZE", 1<<30), folder: int(envInt("MAPDRIVE_BENCH_FOLDER", 10000)),
-		files: int(envInt("MAPDRIVE_BENCH_FILES", 1000)), items: int(envInt("MAPDRIVE_BENCH_ITEMS", 100000))}, dir)
+		files: int(envInt("MAPDRIVE_BENCH_FILES", 1000)), items: int(envInt("MAPDRIVE_BENCH_ITEMS", 100000)), fioSeconds: 15}, dir)
 }
 
 // issue4Sizes sizes one run of the table.
 type issue4Sizes struct {
 	size                 int64 // the large file, bytes
 	folder, files, items int   // the big folder, the small files, the metadata test
+	fioSeconds           int   // how long fio's random reads run
 }
 
 // runIssue4 measures every row of the table and writes the report into
@@ -175,6 +176,8 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 	s.sh(fmt.Sprintf("mkdir -p data && cp %q data/big.bin", src))
 	for i := range 4 {
 		s.sh(fmt.Sprintf("head -c 1048576 %q > data/small%d.bin", src, i))
+		// Four quarters of the large file, for the parallel readers.
+		s.sh(fmt.Sprintf("dd if=%q of=data/par%d.bin bs=1M skip=%d count=%d 2>/dev/null", src, i, i*int(size>>22), size>>22))
 	}
 	s.sync(30 * time.Minute)
 	bigItem, err := s.other.Get(ctx, s.driveID, "/data/big.bin")
@@ -248,6 +251,12 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 		Mount: bt.Round(time.Microsecond).String(), Direct: "1 MiB file: " + st.Round(time.Microsecond).String(),
 		Ratio: bt.Seconds() / st.Seconds(), Met: bt <= 50*time.Millisecond && bt.Seconds() <= 1.5*st.Seconds(),
 		Comment: "median of 3, each on a fresh mount (the path's folders are listed cold too)"})
+
+	// 9 and 10: random 4 KiB reads and four parallel readers, with fio.
+	fresh()
+	add(randomReadRow(b, s, "data/big.bin", bigItem.ID, min(size, 256<<20), z.fioSeconds))
+	fresh()
+	add(parallelReadRow(b, s, size>>22<<20))
 
 	// 5 and 7: write a large file and close until uploaded, against a
 	// direct upload session.
