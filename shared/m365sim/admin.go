@@ -101,6 +101,17 @@ type UserInfo struct {
 	DriveID  string `json:"driveId,omitempty"`
 }
 
+// Site roles of SiteRole.Role.
+const (
+	SiteMember  = "member"  // may read and write the site's libraries
+	SiteVisitor = "visitor" // may read them
+)
+
+// SiteRole is the body of PUT /_admin/sites/{tenant}/{site}/members/{user}.
+type SiteRole struct {
+	Role string `json:"role"` // SiteMember or SiteVisitor
+}
+
 // DeviceCodeApproval is the body of POST /_admin/devicecode/approve.
 type DeviceCodeApproval struct {
 	UserCode string `json:"user_code"`
@@ -130,6 +141,8 @@ func newAdmin(a *admin) *admin {
 	m.HandleFunc("POST /_admin/expire-download-urls", a.serveExpireDownloads)
 	m.HandleFunc("POST /_admin/expire-delta/{driveId}", a.serveExpireDelta)
 	m.HandleFunc("POST /_admin/revoke/{tenant}/{user}", a.serveRevoke)
+	m.HandleFunc("PUT /_admin/sites/{tenant}/{site}/members/{user}", a.serveSetSiteRole)
+	m.HandleFunc("DELETE /_admin/sites/{tenant}/{site}/members/{user}", a.serveSetSiteRole)
 	m.HandleFunc("/_admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "itemNotFound", "no admin route "+r.Method+" "+r.URL.Path)
 	})
@@ -299,6 +312,47 @@ func (a *admin) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	delete(a.tokens, userKey{tid: strings.ToLower(t.ID), oid: strings.ToLower(u.ID)})
 	a.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveSetSiteRole grants a user a role on a site (PUT, member or
+// visitor) or takes the user's access away (DELETE), effective for the
+// next Graph request: site lookups, drive listings, delta, /content and
+// uploads all check the directory on every call. A download URL already
+// handed out still works until it expires, as a pre-authenticated URL
+// needs no token (graph-contract.md, Download).
+func (a *admin) serveSetSiteRole(w http.ResponseWriter, r *http.Request) {
+	t, u, err := lookupUser(a.dir, r.PathValue("tenant"), r.PathValue("user"))
+	if err != nil {
+		writeAdminError(w, http.StatusNotFound, "itemNotFound", err.Error())
+		return
+	}
+	st := t.Site(r.PathValue("site"))
+	if st == nil {
+		writeAdminError(w, http.StatusNotFound, "itemNotFound", "no site "+r.PathValue("site")+" in tenant "+t.Name)
+		return
+	}
+	role, name := directory.AccessNone, "none"
+	if r.Method == http.MethodPut {
+		var req SiteRole
+		if !readBody(w, r, &req) {
+			return
+		}
+		switch name = req.Role; name {
+		case SiteMember:
+			role = directory.AccessWrite
+		case SiteVisitor:
+			role = directory.AccessRead
+		default:
+			writeAdminError(w, http.StatusBadRequest, "invalidRequest", "role must be "+SiteMember+" or "+SiteVisitor)
+			return
+		}
+	}
+	if err := a.dir.SetSiteRole(t, st, u, role); err != nil {
+		writeAdminError(w, http.StatusConflict, "notAllowed", "set site role: "+err.Error())
+		return
+	}
+	a.log.Info("site access changed", "tenant", t.Name, "site", st.Name, "role", name)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -187,6 +187,22 @@ func (c *AdminClient) Revoke(ctx context.Context, tenant, user string) error {
 	return c.call(ctx, http.MethodPost, "/_admin/revoke/"+url.PathEscape(tenant)+"/"+url.PathEscape(user), nil, nil)
 }
 
+// SetSiteRole makes user a member (SiteMember) or visitor (SiteVisitor) of
+// site (name or id) of tenant, at once.
+func (c *AdminClient) SetSiteRole(ctx context.Context, tenant, site, user, role string) error {
+	return c.call(ctx, http.MethodPut, sitePath(tenant, site, user), SiteRole{Role: role}, nil)
+}
+
+// RemoveFromSite takes user's access to site (name or id) of tenant away,
+// at once.
+func (c *AdminClient) RemoveFromSite(ctx context.Context, tenant, site, user string) error {
+	return c.call(ctx, http.MethodDelete, sitePath(tenant, site, user), nil, nil)
+}
+
+func sitePath(tenant, site, user string) string {
+	return "/_admin/sites/" + url.PathEscape(tenant) + "/" + url.PathEscape(site) + "/members/" + url.PathEscape(user)
+}
+
 // As returns a client that performs Graph requests as a user of a tenant
 // (names, domains, UPNs or ids), bypassing faults and counters.
 func (c *AdminClient) As(tenant, user string) *UserClient {

@@ -420,3 +420,134 @@ func TestConformanceBatch(t *testing.T) {
 		t.Errorf("batch not counted once for alice: %+v", cs.Requests)
 	}
 }
+
+// Contract: a signed-in user who names a site or library of their own
+// tenant that they are neither a member nor a visitor of gets 403
+// accessDenied, not 404: "403 Forbidden: Access is denied to the requested
+// resource. The user might not have enough permission" (OneDrive API,
+// "Error responses", misc/errors.md); observed for GET /sites/{site-id}
+// and /sites/{site-id}/drives (SharePoint/sp-dev-docs#8858) and for Team
+// sites a user is not a member of (microsoftgraph/microsoft-graph-docs#10003).
+// A site that does not exist, or one of another tenant's host, is 404
+// itemNotFound ("The requested resource doesn't exist"). The admin API
+// grants and takes away site access at runtime, effective for the next
+// request of every kind (site lookup, drive, listing, delta, /content,
+// upload), and the change survives a restart.
+func TestConformanceSiteAccessChangesAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	s := StartForTest(t, WithDataDir(dir))
+	ctx := ctxT(t)
+	c := h2Client(s)
+	g := s.GraphURL()
+	tok := userToken(t, s, "contoso", "admin") // in no role on Marketing
+	var lib string
+	for _, st := range s.Info().Tenants[0].Sites {
+		if st.Name == "Marketing" {
+			lib = st.Libraries[0].ID
+		}
+	}
+	if lib == "" {
+		t.Fatal("no Marketing library in the demo seed")
+	}
+	reads := []struct{ name, url string }{
+		{"site by path", g + "/sites/contoso.sharepoint.com:/sites/Marketing"},
+		{"site's drives", g + "/sites/contoso.sharepoint.com:/sites/Marketing:/drives"},
+		{"drive", g + "/drives/" + lib},
+		{"root children", g + "/drives/" + lib + "/root/children"},
+		{"delta", g + "/drives/" + lib + "/root/delta"},
+		{"content", g + "/drives/" + lib + "/root:/General/Campaign.txt:/content"},
+	}
+	// status of each read, and of a write, as admin now.
+	check := func(when string, read, write int) {
+		t.Helper()
+		for _, rd := range reads {
+			r := do(t, c, http.MethodGet, rd.url, tok, nil)
+			want := read
+			if want == http.StatusOK && rd.name == "content" {
+				want = http.StatusFound
+			}
+			if r.status != want {
+				t.Errorf("%s: GET %s = %d %.200s, want %d", when, rd.name, r.status, r.body, want)
+				continue
+			}
+			if want == http.StatusForbidden {
+				if code, _ := graphError(t, r.body); code != "accessDenied" {
+					t.Errorf("%s: GET %s code = %q, want accessDenied", when, rd.name, code)
+				}
+			}
+		}
+		r := do(t, c, http.MethodPut, g+"/drives/"+lib+"/root:/by-admin.txt:/content", tok, strings.NewReader("x"))
+		if got := r.status; got != write && !(write == http.StatusOK && got == http.StatusCreated) {
+			t.Errorf("%s: upload = %d %.200s, want %d", when, got, r.body, write)
+		}
+		r = do(t, c, http.MethodGet, g+"/sites?search=Marketing", tok, nil)
+		if listed := strings.Contains(string(r.body), `"name":"Marketing"`); r.status != http.StatusOK || listed != (read == http.StatusOK) {
+			t.Errorf("%s: site search = %d %.200s; want Marketing listed: %v", when, r.status, r.body, read == http.StatusOK)
+		}
+	}
+	// Not found is not forbidden: another tenant's host and a missing site.
+	for _, u := range []string{g + "/sites/fabrikam.sharepoint.com:/sites/Sales", g + "/sites/contoso.sharepoint.com:/sites/NoSuchSite"} {
+		r := do(t, c, http.MethodGet, u, tok, nil)
+		if code, _ := graphError(t, r.body); r.status != http.StatusNotFound || code != "itemNotFound" {
+			t.Errorf("GET %s = %d %s, want 404 itemNotFound", u, r.status, code)
+		}
+	}
+	check("in no role", http.StatusForbidden, http.StatusForbidden)
+
+	a := s.Admin()
+	if err := a.SetSiteRole(ctx, "contoso", "Marketing", "admin", SiteVisitor); err != nil {
+		t.Fatal(err)
+	}
+	check("a visitor", http.StatusOK, http.StatusForbidden)
+	if err := a.SetSiteRole(ctx, "contoso", "Marketing", "admin", SiteMember); err != nil {
+		t.Fatal(err)
+	}
+	check("a member", http.StatusOK, http.StatusOK)
+	// A delta link handed out while admin could read is refused after.
+	r := do(t, c, http.MethodGet, g+"/drives/"+lib+"/root/delta?token=latest", tok, nil)
+	var page struct {
+		DeltaLink string `json:"@odata.deltaLink"`
+	}
+	if err := json.Unmarshal(r.body, &page); err != nil || page.DeltaLink == "" {
+		t.Fatalf("delta ?token=latest = %d %s", r.status, r.body)
+	}
+	if err := a.RemoveFromSite(ctx, "contoso", "Marketing", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	check("taken out", http.StatusForbidden, http.StatusForbidden)
+	if r := do(t, c, http.MethodGet, page.DeltaLink, tok, nil); r.status != http.StatusForbidden {
+		t.Errorf("delta link after the user was taken out = %d, want 403", r.status)
+	}
+	// Others keep their access.
+	if r := do(t, c, http.MethodGet, reads[3].url, userToken(t, s, "contoso", "bob"), nil); r.status != http.StatusOK {
+		t.Errorf("bob, a member, listing Marketing = %d", r.status)
+	}
+
+	// The admin API's refusals.
+	for _, tc := range []struct {
+		site, user, role string
+		want             int
+	}{
+		{"NoSuchSite", "admin", SiteMember, http.StatusNotFound},
+		{"Marketing", "nobody", SiteMember, http.StatusNotFound},
+		{"Marketing", "admin", "owner", http.StatusBadRequest},
+	} {
+		err := a.SetSiteRole(ctx, "contoso", tc.site, tc.user, tc.role)
+		if !IsStatus(err, tc.want) {
+			t.Errorf("SetSiteRole(%s, %s, %s) = %v, want %d", tc.site, tc.user, tc.role, err, tc.want)
+		}
+	}
+
+	// The change is stored with the directory: a restart keeps it.
+	if err := a.SetSiteRole(ctx, "contoso", "Marketing", "admin", SiteVisitor); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := StartForTest(t, WithDataDir(dir))
+	c2 := h2Client(s2)
+	if r := do(t, c2, http.MethodGet, s2.GraphURL()+"/drives/"+lib+"/root/children", userToken(t, s2, "contoso", "admin"), nil); r.status != http.StatusOK {
+		t.Errorf("after a restart, the visitor listing Marketing = %d %.200s, want 200", r.status, r.body)
+	}
+}

@@ -31,34 +31,14 @@ import (
 // a folder made at the top is refused and said in status, and a link
 // names the item in its own library.
 func TestEndToEndCombinedDrive(t *testing.T) {
-	requireFUSE(t)
-	sim := m365sim.StartForTest(t)
-	svcURL, bundle, _ := startService(t, sim)
-	putPolicies(t, sim, svcURL, bundle, apitype.Policies{DeltaPollSeconds: 5, DefaultCacheLimitBytes: 1 << 30})
 	dc := demo.MustLoad()
-	lib := func(name, site, folder string) apitype.CombinedMember {
-		return apitype.CombinedMember{Name: name, Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: site,
-			LibraryName: dc.FinanceLibrary, FolderPath: folder}}
-	}
 	marketingURL := strings.Replace(dc.FinanceSiteURL, "/Finance", "/Marketing", 1)
-	company := apitype.AdminMapping{Mapping: apitype.Mapping{DisplayName: "Company", DriveLetter: "S", MountName: "Company",
-		Target: apitype.Target{Kind: apitype.TargetCombined, Members: []apitype.CombinedMember{
-			lib("Finance", dc.FinanceSiteURL, ""),
-			lib("Marketing", marketingURL, ""),
-			lib("Sales", "https://fabrikam.sharepoint.com/sites/Sales", ""),
-			lib("Archive", dc.FinanceSiteURL, "/Archive"),
-		}}}, Everyone: true}
-	var created apitype.AdminMapping
-	adminCall(t, sim, svcURL, bundle, http.MethodPost, apitype.RouteAdminMappings, company, &created)
-
-	e := startAgent(t, sim, agentSetup{upn: "alice@contoso.com", svcURL: svcURL, bundle: bundle})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	loginAs(t, ctx, e, "alice@contoso.com")
-	st := waitStatus(t, e.c, "Company mounted", func(st apitype.Status) bool {
-		d := driveByName(st, "Company")
-		return d != nil && d.State == apitype.DriveMounted
-	})
+	c := mountCompany(t,
+		companyLibrary("Finance", dc.FinanceSiteURL, ""),
+		companyLibrary("Marketing", marketingURL, ""),
+		companyLibrary("Sales", "https://fabrikam.sharepoint.com/sites/Sales", ""),
+		companyLibrary("Archive", dc.FinanceSiteURL, "/Archive"))
+	sim, svcURL, bundle, created, e, ctx, st := c.sim, c.svcURL, c.bundle, c.created, c.e, c.ctx, c.st
 	co := driveByName(st, "Company")
 	if co.Kind != "combined" || co.Target != "2 libraries: Finance, Marketing" || co.Error != nil {
 		t.Errorf("Company = %+v, want a combined drive of the two libraries alice reaches, without a problem", co)
@@ -121,13 +101,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	if _, err := alice.Upload(ctx, finID, "/Archive/2025.txt", []byte("archived\n")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, e.c, "Archive in Company", func(st apitype.Status) bool {
-		d := driveByName(st, "Company")
-		return d != nil && d.Target == "3 libraries: Finance, Marketing, Archive"
-	})
+	refreshUntilTarget(t, ctx, e, "Archive in Company", "3 libraries: Finance, Marketing, Archive")
 	if got := ls("."); !slices.Equal(got, []string{"Archive", "Finance", "Marketing"}) {
 		t.Fatalf("Company after Archive came into reach lists %v", got)
 	}
@@ -138,13 +112,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	// The admin takes Marketing out: it disappears at the next refresh.
 	created.Target.Members = slices.DeleteFunc(created.Target.Members, func(m apitype.CombinedMember) bool { return m.Name == "Marketing" })
 	adminCall(t, sim, svcURL, bundle, http.MethodPut, strings.ReplaceAll(apitype.RouteAdminMapping, "{id}", created.ID), created, nil)
-	if _, err := e.c.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, e.c, "Marketing gone from Company", func(st apitype.Status) bool {
-		d := driveByName(st, "Company")
-		return d != nil && d.Target == "2 libraries: Finance, Archive"
-	})
+	refreshUntilTarget(t, ctx, e, "Marketing gone from Company", "2 libraries: Finance, Archive")
 	if got := ls("."); !slices.Equal(got, []string{"Archive", "Finance"}) {
 		t.Errorf("Company after Marketing was taken out lists %v", got)
 	}
@@ -153,13 +121,7 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	if err := alice.Delete(ctx, finID, "/Archive"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	st = waitStatus(t, e.c, "Archive gone from Company", func(st apitype.Status) bool {
-		d := driveByName(st, "Company")
-		return d != nil && d.Target == "1 library: Finance"
-	})
+	st = refreshUntilTarget(t, ctx, e, "Archive gone from Company", "1 library: Finance")
 	if got := ls("."); !slices.Equal(got, []string{"Finance"}) {
 		t.Errorf("Company after Archive went out of reach lists %v", got)
 	}
@@ -169,6 +131,147 @@ func TestEndToEndCombinedDrive(t *testing.T) {
 	if names, err := held.Readdirnames(-1); err != nil || !slices.Contains(names, "from-agent.txt") {
 		t.Errorf("the directory held open across the changes: %v, %v; want it still usable (no remount)", names, err)
 	}
+}
+
+// TestEndToEndCombinedDriveSiteAccess: a user's access to a library of a
+// combined drive changes at runtime (#17 item 1, "the set is refreshed
+// when ... the user's access changes"). The admin takes alice out of the
+// Marketing site while "Company" (Finance and Marketing) is mounted and a
+// change of hers in Marketing waits to upload: at the next refresh
+// Marketing is gone from the drive's root, Graph's 403 on the site being
+// "out of reach", not an error, and the waiting change stays in the
+// library's journal. Given back her access, Marketing reappears, the
+// change is still there, and it uploads.
+func TestEndToEndCombinedDriveSiteAccess(t *testing.T) {
+	dc := demo.MustLoad()
+	marketingURL := strings.Replace(dc.FinanceSiteURL, "/Finance", "/Marketing", 1)
+	c := mountCompany(t, companyLibrary("Finance", dc.FinanceSiteURL, ""), companyLibrary("Marketing", marketingURL, ""))
+	sim, e, ctx, st := c.sim, c.e, c.ctx, c.st
+	if d := driveByName(st, "Company"); d.Target != "2 libraries: Finance, Marketing" {
+		t.Fatalf("Company = %+v, want both libraries", d)
+	}
+	co := driveByName(st, "Company")
+	alice := sim.Admin().As("contoso", "alice")
+	mktID, finID := driveIDOf(t, ctx, alice, marketingURL), driveIDOf(t, ctx, alice, dc.FinanceSiteURL)
+
+	// A change in Marketing that waits to upload.
+	if err := e.c.PauseUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(co.Mountpoint, "Marketing", "kept.txt")
+	if err := os.WriteFile(kept, []byte("written before the revocation\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e.c, "the change pending", func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.PendingUploads > 0
+	})
+
+	// The admin takes alice out of the Marketing site.
+	if err := sim.Admin().RemoveFromSite(ctx, "contoso", "Marketing", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	st = refreshUntilTarget(t, ctx, e, "Marketing gone from Company", "1 library: Finance")
+	if got := lsDir(t, co.Mountpoint); !slices.Equal(got, []string{"Finance"}) {
+		t.Errorf("Company after alice lost Marketing lists %v, want [Finance]", got)
+	}
+	d := driveByName(st, "Company")
+	if d.State != apitype.DriveMounted || d.Error != nil {
+		t.Errorf("Company after alice lost Marketing = %+v, want mounted without a problem", d)
+	}
+	for _, p := range st.Errors {
+		if p.Drive == co.ID {
+			t.Errorf("a problem for the combined drive after alice lost Marketing: %+v", p)
+		}
+	}
+	// The waiting change is not dropped: it stays in Marketing's journal,
+	// and the drive still counts it. A change in Finance made now is
+	// counted in a later sample than the revocation: both must be.
+	after := filepath.Join(co.Mountpoint, "Finance", "after.txt")
+	if err := os.WriteFile(after, []byte("written after the revocation\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e.c, "the changes to Marketing and Finance both pending", func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.PendingUploads >= 2
+	})
+
+	// Given back her access, Marketing reappears with the change, which
+	// then uploads.
+	if err := sim.Admin().SetSiteRole(ctx, "contoso", "Marketing", "alice", m365sim.SiteMember); err != nil {
+		t.Fatal(err)
+	}
+	refreshUntilTarget(t, ctx, e, "Marketing back in Company", "2 libraries: Finance, Marketing")
+	if got := lsDir(t, co.Mountpoint); !slices.Equal(got, []string{"Finance", "Marketing"}) {
+		t.Errorf("Company after alice got Marketing back lists %v", got)
+	}
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "written before the revocation\n" {
+		t.Errorf("Marketing/kept.txt after alice got Marketing back = %q, %v", b, err)
+	}
+	if err := e.c.ResumeUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyServer(t, ctx, alice, mktID, "/kept.txt", "written before the revocation\n")
+	eventuallyServer(t, ctx, alice, finID, "/after.txt", "written after the revocation\n")
+	waitStatus(t, e.c, "nothing pending", func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.PendingUploads == 0
+	})
+}
+
+// company is a running combined drive "Company" of alice's, mounted
+// through the service.
+type company struct {
+	sim            *m365sim.Sim
+	svcURL, bundle string
+	created        apitype.AdminMapping // the mapping as the service stored it
+	e              *realAgent
+	ctx            context.Context // the test's: 3 minutes
+	st             apitype.Status  // once Company was mounted
+}
+
+// mountCompany starts m365sim, the service and an agent signed in as
+// alice, maps the combined drive "Company" of members for everyone, and
+// waits until it is mounted.
+func mountCompany(t *testing.T, members ...apitype.CombinedMember) company {
+	t.Helper()
+	requireFUSE(t)
+	c := company{sim: m365sim.StartForTest(t)}
+	c.svcURL, c.bundle, _ = startService(t, c.sim)
+	putPolicies(t, c.sim, c.svcURL, c.bundle, apitype.Policies{DeltaPollSeconds: 5, DefaultCacheLimitBytes: 1 << 30})
+	mapping := apitype.AdminMapping{Mapping: apitype.Mapping{DisplayName: "Company", DriveLetter: "S", MountName: "Company",
+		Target: apitype.Target{Kind: apitype.TargetCombined, Members: members}}, Everyone: true}
+	adminCall(t, c.sim, c.svcURL, c.bundle, http.MethodPost, apitype.RouteAdminMappings, mapping, &c.created)
+	c.e = startAgent(t, c.sim, agentSetup{upn: "alice@contoso.com", svcURL: c.svcURL, bundle: c.bundle})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	c.ctx = ctx
+	loginAs(t, ctx, c.e, "alice@contoso.com")
+	c.st = waitStatus(t, c.e.c, "Company mounted", func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.State == apitype.DriveMounted
+	})
+	return c
+}
+
+// companyLibrary is a library of Company: the demo's default library of
+// site, or its folder.
+func companyLibrary(name, site, folder string) apitype.CombinedMember {
+	return apitype.CombinedMember{Name: name, Target: apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: site,
+		LibraryName: demo.MustLoad().FinanceLibrary, FolderPath: folder}}
+}
+
+// refreshUntilTarget asks the agent to refresh, then waits until the
+// Company drive's target reads want.
+func refreshUntilTarget(t *testing.T, ctx context.Context, e *realAgent, what, want string) apitype.Status {
+	t.Helper()
+	if _, err := e.c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return waitStatus(t, e.c, what, func(st apitype.Status) bool {
+		d := driveByName(st, "Company")
+		return d != nil && d.Target == want
+	})
 }
 
 // driveIDOf finds the drive id of a site's Documents library as alice.

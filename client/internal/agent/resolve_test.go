@@ -9,6 +9,7 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/auth/authtest"
 	"github.com/mapdrive/mapdrive/client/internal/failure"
 	"github.com/mapdrive/mapdrive/client/internal/graph"
+	"github.com/mapdrive/mapdrive/client/internal/vfs"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
@@ -76,5 +77,14 @@ func TestResolveByIDAgainstSim(t *testing.T) {
 			t.Errorf("%s resolving alice's OneDrive = %v, want ErrNotFound", upn, err)
 		}
 		t.Logf("%s resolving alice's OneDrive: %v", upn, err)
+	}
+	// A site of the user's own tenant that they are neither a member nor
+	// a visitor of: Graph answers 403 accessDenied at the site lookup
+	// (m365sim's TestConformanceSiteAccessChangesAtOnce), which leaves
+	// the library out of reach, as a missing one is, not failed.
+	marketing := apitype.Target{Kind: apitype.TargetSharePoint, SiteURL: "https://contoso.sharepoint.com/sites/Marketing", LibraryName: "Documents"}
+	_, err = newDir("admin@contoso.com").Resolve(ctx, marketing)
+	if !errors.Is(err, failure.NotFound) || !errors.Is(err, vfs.ErrAccessDenied) {
+		t.Errorf("admin resolving Marketing, a site they have no role on = %v, want ErrNotFound from a 403", err)
 	}
 }

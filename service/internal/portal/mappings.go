@@ -87,16 +87,19 @@ func describeTarget(t apitype.Target) string {
 }
 
 // editableKind reports whether the form edits target t: a SharePoint
-// library, OneDrive, or a combined drive of those (a combined drive
-// holding a Team or a drive id set through the API is kept as it is).
+// library, OneDrive, or a combined drive of those. Anything else is kept
+// as it is on save: a Team or a drive id, and a OneDrive with a folder
+// (the form has no folder for a OneDrive), all set through the API, so
+// that saving a rename does not drop what the form cannot show.
 func editableKind(t apitype.Target) bool {
+	plain := func(t apitype.Target) bool {
+		return t.Kind == apitype.TargetSharePoint || (t.Kind == apitype.TargetOneDrive && t.FolderPath == "")
+	}
 	switch t.Kind {
 	case apitype.TargetSharePoint, apitype.TargetOneDrive:
-		return true
+		return plain(t)
 	case apitype.TargetCombined:
-		return !slices.ContainsFunc(t.Members, func(m apitype.CombinedMember) bool {
-			return m.Target.Kind != apitype.TargetSharePoint && m.Target.Kind != apitype.TargetOneDrive
-		})
+		return !slices.ContainsFunc(t.Members, func(m apitype.CombinedMember) bool { return !plain(m.Target) })
 	}
 	return false
 }
@@ -479,7 +482,11 @@ func (s *Server) validateForm(r *http.Request, ss *session, f mappingForm, libs 
 	} else if len([]rune(f.Name)) > 128 {
 		errs.Name = "At most 128 characters."
 	}
-	switch apitype.TargetKind(f.Kind) {
+	kind := apitype.TargetKind(f.Kind)
+	if f.Fixed != "" {
+		kind = "" // a target the form cannot edit: the caller keeps it
+	}
+	switch kind {
 	case apitype.TargetOneDrive:
 		m.Target = apitype.Target{Kind: apitype.TargetOneDrive}
 		errs.SiteURL = ""

@@ -207,6 +207,44 @@ func TestMappingEditReorderDelete(t *testing.T) {
 	scan("the audit pages")
 }
 
+// TestMappingEditKeepsWhatTheFormCannotShow: a target set through the API
+// that the form cannot edit (a Team or a OneDrive with a folder, alone or
+// in a combined drive) is shown as it is and kept when the admin renames
+// the mapping in the portal, whatever kind the form posts.
+func TestMappingEditKeepsWhatTheFormCannotShow(t *testing.T) {
+	db := testenv.SQLite(t)
+	e := newEnv(t, db)
+	b := e.browser()
+	b.signIn("admin@contoso.com")
+	for _, tc := range []struct {
+		name, kind string
+		target     apitype.Target
+		shown      string
+	}{
+		{"Team folder", "sharepoint", apitype.Target{Kind: apitype.TargetTeam, GroupID: e.finance, FolderPath: "/Reports"}, "Team " + e.finance + " › Reports"},
+		{"OneDrive folder", "onedrive", apitype.Target{Kind: apitype.TargetOneDrive, FolderPath: "/Documents"}, "The user&#39;s own OneDrive › Documents"},
+		{"Combined", "combined", apitype.Target{Kind: apitype.TargetCombined, Members: []apitype.CombinedMember{
+			{Name: "Mine", Target: apitype.Target{Kind: apitype.TargetOneDrive, FolderPath: "/Documents"}}}}, "Combined drive of 1 libraries: Mine"},
+	} {
+		mount := strings.ReplaceAll(tc.name, " ", "")
+		m, err := e.st.CreateMapping(t.Context(), e.contoso.ID, store.Mapping{Mapping: apitype.Mapping{DisplayName: tc.name, MountName: mount,
+			Target: tc.target}, Everyone: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.get("/portal/mappings/"+m.ID+"/edit", false).mustContain(t, tc.shown)
+		form := url.Values{"csrf": {b.csrf}, "op": {"save"}, "name": {tc.name + " renamed"}, "kind": {tc.kind}, "siteUrl": {financeSite},
+			"library": {"Documents"}, "mount": {mount}, "pin": {"none"}, "everyone": {"on"}}
+		if p := b.post("/portal/mappings/"+m.ID+"/edit", form, true); p.status != 200 {
+			t.Fatalf("%s: edit = %d %s", tc.name, p.status, p.body)
+		}
+		got, _ := e.st.Mapping(t.Context(), e.contoso.ID, m.ID)
+		if got.DisplayName != tc.name+" renamed" || !reflect.DeepEqual(got.Target, m.Target) {
+			t.Errorf("%s after a rename in the portal: %q %+v, want its target kept: %+v", tc.name, got.DisplayName, got.Target, m.Target)
+		}
+	}
+}
+
 // TestFragments: the htmx endpoints answer with the picker fragments.
 func TestFragments(t *testing.T) {
 	e := newEnv(t, testenv.SQLite(t))

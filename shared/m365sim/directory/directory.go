@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Access is what a user may do with a drive.
@@ -40,12 +41,19 @@ type DriveRef struct {
 	Site   *Site // libraries only
 }
 
-// Directory is the loaded, normalized directory. It is immutable after Load
-// and safe for concurrent use.
+// Directory is the loaded, normalized directory. It is safe for concurrent
+// use. Everything but site membership is immutable after Load; membership
+// changes at runtime (SetSiteRole), as an admin's does in SharePoint.
 type Directory struct {
+	// Immutable after New, but for the sites' Members and Visitors.
 	seed   Seed
 	apps   map[string]*App // by client ID and identifier URI (lowercased)
 	drives map[string]DriveRef
+	path   string // the file Load read or wrote; "" for New alone
+
+	// mu guards the Members and Visitors of every site in seed: they are
+	// replaced, never changed in place, under mu.
+	mu sync.RWMutex
 }
 
 const fileName = "directory.json"
@@ -62,7 +70,12 @@ func Load(dataDir string, seed *Seed) (*Directory, error) {
 		if err := json.Unmarshal(data, &s); err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		return New(&s)
+		d, err := New(&s)
+		if err != nil {
+			return nil, err
+		}
+		d.path = path
+		return d, nil
 	case errors.Is(err, os.ErrNotExist):
 		if seed == nil {
 			return nil, fmt.Errorf("no directory in %s and no seed given", dataDir)
@@ -81,6 +94,7 @@ func Load(dataDir string, seed *Seed) (*Directory, error) {
 		if err := os.WriteFile(path, out, 0o600); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
+		d.path = path
 		return d, nil
 	default:
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -320,19 +334,79 @@ func (d *Directory) Access(t *Tenant, u *User, r DriveRef) Access {
 		}
 		return AccessNone
 	case KindLibrary:
-		acc := AccessNone
-		if listed(r.Site.Visitors, u.UserName) {
-			acc = AccessRead
-		}
-		if listed(r.Site.Members, u.UserName) {
-			acc = AccessWrite
-		}
+		acc := d.SiteRole(r.Site, u)
 		if acc == AccessWrite && r.Drive.ReadOnly {
 			acc = AccessRead
 		}
 		return acc
 	}
 	return AccessNone
+}
+
+// SiteRole reports what u may do on site s: write as a member, read as a
+// visitor, or nothing.
+func (d *Directory) SiteRole(s *Site, u *User) Access {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	switch {
+	case listed(s.Members, u.UserName):
+		return AccessWrite
+	case listed(s.Visitors, u.UserName):
+		return AccessRead
+	}
+	return AccessNone
+}
+
+// CanSeeSite reports whether u may see site s (member or visitor).
+func (d *Directory) CanSeeSite(s *Site, u *User) bool { return d.SiteRole(s, u) != AccessNone }
+
+// SetSiteRole makes u a member of site s of tenant t (AccessWrite), a
+// visitor (AccessRead), or neither (AccessNone), at once for every later
+// request, and stores the change with the directory so that a restart
+// keeps it. A site open to everyone ("*") cannot take one user out.
+func (d *Directory) SetSiteRole(t *Tenant, s *Site, u *User, role Access) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if role != AccessWrite && slices.Contains(s.Members, "*") || role == AccessNone && slices.Contains(s.Visitors, "*") {
+		return fmt.Errorf("site %s lets every user of %s in (\"*\"): one user cannot be taken out", s.Name, t.Name)
+	}
+	self := func(n string) bool { return strings.EqualFold(n, u.UserName) }
+	// Copies: readers holding the old slices keep them unchanged.
+	members := slices.DeleteFunc(slices.Clone(s.Members), self)
+	visitors := slices.DeleteFunc(slices.Clone(s.Visitors), self)
+	switch role {
+	case AccessWrite:
+		members = append(members, u.UserName)
+	case AccessRead:
+		visitors = append(visitors, u.UserName)
+	}
+	prevM, prevV := s.Members, s.Visitors
+	s.Members, s.Visitors = members, visitors
+	if err := d.storeLocked(); err != nil {
+		s.Members, s.Visitors = prevM, prevV
+		return err
+	}
+	return nil
+}
+
+// storeLocked writes the directory back to the file it was loaded from,
+// atomically; a directory made by New alone is not stored.
+func (d *Directory) storeLocked() error {
+	if d.path == "" {
+		return nil
+	}
+	out, err := json.MarshalIndent(&d.seed, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := d.path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, d.path); err != nil {
+		return fmt.Errorf("store the directory: %w", err)
+	}
+	return nil
 }
 
 func listed(names []string, user string) bool {
@@ -459,11 +533,6 @@ func (t *Tenant) SiteID(s *Site) string { return t.SharePointHost + "," + s.ID +
 
 // SiteURL is the site's web URL.
 func (t *Tenant) SiteURL(s *Site) string { return "https://" + t.SharePointHost + s.Path }
-
-// IsMember reports whether u may see site s (member or visitor).
-func (s *Site) IsMember(u *User) bool {
-	return listed(s.Members, u.UserName) || listed(s.Visitors, u.UserName)
-}
 
 // IsFollowedBy reports whether u follows the site.
 func (s *Site) IsFollowedBy(u *User) bool { return listed(s.Followers, u.UserName) }

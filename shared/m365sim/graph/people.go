@@ -206,7 +206,7 @@ func (s *Server) writeSites(w http.ResponseWriter, r *http.Request, c *call, kee
 	var all []siteJSON
 	for i := range c.tenant.Sites {
 		st := &c.tenant.Sites[i]
-		if st.IsMember(c.user) && keep(st) {
+		if s.dir.CanSeeSite(st, c.user) && keep(st) {
 			all = append(all, s.siteJSON(c.tenant, st))
 		}
 	}
@@ -391,7 +391,7 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request, c *call, p st
 	if st == nil {
 		return errorf(http.StatusNotFound, "itemNotFound", "Requested site could not be found.")
 	}
-	if !st.IsMember(c.user) {
+	if !s.dir.CanSeeSite(st, c.user) {
 		return errDenied()
 	}
 	switch {
