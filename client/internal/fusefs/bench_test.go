@@ -2,7 +2,8 @@
 
 package fusefs
 
-// BenchmarkIssue4 measures the table of issue 4 in one run against
+// BenchmarkIssue4 measures the table of issue 4, with issue 14's
+// targets and its fio rows, in one run against
 // m365sim over loopback TLS, comparing the mount with direct calls of the
 // same Graph client, and writes artifacts/bench/vfs.{md,json}:
 //
@@ -198,8 +199,8 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 	directRead := directDownload(b, s, bigItem.ID, size)
 	directReadCPU := processCPU() - cpu0
 	ratio := directRead.Seconds() / mountRead.Seconds()
-	add(benchRow{N: 1, Name: fmt.Sprintf("Sequential read, %d MiB, cold", size>>20), Target: ">= 1.0x direct single-stream download",
-		Mount: mbps(size, mountRead), Direct: mbps(size, directRead), Ratio: ratio, Met: ratio >= 1.0,
+	add(benchRow{N: 1, Name: fmt.Sprintf("Sequential read, %d MiB, cold", size>>20), Target: ">= 0.9x direct single-stream download",
+		Mount: mbps(size, mountRead), Direct: mbps(size, directRead), Ratio: ratio, Met: ratio >= 0.9,
 		Comment: "ratio = mount throughput / direct throughput; " + cpuPerGiB(mountReadCPU, directReadCPU, size)})
 
 	// 1b: warm sequential read (read once, version unchanged): the kernel
@@ -247,9 +248,9 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 		return d[len(d)/2]
 	}
 	bt, st := med(bigT), med(smallT)
-	add(benchRow{N: 2, Name: fmt.Sprintf("Open + first 64 KiB of an uncached %d MiB file", size>>20), Target: "<= 50 ms, within 1.5x of a 1 MiB file",
+	add(benchRow{N: 2, Name: fmt.Sprintf("Open + first 64 KiB of an uncached %d MiB file", size>>20), Target: "<= 1.2x the same on a 1 MiB file",
 		Mount: bt.Round(time.Microsecond).String(), Direct: "1 MiB file: " + st.Round(time.Microsecond).String(),
-		Ratio: bt.Seconds() / st.Seconds(), Met: bt <= 50*time.Millisecond && bt.Seconds() <= 1.5*st.Seconds(),
+		Ratio: bt.Seconds() / st.Seconds(), Met: bt.Seconds() <= 1.2*st.Seconds(),
 		Comment: "median of 3, each on a fresh mount (the path's folders are listed cold too)"})
 
 	// 9 and 10: random 4 KiB reads and four parallel readers, with fio.
@@ -276,8 +277,8 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 	}
 	directWrite, directWriteCPU := time.Since(start), processCPU()-cpu0
 	ratio = mountWrite.Seconds() / directWrite.Seconds()
-	add(benchRow{N: 5, Name: fmt.Sprintf("Write %d MiB and close until uploaded", size>>20), Target: "<= 1.3x direct upload session",
-		Mount: mbps(size, mountWrite), Direct: mbps(size, directWrite), Ratio: ratio, Met: ratio <= 1.3,
+	add(benchRow{N: 5, Name: fmt.Sprintf("Write %d MiB and close until uploaded", size>>20), Target: "<= 1.1x direct upload session",
+		Mount: mbps(size, mountWrite), Direct: mbps(size, directWrite), Ratio: ratio, Met: ratio <= 1.1,
 		Comment: "ratio = mount time / direct time; both 10 MiB fragments, one stream; " + cpuPerGiB(mountWriteCPU, directWriteCPU, size)})
 
 	// 6: 1,000 files of 4 KiB, against direct PUTs at the same concurrency.
@@ -325,8 +326,8 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 	ratio = coldLs.Seconds() / directLs.Seconds()
 	add(benchRow{N: 3, Name: fmt.Sprintf("ls -l of a %d-item folder, cold", folder), Target: "<= 1.3x direct paging",
 		Mount: coldLs.Round(time.Millisecond).String(), Direct: directLs.Round(time.Millisecond).String(), Ratio: ratio, Met: ratio <= 1.3})
-	add(benchRow{N: 4, Name: "ls -l of the same folder, warm", Target: "<= 0.3 s", Mount: warmLs.Round(time.Millisecond).String(),
-		Met: warmLs <= 300*time.Millisecond})
+	add(benchRow{N: 4, Name: "ls -l of the same folder, warm", Target: "<= 0.1 s", Mount: warmLs.Round(time.Millisecond).String(),
+		Met: warmLs <= 100*time.Millisecond})
 
 	add(benchRow{N: 7, Name: "Agent peak RSS during 1 and 5", Target: "<= 200 MB",
 		Mount: fmt.Sprintf("read %d MB, write %d MB", peakRead>>20, peakWrite>>20), Met: max(peakRead, peakWrite) <= 200<<20,
