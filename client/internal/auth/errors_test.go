@@ -129,3 +129,76 @@ func TestKeyringCacheRoundTrip(t *testing.T) {
 		t.Errorf("Replace with a cancelled context: err = %v", err)
 	}
 }
+
+// countingCache is an MSAL cache object that counts its decodes.
+type countingCache struct {
+	data     []byte
+	decodes  int
+	failNext bool
+}
+
+func (c *countingCache) Unmarshal(b []byte) error {
+	c.decodes++
+	if c.failNext {
+		c.failNext = false
+		return errors.New("bad cache")
+	}
+	c.data = append([]byte(nil), b...)
+	return nil
+}
+func (c *countingCache) Marshal() ([]byte, error) { return c.data, nil }
+
+// TestKeyringCacheDecodesOnlyChangedBytes: MSAL calls Replace before every
+// token lookup; the stored cache is decoded again only when its bytes
+// changed since this cache object last loaded or exported them, or when
+// another object asks.
+func TestKeyringCacheDecodesOnlyChangedBytes(t *testing.T) {
+	mem := keyring.NewMemory()
+	kc := &keyringCache{store: keyring.New(keyring.WithBackend(mem)), name: "msal-cache:x"}
+	ctx := context.Background()
+	m := &countingCache{}
+	replace := func(step string, want int) {
+		t.Helper()
+		if err := kc.Replace(ctx, m, cacheReplaceHints()); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if m.decodes != want {
+			t.Errorf("%s: %d decodes, want %d", step, m.decodes, want)
+		}
+	}
+	replace("first lookup", 1)
+	replace("second lookup, nothing changed", 1)
+	m.data = []byte(`{"AccessToken":{"k":{"secret":"one"}}}`)
+	if err := kc.Export(ctx, m, cacheExportHints()); err != nil {
+		t.Fatal(err)
+	}
+	replace("after its own export", 1)
+	// Another writer changes the stored bytes.
+	if err := kc.store.Set(kc.name, []byte(`{"AccessToken":{"k":{"secret":"two"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	replace("after the stored bytes changed", 2)
+	if string(m.data) != `{"AccessToken":{"k":{"secret":"two"}}}` {
+		t.Errorf("MSAL holds %s, want the new bytes", m.data)
+	}
+	// Another cache object has seen nothing yet.
+	var other recorder
+	if err := kc.Replace(ctx, &other, cacheReplaceHints()); err != nil || len(other.got) == 0 {
+		t.Errorf("another object's lookup decoded %q, %v", other.got, err)
+	}
+	replace("after another object loaded", 3)
+	// A failed decode is never taken as loaded.
+	if err := kc.store.Set(kc.name, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	m.failNext = true
+	if err := kc.Replace(ctx, m, cacheReplaceHints()); err == nil {
+		t.Error("a failed decode was not reported")
+	}
+	replace("after a failed decode", 5)
+	// After sign-out the next lookup decodes the empty cache.
+	if err := kc.remove(); err != nil {
+		t.Fatal(err)
+	}
+	replace("after remove", 6)
+}
