@@ -998,6 +998,9 @@ func TestOfflineEditsDrainOnReconnect(t *testing.T) {
 		e.fs.Refresh(ctx)
 		e.mustRead("/cached.txt")
 		e.mustRead("/contested.txt")
+		// Let the reads' background work (read-ahead) finish first: one
+		// that succeeded after the network went would mark it back online.
+		synctest.Wait()
 
 		e.remote.SetOffline(true)
 		e.fs.Refresh(ctx) // notices the network is gone
