@@ -510,6 +510,27 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 				}
 			}
 		}
+		var held []byte
+		if len(inFlight) == 0 && pending == 0 {
+			// Everything went up before a poll could see it (a quick or
+			// quiet machine): hold one change back, so that the crash
+			// has a waiting upload to recover. Pausing is not stored, so
+			// the restarted agent uploads it.
+			if err := a.c.PauseUploads(ctx); err != nil {
+				t.Fatalf("pause uploads: %v", err)
+			}
+			held = pseudoRandom(78, 1<<20)
+			if err := os.WriteFile(filepath.Join(od.Mountpoint, "held-at-the-crash.bin"), held, 0o644); err != nil {
+				t.Fatalf("write into the OneDrive mount: %v", err)
+			}
+			for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && pending == 0; time.Sleep(50 * time.Millisecond) {
+				if st, err := a.c.Status(ctx); err == nil {
+					for _, d := range st.Drives {
+						pending += d.PendingUploads
+					}
+				}
+			}
+		}
 		a.p.kill()
 		t.Logf("chaos: agent killed during the uploads of %v, %d changes waiting to upload", inFlight, pending)
 		if len(inFlight) == 0 && pending == 0 {
@@ -537,6 +558,9 @@ func chaos(t *testing.T, ctx context.Context, sim *sim, svc *service, a *agent, 
 			t.Errorf("the OneDrive mountpoint after the restart: %v (mounted %v)", err, mounted(od.Mountpoint))
 		}
 		waitRemote(t, ctx, sim.admin.As(a.id.tenant.Name, "alice"), od.DriveID, "before-the-crash.bin", sha(odFile), int64(len(odFile)), 3*time.Minute)
+		if held != nil {
+			waitRemote(t, ctx, sim.admin.As(a.id.tenant.Name, "alice"), od.DriveID, "held-at-the-crash.bin", sha(held), int64(len(held)), 3*time.Minute)
+		}
 		t.Logf("chaos: the OneDrive mounted by hand came back after the SIGKILL and its pending upload finished")
 	}
 
