@@ -14,9 +14,6 @@ import (
 // benchmark breaks or writes no report, never on a figure.
 func TestBenchmarksRun(t *testing.T) {
 	requireFUSE(t)
-	if testing.Short() {
-		t.Skip("runs every mount benchmark once")
-	}
 	dir := t.TempDir()
 	runIssue4(t, issue4Sizes{size: 8 << 20, folder: 50, files: 20, items: 500, fioSeconds: 1}, dir)
 	b, err := os.ReadFile(filepath.Join(dir, "vfs.json"))
