@@ -5,7 +5,11 @@ package fusefs
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,17 +47,75 @@ func runColdReadDD(b testing.TB, size int64, passes int) {
 		s.unmount()
 		s.opt.StateDir, s.opt.CacheDir = b.TempDir(), b.TempDir()
 		s.mount()
-		cpu0, start := processCPU(), time.Now()
+		stop := benchProfile(b, "colddd-mount")
+		cpu0, busy0, start := processCPU(), machineBusy(), time.Now()
 		s.sh("dd if=data/big.bin of=/dev/null bs=1M 2>/dev/null")
-		mount, cpu := time.Since(start), processCPU()-cpu0
+		mount, cpu, busy := time.Since(start), processCPU()-cpu0, machineBusy()-busy0
+		stop()
+		stop = benchProfile(b, "colddd-direct")
+		busy0 = machineBusy()
 		direct := directDownload(b, s, item.ID, size)
-		b.Logf("cold dd: mount %s, direct %s, ratio %.2f; agent and simulator CPU during the mount read %.1f s/GiB",
-			mbps(size, mount), mbps(size, direct), direct.Seconds()/mount.Seconds(), cpu.Seconds()*float64(1<<30)/float64(size))
+		busyDirect := machineBusy() - busy0
+		stop()
+		b.Logf("cold dd: mount %s, direct %s, ratio %.2f; agent and simulator CPU during the mount read %.1f s/GiB; whole machine busy %.1f cores (mount), %.1f cores (direct)",
+			mbps(size, mount), mbps(size, direct), direct.Seconds()/mount.Seconds(), cpu.Seconds()*float64(1<<30)/float64(size),
+			busy.Seconds()/mount.Seconds(), busyDirect.Seconds()/direct.Seconds())
 	}
+}
+
+// machineBusy is the CPU time all processes and the kernel spent, from
+// /proc/stat: the kernel's FUSE work and dd are not in processCPU.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	var busy int64
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		if i != 3 && i != 4 { // idle and iowait
+			busy += v
+		}
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
 }
 
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchProfile writes a CPU profile of one measured phase to
+// $MAPDRIVE_BENCH_PROFILE/NAME-N.pprof, so a slow row can be explained
+// without the set-up's CPU in the picture. It does nothing when the
+// variable is unset.
+func benchProfile(b testing.TB, name string) (stop func()) {
+	dir := os.Getenv("MAPDRIVE_BENCH_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var f *os.File
+	for i := 1; ; i++ {
+		var err error
+		f, err = os.OpenFile(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) {
+			b.Fatal(err)
+		}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -100,7 +100,7 @@ func Mount(ctx context.Context, fsys FileSystem, mountpoint string, o Options) (
 	// the vfs answers lookups accordingly (vfs.Options.CaseInsensitive).
 	host.SetCapCaseInsensitive(fsys.CaseInsensitive())
 	m := &Mounted{host: host, adapter: a, mountpoint: mountpoint, done: make(chan struct{})}
-	args := mountArgs(runtime.GOOS, o, fsys.ReadOnly())
+	args := mountArgs(runtime.GOOS, libfuse3, o, fsys.ReadOnly())
 	go func() {
 		m.runErr = runHost(host, mountpoint, args)
 		close(m.done)

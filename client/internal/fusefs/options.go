@@ -8,9 +8,10 @@ import (
 )
 
 // mountArgs builds the command line cgofuse hands to the FUSE library of
-// goos (runtime.GOOS in Mount): one OS-neutral function, so the options
-// of every platform are unit-tested on any of them.
-func mountArgs(goos string, o Options, readOnly bool) []string {
+// goos (runtime.GOOS in Mount); fuse3 says the binary links libfuse 3
+// (libfuse3 in Mount). One OS-neutral function, so the options of every
+// platform are unit-tested on any of them.
+func mountArgs(goos string, fuse3 bool, o Options, readOnly bool) []string {
 	var args []string
 	switch goos {
 	case "windows":
@@ -25,8 +26,16 @@ func mountArgs(goos string, o Options, readOnly bool) []string {
 		}
 		args = []string{"-o", strings.Join(opts, ",")}
 	default:
-		opts := []string{"fsname=mapdrive", "subtype=mapdrive", "big_writes", "max_read=131072",
-			"attr_timeout=1", "entry_timeout=1", "negative_timeout=0"}
+		// libfuse 2 needs big_writes for writes larger than 4 KiB, and its
+		// reads stop at 128 KiB however large max_read is. libfuse 3 writes
+		// and reads up to 1 MiB (max_pages) unasked, refuses big_writes,
+		// and refuses a max_read that its init did not also set. Its
+		// max_idle_threads only quiets 3.14's warning about an unset value.
+		opts := []string{"fsname=mapdrive", "subtype=mapdrive", "big_writes", "max_read=131072"}
+		if fuse3 {
+			opts = []string{"fsname=mapdrive", "subtype=mapdrive", "max_idle_threads=10"}
+		}
+		opts = append(opts, "attr_timeout=1", "entry_timeout=1", "negative_timeout=0")
 		if readOnly {
 			opts = append(opts, "ro")
 		}
