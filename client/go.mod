@@ -70,3 +70,5 @@ require (
 )
 
 replace github.com/mapdrive/mapdrive/shared => ../shared
+
+replace github.com/winfsp/cgofuse => ../third_party/cgofuse

@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(
   build-essential pkg-config git ca-certificates curl
-  fuse libfuse2 libfuse-dev            # FUSE 2 for cgofuse on Linux
+  fuse3 libfuse3-dev                   # FUSE 3 for cgofuse on Linux (the fuse3 build tag; fuse3 replaces fuse)
+  libfuse-dev                          # FUSE 2 headers: a build without the tag (go test with no GOFLAGS) still compiles
   postgresql postgresql-client         # the service's production database
   chromium chromium-driver             # portal browser tests
   xvfb xauth x11-utils imagemagick     # tray real-window test and screenshots

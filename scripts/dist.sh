@@ -42,7 +42,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export GOFLAGS=${GOFLAGS:--buildvcs=false -tags=fuse3}
 
 WIN_CC=x86_64-w64-mingw32-gcc
 
@@ -315,7 +315,8 @@ build_deb() {
   install -D -m 0644 "$REPO/assets/mapdrive.svg" "$root/usr/share/icons/hicolor/scalable/apps/mapdrive.svg"
 
   # Library dependencies of the binaries, as dpkg-shlibdeps finds them,
-  # plus FUSE 2 (cgofuse loads libfuse.so.2; libfuse2 mounts through fusermount).
+  # plus FUSE 3 (built with the fuse3 tag, cgofuse loads libfuse3.so.3; a user
+  # who is not root mounts through fuse3's fusermount3).
   local shl
   shl=$(mktemp -d)
   mkdir -p "$shl/debian"
@@ -323,7 +324,7 @@ build_deb() {
   depends=$(cd "$shl" && dpkg-shlibdeps -O --ignore-missing-info "$root/usr/bin/mapdrive" "$root/usr/bin/mapdrive-tray" 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
   rm -rf "$shl"
-  depends="${depends:+$depends, }fuse, libfuse2"
+  depends="${depends:+$depends, }fuse3, libfuse3-3"
 
   mkdir -p "$root/DEBIAN"
   sed -e "s/@VERSION@/$dv/" -e "s/@DEPENDS@/$depends/" \

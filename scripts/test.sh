@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
-export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export GOFLAGS=${GOFLAGS:--buildvcs=false -tags=fuse3}
 REPO=$PWD
 # A shell that sourced demo/env.sh holds the desktop client's MAPDRIVE_*
 # settings. The Go tests clear them on their own (shared/hermetic); unset

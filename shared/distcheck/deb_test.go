@@ -2,6 +2,7 @@ package distcheck
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -45,7 +46,7 @@ func TestDebPackage(t *testing.T) {
 	for _, dep := range strings.Split(fields["Depends"], ",") {
 		deps[strings.Fields(dep)[0]] = true
 	}
-	for _, want := range []string{"fuse", "libfuse2", "libc6"} {
+	for _, want := range []string{"fuse3", "libfuse3-3", "libc6"} {
 		if !deps[want] {
 			t.Errorf("Depends = %q, missing %s", fields["Depends"], want)
 		}
@@ -111,6 +112,11 @@ func TestDebPackage(t *testing.T) {
 		out, err := exec.Command("/usr/bin/mapdrive", "version").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), d.version) {
 			t.Errorf("mapdrive version = %q, %v; want it to print %s", out, err, d.version)
+		}
+		// cgofuse dlopens its libfuse by name: the package depends on
+		// libfuse3-3, so the binary must be the fuse3 build.
+		if bin, err := os.ReadFile("/usr/bin/mapdrive"); err != nil || !bytes.Contains(bin, []byte("libfuse3.so.3")) || bytes.Contains(bin, []byte("libfuse.so.2")) {
+			t.Errorf("/usr/bin/mapdrive (%v) does not load libfuse3.so.3 alone: it was built without the fuse3 tag, but the package depends on libfuse3-3", err)
 		}
 		// postinst enables the user unit for every user; prerm undoes it.
 		const wants = "/etc/systemd/user/default.target.wants/mapdrive-agent.service"

@@ -92,8 +92,9 @@ type adapter struct {
 
 	readyOnce sync.Once
 
-	mu      sync.Mutex // guards handles and next
+	mu      sync.Mutex // guards handles, dirs and next
 	handles map[uint64]*vfs.Handle
+	dirs    map[uint64][]vfs.Attr // open directories: the listing their first Readdir read
 	next    uint64
 
 	// opened remembers, per inode, the content version the last open saw
@@ -386,7 +387,9 @@ func (a *adapter) Release(path string, fh uint64) int {
 	return a.fail("release", h.Release(a.ctx))
 }
 
-// Opendir implements fuse.FileSystemInterface.
+// Opendir implements fuse.FileSystemInterface. On Linux and macOS the
+// handle keeps the listing its first Readdir reads, so the later calls of
+// a paged listing (see Readdir) do not list the folder again.
 func (a *adapter) Opendir(path string) (int, uint64) {
 	at, err := a.fs.Stat(a.ctx, path)
 	if err != nil {
@@ -395,21 +398,73 @@ func (a *adapter) Opendir(path string) (int, uint64) {
 	if !at.IsDir {
 		return -fuse.ENOTDIR, noHandle
 	}
-	return 0, noHandle
+	if a.goos == "windows" {
+		return 0, noHandle
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.next++
+	a.dirs[a.next] = nil
+	return 0, a.next
 }
 
 // Readdir implements fuse.FileSystemInterface.
+//
+// With a directory handle it pages: each entry carries its offset, and a
+// call fills from ofst until the kernel's buffer is full. libfuse 3 then
+// answers readdirplus with each entry's attributes and node, so `ls -l`
+// needs no lookup per file; with offset 0 it lists without nodes and the
+// kernel looks every entry up again. WinFsp gets the whole listing at once.
 func (a *adapter) Readdir(path string, fill func(name string, stat *fuse.Stat_t, ofst int64) bool, ofst int64, fh uint64) int {
-	attrs, err := a.fs.ReadDir(a.ctx, path)
-	if err != nil {
-		return a.fail("readdir", err)
+	a.mu.Lock()
+	attrs, paged := a.dirs[fh]
+	a.mu.Unlock()
+	if !paged {
+		attrs, err := a.fs.ReadDir(a.ctx, path)
+		if err != nil {
+			return a.fail("readdir", err)
+		}
+		fill(".", nil, 0)
+		fill("..", nil, 0)
+		for _, at := range attrs {
+			var st fuse.Stat_t
+			a.fill(&st, at)
+			if !fill(at.Name, &st, 0) {
+				break
+			}
+		}
+		return 0
 	}
-	fill(".", nil, 0)
-	fill("..", nil, 0)
-	for _, at := range attrs {
-		var st fuse.Stat_t
-		a.fill(&st, at)
-		if !fill(at.Name, &st, 0) {
+	if ofst == 0 || attrs == nil {
+		// A rewinddir (offset 0) lists afresh.
+		var err error
+		if attrs, err = a.fs.ReadDir(a.ctx, path); err != nil {
+			return a.fail("readdir", err)
+		}
+		if attrs == nil {
+			attrs = []vfs.Attr{}
+		}
+		a.mu.Lock()
+		if _, open := a.dirs[fh]; open {
+			a.dirs[fh] = attrs
+		}
+		a.mu.Unlock()
+	}
+	// Offsets: 1 is ".", 2 is "..", 3+i is attrs[i]; ofst is the offset
+	// of the last entry the kernel took.
+	for i := ofst; i < int64(len(attrs))+2; i++ {
+		var ok bool
+		switch i {
+		case 0:
+			ok = fill(".", nil, 1)
+		case 1:
+			ok = fill("..", nil, 2)
+		default:
+			var st fuse.Stat_t
+			a.fill(&st, attrs[i-2])
+			ok = fill(attrs[i-2].Name, &st, i+1)
+		}
+		if !ok {
 			break
 		}
 	}
@@ -417,7 +472,12 @@ func (a *adapter) Readdir(path string, fill func(name string, stat *fuse.Stat_t,
 }
 
 // Releasedir implements fuse.FileSystemInterface.
-func (a *adapter) Releasedir(path string, fh uint64) int { return 0 }
+func (a *adapter) Releasedir(path string, fh uint64) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.dirs, fh)
+	return 0
+}
 
 // Fsyncdir implements fuse.FileSystemInterface.
 func (a *adapter) Fsyncdir(path string, datasync bool, fh uint64) int { return 0 }

@@ -92,7 +92,7 @@ func Mount(ctx context.Context, fsys FileSystem, mountpoint string, o Options) (
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	a := &adapter{fs: fsys, log: o.Logger, ctx: mctx, cancel: cancel, ready: make(chan struct{}),
-		handles: map[uint64]*vfs.Handle{}, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), goos: runtime.GOOS}
+		handles: map[uint64]*vfs.Handle{}, dirs: map[uint64][]vfs.Attr{}, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), goos: runtime.GOOS}
 	host := fuse.NewFileSystemHost(a)
 	host.SetCapReaddirPlus(true)
 	host.SetUseIno(true)

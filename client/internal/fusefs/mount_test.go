@@ -4,7 +4,7 @@ package fusefs
 
 // Real FUSE mount tests: the vfs over an in-memory remote, mounted with
 // cgofuse and driven by shell commands. They need /dev/fuse and
-// fusermount (make deps installs fuse, libfuse2, libfuse-dev); without
+// fusermount (make deps installs fuse3 and libfuse3-dev); without
 // them they skip, except under CI, where they fail.
 
 import (

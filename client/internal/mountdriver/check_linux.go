@@ -9,12 +9,8 @@ import (
 	"strings"
 )
 
-// libfuse is the library cgofuse dlopens on Linux (host_cgo.go,
-// FUSE_USE_VERSION < 30).
-const libfuse = "libfuse.so.2"
-
 func check() (Presence, error) {
-	return findLib(libfuse, libDirs(os.Getenv("LD_LIBRARY_PATH"), "/etc/ld.so.conf"))
+	return findLib(linuxLibfuse, libDirs(os.Getenv("LD_LIBRARY_PATH"), "/etc/ld.so.conf"))
 }
 
 // findLib reports whether name is in one of dirs.

@@ -9,7 +9,7 @@ import (
 
 func TestFindLib(t *testing.T) {
 	empty, withLib := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(withLib, libfuse), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(withLib, linuxLibfuse), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -22,7 +22,7 @@ func TestFindLib(t *testing.T) {
 		{"in the second", []string{empty, withLib}, Installed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := findLib(libfuse, tt.dirs)
+			got, err := findLib(linuxLibfuse, tt.dirs)
 			if err != nil || got != tt.want {
 				t.Errorf("findLib(%v) = %v, %v; want %v", tt.dirs, got, err, tt.want)
 			}
@@ -51,15 +51,15 @@ func TestLibDirs(t *testing.T) {
 }
 
 // TestCheckThisMachine checks Check agrees with the library cgofuse
-// would load here: the FUSE tests of this repository need libfuse2.
+// would load here: the FUSE tests of this repository need it (make deps installs it).
 func TestCheckThisMachine(t *testing.T) {
 	got, err := Check()
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, statErr := os.Stat("/usr/lib/x86_64-linux-gnu/" + libfuse)
+	_, statErr := os.Stat("/usr/lib/x86_64-linux-gnu/" + linuxLibfuse)
 	if statErr == nil && got != Installed {
-		t.Errorf("Check = %v, but /usr/lib/x86_64-linux-gnu/%s exists", got, libfuse)
+		t.Errorf("Check = %v, but /usr/lib/x86_64-linux-gnu/%s exists", got, linuxLibfuse)
 	}
 	t.Logf("libfuse on this machine: %v", got)
 }

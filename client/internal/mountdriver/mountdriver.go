@@ -9,6 +9,7 @@ package mountdriver
 import (
 	"errors"
 	"runtime"
+	"strings"
 )
 
 // ErrMissing means the FUSE driver is not installed; its text says what
@@ -29,6 +30,9 @@ type Driver struct {
 	Install string
 	// URL is its download page; "" where the OS's packages provide it.
 	URL string
+	// Packages names the OS packages that provide it, separated by
+	// spaces, where URL is "".
+	Packages string
 }
 
 // For returns the driver of goos (runtime.GOOS values).
@@ -41,8 +45,8 @@ func For(goos string) Driver {
 		return Driver{Name: "macFUSE", Missing: "macFUSE is not installed",
 			Install: "install it from https://osxfuse.github.io/ (or ask your IT administrator to deploy it)", URL: "https://osxfuse.github.io/"}
 	}
-	return Driver{Name: "FUSE", Missing: "FUSE is not available",
-		Install: "install fuse and libfuse2 (or ask your IT administrator to install them)"}
+	return Driver{Name: "FUSE", Missing: "FUSE is not available", Packages: linuxPackages,
+		Install: "install the packages " + strings.ReplaceAll(linuxPackages, " ", " and ") + " (or ask your IT administrator to install them)"}
 }
 
 func missingText(goos string) string {

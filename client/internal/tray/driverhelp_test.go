@@ -77,8 +77,9 @@ func TestDriverHelpText(t *testing.T) {
 		t.Errorf("Windows message = %+v", win)
 	}
 	lin := DriverHelpFor("linux")
-	if !strings.Contains(lin.Body, "FUSE is not available") || !strings.Contains(lin.Body, "libfuse2") || lin.URL != "" {
-		t.Errorf("Linux message = %+v, want FUSE and libfuse2 without a download page", lin)
+	pkgs := mountdriver.For("linux").Packages
+	if !strings.Contains(lin.Body, "FUSE is not available") || !strings.Contains(lin.Body, "sudo apt install "+pkgs) || lin.URL != "" {
+		t.Errorf("Linux message = %+v, want FUSE and the command that installs %s, without a download page", lin, pkgs)
 	}
 }
 
@@ -203,8 +204,8 @@ func TestDriverHelpLinux(t *testing.T) {
 	if !h.ui.DriverHelpShown() {
 		t.Fatalf("no first-run message with libfuse missing")
 	}
-	if texts := strings.Join(h.dialogTexts(), "\n"); !strings.Contains(texts, "libfuse2") {
-		t.Errorf("the message %q does not say to install libfuse2", texts)
+	if texts := strings.Join(h.dialogTexts(), "\n"); !strings.Contains(texts, "libfuse") {
+		t.Errorf("the message %q does not say to install libfuse", texts)
 	}
 	for _, ov := range h.ui.win.Canvas().Overlays().List() {
 		for _, o := range test.LaidOutObjects(ov) {

@@ -328,7 +328,8 @@ func DriverHelpFor(goos string) DriverHelp {
 	case d.URL != "":
 		h.Body += fmt.Sprintf("Install %s from %s, or ask your IT administrator to install it for you.", d.Name, d.URL)
 	default:
-		h.Body += "Install the fuse and libfuse2 packages (for example: sudo apt install fuse libfuse2), or ask your IT administrator to install them."
+		h.Body += fmt.Sprintf("Install the packages %s (for example: sudo apt install %s), or ask your IT administrator to install them.",
+			strings.ReplaceAll(d.Packages, " ", " and "), d.Packages)
 	}
 	h.Body += " Then mount the drive again; your drives stay listed in Mapdrive meanwhile."
 	return h
