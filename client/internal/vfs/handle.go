@@ -435,7 +435,7 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 			if idx != next {
 				return fmt.Errorf("block %d out of order", idx)
 			}
-			err := f.Fill(idx, data)
+			err := f.FillOwned(idx, data)
 			next++
 			return err
 		}, start)
@@ -450,8 +450,9 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 	fs.content.Evict()
 }
 
-// readRange streams [off, off+n) of key's remote content in blocks,
-// refreshing an expired download URL once. version and size are what the
+// readRange streams [off, off+n) of key's remote content in blocks, each
+// in a new BlockSize buffer that block may keep, refreshing an expired
+// download URL once. version and size are what the
 // cache holds blocks of: a response of another size or ETag is refused
 // before any of its bytes is stored.
 func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n int64, block func(idx int64, data []byte) error, firstIdx int64) error {
@@ -484,9 +485,10 @@ func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n i
 				return err
 			}
 		}
-		buf := make([]byte, cache.BlockSize)
 		idx := firstIdx
 		for left := n; left > 0; idx++ {
+			// A new buffer per block: block (cache.File.FillOwned) keeps it.
+			buf := make([]byte, cache.BlockSize)
 			want := min(left, cache.BlockSize)
 			if _, err := io.ReadFull(rc, buf[:want]); err != nil {
 				return fmt.Errorf("read range of %s: %w", key, err)
