@@ -158,7 +158,7 @@ func (a *adapter) fill(st *fuse.Stat_t, at vfs.Attr) {
 	st.Uid, st.Gid = a.uid, a.gid
 	t := fuse.NewTimespec(at.ModTime)
 	st.Mtim, st.Ctim, st.Atim, st.Birthtim = t, t, t, t
-	st.Blksize = 128 << 10
+	st.Blksize = ioSize
 	st.Blocks = (at.Size + 511) / 512
 }
 
