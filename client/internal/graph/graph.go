@@ -146,8 +146,8 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 }
 
 // pages GETs link and every @odata.nextLink after it (verbatim), handing
-// each decoded page to fn.
-func (c *Client) pages(ctx context.Context, link string, fn func(*pageJSON)) error {
+// each decoded page to fn, until fn returns false.
+func (c *Client) pages(ctx context.Context, link string, fn func(*pageJSON) bool) error {
 	for link != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 		if err != nil {
@@ -167,7 +167,9 @@ func (c *Client) pages(ctx context.Context, link string, fn func(*pageJSON)) err
 		if err != nil {
 			return fmt.Errorf("decode page: %w", err)
 		}
-		fn(&p)
+		if !fn(&p) {
+			return nil
+		}
 		link = p.NextLink
 	}
 	return nil

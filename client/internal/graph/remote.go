@@ -105,15 +105,33 @@ func (r *Remote) Get(ctx context.Context, id string) (vfs.Item, error) {
 // filesystem's cold "ls -l" must stay within 1.3 times of it.
 func (r *Remote) List(ctx context.Context, folderID string) ([]vfs.Item, error) {
 	var out []vfs.Item
-	err := r.c.pages(ctx, r.itemURL(folderID)+"/children?$top=1000", func(p *pageJSON) {
-		for i := range p.Value {
-			out = append(out, p.Value[i].item())
-		}
+	err := r.ListPages(ctx, folderID, func(items []vfs.Item) error {
+		out = append(out, items...)
+		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list children of %s: %w", folderID, err)
+	return out, err
+}
+
+// ListPages lists folderID's children as List does, handing each page to
+// page as it arrives, so the caller can store one page while the next is
+// fetched. An error from page stops the listing and is returned.
+func (r *Remote) ListPages(ctx context.Context, folderID string, page func([]vfs.Item) error) error {
+	var perr error
+	err := r.c.pages(ctx, r.itemURL(folderID)+"/children?$top=1000", func(p *pageJSON) bool {
+		items := make([]vfs.Item, len(p.Value))
+		for i := range p.Value {
+			items[i] = p.Value[i].item()
+		}
+		perr = page(items)
+		return perr == nil
+	})
+	if err == nil {
+		err = perr
 	}
-	return out, nil
+	if err != nil {
+		return fmt.Errorf("list children of %s: %w", folderID, err)
+	}
+	return nil
 }
 
 // Delta implements vfs.Remote. token is the @odata.deltaLink of the
@@ -128,11 +146,12 @@ func (r *Remote) Delta(ctx context.Context, token string) ([]vfs.Item, string, e
 	}
 	var out []vfs.Item
 	var delta string
-	err := r.c.pages(ctx, link, func(p *pageJSON) {
+	err := r.c.pages(ctx, link, func(p *pageJSON) bool {
 		for i := range p.Value {
 			out = append(out, p.Value[i].item())
 		}
 		delta = p.DeltaLink
+		return true
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("read changes of drive: %w", err)

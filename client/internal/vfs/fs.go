@@ -605,18 +605,24 @@ func (fs *FS) noteOnline() {
 // keeping local changes that await upload.
 func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 	remote, folderID, drive := fs.listSource(dir)
-	var items []Item
+	var items []Item // what is left to store in the last transaction
+	seen := map[string]bool{}
 	var err error
-	if remote == nil {
+	if pl, ok := remote.(pageLister); ok {
+		err = fs.storePages(ctx, pl, folderID, dir.Key, drive, seen)
+	} else if remote == nil {
 		err = fmt.Errorf("drive %s: %w", drive, ErrNotFound)
 	} else {
 		items, err = remote.List(ctx, folderID)
+		for _, it := range items {
+			seen[it.ID] = true
+		}
 	}
 	if err != nil && dir.Foreign() && definitive(err) {
 		// A shortcut whose target is gone or out of reach: empty, with a
 		// status problem, listed again only after FolderTTL.
 		fs.shortcutUnreachable(dir, err)
-		items, err = nil, nil
+		items, seen, err = nil, map[string]bool{}, nil
 	}
 	if err != nil {
 		fs.noteErr(err)
@@ -627,10 +633,6 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 		kids, err := tx.Children(dir.Key)
 		if err != nil {
 			return err
-		}
-		seen := map[string]bool{}
-		for _, it := range items {
-			seen[it.ID] = true
 		}
 		for _, k := range kids {
 			if k.RemoteID == "" || seen[k.RemoteID] || fs.localChanges(k.Key) {
@@ -656,6 +658,58 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 		fs.ev.listed(dir.Key)
 	}
 	return err
+}
+
+// pageLister is a Remote that hands a folder's children over page by page
+// (graph.Remote): refreshFolder stores each page while the server makes
+// the next, instead of storing all of them after the last arrives.
+type pageLister interface {
+	ListPages(ctx context.Context, folderID string, page func([]Item) error) error
+}
+
+// storePages lists folderID through pl and stores each page in its own
+// transaction as the next is fetched, noting every id in seen. The caller
+// removes the children the listing did not name, once it is complete.
+func (fs *FS) storePages(ctx context.Context, pl pageLister, folderID, dirKey, drive string, seen map[string]bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []Item, 1)
+	listed := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		listed <- pl.ListPages(ctx, folderID, func(items []Item) error {
+			select {
+			case pages <- items:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var stored error
+	for items := range pages {
+		if stored != nil {
+			continue // the lister stops at its next page
+		}
+		for _, it := range items {
+			seen[it.ID] = true
+		}
+		stored = fs.updateNS(func(tx *cache.Tx) error {
+			for _, it := range items {
+				if err := fs.applyItemLocked(tx, it, dirKey, drive); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if stored != nil {
+			cancel()
+		}
+	}
+	if err := <-listed; stored == nil {
+		return err
+	}
+	return stored
 }
 
 // localChanges reports whether key has work queued or dirty content, so
