@@ -298,19 +298,7 @@ func runIssue4(b testing.TB, z issue4Sizes, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range 16 {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(folder); i = next.Add(1) - 1 {
-				if _, err := s.graph.PutSmall(ctx, bigDir.ID, fmt.Sprintf("item%05d.txt", i), []byte("x"), ""); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	putMany(b, s, bigDir.ID, folder, "item%05d.txt")
 	fresh()
 	s.sh("ls data > /dev/null")
 	stop = benchProfile(b, "ls-cold")

@@ -29,22 +29,7 @@ func TestSimMountListsLargeFolderPageByPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range 16 {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
-				if _, err := s.graph.PutSmall(ctx, dir.ID, fmt.Sprintf("f%04d.txt", i), []byte("x"), ""); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	putMany(t, s, dir.ID, n, "f%04d.txt")
 	names := func() []string {
 		entries, err := os.ReadDir(s.p("big"))
 		if err != nil {
@@ -82,4 +67,27 @@ func TestSimMountListsLargeFolderPageByPage(t *testing.T) {
 		}
 		return got[len(got)-1] == "new.txt"
 	})
+}
+
+// putMany creates n one-byte files named by format (with their index) in
+// the folder parentID, directly through Graph with 16 requests at once.
+func putMany(tb testing.TB, s *simMount, parentID string, n int, format string) {
+	tb.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 16 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				if _, err := s.graph.PutSmall(ctx, parentID, fmt.Sprintf(format, i), []byte("x"), ""); err != nil {
+					tb.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if tb.Failed() {
+		tb.FailNow()
+	}
 }
