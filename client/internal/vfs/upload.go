@@ -175,7 +175,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		}
 		return
 	}
-	if ctx.Err() != nil {
+	if fs.ctx.Err() != nil {
 		// Shutting down: the job stays journaled as it was.
 		_ = fs.queue.Retry(j, done, err, true)
 		return
