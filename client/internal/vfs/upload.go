@@ -127,7 +127,12 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			}
 			done |= cache.OpUpload
 			checkIn = checkIn || held
-			if rec, err = fs.get(j.Key); err != nil {
+			if rec, err = fs.get(j.Key); errors.Is(err, ErrNotFound) {
+				// Deleted while it uploaded: the upload removed what it
+				// created (finishUpload found no record); nothing is left.
+				done = j.Ops
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}

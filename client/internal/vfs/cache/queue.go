@@ -65,6 +65,17 @@ type Job struct {
 	seq uint64
 }
 
+// clone returns a copy of j that shares nothing with it: a running job
+// updates its session's progress while the Queue journals its own copy.
+func (j *Job) clone() Job {
+	c := *j
+	if j.Session != nil {
+		s := *j.Session
+		c.Session = &s
+	}
+	return c
+}
+
 // Backoff bounds for failed jobs.
 const (
 	MinBackoff = time.Second
@@ -305,7 +316,7 @@ func (q *Queue) Get(key string) (Job, bool) {
 	if j == nil {
 		return Job{}, false
 	}
-	return *j, true
+	return j.clone(), true
 }
 
 // Pending reports whether key has a job. It takes no lock.
@@ -320,7 +331,7 @@ func (q *Queue) Jobs() []Job {
 	defer q.mu.Unlock()
 	out := make([]Job, 0, len(q.jobs))
 	for _, j := range q.jobs {
-		out = append(out, *j)
+		out = append(out, j.clone())
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].NextAt.Before(out[b].NextAt) })
 	return out
@@ -344,7 +355,7 @@ func (q *Queue) Claim(key string) (Job, bool) {
 	if j == nil || j.NextAt.After(q.now()) {
 		return Job{}, false
 	}
-	return *j, true
+	return j.clone(), true
 }
 
 // Save journals progress of a running job (its upload session).
@@ -354,7 +365,7 @@ func (q *Queue) Save(j Job) error {
 		if cur == nil {
 			return nil
 		}
-		cur.Session = j.Session
+		cur.Session = j.clone().Session
 		return q.jobWriteLocked(cur)
 	})
 }
