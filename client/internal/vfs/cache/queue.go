@@ -346,13 +346,17 @@ func (q *Queue) Len() int {
 
 // Claim returns a copy of key's job to run, when it has one that is due.
 // The run ends with Done, Retry or Cancelled, given the claimed copy.
-// A job not yet due was rescheduled after the Scheduler took it: the
-// Scheduler runs it again then.
+// A job not yet due was rescheduled after the Scheduler took it: it is
+// handed to the Scheduler again, which runs it then.
 func (q *Queue) Claim(key string) (Job, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	j := q.jobs[key]
-	if j == nil || j.NextAt.After(q.now()) {
+	if j == nil {
+		return Job{}, false
+	}
+	if j.NextAt.After(q.now()) {
+		q.scheduleLocked(j)
 		return Job{}, false
 	}
 	return j.clone(), true
