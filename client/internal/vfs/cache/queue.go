@@ -378,7 +378,12 @@ func (q *Queue) Save(j Job) error {
 // when nothing is left, unless ops were added meanwhile (then it runs
 // again, all of it).
 func (q *Queue) Done(claimed Job, done Op) error {
-	return q.endRun(claimed, func(j *Job) func(*Tx) error {
+	return q.write(func() func(*Tx) error { return q.doneLocked(claimed, done) })
+}
+
+// doneLocked is Done's journal change, prepared under mu.
+func (q *Queue) doneLocked(claimed Job, done Op) func(*Tx) error {
+	return q.endRunLocked(claimed, func(j *Job) func(*Tx) error {
 		j.Attempts, j.LastErr, j.Offline = 0, "", false
 		if j.seq != claimed.seq {
 			j.Session = nil
@@ -391,16 +396,19 @@ func (q *Queue) Done(claimed Job, done Op) error {
 	})
 }
 
-// endRun ends claimed's run with end, given its job (when it still has
-// one), under mu.
+// endRunLocked ends claimed's run with end, given its job (when it still
+// has one), and returns end's journal change.
+func (q *Queue) endRunLocked(claimed Job, end func(j *Job) func(*Tx) error) func(*Tx) error {
+	defer q.signalIdleLocked()
+	if j := q.jobs[claimed.Key]; j != nil {
+		return end(j)
+	}
+	return nil
+}
+
+// endRun is endRunLocked as one journal write.
 func (q *Queue) endRun(claimed Job, end func(j *Job) func(*Tx) error) error {
-	return q.write(func() func(*Tx) error {
-		defer q.signalIdleLocked()
-		if j := q.jobs[claimed.Key]; j != nil {
-			return end(j)
-		}
-		return nil
-	})
+	return q.write(func() func(*Tx) error { return q.endRunLocked(claimed, end) })
 }
 
 // settleLocked forgets j when gone, else journals and schedules it.
