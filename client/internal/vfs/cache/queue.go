@@ -108,7 +108,8 @@ type Queue struct {
 
 	// wmu serializes journal writes so they reach the store in the order
 	// they were prepared. Lock order: the caller's namespace lock, wmu,
-	// mu, then the store's write transaction.
+	// mu, then the Scheduler's own lock and the store's write
+	// transaction.
 	wmu sync.Mutex
 
 	mu       sync.Mutex // guards everything below
