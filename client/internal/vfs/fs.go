@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/writeback"
 )
 
 // Defaults for Options.
@@ -128,6 +129,7 @@ type FS struct {
 	store    *cache.Store
 	content  *cache.Content
 	queue    *cache.Queue
+	wb       *writeback.Writeback // runs queue's jobs (put); Close stops it
 	rootKey  string
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
@@ -263,6 +265,8 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		store.Close()
 		return nil, err
 	}
+	fs.wb = writeback.New(writeback.Options{Put: fs.put, Workers: o.UploadWorkers, Now: o.Clock.Now, After: o.Clock.After})
+	fs.queue.SetScheduler(fs.wb)
 	switch {
 	case o.WriteBackDelay == 0:
 		fs.queue.UploadDelay = time.Second
@@ -276,9 +280,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 	_ = fs.store.View(func(tx *cache.Tx) error { fs.enumerated.Store(tx.GetKV(kvDeltaToken) != ""); return nil })
 	fs.requeueDirty()
 	fs.ctx, fs.cancel = context.WithCancel(context.Background())
-	for range o.UploadWorkers {
-		fs.wg.Go(fs.uploadWorker)
-	}
+	fs.wg.Go(func() { _ = fs.wb.Run(fs.ctx) })
 	if o.PollInterval > 0 {
 		fs.wg.Go(fs.pollLoop)
 	}
@@ -782,6 +784,9 @@ func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
 		return err
 	}
 	for _, k := range drops {
+		// A deleted item's upload (a file in a deleted folder too) stops
+		// now; its job, run again, finds the item gone.
+		fs.queue.Restart(k)
 		if err := fs.content.Remove(k); err != nil {
 			fs.log.Warn("remove cached content", "key", k, "err", err)
 		}

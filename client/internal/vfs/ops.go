@@ -471,7 +471,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 	update := func(it *Item) error {
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
-		return fs.store.Update(func(tx *cache.Tx) error {
+		err := fs.store.Update(func(tx *cache.Tx) error {
 			r, err := tx.Get(src.Key)
 			if err != nil {
 				return err
@@ -483,6 +483,13 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 			}
 			return tx.Put(r)
 		})
+		if err == nil && !src.IsDir {
+			// An upload under way goes to the old name and parent: it
+			// stops now, and the job runs again for the new ones (once
+			// the record has them).
+			fs.queue.Restart(src.Key)
+		}
+		return err
 	}
 	detach := IsLocalOnly(name) && !IsLocalOnly(src.RemoteName) && parent.Key == src.ParentKey && !src.IsDir
 	switch {
@@ -757,7 +764,7 @@ func (fs *FS) Sync(ctx context.Context) error {
 
 // SetUploadsPaused pauses (or resumes) the upload queue: changes keep
 // being saved and journaled locally, nothing is sent meanwhile.
-func (fs *FS) SetUploadsPaused(paused bool) { fs.queue.SetPaused(paused) }
+func (fs *FS) SetUploadsPaused(paused bool) { fs.wb.SetPaused(paused) }
 
 // WakeUploads makes every pending change due now, whatever its backoff.
 // The agent calls it after a new sign-in: the changes that failed while

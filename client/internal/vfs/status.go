@@ -234,7 +234,7 @@ func (fs *FS) Status() Status {
 		Online:      !fs.offline.Load(),
 		ReadOnly:    fs.opt.ReadOnly,
 		QuotaFull:   fs.quotaFull.Load(),
-		Paused:      fs.queue.Paused(),
+		Paused:      fs.wb.Paused(),
 		QueueLength: fs.queue.Len(),
 		CacheUsed:   fs.content.Used(),
 		CacheMax:    fs.content.Max(),

@@ -8,31 +8,79 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/writeback"
 	"github.com/mapdrive/mapdrive/shared/quickxorhash"
 )
 
 // errWaitParent delays a job until its folder exists on the server.
 var errWaitParent = errors.New("folder not yet created on the server")
 
-func (fs *FS) uploadWorker() {
-	for {
-		j, err := fs.queue.Next(fs.ctx, fs.clock.After)
-		if err != nil {
-			return
-		}
-		fs.runJob(fs.ctx, j)
+// put is the writeback's callback: it runs key's journaled job. ctx ends
+// when a delete or rename cancels the job (writeback.ErrCancelled) or the
+// filesystem closes.
+func (fs *FS) put(ctx context.Context, key string) {
+	if j, ok := fs.queue.Claim(key); ok {
+		fs.runJob(ctx, j)
 	}
 }
 
-// runJob applies one item's queued operations and finishes the job.
+// commitCtx returns ctx without the job's own cancel, for a request that
+// changes the server (a simple upload, a last fragment, a delete, a
+// move): once sent it completes, so that the job knows what the server
+// did. Only Close ends it. Content transfer (a fragment before the last)
+// keeps ctx, so that a cancel stops it at once.
+func (fs *FS) commitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(fs.ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+// jobCancelled reports whether ctx, a job's, was cancelled by a delete or
+// rename (not by Close).
+func (fs *FS) jobCancelled(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), writeback.ErrCancelled) && fs.ctx.Err() == nil
+}
+
+// cancelSession cancels j's journaled upload session on the server (its
+// item was deleted or renamed: the session must never commit) and
+// journals that it is gone. On failure the session stays journaled, and
+// the job's next run cancels it.
+func (fs *FS) cancelSession(ctx context.Context, j *cache.Job) error {
+	if j.Session == nil {
+		return nil
+	}
+	// The URL is pre-authenticated: CancelUpload sends no Authorization
+	// (graph-contract.md, "Upload session").
+	err := fs.remote.CancelUpload(ctx, UploadSession{URL: j.Session.URL})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("cancel the upload session of %s: %w", j.Key, err)
+	}
+	j.Session = nil
+	if err := fs.queue.Save(*j); err != nil {
+		return fmt.Errorf("journal the cancelled upload session of %s: %w", j.Key, err)
+	}
+	return nil
+}
+
+// runJob applies one item's queued operations and finishes the job. ctx
+// ends when the job is cancelled: only content transfer heeds that;
+// requests that change the server use commitCtx.
 func (fs *FS) runJob(ctx context.Context, j cache.Job) {
+	cctx, stop := fs.commitCtx(ctx)
+	defer stop()
 	var done cache.Op
 	kept := "" // a delete the server refused: someone else changed the item
 	err := func() error {
+		if j.Session != nil && j.Ops&cache.OpUpload == 0 {
+			// Dropped while it uploaded (cache.Queue.Drop).
+			if err := fs.cancelSession(cctx, &j); err != nil {
+				return err
+			}
+		}
 		if j.Ops&cache.OpDelete != 0 {
-			err := fs.remote.Delete(ctx, j.RemoteID, j.IfMatch)
+			err := fs.remote.Delete(cctx, j.RemoteID, j.IfMatch)
 			switch {
-			case errors.Is(err, ErrPreconditionFailed) && !fs.deleteOverOwnUpload(ctx, j.RemoteID):
+			case errors.Is(err, ErrPreconditionFailed) && !fs.deleteOverOwnUpload(cctx, j.RemoteID):
 				kept = j.RemoteID
 			case err != nil && !errors.Is(err, ErrNotFound):
 				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
@@ -41,6 +89,11 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		}
 		rec, err := fs.get(j.Key)
 		if errors.Is(err, ErrNotFound) {
+			// Deleted here (a crash may have come before its job was
+			// dropped): an upload it had begun must not commit.
+			if err := fs.cancelSession(cctx, &j); err != nil {
+				return err
+			}
 			done = j.Ops
 			return nil
 		}
@@ -48,7 +101,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			return err
 		}
 		if j.Ops&cache.OpMkdir != 0 {
-			if err := fs.pushMkdir(ctx, rec); err != nil {
+			if err := fs.pushMkdir(cctx, rec); err != nil {
 				return err
 			}
 			done |= cache.OpMkdir
@@ -57,7 +110,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			}
 		}
 		if j.Ops&cache.OpMove != 0 {
-			if err := fs.pushMove(ctx, rec); err != nil {
+			if err := fs.pushMove(cctx, rec); err != nil {
 				return err
 			}
 			done |= cache.OpMove
@@ -68,13 +121,18 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		setTime, userSet := fs.userSetTime(j.Key)
 		checkIn := j.Ops&cache.OpCheckIn != 0
 		if j.Ops&cache.OpUpload != 0 {
-			held, err := fs.uploadCheckedOut(ctx, j, rec)
+			held, err := fs.uploadCheckedOut(ctx, cctx, j, rec)
 			if err != nil {
 				return err
 			}
 			done |= cache.OpUpload
 			checkIn = checkIn || held
-			if rec, err = fs.get(j.Key); err != nil {
+			if rec, err = fs.get(j.Key); errors.Is(err, ErrNotFound) {
+				// Deleted while it uploaded: the upload removed what it
+				// created (finishUpload found no record); nothing is left.
+				done = j.Ops
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
@@ -87,13 +145,13 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			if userSet {
 				t = setTime
 			}
-			if err := fs.pushModTime(ctx, j.Key, t); err != nil {
+			if err := fs.pushModTime(cctx, j.Key, t); err != nil {
 				return err
 			}
 			done |= j.Ops & cache.OpTouch
 		}
 		if checkIn {
-			if err := fs.checkIn(ctx, rec); err != nil {
+			if err := fs.checkIn(cctx, rec); err != nil {
 				return err
 			}
 			done |= j.Ops & cache.OpCheckIn
@@ -102,19 +160,29 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 	}()
 	if err == nil {
 		fs.noteOnline()
-		if err := fs.queue.Done(j.Key, done); err != nil {
+		if err := fs.queue.Done(j, done); err != nil {
 			fs.log.Error("journal job completion", "key", j.Key, "err", err)
 		}
 		if kept != "" {
 			// After Done: a record the job's key still has is no longer
 			// held back as a local change when the item is reloaded.
-			fs.keepChanged(ctx, kept, "")
+			fs.keepChanged(cctx, kept, "")
 		}
 		return
 	}
-	if ctx.Err() != nil {
+	if fs.jobCancelled(ctx) {
+		// A delete or rename stopped it: not a failure. What is left
+		// runs again at once (for a deleted item: nothing, or the
+		// cancel of its session).
+		fs.log.Debug("job cancelled", "key", j.Key, "err", err)
+		if err := fs.queue.Cancelled(j, done); err != nil {
+			fs.log.Error("journal cancelled job", "key", j.Key, "err", err)
+		}
+		return
+	}
+	if fs.ctx.Err() != nil {
 		// Shutting down: the job stays journaled as it was.
-		_ = fs.queue.Retry(j.Key, done, err, true)
+		_ = fs.queue.Retry(j, done, err, true)
 		return
 	}
 	fs.noteErr(err)
@@ -127,7 +195,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		fs.log.Warn("remote operation failed; will retry", "key", j.Key, "attempt", j.Attempts+1, "err", err)
 		fs.ev.emit(Event{Kind: EventError, Path: fs.pathOf(j.Key), Err: err.Error(), Time: fs.clock.Now()})
 	}
-	if rerr := fs.queue.Retry(j.Key, done, err, offline); rerr != nil {
+	if rerr := fs.queue.Retry(j, done, err, offline); rerr != nil {
 		fs.log.Error("journal job retry", "key", j.Key, "err", rerr)
 	}
 }
@@ -209,13 +277,14 @@ func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
 // needs it, and once more after a refusal that check-out may lift
 // (checkOutAfterRefusal). held reports a file now checked out by us: the
 // job checks it in after the upload.
-func (fs *FS) uploadCheckedOut(ctx context.Context, j cache.Job, rec cache.Record) (held bool, err error) {
-	if err := fs.checkOutForUpload(ctx, rec); err != nil {
+// ctx is the job's, cctx the same without its cancel (commitCtx).
+func (fs *FS) uploadCheckedOut(ctx, cctx context.Context, j cache.Job, rec cache.Record) (held bool, err error) {
+	if err := fs.checkOutForUpload(cctx, rec); err != nil {
 		return false, err
 	}
 	err = fs.upload(ctx, j, rec)
 	if errors.Is(err, ErrLocked) {
-		if cerr := fs.checkOutAfterRefusal(ctx, rec); cerr != nil {
+		if cerr := fs.checkOutAfterRefusal(cctx, rec); cerr != nil {
 			return false, errors.Join(err, cerr)
 		}
 		if rec, err = fs.get(j.Key); err != nil {
@@ -372,7 +441,9 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 				return fmt.Errorf("read local copy: %w", err)
 			}
 			h.Write(data)
-			it, err = fs.remote.PutSmall(ctx, pid, rec.Name, data, ifMatch)
+			cctx, stop := fs.commitCtx(ctx)
+			it, err = fs.remote.PutSmall(cctx, pid, rec.Name, data, ifMatch)
+			stop()
 		} else {
 			it, err = fs.uploadSession(ctx, j, rec, f, pid, ifMatch, gen, size, h, path, tid)
 		}
@@ -428,7 +499,9 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 		// Deleted or renamed over another item while uploading: the
 		// copy just created on the server must not linger.
 		// Our own item, just created: deleted whatever its eTag.
-		if err := fs.remote.Delete(ctx, it.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+		cctx, stop := fs.commitCtx(ctx)
+		defer stop()
+		if err := fs.remote.Delete(cctx, it.ID, ""); err != nil && !errors.Is(err, ErrNotFound) {
 			// This job was dropped with its record: retry the delete as
 			// a job of its own.
 			fs.log.Warn("remove orphaned upload; queued", "err", err)
@@ -498,11 +571,25 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		h.Write(buf[:n])
 	}
 	for off < size {
+		if ctx.Err() != nil {
+			return Item{}, fs.abandonSession(ctx, j, ctx.Err())
+		}
 		n := min(FragmentSize, size-off)
 		if _, err := f.ReadAt(buf[:n], off); err != nil {
 			return Item{}, fmt.Errorf("read local copy: %w", err)
 		}
-		it, err := fs.remote.UploadFragment(ctx, s, off, size, buf[:n])
+		fctx := ctx
+		if off+n == size {
+			// The last fragment commits the file: once sent, its answer
+			// is awaited whatever happens to the job meanwhile.
+			var stop context.CancelFunc
+			fctx, stop = fs.commitCtx(ctx)
+			defer stop()
+		}
+		it, err := fs.remote.UploadFragment(fctx, s, off, size, buf[:n])
+		if err != nil && fs.jobCancelled(ctx) && off+n < size {
+			return Item{}, fs.abandonSession(ctx, j, err)
+		}
 		if errors.Is(err, ErrNotFound) {
 			j.Session = nil
 			_ = fs.queue.Save(j)
@@ -540,6 +627,22 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		}
 	}
 	return Item{}, errors.New("upload session ended without an item")
+}
+
+// abandonSession ends an upload session whose job a delete or rename
+// cancelled (cause is why the upload stopped): the session is cancelled
+// on the server, so that nothing of it commits. Close only stops it: the
+// session stays journaled and resumes on the next start.
+func (fs *FS) abandonSession(ctx context.Context, j cache.Job, cause error) error {
+	if !fs.jobCancelled(ctx) {
+		return cause
+	}
+	cctx, stop := fs.commitCtx(ctx)
+	defer stop()
+	if err := fs.cancelSession(cctx, &j); err != nil {
+		fs.log.Debug("cancel an abandoned upload session; the job retries it", "key", j.Key, "err", err)
+	}
+	return fmt.Errorf("upload of %s stopped: %w", j.Key, cause)
 }
 
 // keptAfterFailedCommit reports whether err, from a last fragment, is a
@@ -584,7 +687,9 @@ func (fs *FS) commitKept(ctx context.Context, j cache.Job, rec cache.Record, f *
 				continue
 			}
 		}
-		it, err = sc.CommitUpload(ctx, s, pid, name, conflict, ifMatch)
+		cctx, stop := fs.commitCtx(ctx)
+		it, err = sc.CommitUpload(cctx, s, pid, name, conflict, ifMatch)
+		stop()
 		switch {
 		case errors.Is(err, ErrExist):
 			continue

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +58,22 @@ type Job struct {
 	LastErr  string    `json:"err,omitempty"`
 	// Offline marks a job waiting only for the network to come back.
 	Offline bool `json:"off,omitempty"`
+
+	// seq is the Queue's count of changes when ops were last added (not
+	// journaled): a job that ends with another seq than it was claimed
+	// with was added to while it ran.
+	seq uint64
+}
+
+// clone returns a copy of j that shares nothing with it: a running job
+// updates its session's progress while the Queue journals its own copy.
+func (j *Job) clone() Job {
+	c := *j
+	if j.Session != nil {
+		s := *j.Session
+		c.Session = &s
+	}
+	return c
 }
 
 // Backoff bounds for failed jobs.
@@ -67,9 +82,22 @@ const (
 	MaxBackoff = 5 * time.Minute
 )
 
+// Scheduler runs the jobs when they are due (vfs/writeback implements
+// it). The Queue tells it every due time it sets, in the order it sets
+// them, holding its own lock: a Scheduler must never call the Queue back
+// from these methods.
+type Scheduler interface {
+	// Schedule makes key due at due; a running key runs again after.
+	Schedule(key string, due time.Time)
+	// Cancel forgets key's waiting run and ends its running one at once.
+	Cancel(key string)
+}
+
 // Queue is the journaled queue of pending remote operations: one job per
-// item key, ordered by when it is next due, with capped exponential
-// backoff. It is safe for concurrent use.
+// item key, each with when it is next due, with capped exponential
+// backoff. It is the journal: its Scheduler decides what runs when, and
+// every run starts with Claim and ends with Done, Retry or Cancelled. It
+// is safe for concurrent use.
 type Queue struct {
 	store *Store
 	seal  *Sealer // non-nil; seals session URLs in the journal
@@ -80,15 +108,14 @@ type Queue struct {
 
 	// wmu serializes journal writes so they reach the store in the order
 	// they were prepared. Lock order: the caller's namespace lock, wmu,
-	// mu, then the store's write transaction.
+	// mu, then the Scheduler's own lock and the store's write
+	// transaction.
 	wmu sync.Mutex
 
 	mu       sync.Mutex // guards everything below
-	paused   bool
+	sched    Scheduler  // nil until SetScheduler
 	jobs     map[string]*Job
-	running  map[string]bool
-	again    map[string]bool // Add while running: run once more
-	kick     chan struct{}   // 1-buffered
+	seq      uint64 // counts Adds, for Job.seq
 	idleCond []chan struct{}
 
 	// keys mirrors the key set of jobs. It is a leaf: Pending reads it
@@ -107,8 +134,7 @@ func OpenQueue(store *Store, seal *Sealer, now func() time.Time) (*Queue, error)
 	if now == nil {
 		now = time.Now
 	}
-	q := &Queue{store: store, seal: seal, now: now, jobs: map[string]*Job{}, running: map[string]bool{},
-		again: map[string]bool{}, kick: make(chan struct{}, 1)}
+	q := &Queue{store: store, seal: seal, now: now, jobs: map[string]*Job{}}
 	var legacy []*Job
 	err := store.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJobs).ForEach(func(k, v []byte) error {
@@ -194,10 +220,19 @@ func (q *Queue) write(prepare func() func(*Tx) error) error {
 	return q.store.Update(w)
 }
 
-func (q *Queue) kickLocked() {
-	select {
-	case q.kick <- struct{}{}:
-	default:
+// SetScheduler hands every job, now and from now on, to s.
+func (q *Queue) SetScheduler(s Scheduler) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sched = s
+	for _, j := range q.jobs {
+		s.Schedule(j.Key, j.NextAt)
+	}
+}
+
+func (q *Queue) scheduleLocked(j *Job) {
+	if q.sched != nil {
+		q.sched.Schedule(j.Key, j.NextAt)
 	}
 }
 
@@ -233,48 +268,45 @@ func (q *Queue) addLocked(key string, ops Op, remoteID, ifMatch string) func(*Tx
 	if ops&OpUpload != 0 && q.UploadDelay > 0 {
 		j.NextAt = q.now().Add(q.UploadDelay)
 	}
-	if q.running[key] {
-		q.again[key] = true
-	}
-	q.kickLocked()
+	q.seq++
+	j.seq = q.seq
+	q.scheduleLocked(j)
 	return q.jobWriteLocked(j)
 }
 
-// Drop forgets key's job (the item was deleted before it reached the
-// server).
+// Drop forgets key's job (the item was deleted here) and cancels its run
+// at once. A job holding an upload session keeps only that session (no
+// ops): its next run cancels the session on the server, so that neither a
+// crash nor an unreachable server leaves the cancel undone.
 func (q *Queue) Drop(key string) error {
 	return q.write(func() func(*Tx) error {
-		if q.running[key] {
-			q.again[key] = true
+		if q.sched != nil {
+			q.sched.Cancel(key)
 		}
-		delete(q.jobs, key)
-		q.keys.Delete(key)
-		q.signalIdleLocked()
-		return jobDelete(key)
+		defer q.signalIdleLocked()
+		j := q.jobs[key]
+		if j == nil {
+			return jobDelete(key)
+		}
+		q.seq++
+		j.Ops, j.RemoteID, j.IfMatch, j.NextAt, j.seq = 0, "", "", time.Time{}, q.seq
+		return q.settleLocked(j, j.Session == nil)
 	})
 }
 
-// Rekey moves a job to another key (content adopted by another item).
-func (q *Queue) Rekey(oldKey, newKey string) error {
-	return q.write(func() func(*Tx) error {
-		j := q.jobs[oldKey]
-		if j == nil {
-			return nil
-		}
-		delete(q.jobs, oldKey)
-		q.keys.Delete(oldKey)
-		j.Key = newKey
-		j.Session = nil
-		q.jobs[newKey] = j
-		q.keys.Store(newKey, true)
-		put := q.jobWriteLocked(j)
-		return func(tx *Tx) error {
-			if err := jobDelete(oldKey)(tx); err != nil {
-				return err
-			}
-			return put(tx)
-		}
-	})
+// Restart ends key's running job at once; the job stays journaled and
+// runs again when due (its item was renamed: an upload must not go on
+// to the old name).
+func (q *Queue) Restart(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.sched == nil {
+		return
+	}
+	q.sched.Cancel(key)
+	if j := q.jobs[key]; j != nil {
+		q.scheduleLocked(j)
+	}
 }
 
 // Get returns a copy of key's job.
@@ -285,7 +317,7 @@ func (q *Queue) Get(key string) (Job, bool) {
 	if j == nil {
 		return Job{}, false
 	}
-	return *j, true
+	return j.clone(), true
 }
 
 // Pending reports whether key has a job. It takes no lock.
@@ -300,7 +332,7 @@ func (q *Queue) Jobs() []Job {
 	defer q.mu.Unlock()
 	out := make([]Job, 0, len(q.jobs))
 	for _, j := range q.jobs {
-		out = append(out, *j)
+		out = append(out, j.clone())
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].NextAt.Before(out[b].NextAt) })
 	return out
@@ -313,39 +345,22 @@ func (q *Queue) Len() int {
 	return len(q.jobs)
 }
 
-// Next blocks until a job is due and not running, marks it running and
-// returns a copy. wait is how the caller waits for a duration (a clock).
-func (q *Queue) Next(ctx context.Context, wait func(time.Duration) <-chan time.Time) (Job, error) {
-	for {
-		q.mu.Lock()
-		var best *Job
-		for k, j := range q.jobs {
-			if q.running[k] || q.paused {
-				continue
-			}
-			if best == nil || j.NextAt.Before(best.NextAt) {
-				best = j
-			}
-		}
-		now := q.now()
-		if best != nil && !best.NextAt.After(now) {
-			q.running[best.Key] = true
-			j := *best
-			q.mu.Unlock()
-			return j, nil
-		}
-		var timer <-chan time.Time
-		if best != nil {
-			timer = wait(best.NextAt.Sub(now))
-		}
-		q.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return Job{}, ctx.Err()
-		case <-q.kick:
-		case <-timer:
-		}
+// Claim returns a copy of key's job to run, when it has one that is due.
+// The run ends with Done, Retry or Cancelled, given the claimed copy.
+// A job not yet due was rescheduled after the Scheduler took it: it is
+// handed to the Scheduler again, which runs it then.
+func (q *Queue) Claim(key string) (Job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j := q.jobs[key]
+	if j == nil {
+		return Job{}, false
 	}
+	if j.NextAt.After(q.now()) {
+		q.scheduleLocked(j)
+		return Job{}, false
+	}
+	return j.clone(), true
 }
 
 // Save journals progress of a running job (its upload session).
@@ -355,83 +370,94 @@ func (q *Queue) Save(j Job) error {
 		if cur == nil {
 			return nil
 		}
-		cur.Session = j.Session
+		cur.Session = j.clone().Session
 		return q.jobWriteLocked(cur)
 	})
 }
 
-// Done finishes a running job: done ops are removed and the job dropped
-// when nothing is left, unless it was re-added meanwhile.
-func (q *Queue) Done(key string, done Op) error {
-	return q.write(func() func(*Tx) error {
-		delete(q.running, key)
-		j := q.jobs[key]
-		defer q.kickLocked()
-		defer q.signalIdleLocked()
-		if j == nil {
-			delete(q.again, key)
-			return nil
-		}
-		if q.again[key] {
-			delete(q.again, key)
+// Done finishes a claimed run: done ops are removed and the job dropped
+// when nothing is left, unless ops were added meanwhile (then it runs
+// again, all of it).
+func (q *Queue) Done(claimed Job, done Op) error {
+	return q.write(func() func(*Tx) error { return q.doneLocked(claimed, done) })
+}
+
+// doneLocked is Done's journal change, prepared under mu.
+func (q *Queue) doneLocked(claimed Job, done Op) func(*Tx) error {
+	return q.endRunLocked(claimed, func(j *Job) func(*Tx) error {
+		j.Attempts, j.LastErr, j.Offline = 0, "", false
+		if j.seq != claimed.seq {
 			j.Session = nil
-			j.Attempts, j.LastErr, j.Offline = 0, "", false
+			q.scheduleLocked(j)
 			return q.jobWriteLocked(j)
 		}
 		j.Ops &^= done
-		if j.Ops == 0 {
-			delete(q.jobs, key)
-			q.keys.Delete(key)
-			return jobDelete(key)
-		}
-		j.Attempts, j.LastErr, j.Offline = 0, "", false
-		return q.jobWriteLocked(j)
+		// A session left journaled by a finished upload was committed.
+		return q.settleLocked(j, j.Ops == 0)
 	})
 }
 
-// Retry finishes a running job unsuccessfully: done ops are removed and
-// the rest is due again after a capped exponential backoff.
-func (q *Queue) Retry(key string, done Op, cause error, offline bool) error {
-	return q.write(func() func(*Tx) error { return q.retryLocked(key, done, cause, offline) })
+// endRunLocked ends claimed's run with end, given its job (when it still
+// has one), and returns end's journal change.
+func (q *Queue) endRunLocked(claimed Job, end func(j *Job) func(*Tx) error) func(*Tx) error {
+	defer q.signalIdleLocked()
+	if j := q.jobs[claimed.Key]; j != nil {
+		return end(j)
+	}
+	return nil
 }
 
-func (q *Queue) retryLocked(key string, done Op, cause error, offline bool) func(*Tx) error {
-	delete(q.running, key)
-	defer q.signalIdleLocked()
-	j := q.jobs[key]
-	if j == nil {
-		return nil
+// endRun is endRunLocked as one journal write.
+func (q *Queue) endRun(claimed Job, end func(j *Job) func(*Tx) error) error {
+	return q.write(func() func(*Tx) error { return q.endRunLocked(claimed, end) })
+}
+
+// settleLocked forgets j when gone, else journals and schedules it.
+func (q *Queue) settleLocked(j *Job, gone bool) func(*Tx) error {
+	if gone {
+		delete(q.jobs, j.Key)
+		q.keys.Delete(j.Key)
+		return jobDelete(j.Key)
 	}
-	j.Ops &^= done
-	j.Attempts++
-	j.LastErr = cause.Error()
-	j.Offline = offline
-	d := MinBackoff << min(j.Attempts-1, 20)
-	if d > MaxBackoff || d <= 0 {
-		d = MaxBackoff
-	}
-	if q.again[key] {
-		delete(q.again, key)
-		d = 0
-	}
-	j.NextAt = q.now().Add(d)
-	q.kickLocked()
+	q.scheduleLocked(j)
 	return q.jobWriteLocked(j)
 }
 
-// SetPaused stops (or resumes) handing out jobs.
-func (q *Queue) SetPaused(paused bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.paused = paused
-	q.kickLocked()
+// Cancelled finishes a claimed run that Drop or Restart cancelled: done
+// ops are removed and the rest runs again when due. Not a failure: no
+// attempt is counted and no backoff added.
+func (q *Queue) Cancelled(claimed Job, done Op) error {
+	return q.endRun(claimed, func(j *Job) func(*Tx) error {
+		if j.seq == claimed.seq {
+			j.Ops &^= done
+		}
+		return q.settleLocked(j, j.Ops == 0 && j.Session == nil)
+	})
 }
 
-// Paused reports whether the queue is paused.
-func (q *Queue) Paused() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.paused
+// Retry finishes a claimed run unsuccessfully: done ops are removed and
+// the rest is due again after a capped exponential backoff (at once when
+// ops were added meanwhile).
+func (q *Queue) Retry(claimed Job, done Op, cause error, offline bool) error {
+	return q.endRun(claimed, func(j *Job) func(*Tx) error {
+		again := j.seq != claimed.seq
+		if !again {
+			j.Ops &^= done
+		}
+		j.Attempts++
+		j.LastErr = cause.Error()
+		j.Offline = offline
+		d := MinBackoff << min(j.Attempts-1, 20)
+		if d > MaxBackoff || d <= 0 {
+			d = MaxBackoff
+		}
+		if again {
+			d = 0
+		}
+		j.NextAt = q.now().Add(d)
+		q.scheduleLocked(j)
+		return q.jobWriteLocked(j)
+	})
 }
 
 // Wake makes every job due now (the network came back).
@@ -440,8 +466,8 @@ func (q *Queue) Wake() {
 	defer q.mu.Unlock()
 	for _, j := range q.jobs {
 		j.NextAt = time.Time{}
+		q.scheduleLocked(j)
 	}
-	q.kickLocked()
 }
 
 // Idle returns a channel closed the next time a job finishes or fails.
