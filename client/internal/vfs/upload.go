@@ -570,13 +570,47 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		}
 		h.Write(buf[:n])
 	}
+	// The next fragment is read (and decrypted) from the cache while one
+	// is sent, so the two overlap instead of taking turns.
+	type fragment struct {
+		data []byte
+		err  error
+	}
+	read := func(buf []byte, at int64) chan fragment {
+		ch := make(chan fragment, 1)
+		go func() {
+			data := buf[:min(FragmentSize, size-at)]
+			_, err := f.ReadAt(data, at)
+			ch <- fragment{data, err}
+		}()
+		return ch
+	}
+	bufs, cur := [2][]byte{buf, nil}, 0
+	var next chan fragment
+	if off < size {
+		next = read(bufs[cur], off)
+	}
+	defer func() {
+		if next != nil {
+			<-next // f stays in use until its read ends
+		}
+	}()
 	for off < size {
 		if ctx.Err() != nil {
 			return Item{}, fs.abandonSession(ctx, j, ctx.Err())
 		}
-		n := min(FragmentSize, size-off)
-		if _, err := f.ReadAt(buf[:n], off); err != nil {
-			return Item{}, fmt.Errorf("read local copy: %w", err)
+		fr := <-next
+		next = nil
+		if fr.err != nil {
+			return Item{}, fmt.Errorf("read local copy: %w", fr.err)
+		}
+		buf, n := fr.data, int64(len(fr.data))
+		if off+n < size {
+			cur ^= 1
+			if bufs[cur] == nil {
+				bufs[cur] = make([]byte, FragmentSize)
+			}
+			next = read(bufs[cur], off+n)
 		}
 		fctx := ctx
 		if off+n == size {
