@@ -375,6 +375,7 @@ func randomWritesAppendTruncate(t *testing.T, newFS func(t *testing.T) Target) {
 	s := start(t, newFS)
 	model := randBytes(1<<20 + 777)
 	s.remote.WriteFile("/r.bin", model)
+	s.refresh()
 	f, err := s.fs.OpenFile("/r.bin", os.O_RDWR)
 	if err != nil {
 		t.Fatal(err)
@@ -443,6 +444,7 @@ func readsFetchOnlyNeededRanges(t *testing.T, newFS func(t *testing.T) Target) {
 	s := start(t, newFS)
 	data := randBytes(20 << 20)
 	s.remote.WriteFile("/big.bin", data)
+	s.refresh()
 	f, err := s.fs.OpenFile("/big.bin", os.O_RDONLY)
 	if err != nil {
 		t.Fatal(err)
@@ -574,7 +576,7 @@ func saveByRenameKeepsItemID(t *testing.T, newFS func(t *testing.T) Target) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := start(t, newFS)
 			orig := s.remote.WriteFile("/doc.docx", []byte("v1"))
-			s.names("/")
+			s.refresh()
 			tc.steps(s)
 			s.sync()
 			it, ok := s.remote.Lookup("/doc.docx")
