@@ -326,6 +326,9 @@ func fileOperations(t *testing.T, newFS func(t *testing.T) Target) {
 	}
 }
 
+// namespaceOperations: renames, the refusals of rmdir, mkdir and
+// exclusive create, and case twins refused while lookups stay exact
+// (elsewhere than Windows, which folds case: case_test.go).
 func namespaceOperations(t *testing.T, newFS func(t *testing.T) Target) {
 	s := start(t, newFS)
 	s.must(s.fs.Mkdir("/a"))
@@ -358,12 +361,20 @@ func namespaceOperations(t *testing.T, newFS func(t *testing.T) Target) {
 	if err := s.fs.Mkdir("/A"); !errors.Is(err, vfs.ErrExist) {
 		t.Errorf("Mkdir of a case twin = %v, want ErrExist", err)
 	}
+	s.write("/b.txt", []byte("b"))
+	if err := s.fs.Rename("/b.txt", "/G.TXT"); !errors.Is(err, vfs.ErrExist) {
+		t.Errorf("Rename onto a case twin = %v, want ErrExist", err)
+	}
+	// Lookups stay exact: the twin's name finds nothing.
+	if _, err := s.fs.Stat("/G.TXT"); !errors.Is(err, vfs.ErrNotFound) {
+		t.Errorf("Stat of a case twin = %v, want ErrNotFound", err)
+	}
 	if _, err := s.fs.Stat("/nope"); !errors.Is(err, vfs.ErrNotFound) {
 		t.Errorf("Stat(missing) = %v, want ErrNotFound", err)
 	}
 	s.sync()
-	if got := s.remote.Names("/"); !slices.Equal(got, []string{"a", "g.txt"}) {
-		t.Errorf("remote root = %v, want [a g.txt]", got)
+	if got := s.remote.Names("/"); !slices.Equal(got, []string{"a", "b.txt", "g.txt"}) {
+		t.Errorf("remote root = %v, want [a b.txt g.txt]", got)
 	}
 	if got := s.remote.Names("/a"); len(got) != 0 {
 		t.Errorf("remote /a = %v, want empty", got)
