@@ -54,7 +54,8 @@ type Target interface {
 	// it and checks what reached it. The Target must run on it.
 	Remote() *MemRemote
 	// Refresh makes the Target see the server's changes, as the next poll
-	// would, and notices whether the server is reachable.
+	// would, and notices whether the server is reachable. The suite calls
+	// it after changing Remote, before looking through the Target.
 	Refresh(ctx context.Context) error
 	// Sync returns once every change made through the Target is uploaded
 	// (vfs.FS.Sync).
