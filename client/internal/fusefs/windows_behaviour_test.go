@@ -3,16 +3,13 @@
 package fusefs
 
 // How the drive behaves for Windows users, checked where it can be on
-// Linux: through the real FUSE mount (case twins refused here, quota as
-// free space, case folding of the vfs) and through the adapter filled
-// as on Windows (owner-only modes, the read-only attribute).
+// Linux: through the real FUSE mount (quota as free space, case folding
+// of the vfs; the case twins Linux refuses are the conformance case
+// NamespaceOperations) and through the adapter filled as on Windows
+// (owner-only modes, the read-only attribute).
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,34 +18,6 @@ import (
 	"github.com/mapdrive/mapdrive/client/internal/vfs/vfstest"
 	"github.com/winfsp/cgofuse/fuse"
 )
-
-// On Linux the mount stays case-sensitive, and a name differing from an
-// existing one only in case is refused with EEXIST: SharePoint would make
-// both one item.
-func TestMountCaseTwinRefusedOnLinux(t *testing.T) {
-	e := newMount(t)
-	e.sh("printf small > a.txt && mkdir Docs")
-	for _, script := range []string{"printf big > A.txt", "mkdir docs"} {
-		out, err := e.shErr(script)
-		if err == nil || !strings.Contains(out, "File exists") {
-			t.Errorf("%s: err %v, output %q; want File exists", script, err, out)
-		}
-	}
-	// rename(2) itself, not mv: coreutils 9.1 mv answers an EEXIST for a
-	// name that stats as absent by reading an uninitialised struct stat
-	// (copy.c, dst_sb), so its message is sometimes "cannot overwrite
-	// directory" and cannot be asserted.
-	e.sh("printf x > b.txt")
-	if err := os.Rename(filepath.Join(e.dir, "b.txt"), filepath.Join(e.dir, "A.TXT")); !errors.Is(err, syscall.EEXIST) {
-		t.Errorf("rename b.txt A.TXT: %v, want EEXIST", err)
-	}
-	if out, err := e.shErr("cat A.txt"); err == nil {
-		t.Errorf("cat A.txt on a case-sensitive mount found %q", out)
-	}
-	if got := e.sh("ls"); got != "Docs\na.txt\nb.txt\n" {
-		t.Errorf("ls = %q", got)
-	}
-}
 
 // The vfs's case folding (Windows') behind a real mount: the kernel asks
 // for the name as typed and gets the item as created.

@@ -2,7 +2,8 @@ package vfstest
 
 // Case handling: Windows (CaseInsensitive) finds names in any case and
 // keeps the case they were created with; elsewhere lookups are exact
-// (TestNamespaceOperations covers the refused case twins there).
+// (the conformance case NamespaceOperations covers the refused case
+// twins there).
 
 import (
 	"context"

@@ -2,7 +2,8 @@
 // vfs.Remote contract (eTags and 412, upload sessions with the 320 KiB
 // rule and expiry, delta with tombstones and 410, expiring download URLs,
 // quota), with fault injection; and the conformance suite of filesystem
-// behaviours run against it.
+// behaviours, Run, which runs against any Target over it: a vfs.FS here,
+// a real FUSE mount in fusefs.
 package vfstest
 
 import (

@@ -1,8 +1,11 @@
 package vfstest
 
-// The conformance suite of filesystem behaviours, run against MemRemote
-// without FUSE. Each test runs in a synctest bubble, so backoff, polling
-// and expiry use the bubble's fake clock instead of sleeping.
+// The vfs-only behaviours, run against MemRemote without FUSE: those that
+// need the vfs's internals (status, events, the journal, reopening) or a
+// fake clock. Each test runs in a synctest bubble, so backoff, polling
+// and expiry use the bubble's fake clock instead of sleeping. What a
+// program sees through any filesystem is the conformance suite
+// (conformance.go), run here by TestConformance.
 
 import (
 	"bytes"
@@ -150,20 +153,6 @@ func (e *env) remoteHas(p string, want []byte) {
 	if !bytes.Equal(got, want) {
 		e.t.Fatalf("remote %s: %d bytes, want %d (equal prefix %d)", p, len(got), len(want), commonPrefix(got, want))
 	}
-}
-
-func commonPrefix(a, b []byte) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
-
-func randBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
 }
 
 func bubble(t *testing.T, f func(t *testing.T)) {
@@ -363,28 +352,6 @@ func TestResyncUploadDifferencesKeepsBothWhenNameTaken(t *testing.T) {
 	})
 }
 
-func TestReadsFetchOnlyNeededRanges(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		data := randBytes(20 << 20)
-		e.remote.WriteFile("/big.bin", data)
-		ctx := context.Background()
-		h, err := e.fs.Open(ctx, "/big.bin", vfs.OpenFlags{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Release(ctx)
-		buf := make([]byte, 64<<10)
-		n, err := h.ReadAt(ctx, buf, 7<<20+12345)
-		if err != nil || n != len(buf) || !bytes.Equal(buf, data[7<<20+12345:][:len(buf)]) {
-			t.Fatalf("ReadAt = %d, %v (content equal %v)", n, err, bytes.Equal(buf, data[7<<20+12345:][:len(buf)]))
-		}
-		if got := e.remote.BytesRead(); got > 1<<20 {
-			t.Fatalf("a 64 KiB read downloaded %d bytes", got)
-		}
-	})
-}
-
 func TestSequentialReadUsesParallelRanges(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t, func(o *vfs.Options, _ *MemRemote) { o.ChunkSize = 1 << 20; o.ReadAhead = 16 << 20 })
@@ -537,83 +504,6 @@ func TestCacheEvictionRespectsBoundAndPins(t *testing.T) {
 	})
 }
 
-func TestUploadsSimpleAndSession(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		size      int
-		puts      int
-		fragments int
-	}{
-		{"empty", 0, 1, 0},
-		{"small", 1000, 1, 0},
-		{"4MiB exactly", 4 << 20, 1, 0},
-		{"4MiB+1", 4<<20 + 1, 0, 1},
-		{"25MiB", 25 << 20, 0, 3},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			bubble(t, func(t *testing.T) {
-				e := newEnv(t)
-				data := randBytes(tc.size)
-				e.write("/up.bin", data)
-				e.sync()
-				e.remoteHas("/up.bin", data)
-				if got := e.remote.Calls("PutSmall"); got != tc.puts {
-					t.Errorf("PutSmall calls = %d, want %d", got, tc.puts)
-				}
-				if got := len(e.remote.Fragments()); got != tc.fragments {
-					t.Errorf("fragments = %d, want %d", got, tc.fragments)
-				}
-				if a, _ := e.fs.Stat(context.Background(), "/up.bin"); a.Dirty || a.Size != int64(tc.size) {
-					t.Errorf("after upload Stat = %+v", a)
-				}
-			})
-		})
-	}
-}
-
-func TestRandomWritesAppendTruncate(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		model := randBytes(1<<20 + 777)
-		e.remote.WriteFile("/r.bin", model)
-		ctx := context.Background()
-		h, err := e.fs.Open(ctx, "/r.bin", vfs.OpenFlags{Write: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeAt := func(off int, p []byte) {
-			if _, err := h.WriteAt(ctx, p, int64(off)); err != nil {
-				t.Fatalf("WriteAt(%d): %v", off, err)
-			}
-			if end := off + len(p); end > len(model) {
-				model = append(model, make([]byte, end-len(model))...)
-			}
-			copy(model[off:], p)
-		}
-		writeAt(5, []byte("hello"))
-		writeAt(300000, randBytes(70000))
-		writeAt(len(model), []byte("appended"))
-		writeAt(len(model)+5000, []byte("past a hole"))
-		if err := h.Truncate(ctx, 200001); err != nil {
-			t.Fatal(err)
-		}
-		model = model[:200001]
-		if err := h.Truncate(ctx, 400000); err != nil {
-			t.Fatal(err)
-		}
-		model = append(model, make([]byte, 400000-len(model))...)
-		writeAt(131071, []byte{1, 2, 3})
-		if err := h.Release(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got := e.mustRead("/r.bin"); !bytes.Equal(got, model) {
-			t.Fatalf("local content differs (equal prefix %d of %d)", commonPrefix(got, model), len(model))
-		}
-		e.sync()
-		e.remoteHas("/r.bin", model)
-	})
-}
-
 func TestUploadResumesAfterCrash(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -672,25 +562,10 @@ func (e *env) reopenWithoutDraining(expire bool) {
 	e.open()
 }
 
-func TestHashVerifiedAndRetried(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		e.remote.CorruptUploads(1)
-		data := randBytes(10000)
-		e.write("/v.bin", data)
-		e.sync()
-		e.remoteHas("/v.bin", data)
-		if got := e.remote.Calls("PutSmall"); got != 2 {
-			t.Errorf("PutSmall calls = %d, want 2 (one corrupted, one verified)", got)
-		}
-		// The corrupted copy was replaced, not kept beside a new one.
-		if got := e.names("/"); !slices.Equal(got, []string{"v.bin"}) {
-			t.Errorf("names after a corrupted upload = %v, want only v.bin", got)
-		}
-	})
-}
-
-func TestConflictKeepsBothVersions(t *testing.T) {
+// TestConflictReported: a conflict copy is named in Status and on the
+// event stream. (Both versions kept: the conformance case
+// ConflictKeepsBothVersions.)
+func TestConflictReported(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newEnv(t)
 		e.remote.WriteFile("/report.txt", []byte("base"))
@@ -705,114 +580,19 @@ func TestConflictKeepsBothVersions(t *testing.T) {
 		h.Release(ctx)
 		e.sync()
 		want := vfs.ConflictName("report.txt", "testhost", time.Now(), 1)
-		if got := e.remote.Names("/"); !slices.Equal(got, []string{want, "report.txt"}) {
-			t.Fatalf("remote names = %v, want [%s report.txt]", got, want)
-		}
-		e.remoteHas("/report.txt", []byte("theirs"))
 		e.remoteHas("/"+want, []byte("mine"))
-		if got := e.mustRead("/report.txt"); string(got) != "theirs" {
-			t.Errorf("local report.txt = %q, want the server's", got)
-		}
-		if got := e.mustRead("/" + want); string(got) != "mine" {
-			t.Errorf("local conflict copy = %q", got)
-		}
 		st := e.fs.Status()
 		if len(st.Conflicts) != 1 || st.Conflicts[0].ConflictPath != "/"+want {
-			t.Errorf("Status.Conflicts = %+v", st.Conflicts)
+			t.Errorf("Status.Conflicts = %+v, want one naming /%s", st.Conflicts, want)
 		}
-		for ev := range events {
-			if ev.Kind == vfs.EventConflict {
-				break
-			}
+		found := false
+		for !found && len(events) > 0 {
+			found = (<-events).Kind == vfs.EventConflict
 		}
-		if !strings.HasPrefix(want, "report (conflict from testhost ") {
-			t.Errorf("conflict name %q", want)
-		}
-	})
-}
-
-func TestEditorFilesStayLocal(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		// The last ones are Windows': Explorer's folder settings and
-		// thumbnail caches, and Excel's and PowerPoint's hex-named temps.
-		names := []string{"~$report.docx", ".~lock.sheet.ods#", "~WRD0001.tmp", ".notes.txt.swp",
-			"desktop.ini", "Thumbs.db", "ehthumbs.db", "1C2D3E4F.tmp", "pptA1B2.tmp"}
-		for _, n := range names {
-			e.write("/"+n, []byte("lock"))
-		}
-		e.sync()
-		if got := e.remote.Calls("PutSmall"); got != 0 {
-			t.Fatalf("editor files uploaded: %d PutSmall calls", got)
-		}
-		if got := e.names("/"); len(got) != len(names) {
-			t.Fatalf("local names = %v", got)
+		if !found {
+			t.Error("no conflict event")
 		}
 	})
-}
-
-func TestSaveByRenameKeepsItemID(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		steps func(e *env)
-	}{
-		{"temp renamed over original", func(e *env) {
-			e.write("/.goutputstream-ABC", []byte("v2"))
-			must(e.t, e.fs.Rename(context.Background(), "/.goutputstream-ABC", "/doc.docx"))
-		}},
-		{"uploaded temp renamed over original", func(e *env) {
-			e.write("/doc.docx.tmp123", []byte("v2"))
-			e.sync()
-			must(e.t, e.fs.Rename(context.Background(), "/doc.docx.tmp123", "/doc.docx"))
-		}},
-		{"Word: original to ~WRL, temp to original, delete ~WRL", func(e *env) {
-			ctx := context.Background()
-			e.write("/~WRD0000.tmp", []byte("v2"))
-			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/~WRL0001.tmp"))
-			must(e.t, e.fs.Rename(ctx, "/~WRD0000.tmp", "/doc.docx"))
-			must(e.t, e.fs.Remove(ctx, "/~WRL0001.tmp"))
-		}},
-		// Excel on Windows: the new content in an extensionless hex-named
-		// temp, the original renamed to a hex-named .tmp, the temp renamed
-		// to the original's name, the old one deleted.
-		{"Excel: temp, original to hex .tmp, temp to original, delete", func(e *env) {
-			ctx := context.Background()
-			e.write("/8C3A4D00", []byte("v2"))
-			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/1F2B3C4D.tmp"))
-			must(e.t, e.fs.Rename(ctx, "/8C3A4D00", "/doc.docx"))
-			must(e.t, e.fs.Remove(ctx, "/1F2B3C4D.tmp"))
-		}},
-		// PowerPoint on Windows: the new content in pptNNNN.tmp, then the
-		// same swap as Word.
-		{"PowerPoint: pptNNNN.tmp, original to .tmp, temp to original, delete", func(e *env) {
-			ctx := context.Background()
-			e.write("/ppt5A3F.tmp", []byte("v2"))
-			must(e.t, e.fs.Rename(ctx, "/doc.docx", "/ppt5A40.tmp"))
-			must(e.t, e.fs.Rename(ctx, "/ppt5A3F.tmp", "/doc.docx"))
-			must(e.t, e.fs.Remove(ctx, "/ppt5A40.tmp"))
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			bubble(t, func(t *testing.T) {
-				e := newEnv(t)
-				orig := e.remote.WriteFile("/doc.docx", []byte("v1"))
-				e.names("/")
-				tc.steps(e)
-				e.sync()
-				it, ok := e.remote.Lookup("/doc.docx")
-				if !ok || it.ID != orig.ID {
-					t.Fatalf("doc.docx id = %q (found %v), want %q", it.ID, ok, orig.ID)
-				}
-				e.remoteHas("/doc.docx", []byte("v2"))
-				if got := e.remote.Names("/"); !slices.Equal(got, []string{"doc.docx"}) {
-					t.Errorf("remote names = %v", got)
-				}
-				if got := e.names("/"); !slices.Equal(got, []string{"doc.docx"}) {
-					t.Errorf("local names = %v", got)
-				}
-			})
-		})
-	}
 }
 
 func must(t *testing.T, err error) {
@@ -820,23 +600,6 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestSharePointRewriteAcceptedWithoutLoop(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t, func(_ *vfs.Options, m *MemRemote) { m.RewriteOffice = true })
-		e.write("/deck.pptx", []byte("slides"))
-		e.sync()
-		e.fs.Refresh(context.Background())
-		e.sync()
-		server, _ := e.remote.ReadFile("/deck.pptx")
-		if got := e.mustRead("/deck.pptx"); !bytes.Equal(got, server) {
-			t.Errorf("local = %q, server = %q", got, server)
-		}
-		if got := e.remote.Calls("PutSmall"); got != 1 {
-			t.Errorf("PutSmall calls = %d, want 1 (no upload loop)", got)
-		}
-	})
 }
 
 func TestInvalidNamesRefused(t *testing.T) {
@@ -862,7 +625,7 @@ func TestInvalidNamesRefused(t *testing.T) {
 			{long, vfs.ErrNameTooLong},
 		} {
 			// desktop.ini, which SharePoint refuses too, is not here: it
-			// stays local (TestEditorFilesStayLocal), so Explorer can save
+			// stays local (conformance case EditorFilesStayLocal), so Explorer can save
 			// folder settings on the drive.
 			if strings.HasPrefix(tc.p, "/ddd") {
 				if err := e.fs.Mkdir(ctx, path.Dir(tc.p)); err != nil {
@@ -906,30 +669,6 @@ func TestInvalidNamesRefused(t *testing.T) {
 		}
 		if st.QueueLength != 0 {
 			t.Errorf("QueueLength = %d after refusals, want 0 (nothing queued)", st.QueueLength)
-		}
-	})
-}
-
-// A folder moved where an item below it would pass SharePoint's 400
-// characters is refused before anything is sent: the server would refuse
-// the move, and offline it could only fail later.
-func TestFolderMoveThatWouldPassPathLimitRefused(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		ctx := context.Background()
-		deep := "/a/" + strings.Repeat("d", 200) + "/" + strings.Repeat("f", 196) // 400 characters
-		must(t, e.fs.Mkdir(ctx, "/a"))
-		must(t, e.fs.Mkdir(ctx, path.Dir(deep)))
-		e.write(deep, []byte("x"))
-		e.sync()
-		if err := e.fs.Rename(ctx, "/a", "/ab"); !errors.Is(err, vfs.ErrNameTooLong) {
-			t.Errorf("Rename(/a, /ab) = %v, want ErrNameTooLong", err)
-		}
-		must(t, e.fs.Rename(ctx, "/a", "/b"))
-		e.sync()
-		e.remoteHas("/b"+deep[2:], []byte("x"))
-		if err := e.fs.Rename(ctx, "/b", "/b/"+strings.Repeat("d", 200)+"/in"); !errors.Is(err, vfs.ErrIntoItself) {
-			t.Errorf("Rename into its own child = %v, want ErrIntoItself", err)
 		}
 	})
 }
@@ -1036,78 +775,6 @@ func TestOfflineEditsDrainOnReconnect(t *testing.T) {
 		if _, ok := e.remote.Lookup("/old.txt"); ok {
 			t.Error("offline rename left the old name")
 		}
-	})
-}
-
-func TestTransientFailuresRetriedUntilConfirmed(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t, func(o *vfs.Options, _ *MemRemote) { o.UploadWorkers = 4 })
-		e.remote.SetFaultRate(0.1, 42)
-		files := map[string][]byte{}
-		must(t, e.fs.Mkdir(context.Background(), "/many"))
-		for i := range 200 {
-			p := fmt.Sprintf("/many/f%03d.bin", i)
-			files[p] = randBytes(1000 + i*37)
-			e.write(p, files[p])
-		}
-		big := randBytes(3*vfs.FragmentSize + 99)
-		e.write("/many/big.bin", big)
-		e.sync()
-		for p, want := range files {
-			e.remoteHas(p, want)
-		}
-		e.remoteHas("/many/big.bin", big)
-		if len(e.fs.Status().Errors) == 0 {
-			t.Error("no errors reported despite injected faults")
-		}
-		e.remote.SetFaultRate(0, 0)
-		for p, want := range files {
-			if got := e.mustRead(p); !bytes.Equal(got, want) {
-				t.Fatalf("local %s differs", p)
-			}
-		}
-	})
-}
-
-func TestNamespaceOperations(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		e := newEnv(t)
-		ctx := context.Background()
-		must(t, e.fs.Mkdir(ctx, "/a"))
-		must(t, e.fs.Mkdir(ctx, "/a/b"))
-		e.write("/a/b/f.txt", []byte("f"))
-		e.sync()
-		must(t, e.fs.Rename(ctx, "/a/b", "/a/c"))
-		must(t, e.fs.Rename(ctx, "/a/c/f.txt", "/g.txt"))
-		if err := e.fs.Rmdir(ctx, "/a"); !errors.Is(err, vfs.ErrNotEmpty) {
-			t.Errorf("Rmdir(non-empty) = %v", err)
-		}
-		must(t, e.fs.Rmdir(ctx, "/a/c"))
-		if err := e.fs.Mkdir(ctx, "/a"); !errors.Is(err, vfs.ErrExist) {
-			t.Errorf("Mkdir(existing) = %v", err)
-		}
-		if _, err := e.fs.Open(ctx, "/g.txt", vfs.OpenFlags{Create: true, Excl: true, Write: true}); !errors.Is(err, vfs.ErrExist) {
-			t.Errorf("exclusive create of existing = %v", err)
-		}
-		// SharePoint names are case-insensitive: a case twin would be the
-		// same item on the server.
-		if _, err := e.fs.Create(ctx, "/G.TXT"); !errors.Is(err, vfs.ErrExist) {
-			t.Errorf("Create of a case twin = %v, want ErrExist", err)
-		}
-		if err := e.fs.Mkdir(ctx, "/A"); !errors.Is(err, vfs.ErrExist) {
-			t.Errorf("Mkdir of a case twin = %v, want ErrExist", err)
-		}
-		if _, err := e.fs.Stat(ctx, "/nope"); !errors.Is(err, vfs.ErrNotFound) {
-			t.Errorf("Stat(missing) = %v", err)
-		}
-		e.sync()
-		if got := e.remote.Names("/"); !slices.Equal(got, []string{"a", "g.txt"}) {
-			t.Errorf("remote root = %v", got)
-		}
-		if got := e.remote.Names("/a"); len(got) != 0 {
-			t.Errorf("remote /a = %v", got)
-		}
-		e.remoteHas("/g.txt", []byte("f"))
 	})
 }
 
