@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/mapdrive/mapdrive/client/internal/keyring"
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // Each account's drive caches and journals live apart, under
@@ -118,7 +119,7 @@ func (a *Agent) wipeAccount(aid string, busy map[string]bool) (int, error) {
 			keptDrives++
 			continue
 		}
-		n, err := cache.PendingJobs(filepath.Join(dir, "meta"))
+		n, err := meta.PendingJobs(filepath.Join(dir, "meta"))
 		if err != nil {
 			// Unreadable: it may hold changes, so it stays.
 			a.log.Warn("could not read a drive's journal at sign-out; keeping its cache", "drive", e.Name(), "err", err)
@@ -135,7 +136,7 @@ func (a *Agent) wipeAccount(aid string, busy map[string]bool) (int, error) {
 			}
 			if key, err := a.o.Secrets.Get(cacheKeyName(aid)); err != nil {
 				a.log.Warn("could not read the cache key at sign-out; the drive's clean cached files stay until the next sign-in", "drive", e.Name(), "err", err)
-			} else if _, err := cache.DropClean(filepath.Join(dir, "meta"), filepath.Join(dir, "content"), key); err != nil {
+			} else if _, err := content.DropClean(filepath.Join(dir, "meta"), filepath.Join(dir, "content"), key); err != nil {
 				a.log.Warn("could not drop the clean cached files of a drive kept at sign-out", "drive", e.Name(), "err", err)
 			}
 			continue

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 	"github.com/mapdrive/mapdrive/shared/apitype"
 	"github.com/mapdrive/mapdrive/shared/m365sim"
 )
@@ -83,11 +83,11 @@ func TestEndToEndRevokedSessionKeepsWritesUntilSignIn(t *testing.T) {
 		t.Errorf("no claims challenge counted for alice: %v", err)
 	}
 
-	// Let the upload fail until its backoff (cache.MinBackoff doubled at
+	// Let the upload fail until its backoff (meta.MinBackoff doubled at
 	// each failure) reaches over a minute: each failure is one
 	// upload_failed problem naming the file.
 	const failures = 7
-	backoff := cache.MinBackoff << (failures - 1)
+	backoff := meta.MinBackoff << (failures - 1)
 	for deadline := time.Now().Add(3 * time.Minute); uploadFailures(t, r, "revoked.txt") < failures; time.Sleep(500 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the upload failed %d times in 3 minutes, want %d", uploadFailures(t, r, "revoked.txt"), failures)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
 	"github.com/mapdrive/mapdrive/client/internal/vfs/vfstest"
 )
 
@@ -25,9 +25,9 @@ import (
 func TestSimMountRestartNeverMixesVersions(t *testing.T) {
 	s := newSimMount(t, func(o *vfs.Options, _ *vfstest.MemRemote) {
 		o.PollInterval = -1
-		o.ReadAhead, o.ChunkSize = cache.BlockSize, cache.BlockSize
+		o.ReadAhead, o.ChunkSize = content.BlockSize, content.BlockSize
 	})
-	size := 6 * cache.BlockSize
+	size := 6 * content.BlockSize
 	a, b := make([]byte, size), make([]byte, size)
 	rand.Read(a)
 	rand.Read(b)

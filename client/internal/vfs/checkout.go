@@ -7,14 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // Check-out and check-in (docs/checkout.md). A file is checked out before
 // it is opened for writing when the mapping asks for exclusive editing,
 // when its library is known to require check-out, or when the server
 // shows it checked out (ours, or someone else's: then the open fails with
-// EACCES). It is checked in by the upload job (cache.OpCheckIn), after
+// EACCES). It is checked in by the upload job (meta.OpCheckIn), after
 // the upload of the last close: a pending upload keeps the check-out, and
 // a failed check-in is retried like any job.
 
@@ -56,7 +56,7 @@ func (c *checkouts) writing(key string) bool {
 // checkoutRemote returns the remote's check-out interface for r, or nil
 // when r cannot be checked out (not on the server yet, in a shortcut's
 // drive, or a remote without check-out).
-func (fs *FS) checkoutRemote(r cache.Record) CheckoutRemote {
+func (fs *FS) checkoutRemote(r meta.Record) CheckoutRemote {
 	cr, ok := fs.remote.(CheckoutRemote)
 	if !ok || r.RemoteID == "" || r.IsDir || r.Foreign() || IsLocalOnly(r.Name) {
 		return nil
@@ -65,17 +65,17 @@ func (fs *FS) checkoutRemote(r cache.Record) CheckoutRemote {
 }
 
 // needsCheckout reports whether a write to r must check it out first.
-func (fs *FS) needsCheckout(r cache.Record) bool {
+func (fs *FS) needsCheckout(r meta.Record) bool {
 	return fs.opt.ExclusiveEditing || fs.co.required.Load() || checkedOut(r)
 }
 
 // checkedOut reports whether the server showed r checked out (by anyone).
-func checkedOut(r cache.Record) bool { return r.HolderID != "" || r.HolderName != "" }
+func checkedOut(r meta.Record) bool { return r.HolderID != "" || r.HolderName != "" }
 
 // beginWrite counts a write handle on r and checks r out when it needs
 // it. A file someone else holds fails with ErrLocked; offline, the open
 // goes ahead and the upload checks out before it sends.
-func (fs *FS) beginWrite(ctx context.Context, p string, r cache.Record) error {
+func (fs *FS) beginWrite(ctx context.Context, p string, r meta.Record) error {
 	fs.co.mu.Lock()
 	fs.co.writers[r.Key]++
 	held := fs.co.held[r.Key]
@@ -106,17 +106,17 @@ func (fs *FS) endWrite(key string, checkIn bool) {
 	if !last || !held || !checkIn {
 		return
 	}
-	if j, ok := fs.queue.Get(key); ok && j.Ops&cache.OpCheckIn != 0 {
+	if j, ok := fs.queue.Get(key); ok && j.Ops&meta.OpCheckIn != 0 {
 		return // journaled with the upload; adding it again would hurry the upload past its write-back delay
 	}
-	if err := fs.queue.Add(key, cache.OpCheckIn, "", ""); err != nil {
+	if err := fs.queue.Add(key, meta.OpCheckIn, "", ""); err != nil {
 		fs.log.Error("journal check-in", "key", key, "err", err)
 	}
 }
 
 // checkOut checks r out. When someone else holds it, the holder is
 // recorded and reported (EventCheckedOut) and the error is ErrLocked.
-func (fs *FS) checkOut(ctx context.Context, cr CheckoutRemote, r cache.Record) error {
+func (fs *FS) checkOut(ctx context.Context, cr CheckoutRemote, r meta.Record) error {
 	err := cr.CheckOut(ctx, r.RemoteID)
 	if errors.Is(err, ErrLocked) {
 		name := fs.reportHolder(ctx, r)
@@ -135,7 +135,7 @@ func (fs *FS) checkOut(ctx context.Context, cr CheckoutRemote, r cache.Record) e
 
 // reportHolder reads who holds r's check-out, records it and emits
 // EventCheckedOut naming them; it returns their display name.
-func (fs *FS) reportHolder(ctx context.Context, r cache.Record) string {
+func (fs *FS) reportHolder(ctx context.Context, r meta.Record) string {
 	name := r.HolderName
 	if it, err := fs.remote.Get(ctx, r.RemoteID); err == nil {
 		name = it.CheckedOutBy.Name
@@ -152,7 +152,7 @@ func (fs *FS) reportHolder(ctx context.Context, r cache.Record) string {
 func (fs *FS) setHolder(key string, h Holder) {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	err := fs.store.Update(func(tx *cache.Tx) error {
+	err := fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil {
 			return nil
@@ -177,7 +177,7 @@ func (fs *FS) adoptServerMeta(ctx context.Context, key, remoteID string) {
 	}
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	err = fs.store.Update(func(tx *cache.Tx) error {
+	err = fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil || r.RemoteID != it.ID {
 			return nil
@@ -199,7 +199,7 @@ func (fs *FS) adoptServerMeta(ctx context.Context, key, remoteID string) {
 
 // checkOutForUpload checks rec out before its upload when it needs it and
 // this mount does not hold it yet (an open made offline, a restart).
-func (fs *FS) checkOutForUpload(ctx context.Context, rec cache.Record) error {
+func (fs *FS) checkOutForUpload(ctx context.Context, rec meta.Record) error {
 	cr := fs.checkoutRemote(rec)
 	if cr == nil || fs.co.holds(rec.Key) || !fs.needsCheckout(rec) {
 		return nil
@@ -212,7 +212,7 @@ func (fs *FS) checkOutForUpload(ctx context.Context, rec cache.Record) error {
 // refuses one over someone else's check-out. Checking out tells the two
 // apart: it succeeds in the first case (the library is then known to
 // require check-out) and reports the holder in the second.
-func (fs *FS) checkOutAfterRefusal(ctx context.Context, rec cache.Record) error {
+func (fs *FS) checkOutAfterRefusal(ctx context.Context, rec meta.Record) error {
 	cr := fs.checkoutRemote(rec)
 	if cr == nil || fs.co.holds(rec.Key) {
 		return ErrLocked
@@ -229,7 +229,7 @@ func (fs *FS) checkOutAfterRefusal(ctx context.Context, rec cache.Record) error 
 // checkIn checks key in unless a write handle is still open (the last
 // release queues it again). A check-in whose answer was lost is retried
 // and meets a file nobody holds: that counts as done.
-func (fs *FS) checkIn(ctx context.Context, rec cache.Record) error {
+func (fs *FS) checkIn(ctx context.Context, rec meta.Record) error {
 	if fs.co.writing(rec.Key) {
 		return nil
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
-const kvDeltaToken = cache.KVDeltaToken
+const kvDeltaToken = meta.KVDeltaToken
 
 func (fs *FS) pollLoop() {
 	for {
@@ -38,7 +38,7 @@ func (fs *FS) PollNow() {
 // answer restarts the enumeration; local changes awaiting upload survive.
 func (fs *FS) Refresh(ctx context.Context) error {
 	var token string
-	_ = fs.store.View(func(tx *cache.Tx) error { token = tx.GetKV(kvDeltaToken); return nil })
+	_ = fs.store.View(func(tx *meta.Tx) error { token = tx.GetKV(kvDeltaToken); return nil })
 	changes, next, err := fs.remote.Delta(ctx, token)
 	resync, uploadDiff := false, false
 	if errors.Is(err, ErrResyncRequired) {
@@ -54,7 +54,7 @@ func (fs *FS) Refresh(ctx context.Context) error {
 	fs.noteOnline()
 	full := token == "" || resync
 	var sidestepped []Conflict
-	err = fs.updateNS(func(tx *cache.Tx) error {
+	err = fs.updateNS(func(tx *meta.Tx) error {
 		seen := map[string]bool{}
 		for _, it := range changes {
 			seen[it.ID] = true
@@ -72,8 +72,8 @@ func (fs *FS) Refresh(ctx context.Context) error {
 			// A full enumeration lists every folder completely, and
 			// anything it did not mention is gone from the server.
 			now := fs.clock.Now()
-			var stale []cache.Record
-			err := tx.ForEach(func(r cache.Record) error {
+			var stale []meta.Record
+			err := tx.ForEach(func(r meta.Record) error {
 				switch {
 				case r.Key == fs.rootKey:
 				case r.Drive != "":
@@ -135,7 +135,7 @@ func (fs *FS) Refresh(ctx context.Context) error {
 // so both copies survive. A folder is created again when anything under
 // it is kept. Everything else is gone from the server and is removed.
 // It reports whether r was kept.
-func (fs *FS) settleStaleLocked(tx *cache.Tx, r cache.Record, seen map[string]bool, uploadDiff bool) (bool, error) {
+func (fs *FS) settleStaleLocked(tx *meta.Tx, r meta.Record, seen map[string]bool, uploadDiff bool) (bool, error) {
 	if r.RemoteID != "" && seen[r.RemoteID] {
 		return true, nil // returned by the server under another parent
 	}
@@ -188,7 +188,7 @@ func (fs *FS) settleStaleLocked(tx *cache.Tx, r cache.Record, seen map[string]bo
 // another item under its name, which applying would delete it for. Such a
 // file moves aside to a conflict name first, so both copies survive
 // ("keep both copies when unsure", graph-contract.md, Delta).
-func (fs *FS) sidestepTakenNamesLocked(tx *cache.Tx, changes []Item, seen map[string]bool) ([]Conflict, error) {
+func (fs *FS) sidestepTakenNamesLocked(tx *meta.Tx, changes []Item, seen map[string]bool) ([]Conflict, error) {
 	var out []Conflict
 	now := fs.clock.Now()
 	for _, it := range changes {
@@ -207,7 +207,7 @@ func (fs *FS) sidestepTakenNamesLocked(tx *cache.Tx, changes []Item, seen map[st
 		orig := fs.pathOfLocked(tx, other.Key)
 		for n := 1; ; n++ {
 			name := ConflictName(other.Name, fs.opt.Host, now, n)
-			if _, err := tx.Child(parentKey, name); errors.Is(err, cache.ErrNotFound) {
+			if _, err := tx.Child(parentKey, name); errors.Is(err, meta.ErrNotFound) {
 				other.Name = name
 				break
 			}
@@ -233,7 +233,7 @@ func (fs *FS) sidestepTakenNamesLocked(tx *cache.Tx, changes []Item, seen map[st
 // by ancestry: an item outside it that the mount knows was moved out of
 // it, and goes from the mount as if deleted (a local change to it is kept
 // and uploaded again, as for a tombstone).
-func (fs *FS) applyChangesLocked(tx *cache.Tx, changes []Item) error {
+func (fs *FS) applyChangesLocked(tx *meta.Tx, changes []Item) error {
 	last := make(map[string]int, len(changes))
 	for i, it := range changes {
 		last[it.ID] = i
@@ -283,7 +283,7 @@ func (fs *FS) applyChangesLocked(tx *cache.Tx, changes []Item) error {
 // no parent, or name the root as its parent (graph-contract.md, Delta).
 // It reports false, changing nothing, for an item whose parent the store
 // does not know.
-func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) (bool, error) {
+func (fs *FS) applyChangeLocked(tx *meta.Tx, it Item) (bool, error) {
 	if it.ID == fs.rootKey && fs.opt.RootID != "" {
 		fs.checkRootLocked(tx, it)
 	}
@@ -309,7 +309,7 @@ func (fs *FS) applyChangeLocked(tx *cache.Tx, it Item) (bool, error) {
 // or moved folder is no longer what the mapping names: the mount goes on
 // with what it has (its items are tracked by id, and nothing local is
 // dropped), and RootProblem says so until the folder is back.
-func (fs *FS) checkRootLocked(tx *cache.Tx, it Item) {
+func (fs *FS) checkRootLocked(tx *meta.Tx, it Item) {
 	var problem string
 	switch {
 	case it.Deleted:
@@ -339,7 +339,7 @@ func (fs *FS) RootProblem() string {
 
 // applyTombstoneLocked removes the item the server deleted, unless it has
 // local changes, which are then uploaded again as a new file.
-func (fs *FS) applyTombstoneLocked(tx *cache.Tx, id string) error {
+func (fs *FS) applyTombstoneLocked(tx *meta.Tx, id string) error {
 	key, err := tx.KeyForRemote(id)
 	if err != nil || key == fs.rootKey {
 		return nil

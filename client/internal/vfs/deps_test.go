@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-// TestLayering checks the house layering: the filesystem model and its
-// cache never depend on FUSE (only fusefs imports cgofuse) nor on Graph.
+// TestLayering checks the house layering: the filesystem model, its
+// metadata and its content cache never depend on FUSE (only fusefs
+// imports cgofuse) nor on Graph.
 func TestLayering(t *testing.T) {
-	for _, pkg := range []string{".", "./cache"} {
+	for _, pkg := range []string{".", "./meta", "./content"} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // CaseInsensitive reports whether names are looked up ignoring case
@@ -16,9 +16,9 @@ func (fs *FS) CaseInsensitive() bool { return fs.opt.CaseInsensitive }
 // name differing only in case finds the item too, as NTFS and SharePoint
 // do. Windows sends the case the user typed (WinFsp passes it through),
 // so the fold happens here, after the exact match missed.
-func (fs *FS) lookup(tx *cache.Tx, parentKey, name string) (cache.Record, error) {
+func (fs *FS) lookup(tx *meta.Tx, parentKey, name string) (meta.Record, error) {
 	r, err := tx.Child(parentKey, name)
-	if err == nil || !fs.opt.CaseInsensitive || !errors.Is(err, cache.ErrNotFound) {
+	if err == nil || !fs.opt.CaseInsensitive || !errors.Is(err, meta.ErrNotFound) {
 		return r, err
 	}
 	kids, kerr := tx.Children(parentKey)

@@ -19,7 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 	"github.com/mapdrive/mapdrive/client/internal/vfs/writeback"
 )
 
@@ -126,9 +127,9 @@ type FS struct {
 	remote   Remote
 	log      *slog.Logger
 	clock    Clock
-	store    *cache.Store
-	content  *cache.Content
-	queue    *cache.Queue
+	store    *meta.Store
+	content  *content.Content
+	queue    *meta.Queue
 	wb       *writeback.Writeback // runs queue's jobs (put); Close stops it
 	rootKey  string
 	ctx      context.Context // cancelled by Close
@@ -240,7 +241,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 	if o.CacheMaxBytes == 0 {
 		o.CacheMaxBytes = defaultCacheMax(o.CacheDir)
 	}
-	store, err := cache.OpenStore(o.StateDir)
+	store, err := meta.OpenStore(o.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -249,18 +250,18 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		urls: map[string]string{}, libraryChars: utf8.RuneCountInString(strings.TrimRight(o.LibraryPath, "/"))}
 	fs.ev.init()
 	fs.co.init()
-	fs.content, err = cache.OpenContent(cache.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,
+	fs.content, err = content.OpenContent(content.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,
 		MaxBytes: o.CacheMaxBytes, Logger: o.Logger, Pinned: fs.isPinned, Now: o.Clock.Now})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	sealer, err := cache.NewSealer(o.CacheKey, o.DriveID)
+	sealer, err := meta.NewSealer(o.CacheKey, o.DriveID)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	fs.queue, err = cache.OpenQueue(store, sealer, o.Clock.Now)
+	fs.queue, err = meta.OpenQueue(store, sealer, o.Clock.Now)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -277,7 +278,7 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		store.Close()
 		return nil, err
 	}
-	_ = fs.store.View(func(tx *cache.Tx) error { fs.enumerated.Store(tx.GetKV(kvDeltaToken) != ""); return nil })
+	_ = fs.store.View(func(tx *meta.Tx) error { fs.enumerated.Store(tx.GetKV(kvDeltaToken) != ""); return nil })
 	fs.requeueDirty()
 	fs.ctx, fs.cancel = context.WithCancel(context.Background())
 	fs.wg.Go(func() { _ = fs.wb.Run(fs.ctx) })
@@ -304,7 +305,7 @@ const (
 
 func (fs *FS) initRoot(ctx context.Context) error {
 	var key string
-	_ = fs.store.View(func(tx *cache.Tx) error { key = tx.GetKV("root"); return nil })
+	_ = fs.store.View(func(tx *meta.Tx) error { key = tx.GetKV("root"); return nil })
 	if key != "" {
 		if fs.opt.RootID != "" && key != fs.opt.RootID {
 			return fmt.Errorf("open drive state: it belongs to another root folder (%s, not %s)", key, fs.opt.RootID)
@@ -326,8 +327,8 @@ func (fs *FS) initRoot(ctx context.Context) error {
 		return fmt.Errorf("get drive root: %w", err)
 	}
 	fs.rootKey = root.ID
-	return fs.store.Update(func(tx *cache.Tx) error {
-		if err := tx.Put(cache.Record{Key: root.ID, RemoteID: root.ID, IsDir: true, ETag: root.ETag, ModTime: root.ModTime}); err != nil {
+	return fs.store.Update(func(tx *meta.Tx) error {
+		if err := tx.Put(meta.Record{Key: root.ID, RemoteID: root.ID, IsDir: true, ETag: root.ETag, ModTime: root.ModTime}); err != nil {
 			return err
 		}
 		if fs.opt.RootID != "" {
@@ -352,7 +353,7 @@ func (fs *FS) requeueDirty() {
 		}
 		if r, err := fs.get(key); err == nil && !r.IsDir && !IsLocalOnly(r.Name) {
 			fs.log.Info("re-queuing an upload of local changes", "key", key)
-			if err := fs.queue.Add(key, cache.OpUpload, "", ""); err != nil {
+			if err := fs.queue.Add(key, meta.OpUpload, "", ""); err != nil {
 				fs.log.Error("journal upload", "key", key, "err", err)
 			}
 		}
@@ -383,7 +384,7 @@ type Attr struct {
 	Dirty bool
 }
 
-func (fs *FS) attr(r cache.Record) Attr {
+func (fs *FS) attr(r meta.Record) Attr {
 	h := fnv.New64a()
 	if fs.opt.InoSpace != "" {
 		h.Write([]byte(fs.opt.InoSpace))
@@ -413,27 +414,27 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
-func (fs *FS) get(key string) (cache.Record, error) {
-	var r cache.Record
-	err := fs.store.View(func(tx *cache.Tx) error {
+func (fs *FS) get(key string) (meta.Record, error) {
+	var r meta.Record
+	err := fs.store.View(func(tx *meta.Tx) error {
 		var err error
 		r, err = tx.Get(key)
 		return err
 	})
-	if errors.Is(err, cache.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) {
 		return r, fmt.Errorf("item %s: %w", key, ErrNotFound)
 	}
 	return r, err
 }
 
-func (fs *FS) child(parentKey, name string) (cache.Record, error) {
-	var r cache.Record
-	err := fs.store.View(func(tx *cache.Tx) error {
+func (fs *FS) child(parentKey, name string) (meta.Record, error) {
+	var r meta.Record
+	err := fs.store.View(func(tx *meta.Tx) error {
 		var err error
 		r, err = fs.lookup(tx, parentKey, name)
 		return err
 	})
-	if errors.Is(err, cache.ErrNotFound) {
+	if errors.Is(err, meta.ErrNotFound) {
 		return r, ErrNotFound
 	}
 	return r, err
@@ -444,7 +445,7 @@ func (fs *FS) child(parentKey, name string) (cache.Record, error) {
 // since. The mounted drive's delta says nothing about a shortcut's target,
 // so a shortcut and the folders inside it count their own listing only:
 // what they show is at most FolderTTL old when they are opened.
-func (fs *FS) fresh(r cache.Record) bool {
+func (fs *FS) fresh(r meta.Record) bool {
 	if r.ListedAt.IsZero() {
 		return false
 	}
@@ -457,7 +458,7 @@ func (fs *FS) fresh(r cache.Record) bool {
 
 // childrenKnown reports whether the store knows every child of folder r
 // (as of the last listing or delta), so it can answer for r offline.
-func (fs *FS) childrenKnown(r cache.Record) bool {
+func (fs *FS) childrenKnown(r meta.Record) bool {
 	return r.RemoteID == "" || !r.ListedAt.IsZero() || (fs.enumerated.Load() && !r.Foreign())
 }
 
@@ -465,7 +466,7 @@ func (fs *FS) childrenKnown(r cache.Record) bool {
 // listing is stale, unless offline: then the cached listing answers, and
 // a folder whose children were never fetched fails with ErrOffline at
 // once, rather than after the Graph client's retries of every lookup.
-func (fs *FS) ensureListed(ctx context.Context, r cache.Record) error {
+func (fs *FS) ensureListed(ctx context.Context, r meta.Record) error {
 	if fs.fresh(r) || r.RemoteID == "" {
 		return nil
 	}
@@ -481,7 +482,7 @@ func (fs *FS) ensureListed(ctx context.Context, r cache.Record) error {
 // listFailed notes a failed listing of dir that is answered from the
 // store anyway (softListErr): offline, a folder whose children were never
 // fetched answers empty, and status names it until it is listed.
-func (fs *FS) listFailed(dir cache.Record, err error) {
+func (fs *FS) listFailed(dir meta.Record, err error) {
 	if errors.Is(err, ErrOffline) && !fs.childrenKnown(dir) {
 		fs.ev.unavailable(dir.Key)
 		fs.log.Debug("folder never listed: empty while offline", "key", dir.Key)
@@ -491,17 +492,17 @@ func (fs *FS) listFailed(dir cache.Record, err error) {
 // softListErr reports whether a failed refresh of dir may be ignored and
 // the cached listing used: the network failed (rather than the server
 // refusing) and there is a listing, or we are offline.
-func softListErr(err error, dir cache.Record) bool {
+func softListErr(err error, dir meta.Record) bool {
 	return errors.Is(err, ErrOffline) || (!definitive(err) && !dir.ListedAt.IsZero())
 }
 
 // resolve walks p from the root, listing stale folders on the way.
-func (fs *FS) resolve(ctx context.Context, p string) (cache.Record, error) {
+func (fs *FS) resolve(ctx context.Context, p string) (meta.Record, error) {
 	parts := splitPath(p)
 	// The common case: every component is known. One read transaction.
-	var found cache.Record
+	var found meta.Record
 	ok := false
-	_ = fs.store.View(func(tx *cache.Tx) error {
+	_ = fs.store.View(func(tx *meta.Tx) error {
 		cur, err := tx.Get(fs.rootKey)
 		for _, name := range parts {
 			if err != nil || !cur.IsDir {
@@ -569,8 +570,8 @@ func (fs *FS) ReadDir(ctx context.Context, p string) ([]Attr, error) {
 		}
 		fs.listFailed(r, err)
 	}
-	var kids []cache.Record
-	err = fs.store.View(func(tx *cache.Tx) error {
+	var kids []meta.Record
+	err = fs.store.View(func(tx *meta.Tx) error {
 		var err error
 		kids, err = tx.Children(r.Key)
 		return err
@@ -605,7 +606,7 @@ func (fs *FS) noteOnline() {
 
 // refreshFolder lists a folder on the server and reconciles its children,
 // keeping local changes that await upload.
-func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
+func (fs *FS) refreshFolder(ctx context.Context, dir meta.Record) error {
 	remote, folderID, drive := fs.listSource(dir)
 	var items []Item // what is left to store in the last transaction
 	seen := map[string]bool{}
@@ -631,7 +632,7 @@ func (fs *FS) refreshFolder(ctx context.Context, dir cache.Record) error {
 		return fmt.Errorf("list children of %s: %w", dir.Key, err)
 	}
 	fs.noteOnline()
-	err = fs.updateNS(func(tx *cache.Tx) error {
+	err = fs.updateNS(func(tx *meta.Tx) error {
 		kids, err := tx.Children(dir.Key)
 		if err != nil {
 			return err
@@ -696,7 +697,7 @@ func (fs *FS) storePages(ctx context.Context, pl pageLister, folderID, dirKey, d
 		for _, it := range items {
 			seen[it.ID] = true
 		}
-		stored = fs.updateNS(func(tx *cache.Tx) error {
+		stored = fs.updateNS(func(tx *meta.Tx) error {
 			for _, it := range items {
 				if err := fs.applyItemLocked(tx, it, dirKey, drive); err != nil {
 					return err
@@ -726,9 +727,9 @@ func (fs *FS) localChanges(key string) bool {
 
 // applyItemLocked upserts a remote item of drive (the mounted one when "")
 // under parentKey.
-func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey, drive string) error {
+func (fs *FS) applyItemLocked(tx *meta.Tx, it Item, parentKey, drive string) error {
 	key, err := tx.KeyForRemote(it.ID)
-	var cur cache.Record
+	var cur meta.Record
 	exists := err == nil
 	if exists {
 		cur, err = tx.Get(key)
@@ -740,7 +741,7 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey, drive string) er
 		}
 	} else {
 		key = it.ID
-		cur = cache.Record{Key: key}
+		cur = meta.Record{Key: key}
 	}
 	name := it.Name
 	if exists && cur.Name != cur.RemoteName && cur.RemoteName == it.Name && IsLocalOnly(cur.Name) {
@@ -761,7 +762,7 @@ func (fs *FS) applyItemLocked(tx *cache.Tx, it Item, parentKey, drive string) er
 }
 
 // setItemMeta copies it's metadata (not its place) into r.
-func setItemMeta(r *cache.Record, it Item) {
+func setItemMeta(r *meta.Record, it Item) {
 	ctag := it.CTag
 	if ctag == "" && !it.IsDir && r.Size == it.Size && r.QuickXorHash == it.QuickXorHash {
 		// Delta on OneDrive for Business omits cTag: keep the one a
@@ -774,7 +775,7 @@ func setItemMeta(r *cache.Record, it Item) {
 
 // updateNS runs fn in a store transaction under nsMu, then removes the
 // content and queues the uploads fn asked for.
-func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
+func (fs *FS) updateNS(fn func(tx *meta.Tx) error) error {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
 	err := fs.store.Update(fn)
@@ -795,12 +796,12 @@ func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
 		fs.content.MarkDirty(k, version)
 	}
 	for _, k := range mkdirs {
-		if err := fs.queue.Add(k, cache.OpMkdir, "", ""); err != nil {
+		if err := fs.queue.Add(k, meta.OpMkdir, "", ""); err != nil {
 			return err
 		}
 	}
 	for _, k := range ups {
-		if err := fs.queue.Add(k, cache.OpUpload, "", ""); err != nil {
+		if err := fs.queue.Add(k, meta.OpUpload, "", ""); err != nil {
 			return err
 		}
 	}
@@ -809,7 +810,7 @@ func (fs *FS) updateNS(fn func(tx *cache.Tx) error) error {
 
 // deleteTreeLocked removes a record, its descendants and (after the
 // transaction) their content. It must run inside updateNS.
-func (fs *FS) deleteTreeLocked(tx *cache.Tx, r cache.Record) error {
+func (fs *FS) deleteTreeLocked(tx *meta.Tx, r meta.Record) error {
 	if r.IsDir {
 		kids, err := tx.Children(r.Key)
 		if err != nil {
@@ -828,12 +829,12 @@ func (fs *FS) deleteTreeLocked(tx *cache.Tx, r cache.Record) error {
 // pathOf returns the drive path of key, for status and events.
 func (fs *FS) pathOf(key string) string {
 	var p string
-	_ = fs.store.View(func(tx *cache.Tx) error { p = fs.pathOfLocked(tx, key); return nil })
+	_ = fs.store.View(func(tx *meta.Tx) error { p = fs.pathOfLocked(tx, key); return nil })
 	return p
 }
 
 // pathOfLocked is pathOf inside a store transaction.
-func (fs *FS) pathOfLocked(tx *cache.Tx, key string) string {
+func (fs *FS) pathOfLocked(tx *meta.Tx, key string) string {
 	var parts []string
 	for key != "" && key != fs.rootKey && len(parts) < 256 {
 		r, err := tx.Get(key)
@@ -852,7 +853,7 @@ func (fs *FS) pathOfLocked(tx *cache.Tx, key string) string {
 // isPinned reports whether key or one of its folders is kept offline.
 func (fs *FS) isPinned(key string) bool {
 	pinned := false
-	_ = fs.store.View(func(tx *cache.Tx) error {
+	_ = fs.store.View(func(tx *meta.Tx) error {
 		for i := 0; key != "" && i < 256; i++ {
 			if tx.Pinned(key) {
 				pinned = true

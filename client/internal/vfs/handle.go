@@ -8,7 +8,8 @@ import (
 	"path"
 	"sync"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // OpenFlags says how a file is opened.
@@ -24,7 +25,7 @@ type Handle struct {
 	fs    *FS
 	key   string
 	write bool
-	file  *cache.File
+	file  *content.File
 
 	mu       sync.Mutex // guards below
 	dirty    bool       // written through this handle since the last flush
@@ -104,8 +105,8 @@ func (fs *FS) create(ctx context.Context, p string) (*Handle, error) {
 		fs.nsMu.Unlock()
 		return nil, fmt.Errorf("create %s: %w", p, ErrExist)
 	}
-	rec := cache.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, ModTime: fs.clock.Now()}
-	err = fs.store.Update(func(tx *cache.Tx) error { return tx.Put(rec) })
+	rec := meta.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, ModTime: fs.clock.Now()}
+	err = fs.store.Update(func(tx *meta.Tx) error { return tx.Put(rec) })
 	fs.nsMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", p, err)
@@ -154,9 +155,9 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 	end := min(off+int64(len(p)), size)
 	p = p[:end-off]
-	first, last := off/cache.BlockSize, (end-1)/cache.BlockSize
+	first, last := off/content.BlockSize, (end-1)/content.BlockSize
 	key := h.file.Key()
-	if end <= cache.HeadSize && h.file.Missing(0, 0) {
+	if end <= content.HeadSize && h.file.Missing(0, 0) {
 		if r, err := h.fs.get(key); err == nil {
 			if head, ok := h.fs.content.Head(key, r.Version()); ok && int64(len(head)) >= end {
 				return copy(p, head[off:end]), nil
@@ -168,7 +169,7 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	// read-ahead requests.
 	slack := max(h.window, 1<<20)
 	if off > 0 && off >= h.seqEnd-slack && off <= h.seqEnd+(1<<20) {
-		h.window = min(max(2*h.window, 4*cache.BlockSize), h.fs.opt.ReadAhead)
+		h.window = min(max(2*h.window, 4*content.BlockSize), h.fs.opt.ReadAhead)
 	} else {
 		h.window = 0
 	}
@@ -178,9 +179,9 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 	window := h.window
 	h.mu.Unlock()
-	lastBlock := (size - 1) / cache.BlockSize
-	raLast := min((end+window-1)/cache.BlockSize, lastBlock)
-	if per := max(h.fs.opt.ChunkSize/cache.BlockSize, 1); raLast < lastBlock && window > 0 {
+	lastBlock := (size - 1) / content.BlockSize
+	raLast := min((end+window-1)/content.BlockSize, lastBlock)
+	if per := max(h.fs.opt.ChunkSize/content.BlockSize, 1); raLast < lastBlock && window > 0 {
 		// Read ahead in whole chunks: one range request per ChunkSize, not
 		// one per block as the window slides.
 		raLast = max((raLast+1)/per*per-1, last)
@@ -310,7 +311,7 @@ func (h *Handle) Release(ctx context.Context) error {
 // commitFlush makes a file's local content durable and journals its
 // upload, in one store transaction: the new modification time, the cache
 // entry and the queued job.
-func (fs *FS) commitFlush(f *cache.File) error {
+func (fs *FS) commitFlush(f *content.File) error {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
 	done := fs.queue.Begin()
@@ -324,15 +325,15 @@ func (fs *FS) commitFlush(f *cache.File) error {
 	if err != nil {
 		return fs.store.Update(entryW) // deleted meanwhile: nothing to upload
 	}
-	var jobW func(*cache.Tx) error
+	var jobW func(*meta.Tx) error
 	if !IsLocalOnly(r.Name) {
-		ops := cache.OpUpload
+		ops := meta.OpUpload
 		if fs.co.holds(key) {
-			ops |= cache.OpCheckIn // journaled with the upload: a restart still checks in
+			ops |= meta.OpCheckIn // journaled with the upload: a restart still checks in
 		}
 		jobW = fs.queue.AddPrepared(key, ops, "", "")
 	}
-	return fs.store.Update(func(tx *cache.Tx) error {
+	return fs.store.Update(func(tx *meta.Tx) error {
 		r.ModTime = fs.clock.Now()
 		if t, ok := fs.setTimes[key]; ok {
 			r.ModTime = t
@@ -358,7 +359,7 @@ func (fs *FS) enqueueUpload(key string) error {
 	if IsLocalOnly(r.Name) {
 		return nil
 	}
-	if err := fs.queue.Add(key, cache.OpUpload, "", ""); err != nil {
+	if err := fs.queue.Add(key, meta.OpUpload, "", ""); err != nil {
 		return fmt.Errorf("journal upload: %w", err)
 	}
 	return nil
@@ -366,7 +367,7 @@ func (fs *FS) enqueueUpload(key string) error {
 
 // fetch makes blocks [first, last] of f present, downloading them (and
 // read-ahead up to raLast) with parallel range requests.
-func (fs *FS) fetch(ctx context.Context, f *cache.File, first, last, raLast int64) error {
+func (fs *FS) fetch(ctx context.Context, f *content.File, first, last, raLast int64) error {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		for _, run := range f.Claim(first, raLast) {
@@ -390,8 +391,8 @@ func (fs *FS) fetch(ctx context.Context, f *cache.File, first, last, raLast int6
 }
 
 // startDownloads splits a claimed run into range requests of ChunkSize.
-func (fs *FS) startDownloads(f *cache.File, start, end int64) {
-	per := max(fs.opt.ChunkSize/cache.BlockSize, 1)
+func (fs *FS) startDownloads(f *content.File, start, end int64) {
+	per := max(fs.opt.ChunkSize/content.BlockSize, 1)
 	for s := start; s <= end; s += per {
 		e := min(s+per-1, end)
 		fs.wg.Go(func() { fs.download(f, s, e) })
@@ -406,7 +407,7 @@ func (fs *FS) takeDownloadErr(key string) error {
 }
 
 // download fetches blocks [start, end] of f, already claimed.
-func (fs *FS) download(f *cache.File, start, end int64) {
+func (fs *FS) download(f *content.File, start, end int64) {
 	next := start
 	defer func() {
 		for ; next <= end; next++ {
@@ -421,8 +422,8 @@ func (fs *FS) download(f *cache.File, start, end int64) {
 	defer func() { <-fs.dlSem }()
 	key := f.Key()
 	e := f.Entry()
-	off := start * cache.BlockSize
-	n := min((end+1)*cache.BlockSize, e.RemoteSize) - off
+	off := start * content.BlockSize
+	n := min((end+1)*content.BlockSize, e.RemoteSize) - off
 	if n <= 0 {
 		return
 	}
@@ -487,9 +488,9 @@ func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n i
 		}
 		idx := firstIdx
 		for left := n; left > 0; idx++ {
-			// A new buffer per block: block (cache.File.FillOwned) keeps it.
-			buf := make([]byte, cache.BlockSize)
-			want := min(left, cache.BlockSize)
+			// A new buffer per block: block (content.File.FillOwned) keeps it.
+			buf := make([]byte, content.BlockSize)
+			want := min(left, content.BlockSize)
 			if _, err := io.ReadFull(rc, buf[:want]); err != nil {
 				return fmt.Errorf("read range of %s: %w", key, err)
 			}
@@ -541,7 +542,7 @@ func (fs *FS) revalidate(ctx context.Context, key, version string) error {
 		fs.urlMu.Unlock()
 		return nil
 	}
-	err = fs.updateNS(func(tx *cache.Tx) error {
+	err = fs.updateNS(func(tx *meta.Tx) error {
 		cur, err := tx.Get(key)
 		if err != nil || cur.RemoteID != it.ID {
 			return nil

@@ -10,7 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // definitive reports whether a remote error is the server's answer to
@@ -106,8 +107,8 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 			fs.noteOnline()
 			fs.nsMu.Lock()
 			defer fs.nsMu.Unlock()
-			return fs.store.Update(func(tx *cache.Tx) error {
-				rec := cache.Record{Key: it.ID, RemoteID: it.ID, ParentKey: parent.Key, Name: it.Name, RemoteName: it.Name,
+			return fs.store.Update(func(tx *meta.Tx) error {
+				rec := meta.Record{Key: it.ID, RemoteID: it.ID, ParentKey: parent.Key, Name: it.Name, RemoteName: it.Name,
 					IsDir: true, ETag: it.ETag, ModTime: it.ModTime, ListedAt: now}
 				return tx.Put(rec)
 			})
@@ -117,14 +118,14 @@ func (fs *FS) Mkdir(ctx context.Context, p string) error {
 			return fmt.Errorf("mkdir %s: %w", p, err)
 		}
 	}
-	rec := cache.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, IsDir: true, ModTime: now, ListedAt: now}
+	rec := meta.Record{Key: newLocalKey(), ParentKey: parent.Key, Name: name, IsDir: true, ModTime: now, ListedAt: now}
 	fs.nsMu.Lock()
-	err = fs.store.Update(func(tx *cache.Tx) error { return tx.Put(rec) })
+	err = fs.store.Update(func(tx *meta.Tx) error { return tx.Put(rec) })
 	fs.nsMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("mkdir %s: %w", p, err)
 	}
-	return fs.queue.Add(rec.Key, cache.OpMkdir, "", "")
+	return fs.queue.Add(rec.Key, meta.OpMkdir, "", "")
 }
 
 // Remove deletes a file.
@@ -166,8 +167,8 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 				return fmt.Errorf("rmdir %s: contents unknown offline: %w", p, err)
 			}
 		}
-		var kids []cache.Record
-		_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(r.Key); return err })
+		var kids []meta.Record
+		_ = fs.store.View(func(tx *meta.Tx) error { kids, err = tx.Children(r.Key); return err })
 		if len(kids) > 0 {
 			return fmt.Errorf("rmdir %s: %w", p, ErrNotEmpty)
 		}
@@ -176,7 +177,7 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 	// moment: an upload finishing concurrently either recorded its id
 	// before (and it is deleted here) or finds the record gone (and
 	// deletes what it created).
-	err = fs.updateNS(func(tx *cache.Tx) error {
+	err = fs.updateNS(func(tx *meta.Tx) error {
 		cur, err := tx.Get(r.Key)
 		if err != nil {
 			return err
@@ -199,7 +200,7 @@ func (fs *FS) remove(ctx context.Context, p string, dir bool) error {
 // item meanwhile, it stays on the server and shows again here
 // (keepChanged), and deleteRemote returns ErrPreconditionFailed. p is r's
 // path, for status.
-func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error {
+func (fs *FS) deleteRemote(ctx context.Context, r meta.Record, p string) error {
 	if err := fs.queue.Drop(r.Key); err != nil {
 		return err
 	}
@@ -225,7 +226,7 @@ func (fs *FS) deleteRemote(ctx context.Context, r cache.Record, p string) error 
 			return err
 		}
 	}
-	return fs.queue.Add(r.Key, cache.OpDelete, r.RemoteID, r.ETag)
+	return fs.queue.Add(r.Key, meta.OpDelete, r.RemoteID, r.ETag)
 }
 
 // Rename moves oldp to newp, replacing a file at newp. Renaming a freshly
@@ -304,8 +305,8 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		case !dst.IsDir && src.IsDir:
 			return fmt.Errorf("rename to %s: %w", newp, ErrNotDir)
 		case dst.IsDir:
-			var kids []cache.Record
-			_ = fs.store.View(func(tx *cache.Tx) error { kids, err = tx.Children(dst.Key); return err })
+			var kids []meta.Record
+			_ = fs.store.View(func(tx *meta.Tx) error { kids, err = tx.Children(dst.Key); return err })
 			if len(kids) > 0 {
 				return fmt.Errorf("rename to %s: %w", newp, ErrNotEmpty)
 			}
@@ -315,7 +316,7 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 		if err := fs.deleteRemote(ctx, dst, newp); err != nil {
 			return fmt.Errorf("rename over %s: %w", newp, err)
 		}
-		err = fs.updateNS(func(tx *cache.Tx) error { return fs.deleteTreeLocked(tx, dst) })
+		err = fs.updateNS(func(tx *meta.Tx) error { return fs.deleteTreeLocked(tx, dst) })
 		if err != nil {
 			return err
 		}
@@ -334,9 +335,9 @@ func (fs *FS) rename(ctx context.Context, oldp, newp string) error {
 // as far as it is known here, would then pass MaxPathChars: the server
 // would refuse the move (pathIsTooLong), and offline it could only fail
 // later.
-func (fs *FS) checkDeepest(src cache.Record, newp string) error {
-	var deepest func(tx *cache.Tx, key string) (int, error)
-	deepest = func(tx *cache.Tx, key string) (int, error) {
+func (fs *FS) checkDeepest(src meta.Record, newp string) error {
+	var deepest func(tx *meta.Tx, key string) (int, error)
+	deepest = func(tx *meta.Tx, key string) (int, error) {
 		kids, err := tx.Children(key)
 		longest := 0
 		for _, k := range kids {
@@ -351,7 +352,7 @@ func (fs *FS) checkDeepest(src cache.Record, newp string) error {
 		return longest, err
 	}
 	var below int
-	if err := fs.store.View(func(tx *cache.Tx) (err error) { below, err = deepest(tx, src.Key); return err }); err != nil {
+	if err := fs.store.View(func(tx *meta.Tx) (err error) { below, err = deepest(tx, src.Key); return err }); err != nil {
 		return fmt.Errorf("rename to %s: %w", newp, err)
 	}
 	if n := fs.libraryChars + utf8.RuneCountInString("/"+strings.TrimPrefix(newp, "/")) + below; n > MaxPathChars {
@@ -370,7 +371,7 @@ func (fs *FS) caseTwin(parentKey, name, except string) bool {
 		return false
 	}
 	twin := false
-	_ = fs.store.View(func(tx *cache.Tx) error {
+	_ = fs.store.View(func(tx *meta.Tx) error {
 		kids, err := tx.Children(parentKey)
 		for _, k := range kids {
 			if k.Key != except && k.Name != name && strings.EqualFold(k.Name, name) {
@@ -385,7 +386,7 @@ func (fs *FS) caseTwin(parentKey, name, except string) bool {
 // hasLocalContent reports whether src's whole content is here (new,
 // modified, or fully cached), so renaming it over another item can update
 // that item instead of replacing it.
-func (fs *FS) hasLocalContent(src cache.Record) bool {
+func (fs *FS) hasLocalContent(src meta.Record) bool {
 	if src.IsDir {
 		return false
 	}
@@ -397,10 +398,10 @@ func (fs *FS) hasLocalContent(src cache.Record) bool {
 
 // detached finds an item of folder parent whose server name is name
 // while it is locally renamed to an editor temp name.
-func (fs *FS) detached(parentKey, name string) (cache.Record, bool) {
-	var found cache.Record
+func (fs *FS) detached(parentKey, name string) (meta.Record, bool) {
+	var found meta.Record
 	ok := false
-	_ = fs.store.View(func(tx *cache.Tx) error {
+	_ = fs.store.View(func(tx *meta.Tx) error {
 		kids, err := tx.Children(parentKey)
 		for _, k := range kids {
 			if k.RemoteID != "" && k.RemoteName == name && k.Name != name && IsLocalOnly(k.Name) {
@@ -415,7 +416,7 @@ func (fs *FS) detached(parentKey, name string) (cache.Record, bool) {
 // adopt moves src's content into dst, which keeps its id and takes name,
 // and drops src. With keepOld (dst is detached under an editor temp name),
 // dst's old content stays behind under that temp name as a local file.
-func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
+func (fs *FS) adopt(src, dst meta.Record, name string, keepOld bool) error {
 	fs.log.Debug("save-by-rename: updating the existing item", "key", dst.Key)
 	if err := fs.queue.Drop(src.Key); err != nil {
 		return err
@@ -431,7 +432,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 	}
 	fs.content.MarkDirty(dst.Key, dst.Version())
 	fs.nsMu.Lock()
-	err := fs.store.Update(func(tx *cache.Tx) error {
+	err := fs.store.Update(func(tx *meta.Tx) error {
 		if err := tx.Delete(src.Key); err != nil {
 			return err
 		}
@@ -445,7 +446,7 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 			return err
 		}
 		if keepOld {
-			return tx.Put(cache.Record{Key: oldKey, ParentKey: d.ParentKey, Name: tempName, Size: d.Size, ModTime: d.ModTime})
+			return tx.Put(meta.Record{Key: oldKey, ParentKey: d.ParentKey, Name: tempName, Size: d.Size, ModTime: d.ModTime})
 		}
 		return nil
 	})
@@ -454,24 +455,24 @@ func (fs *FS) adopt(src, dst cache.Record, name string, keepOld bool) error {
 		return fmt.Errorf("adopt: %w", err)
 	}
 	if src.RemoteID != "" {
-		if err := fs.queue.Add(src.Key, cache.OpDelete, src.RemoteID, src.ETag); err != nil {
+		if err := fs.queue.Add(src.Key, meta.OpDelete, src.RemoteID, src.ETag); err != nil {
 			return err
 		}
 	}
-	ops := cache.OpUpload
+	ops := meta.OpUpload
 	if dst.RemoteName != name {
-		ops |= cache.OpMove
+		ops |= meta.OpMove
 	}
 	return fs.queue.Add(dst.Key, ops, "", "")
 }
 
 // move renames src into parent as name.
-func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) error {
+func (fs *FS) move(ctx context.Context, src, parent meta.Record, name string) error {
 	remoteNow := "" // the record's remote id when it was moved here
 	update := func(it *Item) error {
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
-		err := fs.store.Update(func(tx *cache.Tx) error {
+		err := fs.store.Update(func(tx *meta.Tx) error {
 			r, err := tx.Get(src.Key)
 			if err != nil {
 				return err
@@ -504,7 +505,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 		if !detach && !IsLocalOnly(name) && (remoteNow != "" || fs.queue.Pending(src.Key)) {
 			// Its upload (or mkdir) was under way, or finished meanwhile:
 			// that creates it under the old name, so the move follows.
-			return fs.queue.Add(src.Key, cache.OpMove, "", "")
+			return fs.queue.Add(src.Key, meta.OpMove, "", "")
 		}
 		return nil
 	case IsLocalOnly(name):
@@ -515,7 +516,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 		}
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
-		return fs.store.Update(func(tx *cache.Tx) error {
+		return fs.store.Update(func(tx *meta.Tx) error {
 			r, err := tx.Get(src.Key)
 			if err != nil {
 				return err
@@ -537,7 +538,7 @@ func (fs *FS) move(ctx context.Context, src, parent cache.Record, name string) e
 	if err := update(nil); err != nil {
 		return err
 	}
-	return fs.queue.Add(src.Key, cache.OpMove, "", "")
+	return fs.queue.Add(src.Key, meta.OpMove, "", "")
 }
 
 // Truncate sets the size of the file at p.
@@ -574,7 +575,7 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 		fs.setTimes = map[string]time.Time{}
 	}
 	fs.setTimes[r.Key] = t
-	err = fs.store.Update(func(tx *cache.Tx) error {
+	err = fs.store.Update(func(tx *meta.Tx) error {
 		cur, err := tx.Get(r.Key)
 		if err != nil {
 			return err
@@ -589,7 +590,7 @@ func (fs *FS) SetModTime(ctx context.Context, p string, t time.Time) error {
 	// and reads the record. (A crash between the two loses only the
 	// sending of the time, never content.)
 	if !IsLocalOnly(r.Name) {
-		if err := fs.queue.Add(r.Key, cache.OpTouch, "", ""); err != nil {
+		if err := fs.queue.Add(r.Key, meta.OpTouch, "", ""); err != nil {
 			return fmt.Errorf("journal the time of %s: %w", p, err)
 		}
 	}
@@ -620,7 +621,7 @@ func (fs *FS) Pin(ctx context.Context, p string, pinned bool) error {
 	if err != nil {
 		return err
 	}
-	if err := fs.store.Update(func(tx *cache.Tx) error { return tx.SetPinned(r.Key, pinned) }); err != nil {
+	if err := fs.store.Update(func(tx *meta.Tx) error { return tx.SetPinned(r.Key, pinned) }); err != nil {
 		return fmt.Errorf("pin %s: %w", p, err)
 	}
 	if pinned {
@@ -650,7 +651,7 @@ func (fs *FS) syncPins() {
 		defer fs.pinning.Store(false)
 		for fs.pinAgain.Swap(false) && fs.ctx.Err() == nil {
 			var keys []string
-			_ = fs.store.View(func(tx *cache.Tx) error { keys = tx.Pins(); return nil })
+			_ = fs.store.View(func(tx *meta.Tx) error { keys = tx.Pins(); return nil })
 			for _, k := range keys {
 				r, err := fs.get(k)
 				if err != nil {
@@ -665,7 +666,7 @@ func (fs *FS) syncPins() {
 }
 
 // prefetch downloads everything under r.
-func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
+func (fs *FS) prefetch(ctx context.Context, r meta.Record, depth int) error {
 	if depth > 64 {
 		return nil
 	}
@@ -678,7 +679,7 @@ func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
 		if f.Size() == 0 {
 			return nil
 		}
-		last := (f.Size() - 1) / cache.BlockSize
+		last := (f.Size() - 1) / content.BlockSize
 		const step = 64 // blocks per round: bounded goroutines for huge files
 		for first := int64(0); first <= last; first += step {
 			end := min(first+step-1, last)
@@ -691,8 +692,8 @@ func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
 	if err := fs.ensureListed(ctx, r); err != nil {
 		return err
 	}
-	var kids []cache.Record
-	if err := fs.store.View(func(tx *cache.Tx) error {
+	var kids []meta.Record
+	if err := fs.store.View(func(tx *meta.Tx) error {
 		var err error
 		kids, err = tx.Children(r.Key)
 		return err
@@ -710,7 +711,7 @@ func (fs *FS) prefetch(ctx context.Context, r cache.Record, depth int) error {
 // PinnedPaths returns the paths kept offline.
 func (fs *FS) PinnedPaths() []string {
 	var keys []string
-	_ = fs.store.View(func(tx *cache.Tx) error { keys = tx.Pins(); return nil })
+	_ = fs.store.View(func(tx *meta.Tx) error { keys = tx.Pins(); return nil })
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, fs.pathOf(k))
@@ -769,7 +770,7 @@ func (fs *FS) SetUploadsPaused(paused bool) { fs.wb.SetPaused(paused) }
 // WakeUploads makes every pending change due now, whatever its backoff.
 // The agent calls it after a new sign-in: the changes that failed while
 // the sign-in was lost (a revoked session, an expired refresh token) have
-// backed off for up to cache.MaxBackoff, and nothing else tells the
+// backed off for up to meta.MaxBackoff, and nothing else tells the
 // queue that what held them back is fixed (noteOnline does it for the
 // network).
 func (fs *FS) WakeUploads() { fs.queue.Wake() }

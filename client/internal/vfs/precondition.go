@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // maxMoveRetries bounds the moves retried under a fresh eTag while other
@@ -64,7 +64,7 @@ func (fs *FS) deleteOverOwnUpload(ctx context.Context, id string) bool {
 func (fs *FS) keepChanged(ctx context.Context, id, path string) {
 	it, err := fs.remote.Get(ctx, id)
 	if err == nil {
-		err = fs.updateNS(func(tx *cache.Tx) error {
+		err = fs.updateNS(func(tx *meta.Tx) error {
 			parentKey, err := tx.KeyForRemote(it.ParentID)
 			if err != nil {
 				return nil // under a folder not known here: shown when it is listed
@@ -86,7 +86,7 @@ func (fs *FS) keepChanged(ctx context.Context, id, path string) {
 // keyForRemote returns the key of the record of remote item id.
 func (fs *FS) keyForRemote(id string) (string, bool) {
 	var key string
-	err := fs.store.View(func(tx *cache.Tx) error {
+	err := fs.store.View(func(tx *meta.Tx) error {
 		var err error
 		key, err = tx.KeyForRemote(id)
 		return err
@@ -125,7 +125,7 @@ func (fs *FS) moveOnServer(ctx context.Context, id, parentID, name, eTag string)
 // keeps the eTag that edit was made against, so that its upload fails its
 // If-Match and keeps both versions (a conflict copy) instead of replacing
 // theirs.
-func (fs *FS) recordMoved(r *cache.Record, it Item) {
+func (fs *FS) recordMoved(r *meta.Record, it Item) {
 	r.RemoteName = it.Name
 	switch {
 	case r.IsDir || (r.Size == it.Size && r.QuickXorHash == it.QuickXorHash):

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"path"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // ShortcutReadOnly is the message of the EventRefused sent for a write
@@ -50,7 +50,7 @@ func (fs *FS) remoteOf(drive string) Remote {
 // listSource returns where folder dir's children are listed: the Remote,
 // the folder's id in it, and the drive id its children belong to ("" for
 // the mounted drive). remote is nil when that drive cannot be opened.
-func (fs *FS) listSource(dir cache.Record) (remote Remote, folderID, drive string) {
+func (fs *FS) listSource(dir meta.Record) (remote Remote, folderID, drive string) {
 	if dir.LinkID != "" {
 		return fs.remoteOf(dir.LinkDrive), dir.LinkID, dir.LinkDrive
 	}
@@ -59,7 +59,7 @@ func (fs *FS) listSource(dir cache.Record) (remote Remote, folderID, drive strin
 
 // shortcutUnreachable reports a shortcut (or a folder inside one) whose
 // target the server refused to list.
-func (fs *FS) shortcutUnreachable(dir cache.Record, err error) {
+func (fs *FS) shortcutUnreachable(dir meta.Record, err error) {
 	p := fs.pathOf(dir.Key)
 	fs.log.Warn("shortcut target unreachable: shown empty", "key", dir.Key, "err", err)
 	fs.ev.emit(Event{Kind: EventError, Path: p, Err: ShortcutUnreachable, Time: fs.clock.Now()})
@@ -72,7 +72,7 @@ func (fs *FS) shortcutUnreachable(dir cache.Record, err error) {
 func (fs *FS) checkShortcutWrite(op, p string) error {
 	dir := path.Dir(path.Clean("/" + p))
 	shortcut := ""
-	_ = fs.store.View(func(tx *cache.Tx) error {
+	_ = fs.store.View(func(tx *meta.Tx) error {
 		cur, err := tx.Get(fs.rootKey)
 		for _, name := range splitPath(dir) {
 			if err != nil || !cur.IsDir {

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/content"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 	"github.com/mapdrive/mapdrive/client/internal/vfs/writeback"
 	"github.com/mapdrive/mapdrive/shared/quickxorhash"
 )
@@ -45,7 +46,7 @@ func (fs *FS) jobCancelled(ctx context.Context) bool {
 // item was deleted or renamed: the session must never commit) and
 // journals that it is gone. On failure the session stays journaled, and
 // the job's next run cancels it.
-func (fs *FS) cancelSession(ctx context.Context, j *cache.Job) error {
+func (fs *FS) cancelSession(ctx context.Context, j *meta.Job) error {
 	if j.Session == nil {
 		return nil
 	}
@@ -65,19 +66,19 @@ func (fs *FS) cancelSession(ctx context.Context, j *cache.Job) error {
 // runJob applies one item's queued operations and finishes the job. ctx
 // ends when the job is cancelled: only content transfer heeds that;
 // requests that change the server use commitCtx.
-func (fs *FS) runJob(ctx context.Context, j cache.Job) {
+func (fs *FS) runJob(ctx context.Context, j meta.Job) {
 	cctx, stop := fs.commitCtx(ctx)
 	defer stop()
-	var done cache.Op
+	var done meta.Op
 	kept := "" // a delete the server refused: someone else changed the item
 	err := func() error {
-		if j.Session != nil && j.Ops&cache.OpUpload == 0 {
-			// Dropped while it uploaded (cache.Queue.Drop).
+		if j.Session != nil && j.Ops&meta.OpUpload == 0 {
+			// Dropped while it uploaded (meta.Queue.Drop).
 			if err := fs.cancelSession(cctx, &j); err != nil {
 				return err
 			}
 		}
-		if j.Ops&cache.OpDelete != 0 {
+		if j.Ops&meta.OpDelete != 0 {
 			err := fs.remote.Delete(cctx, j.RemoteID, j.IfMatch)
 			switch {
 			case errors.Is(err, ErrPreconditionFailed) && !fs.deleteOverOwnUpload(cctx, j.RemoteID):
@@ -85,7 +86,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			case err != nil && !errors.Is(err, ErrNotFound):
 				return fmt.Errorf("delete %s: %w", j.RemoteID, err)
 			}
-			done |= cache.OpDelete
+			done |= meta.OpDelete
 		}
 		rec, err := fs.get(j.Key)
 		if errors.Is(err, ErrNotFound) {
@@ -100,32 +101,32 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		if err != nil {
 			return err
 		}
-		if j.Ops&cache.OpMkdir != 0 {
+		if j.Ops&meta.OpMkdir != 0 {
 			if err := fs.pushMkdir(cctx, rec); err != nil {
 				return err
 			}
-			done |= cache.OpMkdir
+			done |= meta.OpMkdir
 			if rec, err = fs.get(j.Key); err != nil {
 				return err
 			}
 		}
-		if j.Ops&cache.OpMove != 0 {
+		if j.Ops&meta.OpMove != 0 {
 			if err := fs.pushMove(cctx, rec); err != nil {
 				return err
 			}
-			done |= cache.OpMove
+			done |= meta.OpMove
 			if rec, err = fs.get(j.Key); err != nil {
 				return err
 			}
 		}
 		setTime, userSet := fs.userSetTime(j.Key)
-		checkIn := j.Ops&cache.OpCheckIn != 0
-		if j.Ops&cache.OpUpload != 0 {
+		checkIn := j.Ops&meta.OpCheckIn != 0
+		if j.Ops&meta.OpUpload != 0 {
 			held, err := fs.uploadCheckedOut(ctx, cctx, j, rec)
 			if err != nil {
 				return err
 			}
-			done |= cache.OpUpload
+			done |= meta.OpUpload
 			checkIn = checkIn || held
 			if rec, err = fs.get(j.Key); errors.Is(err, ErrNotFound) {
 				// Deleted while it uploaded: the upload removed what it
@@ -140,7 +141,7 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 		// replaced the record's time with the server's. A file set
 		// before its first upload (cp -p sets it before closing the
 		// copy) gets it here too: its OpTouch found nothing to set.
-		if j.Ops&cache.OpTouch != 0 || (userSet && j.Ops&cache.OpUpload != 0) {
+		if j.Ops&meta.OpTouch != 0 || (userSet && j.Ops&meta.OpUpload != 0) {
 			t := rec.ModTime
 			if userSet {
 				t = setTime
@@ -148,13 +149,13 @@ func (fs *FS) runJob(ctx context.Context, j cache.Job) {
 			if err := fs.pushModTime(cctx, j.Key, t); err != nil {
 				return err
 			}
-			done |= j.Ops & cache.OpTouch
+			done |= j.Ops & meta.OpTouch
 		}
 		if checkIn {
 			if err := fs.checkIn(cctx, rec); err != nil {
 				return err
 			}
-			done |= j.Ops & cache.OpCheckIn
+			done |= j.Ops & meta.OpCheckIn
 		}
 		return nil
 	}()
@@ -220,7 +221,7 @@ func (fs *FS) pushModTime(ctx context.Context, key string, t time.Time) error {
 	fs.noteOwn(it.ID, it.ETag)
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return fs.store.Update(func(tx *cache.Tx) error {
+	return fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil || r.RemoteID != it.ID {
 			return nil
@@ -230,7 +231,7 @@ func (fs *FS) pushModTime(ctx context.Context, key string, t time.Time) error {
 	})
 }
 
-func (fs *FS) parentRemote(rec cache.Record) (string, error) {
+func (fs *FS) parentRemote(rec meta.Record) (string, error) {
 	p, err := fs.get(rec.ParentKey)
 	if err != nil {
 		return "", err
@@ -241,7 +242,7 @@ func (fs *FS) parentRemote(rec cache.Record) (string, error) {
 	return p.RemoteID, nil
 }
 
-func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
+func (fs *FS) pushMkdir(ctx context.Context, rec meta.Record) error {
 	if rec.RemoteID != "" {
 		return nil
 	}
@@ -278,7 +279,7 @@ func (fs *FS) pushMkdir(ctx context.Context, rec cache.Record) error {
 // (checkOutAfterRefusal). held reports a file now checked out by us: the
 // job checks it in after the upload.
 // ctx is the job's, cctx the same without its cancel (commitCtx).
-func (fs *FS) uploadCheckedOut(ctx, cctx context.Context, j cache.Job, rec cache.Record) (held bool, err error) {
+func (fs *FS) uploadCheckedOut(ctx, cctx context.Context, j meta.Job, rec meta.Record) (held bool, err error) {
 	if err := fs.checkOutForUpload(cctx, rec); err != nil {
 		return false, err
 	}
@@ -313,11 +314,11 @@ func (fs *FS) uploadCheckedOut(ctx, cctx context.Context, j cache.Job, rec cache
 	return false, nil
 }
 
-func (fs *FS) finishUpload(key string, it Item, f *cache.File, gen uint64, rewritten bool) (found, invalidate bool, err error) {
+func (fs *FS) finishUpload(key string, it Item, f *content.File, gen uint64, rewritten bool) (found, invalidate bool, err error) {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
 	cleanW, apply := f.PrepareClean(gen, itemVersion(it))
-	err = fs.store.Update(func(tx *cache.Tx) error {
+	err = fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil {
 			return nil
@@ -350,7 +351,7 @@ func (fs *FS) setRemote(key string, it Item) error {
 func (fs *FS) setRemoteFound(key string, it Item) (found bool, err error) {
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return found, fs.store.Update(func(tx *cache.Tx) error {
+	return found, fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(key)
 		if err != nil {
 			return nil
@@ -364,7 +365,7 @@ func (fs *FS) setRemoteFound(key string, it Item) (found bool, err error) {
 	})
 }
 
-func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
+func (fs *FS) pushMove(ctx context.Context, rec meta.Record) error {
 	if rec.RemoteID == "" {
 		return nil // the upload creates it under its current name
 	}
@@ -377,7 +378,7 @@ func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
 		// Gone on the server: upload the local copy as a new file.
 		fs.nsMu.Lock()
 		defer fs.nsMu.Unlock()
-		return fs.store.Update(func(tx *cache.Tx) error {
+		return fs.store.Update(func(tx *meta.Tx) error {
 			r, err := tx.Get(rec.Key)
 			if err != nil {
 				return nil
@@ -391,7 +392,7 @@ func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
 	}
 	fs.nsMu.Lock()
 	defer fs.nsMu.Unlock()
-	return fs.store.Update(func(tx *cache.Tx) error {
+	return fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(rec.Key)
 		if err != nil {
 			return nil
@@ -402,7 +403,7 @@ func (fs *FS) pushMove(ctx context.Context, rec cache.Record) error {
 }
 
 // upload sends a file's local content, resuming a journaled session.
-func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
+func (fs *FS) upload(ctx context.Context, j meta.Job, rec meta.Record) error {
 	if rec.IsDir || IsLocalOnly(rec.Name) {
 		return nil
 	}
@@ -418,7 +419,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	}
 	gen, size := e.Gen, e.Size
 	if size > 0 {
-		last := (size - 1) / cache.BlockSize
+		last := (size - 1) / content.BlockSize
 		if err := fs.fetch(ctx, f, 0, last, last); err != nil {
 			return fmt.Errorf("complete local copy before upload: %w", err)
 		}
@@ -505,7 +506,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 			// This job was dropped with its record: retry the delete as
 			// a job of its own.
 			fs.log.Warn("remove orphaned upload; queued", "err", err)
-			return fs.queue.Add(newLocalKey(), cache.OpDelete, it.ID, "")
+			return fs.queue.Add(newLocalKey(), meta.OpDelete, it.ID, "")
 		}
 		return nil
 	}
@@ -516,7 +517,7 @@ func (fs *FS) upload(ctx context.Context, j cache.Job, rec cache.Record) error {
 	return nil
 }
 
-func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, f *cache.File, pid, ifMatch string,
+func (fs *FS) uploadSession(ctx context.Context, j meta.Job, rec meta.Record, f *content.File, pid, ifMatch string,
 	gen uint64, size int64, h *quickxorhash.Digest, path, tid string) (Item, error) {
 	var s UploadSession
 	off := int64(0)
@@ -557,7 +558,7 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 		}
 		off = 0
 	}
-	j.Session = &cache.Session{URL: s.URL, Expiration: s.Expiration, Size: size, Gen: gen, Next: off, ParentID: pid, Name: rec.Name}
+	j.Session = &meta.Session{URL: s.URL, Expiration: s.Expiration, Size: size, Gen: gen, Next: off, ParentID: pid, Name: rec.Name}
 	if err := fs.queue.Save(j); err != nil {
 		return Item{}, fmt.Errorf("journal upload session: %w", err)
 	}
@@ -667,7 +668,7 @@ func (fs *FS) uploadSession(ctx context.Context, j cache.Job, rec cache.Record, 
 // cancelled (cause is why the upload stopped): the session is cancelled
 // on the server, so that nothing of it commits. Close only stops it: the
 // session stays journaled and resumes on the next start.
-func (fs *FS) abandonSession(ctx context.Context, j cache.Job, cause error) error {
+func (fs *FS) abandonSession(ctx context.Context, j meta.Job, cause error) error {
 	if !fs.jobCancelled(ctx) {
 		return cause
 	}
@@ -694,7 +695,7 @@ func keptAfterFailedCommit(err error) bool {
 // committed under it, so both versions stay. A full quota returns
 // ErrQuotaExceeded: the job waits with backoff and commits later, the
 // bytes staying on the server. h, when non-nil, gets the whole content.
-func (fs *FS) commitKept(ctx context.Context, j cache.Job, rec cache.Record, f *cache.File, s UploadSession,
+func (fs *FS) commitKept(ctx context.Context, j meta.Job, rec meta.Record, f *content.File, s UploadSession,
 	pid, ifMatch string, size int64, h *quickxorhash.Digest) (it Item, done bool, err error) {
 	sc, ok := fs.remote.(SessionCommitter)
 	if !ok {
@@ -746,7 +747,7 @@ func (fs *FS) commitKept(ctx context.Context, j cache.Job, rec cache.Record, f *
 
 // takeConflictName renames a new local file whose name is taken on the
 // server to the first free conflict name, and returns its record.
-func (fs *FS) takeConflictName(rec cache.Record) (cache.Record, error) {
+func (fs *FS) takeConflictName(rec meta.Record) (meta.Record, error) {
 	now := fs.clock.Now()
 	for n := 1; ; n++ {
 		name := ConflictName(rec.Name, fs.opt.Host, now, n)
@@ -763,10 +764,10 @@ func (fs *FS) takeConflictName(rec cache.Record) (cache.Record, error) {
 // renameForConflict renames the local record of a file not yet on the
 // server to name, the name its content goes to the server under, so that
 // the server's file of the old name shows beside it.
-func (fs *FS) renameForConflict(rec cache.Record, name string) error {
+func (fs *FS) renameForConflict(rec meta.Record, name string) error {
 	orig := fs.pathOf(rec.Key)
 	fs.nsMu.Lock()
-	err := fs.store.Update(func(tx *cache.Tx) error {
+	err := fs.store.Update(func(tx *meta.Tx) error {
 		r, err := tx.Get(rec.Key)
 		if err != nil {
 			return nil
@@ -788,7 +789,7 @@ func (fs *FS) renameForConflict(rec cache.Record, name string) error {
 // sameOnServer reports whether the server's file name in parentID has the
 // local content (size and quickXorHash), returning it. h gets the local
 // content.
-func (fs *FS) sameOnServer(ctx context.Context, parentID, name string, f *cache.File, size int64, h *quickxorhash.Digest) (Item, bool, error) {
+func (fs *FS) sameOnServer(ctx context.Context, parentID, name string, f *content.File, size int64, h *quickxorhash.Digest) (Item, bool, error) {
 	if err := hashLocal(f, size, h); err != nil {
 		return Item{}, false, err
 	}
@@ -806,7 +807,7 @@ func (fs *FS) sameOnServer(ctx context.Context, parentID, name string, f *cache.
 }
 
 // hashLocal writes the first size bytes of f into h.
-func hashLocal(f *cache.File, size int64, h *quickxorhash.Digest) error {
+func hashLocal(f *content.File, size int64, h *quickxorhash.Digest) error {
 	buf := make([]byte, min(FragmentSize, max(size, 1)))
 	for pos := int64(0); pos < size; pos += int64(len(buf)) {
 		n := min(int64(len(buf)), size-pos)
@@ -820,7 +821,7 @@ func hashLocal(f *cache.File, size int64, h *quickxorhash.Digest) error {
 
 // conflict keeps the local version of rec beside the server's, as
 // "name (conflict from HOST date).ext", and reloads the original.
-func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) error {
+func (fs *FS) conflict(ctx context.Context, rec meta.Record, f *content.File) error {
 	now := fs.clock.Now()
 	var cname string
 	for n := 1; ; n++ {
@@ -838,8 +839,8 @@ func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) err
 		return fmt.Errorf("keep conflicting copy: %w", err)
 	}
 	fs.nsMu.Lock()
-	err := fs.store.Update(func(tx *cache.Tx) error {
-		if err := tx.Put(cache.Record{Key: newKey, ParentKey: rec.ParentKey, Name: cname, ModTime: now}); err != nil {
+	err := fs.store.Update(func(tx *meta.Tx) error {
+		if err := tx.Put(meta.Record{Key: newKey, ParentKey: rec.ParentKey, Name: cname, ModTime: now}); err != nil {
 			return err
 		}
 		cur, err := tx.Get(rec.Key)
@@ -857,7 +858,7 @@ func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) err
 	if err != nil {
 		return fmt.Errorf("record conflicting copy: %w", err)
 	}
-	if err := fs.queue.Add(newKey, cache.OpUpload, "", ""); err != nil {
+	if err := fs.queue.Add(newKey, meta.OpUpload, "", ""); err != nil {
 		return err
 	}
 	c := Conflict{Path: fs.pathOf(rec.Key), ConflictPath: fs.pathOf(newKey), Time: now}
@@ -866,7 +867,7 @@ func (fs *FS) conflict(ctx context.Context, rec cache.Record, f *cache.File) err
 	return nil
 }
 
-// itemVersion is the content version of it, as cache.Record.Version.
+// itemVersion is the content version of it, as meta.Record.Version.
 func itemVersion(it Item) string {
-	return cache.ContentVersion(it.Size, it.QuickXorHash, it.CTag, it.ETag)
+	return meta.ContentVersion(it.Size, it.QuickXorHash, it.CTag, it.ETag)
 }

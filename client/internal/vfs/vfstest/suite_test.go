@@ -26,7 +26,7 @@ import (
 	"time"
 
 	"github.com/mapdrive/mapdrive/client/internal/vfs"
-	"github.com/mapdrive/mapdrive/client/internal/vfs/cache"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 type env struct {
@@ -807,7 +807,7 @@ func TestQueueBackoffIsCapped(t *testing.T) {
 			t.Errorf("PutSmall attempts in 2h = %d, want about 31 (capped backoff)", calls)
 		}
 		e.remote.Hook("PutSmall", nil)
-		time.Sleep(cache.MaxBackoff)
+		time.Sleep(meta.MaxBackoff)
 		e.sync()
 		e.remoteHas("/x.txt", []byte("x"))
 	})

@@ -4,7 +4,7 @@
 // file stops its upload instead of letting it run to the end.
 //
 // It knows nothing of files or of the journal. The vfs journals each job
-// (cache.Queue, which stays authoritative and survives a crash) and tells
+// (meta.Queue, which stays authoritative and survives a crash) and tells
 // the writeback when a key is due (Schedule); a worker then calls the put
 // callback with the key and the job's context. A key is scheduled at most
 // once: scheduling a running key runs it again after the current run.

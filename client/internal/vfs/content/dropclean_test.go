@@ -1,7 +1,8 @@
-package cache
+package content
 
 import (
 	"bytes"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,8 +40,8 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 	must(t, d.Release())
 	// The drive's records: the pending file in Reports, and a file only
 	// listed in Private, whose name must go.
-	must(t, st.Update(func(tx *Tx) error {
-		for _, r := range []Record{
+	must(t, st.Update(func(tx *meta.Tx) error {
+		for _, r := range []meta.Record{
 			{Key: "root", RemoteID: "root", IsDir: true, ListedAt: time.Now()},
 			{Key: "reports", RemoteID: "reports", ParentKey: "root", Name: "Reports", IsDir: true, ListedAt: time.Now()},
 			{Key: "dirty", ParentKey: "reports", Name: "draft.txt"},
@@ -54,16 +55,18 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 		if err := tx.SetPinned("clean", true); err != nil {
 			return err
 		}
-		return tx.SetKV(KVDeltaToken, "token-1")
+		return tx.SetKV(meta.KVDeltaToken, "token-1")
 	}))
-	q, err := OpenQueue(st, testSealer(t), nil)
+	sealer, err := meta.NewSealer(key, "drive-1")
 	must(t, err)
-	must(t, q.Add("dirty", OpUpload, "", ""))
+	q, err := meta.OpenQueue(st, sealer, nil)
+	must(t, err)
+	must(t, q.Add("dirty", meta.OpUpload, "", ""))
 	// A value deleted before sign-out, as an older version's clear session
 	// URL is when it is resealed.
 	gone := strings.Repeat("https://files.example/_upload/SECRET-SESSION ", 1000)
-	must(t, st.Update(func(tx *Tx) error { return tx.SetKV("old", gone) }))
-	must(t, st.Update(func(tx *Tx) error { return tx.SetKV("old", "") }))
+	must(t, st.Update(func(tx *meta.Tx) error { return tx.SetKV("old", gone) }))
+	must(t, st.Update(func(tx *meta.Tx) error { return tx.SetKV("old", "") }))
 	must(t, c.Close())
 	must(t, st.Close())
 
@@ -90,7 +93,7 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 			t.Errorf("meta.db still names %s, which no pending change needs", name)
 		}
 	}
-	must(t, st.View(func(tx *Tx) error {
+	must(t, st.View(func(tx *meta.Tx) error {
 		for _, k := range []string{"root", "reports", "dirty"} {
 			r, err := tx.Get(k)
 			if err != nil {
@@ -99,7 +102,7 @@ func TestDropCleanKeepsOnlyPendingChanges(t *testing.T) {
 				t.Errorf("kept folder %s still counts as listed", k)
 			}
 		}
-		if tx.GetKV(KVDeltaToken) != "" || tx.Pinned("clean") {
+		if tx.GetKV(meta.KVDeltaToken) != "" || tx.Pinned("clean") {
 			t.Error("the delta token or a pin survived")
 		}
 		return nil

@@ -1,7 +1,8 @@
-package cache
+package content
 
 import (
 	"bytes"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 	"os"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func TestFreshBlockIsReadFromMemoryOnceThenFromDisk(t *testing.T) {
 
 func TestFreshBlocksAreBounded(t *testing.T) {
 	dir := t.TempDir()
-	st, err := OpenStore(dir)
+	st, err := meta.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cache
+package content
 
 // Lock order: Content.mu, then File.mu. Sealing and disk I/O for one block
 // happen under File.mu; nothing holds File.mu while waiting on a channel.
@@ -22,7 +22,7 @@ import (
 	"time"
 	"unsafe"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/mapdrive/mapdrive/client/internal/vfs/meta"
 )
 
 // BlockSize is the plaintext size of one cache block, the unit of
@@ -122,7 +122,7 @@ func (e *Entry) count() int64 {
 // ContentOptions configures a Content cache.
 type ContentOptions struct {
 	Dir      string
-	Store    *Store
+	Store    *meta.Store
 	Key      []byte // AES key: 16, 24 or 32 bytes
 	MaxBytes int64
 	Logger   *slog.Logger
@@ -142,7 +142,7 @@ const DefaultFreshBytes = 64 << 20
 type Content struct {
 	// Immutable after construction.
 	dir    string
-	store  *Store
+	store  *meta.Store
 	aead   cipher.AEAD
 	max    int64
 	log    *slog.Logger
@@ -202,9 +202,9 @@ func OpenContent(o ContentOptions) (*Content, error) {
 	if c.pinned == nil {
 		c.pinned = func(string) bool { return false }
 	}
-	err = o.Store.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
-			f := &File{c: c, key: string(k), hotIdx: -1}
+	err = o.Store.View(func(tx *meta.Tx) error {
+		return tx.ForEachEntry(func(k string, v []byte) error {
+			f := &File{c: c, key: k, hotIdx: -1}
 			if err := json.Unmarshal(v, &f.e); err != nil {
 				return fmt.Errorf("decode cache entry %s: %w", k, err)
 			}
@@ -389,8 +389,8 @@ func (c *Content) Rename(oldKey, newKey string) error {
 	f.key = newKey
 	f.changed = true
 	f.noteDirtyLocked()
-	if err := c.store.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEntries).Delete([]byte(oldKey))
+	if err := c.store.Update(func(tx *meta.Tx) error {
+		return tx.DeleteEntry(oldKey)
 	}); err != nil {
 		return fmt.Errorf("move cache entry: %w", err)
 	}
@@ -459,10 +459,8 @@ func (c *Content) Evict() int {
 // Head returns the cached first bytes of key's content at version.
 func (c *Content) Head(key, version string) ([]byte, bool) {
 	var sealed []byte
-	_ = c.store.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketHeads).Get([]byte(key)); v != nil {
-			sealed = append([]byte(nil), v...)
-		}
+	_ = c.store.View(func(tx *meta.Tx) error {
+		sealed = tx.Head(key)
 		return nil
 	})
 	if len(sealed) < 2 {
@@ -484,14 +482,8 @@ func (c *Content) putHead(key, version string, data []byte) {
 	binary.BigEndian.PutUint16(sealed, uint16(len(version)))
 	sealed = append(sealed, version...)
 	sealed = append(sealed, c.seal(data, []byte("head:"+key+":"+version))...)
-	err := c.store.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketHeads)
-		if b.Stats().KeyN >= maxHeads {
-			if k, _ := b.Cursor().First(); k != nil {
-				_ = b.Delete(k)
-			}
-		}
-		return b.Put([]byte(key), sealed)
+	err := c.store.Update(func(tx *meta.Tx) error {
+		return tx.PutHead(key, sealed, maxHeads)
 	})
 	if err != nil {
 		c.log.Warn("save header cache", "err", err)
@@ -769,9 +761,9 @@ func (f *File) dropBlocksLocked() {
 func (f *File) destroyLocked() error {
 	f.c.dirty.Delete(f.key)
 	f.dropBlocksLocked()
-	return f.c.store.db.Update(func(tx *bolt.Tx) error {
-		_ = tx.Bucket(bucketHeads).Delete([]byte(f.key))
-		return tx.Bucket(bucketEntries).Delete([]byte(f.key))
+	return f.c.store.Update(func(tx *meta.Tx) error {
+		_ = tx.DeleteHead(f.key)
+		return tx.DeleteEntry(f.key)
 	})
 }
 
@@ -802,8 +794,8 @@ func (f *File) syncLocked() error {
 	if err != nil {
 		return err
 	}
-	if err := f.c.store.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEntries).Put([]byte(f.key), raw)
+	if err := f.c.store.Update(func(tx *meta.Tx) error {
+		return tx.PutEntry(f.key, raw)
 	}); err != nil {
 		return fmt.Errorf("persist cache entry: %w", err)
 	}
@@ -1194,7 +1186,7 @@ func (f *File) Truncate(size int64) error {
 // in-memory state (so no reader sees the file clean before its record
 // describes the uploaded version). apply reports false when the content
 // changed meanwhile; write is nil then.
-func (f *File) PrepareClean(gen uint64, version string) (write func(*Tx) error, apply func() bool) {
+func (f *File) PrepareClean(gen uint64, version string) (write func(*meta.Tx) error, apply func() bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.e.Gen != gen || f.removed {
@@ -1204,11 +1196,11 @@ func (f *File) PrepareClean(gen uint64, version string) (write func(*Tx) error, 
 	e.Dirty, e.Version, e.RemoteSize = false, version, e.Size
 	raw, err := json.Marshal(e)
 	key := f.key
-	write = func(tx *Tx) error {
+	write = func(tx *meta.Tx) error {
 		if err != nil {
 			return err
 		}
-		return tx.tx.Bucket(bucketEntries).Put([]byte(key), raw)
+		return tx.PutEntry(key, raw)
 	}
 	apply = func() bool {
 		f.mu.Lock()
@@ -1225,7 +1217,7 @@ func (f *File) PrepareClean(gen uint64, version string) (write func(*Tx) error, 
 
 // PrepareSync flushes buffered blocks, fsyncs the data file and returns
 // the write that persists the entry in the caller's store transaction.
-func (f *File) PrepareSync() (func(*Tx) error, error) {
+func (f *File) PrepareSync() (func(*meta.Tx) error, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.flushHotLocked(); err != nil {
@@ -1241,19 +1233,19 @@ func (f *File) PrepareSync() (func(*Tx) error, error) {
 }
 
 // entryWriteLocked returns a store write of the entry as it is now.
-func (f *File) entryWriteLocked() func(*Tx) error {
+func (f *File) entryWriteLocked() func(*meta.Tx) error {
 	if f.removed {
-		return func(*Tx) error { return nil }
+		return func(*meta.Tx) error { return nil }
 	}
 	f.waitWritesLocked() // an entry never names a block not yet on disk
 	raw, err := json.Marshal(f.e)
 	key := f.key
 	f.changed = false
-	return func(tx *Tx) error {
+	return func(tx *meta.Tx) error {
 		if err != nil {
 			return err
 		}
-		return tx.tx.Bucket(bucketEntries).Put([]byte(key), raw)
+		return tx.PutEntry(key, raw)
 	}
 }
 

@@ -1,8 +1,10 @@
-// Package cache is the on-disk state under the filesystem model: a bbolt
-// metadata store keyed by item key with a children index, an encrypted
-// sparse content cache bounded by size with LRU eviction, and the journaled
-// queue of pending remote operations. It knows nothing about Graph.
-package cache
+// Package meta owns a drive's authoritative metadata in bbolt: the item
+// records keyed by item key with a children index, the pins, small
+// settings (KV) and the journaled queue of pending remote operations. It
+// also stores, opaquely, the content cache's entries and header cache, so
+// that an entry changes in the same transaction as its record. It knows
+// nothing about Graph or about how content is cached.
+package meta
 
 import (
 	"bytes"

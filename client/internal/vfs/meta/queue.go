@@ -1,4 +1,4 @@
-package cache
+package meta
 
 import (
 	"encoding/json"

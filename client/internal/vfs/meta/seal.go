@@ -1,4 +1,4 @@
-package cache
+package meta
 
 import (
 	"crypto/aes"
@@ -19,6 +19,12 @@ import (
 // sessionKeyInfo separates the session-URL key from the block key, both
 // derived from the one cache key.
 const sessionKeyInfo = "mapdrive journal upload-session url v1"
+
+// AES-GCM's standard nonce and tag sizes, as the content cache uses.
+const (
+	nonceSize = 12
+	tagSize   = 16
+)
 
 // Sealer seals and opens upload-session URLs for one drive's journal.
 // It is immutable after construction and safe for concurrent use.
