@@ -135,7 +135,7 @@ type FS struct {
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	dlSem    chan struct{}
+	dl       fetcher       // the downloader
 	kickPoll chan struct{} // 1-buffered
 	// libraryChars is the length in characters of opt.LibraryPath.
 	libraryChars int
@@ -163,20 +163,8 @@ type FS struct {
 	// children are known, listed or not.
 	enumerated atomic.Bool
 
-	urlMu sync.Mutex
-	urls  map[string]string // remote id + version -> download URL
-
 	drivesMu sync.Mutex
 	drives   map[string]Remote // shortcut target drives by id; guarded by drivesMu
-
-	dlErrs sync.Map // key -> last download error, taken by fetch
-	// dlTags pins, per key and cached version, the ETag of the first ranged
-	// response; a later range with another ETag is of a newer version.
-	// Guarded by urlMu.
-	dlTags map[string]string
-	// checked holds the key and version pairs revalidate found current.
-	// Guarded by urlMu.
-	checked map[string]bool
 
 	// own remembers, per remote id, the eTag this mount's last upload of
 	// that item produced, so a 412 caused by our own upload is told apart
@@ -246,8 +234,8 @@ func New(ctx context.Context, o Options) (*FS, error) {
 		return nil, err
 	}
 	fs := &FS{opt: o, remote: o.Remote, log: o.Logger, clock: o.Clock, store: store,
-		dlSem: make(chan struct{}, o.DownloadStreams), kickPoll: make(chan struct{}, 1),
-		urls: map[string]string{}, libraryChars: utf8.RuneCountInString(strings.TrimRight(o.LibraryPath, "/"))}
+		kickPoll: make(chan struct{}, 1), libraryChars: utf8.RuneCountInString(strings.TrimRight(o.LibraryPath, "/"))}
+	fs.dl = newDownloader(fs, o.DownloadStreams)
 	fs.ev.init()
 	fs.co.init()
 	fs.content, err = content.OpenContent(content.ContentOptions{Dir: o.CacheDir, Store: store, Key: o.CacheKey,

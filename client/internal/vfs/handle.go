@@ -20,6 +20,15 @@ type OpenFlags struct {
 	Truncate bool
 }
 
+// fetcher makes blocks [first, last] of a cache file present, downloading
+// the missing ones and read-ahead up to raLast; it returns when [first,
+// last] is present, or with the error that left it missing. The
+// downloader (download.go) is the one implementation; handles, pinning
+// and uploads use it.
+type fetcher interface {
+	fetch(ctx context.Context, f *content.File, first, last, raLast int64) error
+}
+
 // Handle is an open file. Its methods are safe for concurrent use.
 type Handle struct {
 	fs    *FS
@@ -186,7 +195,7 @@ func (h *Handle) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		// one per block as the window slides.
 		raLast = max((raLast+1)/per*per-1, last)
 	}
-	if err := h.fs.fetch(ctx, h.file, first, last, raLast); err != nil {
+	if err := h.fs.dl.fetch(ctx, h.file, first, last, raLast); err != nil {
 		return 0, err
 	}
 	n, err := h.file.ReadAt(p, off)
@@ -212,7 +221,7 @@ func (h *Handle) WriteAt(ctx context.Context, p []byte, off int64) (int, error) 
 		return 0, ErrQuotaExceeded
 	}
 	if first, last, need := h.file.NeedsForWrite(off, int64(len(p))); need {
-		if err := h.fs.fetch(ctx, h.file, first, last, last); err != nil {
+		if err := h.fs.dl.fetch(ctx, h.file, first, last, last); err != nil {
 			return 0, err
 		}
 	}
@@ -241,7 +250,7 @@ func (h *Handle) Truncate(ctx context.Context, size int64) error {
 		return ErrReadOnly
 	}
 	if idx, need := h.file.TruncateNeeds(size); need {
-		if err := h.fs.fetch(ctx, h.file, idx, idx, idx); err != nil {
+		if err := h.fs.dl.fetch(ctx, h.file, idx, idx, idx); err != nil {
 			return err
 		}
 	}
@@ -363,239 +372,4 @@ func (fs *FS) enqueueUpload(key string) error {
 		return fmt.Errorf("journal upload: %w", err)
 	}
 	return nil
-}
-
-// fetch makes blocks [first, last] of f present, downloading them (and
-// read-ahead up to raLast) with parallel range requests.
-func (fs *FS) fetch(ctx context.Context, f *content.File, first, last, raLast int64) error {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		for _, run := range f.Claim(first, raLast) {
-			fs.startDownloads(f, run[0], run[1])
-		}
-		if err := f.Wait(ctx, first, last); err != nil {
-			return err
-		}
-		if !f.Missing(first, last) {
-			return nil
-		}
-		lastErr = fs.takeDownloadErr(f.Key())
-		if errors.Is(lastErr, ErrOffline) {
-			return lastErr
-		}
-	}
-	if lastErr == nil {
-		lastErr = errors.New("download did not complete")
-	}
-	return fmt.Errorf("download content: %w", lastErr)
-}
-
-// startDownloads splits a claimed run into range requests of ChunkSize.
-func (fs *FS) startDownloads(f *content.File, start, end int64) {
-	per := max(fs.opt.ChunkSize/content.BlockSize, 1)
-	for s := start; s <= end; s += per {
-		e := min(s+per-1, end)
-		fs.wg.Go(func() { fs.download(f, s, e) })
-	}
-}
-
-func (fs *FS) takeDownloadErr(key string) error {
-	if v, ok := fs.dlErrs.LoadAndDelete(key); ok {
-		return v.(error)
-	}
-	return nil
-}
-
-// download fetches blocks [start, end] of f, already claimed.
-func (fs *FS) download(f *content.File, start, end int64) {
-	next := start
-	defer func() {
-		for ; next <= end; next++ {
-			f.Abort(next)
-		}
-	}()
-	select {
-	case fs.dlSem <- struct{}{}:
-	case <-fs.ctx.Done():
-		return
-	}
-	defer func() { <-fs.dlSem }()
-	key := f.Key()
-	e := f.Entry()
-	off := start * content.BlockSize
-	n := min((end+1)*content.BlockSize, e.RemoteSize) - off
-	if n <= 0 {
-		return
-	}
-	var err error
-	if f.AnyPresent() && !fs.hasRangePin(key, e.Version) {
-		err = fs.revalidate(fs.ctx, key, e.Version)
-	}
-	if err == nil {
-		err = fs.readRange(fs.ctx, key, e.Version, e.RemoteSize, off, n, func(idx int64, data []byte) error {
-			if idx != next {
-				return fmt.Errorf("block %d out of order", idx)
-			}
-			err := f.FillOwned(idx, data)
-			next++
-			return err
-		}, start)
-	}
-	if err != nil {
-		fs.noteErr(err)
-		fs.dlErrs.Store(key, err)
-		fs.log.Warn("download failed", "key", key, "err", err)
-		return
-	}
-	fs.noteOnline()
-	fs.content.Evict()
-}
-
-// readRange streams [off, off+n) of key's remote content in blocks, each
-// in a new BlockSize buffer that block may keep, refreshing an expired
-// download URL once. version and size are what the
-// cache holds blocks of: a response of another size or ETag is refused
-// before any of its bytes is stored.
-func (fs *FS) readRange(ctx context.Context, key, version string, size, off, n int64, block func(idx int64, data []byte) error, firstIdx int64) error {
-	r, err := fs.get(key)
-	if err != nil {
-		return err
-	}
-	if r.RemoteID == "" {
-		return fmt.Errorf("content of %s: %w", key, ErrNotFound)
-	}
-	for attempt := 0; ; attempt++ {
-		remote := fs.remoteOf(r.Drive)
-		if remote == nil {
-			return fmt.Errorf("content of %s: drive %s: %w", key, r.Drive, ErrNotFound)
-		}
-		url, err := fs.downloadURL(ctx, remote, r.RemoteID, r.Version(), attempt > 0)
-		if err != nil {
-			return err
-		}
-		rc, err := remote.ReadRange(ctx, url, off, n)
-		if errors.Is(err, ErrURLExpired) && attempt == 0 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read range of %s: %w", key, err)
-		}
-		defer rc.Close()
-		if rv, ok := rc.(RangeVersion); ok {
-			if err := fs.checkRange(key, version, size, rv); err != nil {
-				return err
-			}
-		}
-		idx := firstIdx
-		for left := n; left > 0; idx++ {
-			// A new buffer per block: block (content.File.FillOwned) keeps it.
-			buf := make([]byte, content.BlockSize)
-			want := min(left, content.BlockSize)
-			if _, err := io.ReadFull(rc, buf[:want]); err != nil {
-				return fmt.Errorf("read range of %s: %w", key, err)
-			}
-			if err := block(idx, buf[:want]); err != nil {
-				return err
-			}
-			left -= want
-		}
-		return nil
-	}
-}
-
-// hasRangePin reports whether this process pinned the ETag of a ranged
-// response of key at version (checkRange), or checked that version
-// against the server (revalidate).
-func (fs *FS) hasRangePin(key, version string) bool {
-	fs.urlMu.Lock()
-	defer fs.urlMu.Unlock()
-	_, ok := fs.dlTags[key+"\x00"+version]
-	return ok || fs.checked[key+"\x00"+version]
-}
-
-// revalidate runs before the first download of a version whose blocks
-// this process did not pin (an earlier run of the mount cached them): the
-// server may hold other content now, and its first range would be pinned
-// and stored beside the old blocks. The item is fetched; if its content
-// version is no longer the cached one, the record takes the server's and
-// the download is refused (ErrContentChanged), so the next open drops the
-// old blocks.
-func (fs *FS) revalidate(ctx context.Context, key, version string) error {
-	r, err := fs.get(key)
-	if err != nil {
-		return err
-	}
-	remote := fs.remoteOf(r.Drive)
-	if remote == nil || r.RemoteID == "" {
-		return nil
-	}
-	it, err := remote.Get(ctx, r.RemoteID)
-	if err != nil {
-		return fmt.Errorf("check the cached version of %s: %w", key, err)
-	}
-	if itemVersion(it) == version {
-		fs.urlMu.Lock()
-		if fs.checked == nil || len(fs.checked) > 10000 {
-			fs.checked = make(map[string]bool)
-		}
-		fs.checked[key+"\x00"+version] = true
-		fs.urlMu.Unlock()
-		return nil
-	}
-	err = fs.updateNS(func(tx *meta.Tx) error {
-		cur, err := tx.Get(key)
-		if err != nil || cur.RemoteID != it.ID {
-			return nil
-		}
-		return fs.applyItemLocked(tx, it, cur.ParentKey, cur.Drive)
-	})
-	if err != nil {
-		return fmt.Errorf("record the new version of %s: %w", key, err)
-	}
-	return fmt.Errorf("content of %s changed on the server since it was cached: %w", key, ErrContentChanged)
-}
-
-// checkRange refuses a ranged response that is not of the cached
-// version: its total differs from size, or its ETag from the first one
-// seen for this version. A response carries its own bytes, so the bytes
-// already stored stay those of one version.
-func (fs *FS) checkRange(key, version string, size int64, rv RangeVersion) error {
-	etag, total := rv.RangeVersion()
-	if total >= 0 && total != size {
-		return fmt.Errorf("read range of %s: size %d, cached version has %d: %w", key, total, size, ErrContentChanged)
-	}
-	if etag == "" {
-		return nil
-	}
-	fs.urlMu.Lock()
-	defer fs.urlMu.Unlock()
-	if fs.dlTags == nil || len(fs.dlTags) > 10000 {
-		fs.dlTags = make(map[string]string)
-	}
-	k := key + "\x00" + version
-	if first, ok := fs.dlTags[k]; ok && first != etag {
-		return fmt.Errorf("read range of %s: ETag changed during the download: %w", key, ErrContentChanged)
-	}
-	fs.dlTags[k] = etag
-	return nil
-}
-
-func (fs *FS) downloadURL(ctx context.Context, remote Remote, remoteID, version string, refresh bool) (string, error) {
-	fs.urlMu.Lock()
-	u, ok := fs.urls[remoteID+"\x00"+version]
-	fs.urlMu.Unlock()
-	if ok && !refresh {
-		return u, nil
-	}
-	u, err := remote.DownloadURL(ctx, remoteID)
-	if err != nil {
-		return "", fmt.Errorf("download URL of %s: %w", remoteID, err)
-	}
-	fs.urlMu.Lock()
-	if len(fs.urls) > 10000 {
-		clear(fs.urls)
-	}
-	fs.urls[remoteID+"\x00"+version] = u
-	fs.urlMu.Unlock()
-	return u, nil
 }

@@ -683,7 +683,7 @@ func (fs *FS) prefetch(ctx context.Context, r meta.Record, depth int) error {
 		const step = 64 // blocks per round: bounded goroutines for huge files
 		for first := int64(0); first <= last; first += step {
 			end := min(first+step-1, last)
-			if err := fs.fetch(ctx, f, first, end, end); err != nil {
+			if err := fs.dl.fetch(ctx, f, first, end, end); err != nil {
 				return err
 			}
 		}

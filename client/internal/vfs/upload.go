@@ -420,7 +420,7 @@ func (fs *FS) upload(ctx context.Context, j meta.Job, rec meta.Record) error {
 	gen, size := e.Gen, e.Size
 	if size > 0 {
 		last := (size - 1) / content.BlockSize
-		if err := fs.fetch(ctx, f, 0, last, last); err != nil {
+		if err := fs.dl.fetch(ctx, f, 0, last, last); err != nil {
 			return fmt.Errorf("complete local copy before upload: %w", err)
 		}
 	}
