@@ -163,10 +163,15 @@ func (s *suite) read(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readAllAt(f.ReadAt)
+}
+
+// readAllAt reads from offset 0 through readAt until io.EOF.
+func readAllAt(readAt func(p []byte, off int64) (int, error)) ([]byte, error) {
 	var out []byte
 	buf := make([]byte, 128<<10)
 	for off := int64(0); ; {
-		n, err := f.ReadAt(buf, off)
+		n, err := readAt(buf, off)
 		out = append(out, buf[:n]...)
 		off += int64(n)
 		if err == io.EOF {

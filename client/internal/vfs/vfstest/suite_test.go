@@ -13,7 +13,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -98,19 +97,7 @@ func (e *env) read(p string) ([]byte, error) {
 		return nil, err
 	}
 	defer h.Release(ctx)
-	var out []byte
-	buf := make([]byte, 128<<10)
-	for off := int64(0); ; {
-		n, err := h.ReadAt(ctx, buf, off)
-		out = append(out, buf[:n]...)
-		off += int64(n)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-	}
+	return readAllAt(func(p []byte, off int64) (int, error) { return h.ReadAt(ctx, p, off) })
 }
 
 func (e *env) mustRead(p string) []byte {
