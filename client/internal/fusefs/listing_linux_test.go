@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,5 +80,14 @@ func TestMountListingAsksOncePerFolder(t *testing.T) {
 	}
 	if stats > maxStats {
 		t.Errorf("two ls -l of %d files made %d stat calls, want at most %d", n, stats, maxStats)
+	}
+	// cp sizes its writes by st_blksize: 1 MiB where libfuse 3 passes
+	// writes that large.
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(dir, "big", "f0000.txt"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(128 << 10); libfuse3 && st.Blksize != 1<<20 || !libfuse3 && st.Blksize != want {
+		t.Errorf("st_blksize = %d, want %d under libfuse 3, %d under libfuse 2", st.Blksize, 1<<20, want)
 	}
 }
