@@ -225,6 +225,7 @@ func TestLaunchFailed(t *testing.T) {
 	}{
 		{"Application could not be started, or no application associated with the specified file.\nShellExecuteEx failed: Internal error.\n", true},
 		{"ERROR: Unable to find the specified registry key\n", false},
+		{"wine client error:0: recvmsg: Connection reset by peer\n", true},
 		{"", false},
 	}
 	for _, tt := range tests {

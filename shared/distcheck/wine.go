@@ -195,7 +195,10 @@ func (w *Wine) Output(ctx context.Context, args ...string) (code int, stdout, st
 // launchFailed reports whether wine's output says the program could not be
 // started at all, as opposed to the program itself failing.
 func launchFailed(out string) bool {
-	return strings.Contains(out, "ShellExecuteEx failed") || strings.Contains(out, "Application could not be started")
+	// "wine client error": the program lost its wineserver connection
+	// (seen twice in CI on reg.exe, "recvmsg: Connection reset by peer").
+	return strings.Contains(out, "ShellExecuteEx failed") || strings.Contains(out, "Application could not be started") ||
+		strings.Contains(out, "wine client error")
 }
 
 // Shutdown stops the prefix's wineserver and every program in it.
